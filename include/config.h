@@ -1,0 +1,69 @@
+/* Start-up configuration: command-line flags, each with an environment
+ * variable and a default, declared once in the option table in config.c.
+ * Pure: the environment is read through a callback and nothing is opened, so
+ * unit tests drive it with plain arrays. */
+#ifndef STOCKD_CONFIG_H
+#define STOCKD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "validate.h"
+
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+enum log_format { LOG_TEXT, LOG_JSON };
+
+/* Where Redis is: TCP host and port, or a unix socket path. */
+struct redis_url {
+    char host[256];
+    int port;
+    char unix_path[108];
+    char user[128];
+    char password[256];
+    int db;
+};
+
+struct config {
+    char listen_host[256];
+    int listen_port;
+    char http_host[256];
+    int http_port;
+    struct redis_url redis;
+    char namespace_buf[IDENT_MAX + 1];
+    struct ident ns; /* points into namespace_buf */
+    char auth_token_file[4096];
+    char auth_token[1024]; /* from STOCKD_AUTH_TOKEN; empty: none */
+    long long request_timeout_ms;
+    long long default_ttl_ms;
+    long long sweep_interval_ms;
+    long long retention_s;
+    long long max_request_bytes;
+    long long max_items;
+    long long max_connections;
+    enum log_level log_level;
+    enum log_format log_format;
+};
+
+enum config_result {
+    CONFIG_OK = 0,
+    CONFIG_EXIT = 1,   /* --help or --version was printed: exit 0 */
+    CONFIG_ERROR = -1, /* errbuf says what is wrong: exit 2 */
+};
+
+/* Exit status for a bad flag or value. */
+#define CONFIG_EXIT_USAGE 2
+
+typedef const char *(*config_getenv_fn)(const char *name);
+
+/* Fills cfg from defaults, then the environment, then argv (a flag wins over
+ * its variable). --help and --version write to out (a FILE *, as void * so
+ * this header needs no stdio). On CONFIG_ERROR errbuf holds one line. */
+enum config_result config_parse(struct config *cfg, int argc, char **argv, config_getenv_fn env,
+                                void *out, char *errbuf, size_t errlen);
+
+/* Parses "host:port" or "[v6]:port". Returns 0 or -1. */
+int config_parse_hostport(const char *s, char *host, size_t hostlen, int *port);
+/* Parses redis://[user:pass@]host:port[/db] or unix:///path. Returns 0 or -1. */
+int config_parse_redis_url(const char *s, struct redis_url *u);
+
+#endif

@@ -1,0 +1,29 @@
+/* Redis key names. Every key stockd touches is built here, from the
+ * namespace and validated identifiers only (struct ident comes from
+ * ident_check), and carries the {namespace} hash tag so that all keys of one
+ * namespace live in one Redis Cluster slot. */
+#ifndef STOCKD_KEYS_H
+#define STOCKD_KEYS_H
+
+#include "buf.h"
+#include "validate.h"
+
+/* X(enum name, key segment, takes an identifier) */
+#define STOCKD_KEYS(X)                                                                             \
+    X(STOCK, "stock", 1)     /* hash: <location>:on_hand|reserved|safety */                     \
+    X(CHANNEL, "channel", 1) /* list: ordered location ids */                                   \
+    X(RES, "res", 1)         /* hash: one reservation */                                        \
+    X(ORDER, "order", 1)     /* string: order_id -> reservation id */                           \
+    X(EXPIRY, "expiry", 0)   /* zset: held reservation ids by deadline */
+
+enum key_kind {
+#define X(name, seg, has_id) KEY_##name,
+    STOCKD_KEYS(X)
+#undef X
+};
+
+/* Appends "{ns}:<segment>:<id>" (or "{ns}:<segment>" for kinds without an
+ * identifier, where id is ignored and may be NULL) to out. */
+void keys_build(struct buf *out, const struct ident *ns, enum key_kind kind, const struct ident *id);
+
+#endif

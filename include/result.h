@@ -1,0 +1,52 @@
+/* Result values as plain structs, and their JSON encoding. The store side
+ * turns Redis replies into these structs; this module writes them. Pure. */
+#ifndef STOCKD_RESULT_H
+#define STOCKD_RESULT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+
+/* A borrowed string (from a reply or a request). */
+struct str {
+    const char *p;
+    size_t n;
+};
+
+struct stock_row {
+    struct str location;
+    long long on_hand, reserved, safety_stock;
+};
+
+/* available = on_hand - reserved - safety_stock, never below 0. */
+long long stock_row_available(const struct stock_row *row);
+
+struct allocation {
+    struct str sku, location;
+    long long quantity;
+};
+
+struct reservation {
+    struct str id, status, order_id, reason; /* order_id, reason: n == 0 when none */
+    long long created_at, expires_at;
+    bool has_replayed; /* reserve answers say replayed; reservation.get does not */
+    bool replayed;
+    struct allocation *allocations; /* borrowed */
+    size_t n_allocations;
+};
+
+/* {"sku","location","on_hand","reserved","available","safety_stock"} */
+void result_row(struct buf *out, struct str sku, const struct stock_row *row);
+/* {"sku","locations":[rows...],"totals":{...}}; rows must be sorted already. */
+void result_stock(struct buf *out, struct str sku, const struct stock_row *rows, size_t n);
+/* {"channel","locations":[...]} */
+void result_channel(struct buf *out, struct str channel, const struct str *locations, size_t n);
+void result_reservation(struct buf *out, const struct reservation *r);
+/* {"pong":true,"redis":"up"|"down"} */
+void result_pong(struct buf *out, bool redis_up);
+
+/* Orders rows by location name, bytewise. */
+void stock_rows_sort(struct stock_row *rows, size_t n);
+
+#endif

@@ -1,0 +1,35 @@
+/* The Lua scripts of lua/, embedded into the binary at build time with their
+ * SHA1 (generated scripts.c). One script per operation. */
+#ifndef STOCKD_SCRIPTS_H
+#define STOCKD_SCRIPTS_H
+
+#include <stddef.h>
+
+/* X(enum name, file name in lua/ without .lua) */
+#define STOCKD_SCRIPTS(X)                                                                          \
+    X(STOCK_SET, stock_set)                                                                        \
+    X(STOCK_ADJUST, stock_adjust)                                                                  \
+    X(STOCK_GET, stock_get)                                                                        \
+    X(CHANNEL_SET, channel_set)                                                                    \
+    X(CHANNEL_GET, channel_get)                                                                    \
+    X(RESERVE, reserve)                                                                            \
+    X(RESERVATION_GET, reservation_get)
+
+enum script_id {
+#define X(name, file) SCRIPT_##name,
+    STOCKD_SCRIPTS(X)
+#undef X
+        SCRIPT_COUNT
+};
+
+struct script {
+    const char *name;
+    const char *sha1; /* 40 lowercase hex digits */
+    const char *body;
+    size_t len;
+};
+
+/* Indexed by enum script_id; defined in the generated scripts.c. */
+extern const struct script scripts[SCRIPT_COUNT];
+
+#endif

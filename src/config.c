@@ -1,0 +1,301 @@
+/* Start-up configuration (see config.h). Each option is declared once in
+ * STOCKD_OPTIONS; parsing, the environment lookup and --help derive from it. */
+#include "config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef STOCKD_VERSION
+#define STOCKD_VERSION "0.0.0"
+#endif
+
+enum opt_kind { OPT_HOSTPORT, OPT_REDIS_URL, OPT_IDENT, OPT_PATH, OPT_INT, OPT_LEVEL, OPT_FORMAT };
+
+#define CFG(member) offsetof(struct config, member)
+#define NONE 0
+
+/* X(flag, env, default, kind, where, port (hostport only), min, max, help) */
+#define STOCKD_OPTIONS(X)                                                                          \
+    X("listen", "STOCKD_LISTEN", "127.0.0.1:7400", OPT_HOSTPORT, CFG(listen_host),                 \
+      CFG(listen_port), 0, 0, "HOST:PORT of the JSON-RPC listener (port 0: any free port)")       \
+    X("http", "STOCKD_HTTP", "127.0.0.1:9400", OPT_HOSTPORT, CFG(http_host), CFG(http_port), 0, 0, \
+      "HOST:PORT for health, readiness and metrics")                                              \
+    X("redis", "STOCKD_REDIS_URL", "redis://127.0.0.1:6379/0", OPT_REDIS_URL, CFG(redis), NONE, 0, \
+      0, "redis://[user:pass@]host:port[/db] or unix:///path")                                    \
+    X("namespace", "STOCKD_NAMESPACE", "inv", OPT_IDENT, CFG(namespace_buf), NONE, 0, 0,           \
+      "key namespace (hash tag)")                                                                 \
+    X("auth-token-file", NULL, "", OPT_PATH, CFG(auth_token_file), NONE, 0, 0,                     \
+      "file holding the token clients must send with auth (env STOCKD_AUTH_TOKEN: the token)")    \
+    X("request-timeout-ms", "STOCKD_REQUEST_TIMEOUT_MS", "2000", OPT_INT, CFG(request_timeout_ms), \
+      NONE, 10, 600000, "longest a request waits for Redis")                                      \
+    X("default-ttl-ms", "STOCKD_DEFAULT_TTL_MS", "900000", OPT_INT, CFG(default_ttl_ms), NONE,     \
+      1000, 86400000, "hold time of a reservation without ttl_ms")                                \
+    X("sweep-interval-ms", "STOCKD_SWEEP_INTERVAL_MS", "250", OPT_INT, CFG(sweep_interval_ms),     \
+      NONE, 10, 60000, "how often expired holds are released")                                    \
+    X("retention-s", "STOCKD_RETENTION_S", "86400", OPT_INT, CFG(retention_s), NONE, 1, 31536000,  \
+      "how long finished reservations stay readable")                                             \
+    X("max-request-bytes", "STOCKD_MAX_REQUEST_BYTES", "65536", OPT_INT, CFG(max_request_bytes),   \
+      NONE, 256, 16777216, "longest request line")                                                \
+    X("max-items", "STOCKD_MAX_ITEMS", "100", OPT_INT, CFG(max_items), NONE, 1, 1000,              \
+      "most lines in one reserve")                                                                \
+    X("max-connections", "STOCKD_MAX_CONNECTIONS", "10000", OPT_INT, CFG(max_connections), NONE,   \
+      1, 1000000, "most client connections at once")                                              \
+    X("log-level", "STOCKD_LOG_LEVEL", "info", OPT_LEVEL, CFG(log_level), NONE, 0, 0,              \
+      "debug, info, warn or error")                                                               \
+    X("log-format", "STOCKD_LOG_FORMAT", "text", OPT_FORMAT, CFG(log_format), NONE, 0, 0,          \
+      "text or json")
+
+struct option {
+    const char *flag;
+    const char *env;
+    const char *def;
+    enum opt_kind kind;
+    size_t where, port; /* offsets into struct config */
+    long long min, max;
+    const char *help;
+};
+
+static const struct option options[] = {
+#define X(flag, env, def, kind, where, port, min, max, help)                                        \
+    {flag, env, def, kind, where, port, min, max, help},
+    STOCKD_OPTIONS(X)
+#undef X
+};
+#define N_OPTIONS (sizeof options / sizeof options[0])
+
+int config_parse_hostport(const char *s, char *host, size_t hostlen, int *port)
+{
+    const char *colon;
+    const char *h = s;
+    size_t hn;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (close == NULL || close[1] != ':')
+            return -1;
+        h = s + 1;
+        hn = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon == NULL)
+            return -1;
+        hn = (size_t)(colon - s);
+    }
+    if (hn == 0 || hn >= hostlen)
+        return -1;
+    char *end;
+    errno = 0;
+    long p = strtol(colon + 1, &end, 10);
+    if (colon[1] == '\0' || *end != '\0' || errno != 0 || p < 0 || p > 65535)
+        return -1;
+    memcpy(host, h, hn);
+    host[hn] = '\0';
+    *port = (int)p;
+    return 0;
+}
+
+static int copy_part(char *dst, size_t dstlen, const char *src, size_t n)
+{
+    if (n >= dstlen)
+        return -1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+    return 0;
+}
+
+int config_parse_redis_url(const char *s, struct redis_url *u)
+{
+    memset(u, 0, sizeof *u);
+    if (strncmp(s, "unix://", 7) == 0) {
+        const char *path = s + 7;
+        if (path[0] != '/' || copy_part(u->unix_path, sizeof u->unix_path, path, strlen(path)))
+            return -1;
+        return 0;
+    }
+    if (strncmp(s, "redis://", 8) != 0)
+        return -1;
+    const char *p = s + 8;
+    const char *slash = strchr(p, '/');
+    const char *end = slash ? slash : p + strlen(p);
+    const char *at = NULL;
+    for (const char *q = p; q < end; q++)
+        if (*q == '@')
+            at = q;
+    if (at != NULL) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        if (colon == NULL) {
+            /* redis://password@host: the legacy single-password form. */
+            if (copy_part(u->password, sizeof u->password, p, (size_t)(at - p)))
+                return -1;
+        } else if (copy_part(u->user, sizeof u->user, p, (size_t)(colon - p)) ||
+                   copy_part(u->password, sizeof u->password, colon + 1,
+                             (size_t)(at - colon - 1))) {
+            return -1;
+        }
+        p = at + 1;
+    }
+    char hostport[300];
+    if (copy_part(hostport, sizeof hostport, p, (size_t)(end - p)))
+        return -1;
+    if (strchr(hostport, ':') == NULL || hostport[strlen(hostport) - 1] == ']') {
+        /* No port: the Redis default. */
+        if (strlen(hostport) + 6 >= sizeof hostport)
+            return -1;
+        strcat(hostport, ":6379");
+    }
+    if (config_parse_hostport(hostport, u->host, sizeof u->host, &u->port) != 0 || u->port == 0)
+        return -1;
+    if (slash != NULL && slash[1] != '\0') {
+        char *e;
+        errno = 0;
+        long db = strtol(slash + 1, &e, 10);
+        if (*e != '\0' || errno != 0 || db < 0 || db > 65535)
+            return -1;
+        u->db = (int)db;
+    }
+    return 0;
+}
+
+static int set_option(struct config *cfg, const struct option *o, const char *v, char *errbuf,
+                      size_t errlen)
+{
+    char *where = (char *)cfg + o->where;
+    switch (o->kind) {
+    case OPT_HOSTPORT:
+        if (config_parse_hostport(v, where, sizeof cfg->listen_host,
+                                  (int *)(void *)((char *)cfg + o->port)) != 0)
+            goto bad;
+        return 0;
+    case OPT_REDIS_URL:
+        if (config_parse_redis_url(v, (struct redis_url *)(void *)where) != 0)
+            goto bad;
+        return 0;
+    case OPT_IDENT: {
+        struct ident id;
+        if (!ident_check(v, strlen(v), &id))
+            goto bad;
+        memcpy(where, v, id.n + 1);
+        cfg->ns.p = cfg->namespace_buf;
+        cfg->ns.n = id.n;
+        return 0;
+    }
+    case OPT_PATH:
+        if (strlen(v) >= sizeof cfg->auth_token_file)
+            goto bad;
+        strcpy(where, v);
+        return 0;
+    case OPT_INT: {
+        char *end;
+        errno = 0;
+        long long x = strtoll(v, &end, 10);
+        if (v[0] == '\0' || *end != '\0' || errno != 0 || x < o->min || x > o->max) {
+            snprintf(errbuf, errlen, "stockd: --%s must be a whole number from %lld to %lld, not '%s'",
+                     o->flag, o->min, o->max, v);
+            return -1;
+        }
+        *(long long *)(void *)where = x;
+        return 0;
+    }
+    case OPT_LEVEL: {
+        static const char *const levels[] = {"debug", "info", "warn", "error"};
+        for (int i = 0; i < 4; i++)
+            if (strcmp(v, levels[i]) == 0) {
+                *(enum log_level *)(void *)where = (enum log_level)i;
+                return 0;
+            }
+        goto bad;
+    }
+    case OPT_FORMAT:
+        if (strcmp(v, "text") == 0)
+            *(enum log_format *)(void *)where = LOG_TEXT;
+        else if (strcmp(v, "json") == 0)
+            *(enum log_format *)(void *)where = LOG_JSON;
+        else
+            goto bad;
+        return 0;
+    }
+bad:
+    snprintf(errbuf, errlen, "stockd: invalid value for --%s: '%s' (%s)", o->flag, v, o->help);
+    return -1;
+}
+
+static void print_help(FILE *out)
+{
+    fprintf(out, "usage: stockd [flags]\n\nA stock-reservation service over Redis.\n\n");
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const struct option *o = &options[i];
+        fprintf(out, "  --%-20s %s\n  %22s default: %s%s%s\n", o->flag, o->help, "",
+                o->def[0] ? o->def : "(none)", o->env ? ", env " : "", o->env ? o->env : "");
+    }
+    fprintf(out, "  --%-20s %s\n  --%-20s %s\n", "version", "print the version and exit", "help",
+            "print this help and exit");
+}
+
+enum config_result config_parse(struct config *cfg, int argc, char **argv, config_getenv_fn env,
+                                void *out, char *errbuf, size_t errlen)
+{
+    memset(cfg, 0, sizeof *cfg);
+    errbuf[0] = '\0';
+
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (set_option(cfg, &options[i], options[i].def, errbuf, errlen) != 0)
+            return CONFIG_ERROR;
+
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const char *v = options[i].env ? env(options[i].env) : NULL;
+        if (v != NULL && set_option(cfg, &options[i], v, errbuf, errlen) != 0) {
+            size_t n = strlen(errbuf);
+            snprintf(errbuf + n, errlen - n, " (from %s)", options[i].env);
+            return CONFIG_ERROR;
+        }
+    }
+    const char *token = env("STOCKD_AUTH_TOKEN");
+    if (token != NULL && token[0] != '\0') {
+        if (strlen(token) >= sizeof cfg->auth_token) {
+            snprintf(errbuf, errlen, "stockd: STOCKD_AUTH_TOKEN is too long");
+            return CONFIG_ERROR;
+        }
+        strcpy(cfg->auth_token, token);
+    }
+
+    for (int a = 1; a < argc; a++) {
+        const char *arg = argv[a];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            print_help(out);
+            return CONFIG_EXIT;
+        }
+        if (strcmp(arg, "--version") == 0) {
+            fprintf(out, "stockd %s\n", STOCKD_VERSION);
+            return CONFIG_EXIT;
+        }
+        if (strncmp(arg, "--", 2) != 0) {
+            snprintf(errbuf, errlen, "stockd: unexpected argument '%s' (see --help)", arg);
+            return CONFIG_ERROR;
+        }
+        const char *name = arg + 2;
+        const char *eq = strchr(name, '=');
+        size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+        const struct option *o = NULL;
+        for (size_t i = 0; i < N_OPTIONS && o == NULL; i++)
+            if (strlen(options[i].flag) == nlen && strncmp(options[i].flag, name, nlen) == 0)
+                o = &options[i];
+        if (o == NULL) {
+            snprintf(errbuf, errlen, "stockd: unknown flag '%s' (see --help)", arg);
+            return CONFIG_ERROR;
+        }
+        const char *v = eq ? eq + 1 : NULL;
+        if (v == NULL) {
+            if (a + 1 >= argc) {
+                snprintf(errbuf, errlen, "stockd: --%s needs a value", o->flag);
+                return CONFIG_ERROR;
+            }
+            v = argv[++a];
+        }
+        if (set_option(cfg, o, v, errbuf, errlen) != 0)
+            return CONFIG_ERROR;
+    }
+    return CONFIG_OK;
+}

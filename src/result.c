@@ -1,0 +1,143 @@
+/* JSON encoding of result structs (see result.h). */
+#include "result.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "rpc.h"
+
+long long stock_row_available(const struct stock_row *row)
+{
+    long long a = row->on_hand - row->reserved - row->safety_stock;
+    return a > 0 ? a : 0;
+}
+
+static void key(struct buf *out, const char *k)
+{
+    buf_appends(out, k);
+}
+
+static void str(struct buf *out, struct str s)
+{
+    json_write_string(out, s.p, s.n);
+}
+
+static void row_body(struct buf *out, const struct stock_row *row)
+{
+    key(out, "\"location\":");
+    str(out, row->location);
+    key(out, ",\"on_hand\":");
+    buf_append_int(out, row->on_hand);
+    key(out, ",\"reserved\":");
+    buf_append_int(out, row->reserved);
+    key(out, ",\"available\":");
+    buf_append_int(out, stock_row_available(row));
+    key(out, ",\"safety_stock\":");
+    buf_append_int(out, row->safety_stock);
+}
+
+void result_row(struct buf *out, struct str sku, const struct stock_row *row)
+{
+    key(out, "{\"sku\":");
+    str(out, sku);
+    buf_appendc(out, ',');
+    row_body(out, row);
+    buf_appendc(out, '}');
+}
+
+void result_stock(struct buf *out, struct str sku, const struct stock_row *rows, size_t n)
+{
+    long long on_hand = 0, reserved = 0, available = 0;
+    key(out, "{\"sku\":");
+    str(out, sku);
+    key(out, ",\"locations\":[");
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            buf_appendc(out, ',');
+        key(out, "{\"sku\":");
+        str(out, sku);
+        buf_appendc(out, ',');
+        row_body(out, &rows[i]);
+        buf_appendc(out, '}');
+        on_hand += rows[i].on_hand;
+        reserved += rows[i].reserved;
+        available += stock_row_available(&rows[i]);
+    }
+    key(out, "],\"totals\":{\"on_hand\":");
+    buf_append_int(out, on_hand);
+    key(out, ",\"reserved\":");
+    buf_append_int(out, reserved);
+    key(out, ",\"available\":");
+    buf_append_int(out, available);
+    key(out, "}}");
+}
+
+void result_channel(struct buf *out, struct str channel, const struct str *locations, size_t n)
+{
+    key(out, "{\"channel\":");
+    str(out, channel);
+    key(out, ",\"locations\":[");
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            buf_appendc(out, ',');
+        str(out, locations[i]);
+    }
+    key(out, "]}");
+}
+
+void result_reservation(struct buf *out, const struct reservation *r)
+{
+    key(out, "{\"reservation_id\":");
+    str(out, r->id);
+    key(out, ",\"status\":");
+    str(out, r->status);
+    key(out, ",\"order_id\":");
+    if (r->order_id.n > 0)
+        str(out, r->order_id);
+    else
+        key(out, "null");
+    key(out, ",\"created_at\":");
+    buf_append_int(out, r->created_at);
+    key(out, ",\"expires_at\":");
+    buf_append_int(out, r->expires_at);
+    key(out, ",\"allocations\":[");
+    for (size_t i = 0; i < r->n_allocations; i++) {
+        const struct allocation *a = &r->allocations[i];
+        key(out, i > 0 ? ",{\"sku\":" : "{\"sku\":");
+        str(out, a->sku);
+        key(out, ",\"location\":");
+        str(out, a->location);
+        key(out, ",\"quantity\":");
+        buf_append_int(out, a->quantity);
+        buf_appendc(out, '}');
+    }
+    buf_appendc(out, ']');
+    if (r->reason.n > 0) {
+        key(out, ",\"reason\":");
+        str(out, r->reason);
+    }
+    if (r->has_replayed)
+        key(out, r->replayed ? ",\"replayed\":true" : ",\"replayed\":false");
+    buf_appendc(out, '}');
+}
+
+void result_pong(struct buf *out, bool redis_up)
+{
+    key(out, redis_up ? "{\"pong\":true,\"redis\":\"up\"}" : "{\"pong\":true,\"redis\":\"down\"}");
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+    const struct str *x = &((const struct stock_row *)a)->location;
+    const struct str *y = &((const struct stock_row *)b)->location;
+    size_t n = x->n < y->n ? x->n : y->n;
+    int c = memcmp(x->p, y->p, n);
+    if (c != 0)
+        return c;
+    return (x->n > y->n) - (x->n < y->n);
+}
+
+void stock_rows_sort(struct stock_row *rows, size_t n)
+{
+    qsort(rows, n, sizeof *rows, row_cmp);
+}

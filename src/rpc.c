@@ -1,0 +1,309 @@
+/* JSON-RPC 2.0 envelope decoding and response writing (see rpc.h). cJSON is
+ * lenient where the protocol is strict (trailing bytes, duplicate keys, NUL
+ * in strings, raw control bytes), so a pre-scan and a tree walk close those
+ * gaps before anything looks at the values. */
+#include "rpc.h"
+
+#include <math.h>
+#include <string.h>
+
+static const struct {
+    int code;
+    const char *reason;
+    const char *message;
+} error_table[E_COUNT] = {
+    [E_NONE] = {0, "", ""},
+#define X(name, code, reason, msg) [E_##name] = {code, reason, msg},
+    STOCKD_ERRORS(X)
+#undef X
+};
+
+int error_code(enum error_id e)
+{
+    return error_table[e].code;
+}
+
+const char *error_reason(enum error_id e)
+{
+    return error_table[e].reason;
+}
+
+const char *error_message(enum error_id e)
+{
+    return error_table[e].message;
+}
+
+int rpc_error_set(struct rpc_error *err, enum error_id id)
+{
+    memset(err, 0, sizeof *err);
+    err->id = id;
+    return -(int)id;
+}
+
+int rpc_error_param(struct rpc_error *err, const char *field, const char *message)
+{
+    rpc_error_set(err, E_INVALID_PARAMS);
+    size_t n = strlen(field);
+    if (n >= sizeof err->field)
+        n = sizeof err->field - 1;
+    memcpy(err->field, field, n);
+    err->field[n] = '\0';
+    err->message = message;
+    return -E_INVALID_PARAMS;
+}
+
+/* Walks the raw bytes once: nesting depth outside strings, raw control bytes
+ * inside strings, and the \u0000 escape that cJSON would silently turn into a
+ * truncated string. Returns 0 or a negative error. */
+static int prescan(const char *p, size_t n, struct rpc_error *err)
+{
+    int depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c == 0)
+            goto bad_json;
+        if (in_string) {
+            if (c < 0x20)
+                goto bad_json;
+            if (c == '\\') {
+                if (i + 1 >= n)
+                    goto bad_json;
+                if (p[i + 1] == 'u' && i + 5 < n && memcmp(p + i + 2, "0000", 4) == 0) {
+                    rpc_error_set(err, E_INVALID_REQUEST);
+                    err->message = "Strings must not contain NUL characters.";
+                    return -E_INVALID_REQUEST;
+                }
+                i++;
+            } else if (c == '"') {
+                in_string = false;
+            }
+            continue;
+        }
+        if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > RPC_MAX_DEPTH) {
+                rpc_error_set(err, E_INVALID_REQUEST);
+                err->message = "The request is nested too deeply.";
+                return -E_INVALID_REQUEST;
+            }
+        } else if (c == ']' || c == '}') {
+            depth--;
+        }
+    }
+    return 0;
+bad_json:
+    return rpc_error_set(err, E_PARSE);
+}
+
+/* True when some object in the tree holds the same key twice. Keys compare
+ * byte for byte: the protocol's keys are case-sensitive. */
+static bool has_duplicate_keys(const cJSON *node)
+{
+    for (; node != NULL; node = node->next) {
+        if (cJSON_IsObject(node)) {
+            for (const cJSON *a = node->child; a != NULL; a = a->next)
+                for (const cJSON *b = a->next; b != NULL; b = b->next)
+                    if (strcmp(a->string, b->string) == 0)
+                        return true;
+        }
+        if (node->child != NULL && has_duplicate_keys(node->child))
+            return true;
+    }
+    return false;
+}
+
+/* JSON integers travel as doubles; ids and quantities are only accepted when
+ * the double is exactly a whole number of at most 2^53 in magnitude. */
+static bool whole_number(const cJSON *v, long long *out)
+{
+    if (!cJSON_IsNumber(v))
+        return false;
+    double d = v->valuedouble;
+    if (!isfinite(d) || d != floor(d) || fabs(d) > 9007199254740992.0)
+        return false;
+    *out = (long long)d;
+    return true;
+}
+
+static int invalid_request(struct rpc_error *err, const char *message)
+{
+    rpc_error_set(err, E_INVALID_REQUEST);
+    err->message = message;
+    return -E_INVALID_REQUEST;
+}
+
+int rpc_decode(const char *line, size_t len, struct rpc_request *req, struct rpc_error *err)
+{
+    memset(req, 0, sizeof *req);
+    req->id.kind = RPC_ID_NULL;
+
+    int rc = prescan(line, len, err);
+    if (rc != 0)
+        return rc;
+
+    const char *end = NULL;
+    req->root = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+    if (req->root == NULL)
+        return rpc_error_set(err, E_PARSE);
+    while (end < line + len && (*end == ' ' || *end == '\t'))
+        end++;
+    if (end != line + len)
+        return rpc_error_set(err, E_PARSE);
+
+    const cJSON *root = req->root;
+    if (cJSON_IsArray(root))
+        return invalid_request(err, "Batches are not supported.");
+    if (!cJSON_IsObject(root))
+        return invalid_request(err, "The request must be a JSON object.");
+    if (has_duplicate_keys(root))
+        return invalid_request(err, "The request holds a duplicate key.");
+
+    const cJSON *id = NULL, *version = NULL, *method = NULL, *params = NULL;
+    for (const cJSON *m = root->child; m != NULL; m = m->next) {
+        if (strcmp(m->string, "id") == 0)
+            id = m;
+        else if (strcmp(m->string, "jsonrpc") == 0)
+            version = m;
+        else if (strcmp(m->string, "method") == 0)
+            method = m;
+        else if (strcmp(m->string, "params") == 0)
+            params = m;
+        else
+            return invalid_request(err, "Unknown member in the request object.");
+    }
+
+    if (id == NULL) {
+        req->id.kind = RPC_ID_NONE;
+    } else if (cJSON_IsString(id)) {
+        req->id.kind = RPC_ID_STRING;
+        req->id.str = id->valuestring;
+    } else if (whole_number(id, &req->id.num)) {
+        req->id.kind = RPC_ID_INT;
+    } else {
+        return invalid_request(err, "id must be a string or an integer.");
+    }
+
+    if (version != NULL && !(cJSON_IsString(version) && strcmp(version->valuestring, "2.0") == 0))
+        return invalid_request(err, "jsonrpc must be \"2.0\".");
+    if (!cJSON_IsString(method))
+        return invalid_request(err, "method must be a string.");
+    if (params != NULL && !cJSON_IsObject(params)) {
+        if (cJSON_IsNull(params))
+            params = NULL;
+        else
+            return invalid_request(err, "params must be an object.");
+    }
+    req->method = method->valuestring;
+    req->params = params;
+    return 0;
+}
+
+void rpc_request_free(struct rpc_request *req)
+{
+    cJSON_Delete(req->root);
+    req->root = NULL;
+}
+
+void json_write_string(struct buf *out, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    buf_reserve(out, n + 2);
+    buf_appendc(out, '"');
+    size_t run = 0; /* bytes copied verbatim in one go */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        buf_append(out, s + run, i - run);
+        run = i + 1;
+        switch (c) {
+        case '"':
+            buf_append(out, "\\\"", 2);
+            break;
+        case '\\':
+            buf_append(out, "\\\\", 2);
+            break;
+        case '\n':
+            buf_append(out, "\\n", 2);
+            break;
+        case '\r':
+            buf_append(out, "\\r", 2);
+            break;
+        case '\t':
+            buf_append(out, "\\t", 2);
+            break;
+        default: {
+            char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            buf_append(out, u, sizeof u);
+        }
+        }
+    }
+    buf_append(out, s + run, n - run);
+    buf_appendc(out, '"');
+}
+
+static void write_id(struct buf *out, const struct rpc_id *id)
+{
+    buf_appends(out, "{\"jsonrpc\":\"2.0\",\"id\":");
+    switch (id->kind) {
+    case RPC_ID_INT:
+        buf_append_int(out, id->num);
+        break;
+    case RPC_ID_STRING:
+        json_write_string(out, id->str, strlen(id->str));
+        break;
+    default:
+        buf_appends(out, "null");
+    }
+}
+
+void rpc_write_result_begin(struct buf *out, const struct rpc_id *id)
+{
+    write_id(out, id);
+    buf_appends(out, ",\"result\":");
+}
+
+void rpc_write_result_end(struct buf *out)
+{
+    buf_append(out, "}\n", 2);
+}
+
+void rpc_write_error(struct buf *out, const struct rpc_id *id, const struct rpc_error *err)
+{
+    enum error_id e = err->id > E_NONE && err->id < E_COUNT ? err->id : E_INTERNAL;
+    const char *message = err->message ? err->message : error_message(e);
+    const char *reason = err->reason ? err->reason : error_reason(e);
+
+    write_id(out, id);
+    buf_appends(out, ",\"error\":{\"code\":");
+    buf_append_int(out, error_code(e));
+    buf_appends(out, ",\"message\":");
+    json_write_string(out, message, strlen(message));
+    buf_appends(out, ",\"data\":{\"reason\":");
+    json_write_string(out, reason, strlen(reason));
+    if (err->field[0] != '\0') {
+        buf_appends(out, ",\"field\":");
+        json_write_string(out, err->field, strlen(err->field));
+    }
+    if (err->sku != NULL) {
+        buf_appends(out, ",\"sku\":");
+        json_write_string(out, err->sku, err->sku_len);
+    }
+    if (err->location != NULL) {
+        buf_appends(out, ",\"location\":");
+        json_write_string(out, err->location, err->location_len);
+    }
+    if (err->has_quantities) {
+        buf_appends(out, ",\"requested\":");
+        buf_append_int(out, err->requested);
+        buf_appends(out, ",\"available\":");
+        buf_append_int(out, err->available);
+    }
+    if (err->has_reserved) {
+        buf_appends(out, ",\"reserved\":");
+        buf_append_int(out, err->reserved);
+    }
+    buf_appends(out, "}}}\n");
+}

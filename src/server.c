@@ -1,0 +1,416 @@
+/* The JSON-RPC listener and client connections (see server.h).
+ *
+ * A connection's requests form a queue in arrival order:
+ *
+ *   head (oldest) -> ... -> tail (newest)
+ *
+ * A request joins at the tail when its line is read and is marked done when
+ * its response is ready, in any order (validation errors at once, Redis
+ * calls later). Only the done prefix at the head is moved to the output
+ * buffer, so responses leave in request order. One write is in flight at a
+ * time; responses finished meanwhile gather in `out` and go in the next one.
+ *
+ * Back-pressure: a client that sends but does not read its answers is not
+ * read from while its unwritten output is above OUT_HIGH_WATER, nor while it
+ * has MAX_QUEUED requests unanswered.
+ *
+ * Closing: conn_close is the one, idempotent, close path. A connection that
+ * reached EOF, sent an oversized line, or is asked to drain stops reading and
+ * closes once every queued request is answered and written. Requests still
+ * waiting for Redis when the socket goes are orphaned (owner = NULL) and
+ * freed when they finish. */
+#include "server.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "framer.h"
+#include "log.h"
+
+#define READ_BUF_SIZE 65536
+#define OUT_HIGH_WATER (1u << 20)
+#define MAX_QUEUED 4096
+
+struct conn {
+    uv_tcp_t tcp; /* first: the handle's memory is the connection's */
+    struct server *srv;
+    struct conn *prev, *next; /* in srv->conns */
+    struct framer framer;
+    struct request *head, *tail;
+    unsigned queued;
+    struct buf out;     /* owned: finished responses not yet being written */
+    struct buf writing; /* owned: the bytes of the write in flight */
+    uv_write_t wreq;
+    bool write_active;
+    bool reading;
+    bool draining; /* stop reading; close when all is answered and written */
+    bool closing;
+};
+
+struct server {
+    uv_loop_t *loop;
+    const struct config *cfg;
+    struct service *svc;
+    uv_tcp_t listener;
+    int port;
+    struct conn *conns;
+    unsigned long n_conns;    /* accepted and not yet closing: the cap */
+    unsigned long open_conns; /* handles not yet closed: the shutdown */
+    char read_buf[READ_BUF_SIZE]; /* shared: libuv reads one socket at a time */
+    bool read_buf_busy;
+    bool stopping;
+    bool listener_closed;
+    void (*on_stopped)(void *);
+    void *on_stopped_data;
+};
+
+static void conn_close(struct conn *c);
+static void conn_flush(struct conn *c);
+static void conn_update_reading(struct conn *c);
+static void server_check_stopped(struct server *srv);
+
+/* --- requests ---------------------------------------------------------- */
+
+static void on_request_done(struct request *req)
+{
+    struct conn *c = req->owner;
+    if (c == NULL) {
+        /* The connection went away while Redis was working on it. */
+        service_request_free(req->svc, req);
+        return;
+    }
+    if (c->head == req)
+        conn_flush(c);
+}
+
+static void enqueue(struct conn *c, struct request *req)
+{
+    if (c->tail)
+        c->tail->next = req;
+    else
+        c->head = req;
+    c->tail = req;
+    c->queued++;
+}
+
+static int on_line(void *ctx, const char *line, size_t len)
+{
+    struct conn *c = ctx;
+    struct server *srv = c->srv;
+    struct request *req = service_request_new(srv->svc, c, on_request_done);
+    enqueue(c, req);
+    service_handle_line(srv->svc, req, line, len, uv_now(srv->loop));
+    /* Stop framing when the client has too much outstanding; the rest of the
+     * bytes wait in the framer's tail until answers drain. */
+    return c->queued >= MAX_QUEUED ? 1 : 0;
+}
+
+static void fail_line(struct conn *c, enum error_id e)
+{
+    struct rpc_error err;
+    rpc_error_set(&err, e);
+    struct request *req = service_request_new(c->srv->svc, c, on_request_done);
+    enqueue(c, req);
+    service_fail(req, &err);
+}
+
+/* --- reading ----------------------------------------------------------- */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+    struct conn *c = h->data;
+    (void)suggested;
+    if (c->srv->read_buf_busy) {
+        b->base = NULL;
+        b->len = 0;
+        return;
+    }
+    c->srv->read_buf_busy = true;
+    b->base = c->srv->read_buf;
+    b->len = sizeof c->srv->read_buf;
+}
+
+static void feed(struct conn *c, const char *data, size_t len)
+{
+    size_t used = 0;
+    enum framer_status st = framer_feed(&c->framer, data, len, on_line, c, &used);
+    if (st == FRAMER_STOPPED && used < len) {
+        /* Too many requests outstanding: keep the unread bytes as the
+         * framer's tail by feeding them without a line callback later. The
+         * simplest faithful way is to stash them and stop reading. */
+        buf_append(&c->framer.tail, data + used, len - used);
+    } else if (st == FRAMER_TOO_LARGE) {
+        fail_line(c, E_TOO_LARGE);
+        c->draining = true;
+    }
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+    struct conn *c = s->data;
+    struct server *srv = c->srv;
+    if (b->base == srv->read_buf)
+        srv->read_buf_busy = false;
+    if (nread > 0 && !c->draining) {
+        feed(c, b->base, (size_t)nread);
+    } else if (nread < 0) {
+        if (nread != UV_EOF)
+            log_debug("client read error: %s", uv_strerror((int)nread));
+        /* EOF: the client may have half-closed after its last request
+         * (printf ... | nc), so answer what was read, then close. A last
+         * line without its newline is taken as complete. */
+        if (nread == UV_EOF && framer_pending(&c->framer) > 0 && !c->draining)
+            feed(c, "\n", 1);
+        c->draining = true;
+    }
+    conn_flush(c);
+}
+
+static void conn_update_reading(struct conn *c)
+{
+    if (c->closing)
+        return;
+    bool want = !c->draining && c->queued < MAX_QUEUED &&
+                c->out.len + c->writing.len < OUT_HIGH_WATER;
+    if (want && !c->reading) {
+        c->reading = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0;
+    } else if (!want && c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
+}
+
+/* Lines kept while the queue was full are framed again once it has room. */
+static void refeed_tail(struct conn *c)
+{
+    if (c->draining || c->queued >= MAX_QUEUED || c->framer.tail.len == 0 ||
+        memchr(c->framer.tail.data, '\n', c->framer.tail.len) == NULL)
+        return;
+    struct buf pending = c->framer.tail;
+    buf_init(&c->framer.tail);
+    feed(c, pending.data, pending.len);
+    buf_free(&pending);
+}
+
+/* --- writing ----------------------------------------------------------- */
+
+static void start_write(struct conn *c);
+
+static void on_write(uv_write_t *w, int status)
+{
+    struct conn *c = w->data;
+    c->write_active = false;
+    buf_reset(&c->writing);
+    if (c->writing.cap > OUT_HIGH_WATER)
+        buf_free(&c->writing);
+    if (status < 0) {
+        if (status != UV_ECANCELED)
+            log_debug("client write error: %s", uv_strerror(status));
+        conn_close(c);
+        return;
+    }
+    conn_flush(c);
+}
+
+static void start_write(struct conn *c)
+{
+    if (c->write_active || c->out.len == 0 || c->closing)
+        return;
+    struct buf tmp = c->writing;
+    c->writing = c->out;
+    c->out = tmp;
+    uv_buf_t b = uv_buf_init(c->writing.data, (unsigned)c->writing.len);
+    c->wreq.data = c;
+    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
+        conn_close(c);
+        return;
+    }
+    c->write_active = true;
+}
+
+/* Moves the finished prefix of the queue to the output, writes, and decides
+ * whether to read on or to close. */
+static void conn_flush(struct conn *c)
+{
+    if (c->closing)
+        return;
+    struct request *req;
+    while ((req = c->head) != NULL && req->done) {
+        c->head = req->next;
+        if (c->head == NULL)
+            c->tail = NULL;
+        c->queued--;
+        buf_append(&c->out, req->out.data, req->out.len);
+        service_request_free(c->srv->svc, req);
+    }
+    refeed_tail(c);
+    start_write(c);
+    if (c->draining && c->head == NULL && !c->write_active && c->out.len == 0) {
+        conn_close(c);
+        return;
+    }
+    conn_update_reading(c);
+}
+
+/* --- lifecycle --------------------------------------------------------- */
+
+static void on_conn_closed(uv_handle_t *h)
+{
+    struct conn *c = h->data;
+    struct server *srv = c->srv;
+    framer_free(&c->framer);
+    buf_free(&c->out);
+    buf_free(&c->writing);
+    free(c);
+    srv->open_conns--;
+    server_check_stopped(srv);
+}
+
+static void conn_close(struct conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    struct server *srv = c->srv;
+    /* Requests still at Redis finish later, without a connection. */
+    struct request *req = c->head;
+    while (req != NULL) {
+        struct request *next = req->next;
+        if (req->done) {
+            service_request_free(srv->svc, req);
+        } else {
+            req->owner = NULL;
+            req->next = NULL;
+        }
+        req = next;
+    }
+    c->head = c->tail = NULL;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    srv->n_conns--;
+    uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+}
+
+static void refuse(struct server *srv)
+{
+    /* Over the connection cap: accept, say why, close. */
+    uv_tcp_t *t = xmalloc(sizeof *t);
+    uv_tcp_init(srv->loop, t);
+    if (uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)t) == 0) {
+        static const char line[] =
+            "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":2003,\"message\":\"Too many "
+            "connections.\",\"data\":{\"reason\":\"overloaded\"}}}\n";
+        uv_buf_t b = uv_buf_init((char *)line, sizeof line - 1);
+        uv_try_write((uv_stream_t *)t, &b, 1);
+    }
+    uv_close((uv_handle_t *)t, (uv_close_cb)free);
+}
+
+static void on_connection(uv_stream_t *l, int status)
+{
+    struct server *srv = l->data;
+    if (status < 0) {
+        log_warn("accept failed: %s", uv_strerror(status));
+        return;
+    }
+    if (srv->n_conns >= (unsigned long)srv->cfg->max_connections) {
+        log_warn("connection refused: max_connections (%lld) reached", srv->cfg->max_connections);
+        refuse(srv);
+        return;
+    }
+    struct conn *c = xcalloc(1, sizeof *c);
+    c->srv = srv;
+    framer_init(&c->framer, (size_t)srv->cfg->max_request_bytes);
+    uv_tcp_init(srv->loop, &c->tcp);
+    c->tcp.data = c;
+    if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0) {
+        uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
+        framer_free(&c->framer);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->n_conns++;
+    srv->open_conns++;
+    conn_update_reading(c);
+}
+
+struct server *server_start(uv_loop_t *loop, const struct config *cfg, struct service *svc)
+{
+    struct server *srv = xcalloc(1, sizeof *srv);
+    srv->loop = loop;
+    srv->cfg = cfg;
+    srv->svc = svc;
+
+    struct sockaddr_storage addr;
+    if (uv_ip4_addr(cfg->listen_host, cfg->listen_port, (struct sockaddr_in *)&addr) != 0 &&
+        uv_ip6_addr(cfg->listen_host, cfg->listen_port, (struct sockaddr_in6 *)&addr) != 0) {
+        log_error("--listen: '%s' is not an IP address", cfg->listen_host);
+        free(srv);
+        return NULL;
+    }
+    uv_tcp_init(loop, &srv->listener);
+    srv->listener.data = srv;
+    int rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&addr, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&srv->listener, 1024, on_connection);
+    if (rc != 0) {
+        log_error("cannot listen on %s:%d: %s", cfg->listen_host, cfg->listen_port,
+                  uv_strerror(rc));
+        uv_close((uv_handle_t *)&srv->listener, NULL);
+        uv_run(loop, UV_RUN_NOWAIT); /* let the close finish before freeing */
+        free(srv);
+        return NULL;
+    }
+    struct sockaddr_storage bound;
+    int len = sizeof bound;
+    uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&bound, &len);
+    srv->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                  : ((struct sockaddr_in *)&bound)->sin_port);
+    return srv;
+}
+
+int server_port(const struct server *srv)
+{
+    return srv->port;
+}
+
+static void server_check_stopped(struct server *srv)
+{
+    if (!srv->stopping || !srv->listener_closed || srv->open_conns != 0)
+        return;
+    void (*done)(void *) = srv->on_stopped;
+    void *data = srv->on_stopped_data;
+    free(srv);
+    if (done)
+        done(data);
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+    struct server *srv = h->data;
+    srv->listener_closed = true;
+    server_check_stopped(srv);
+}
+
+void server_stop(struct server *srv, void (*done)(void *), void *data)
+{
+    srv->stopping = true;
+    srv->on_stopped = done;
+    srv->on_stopped_data = data;
+    uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
+    struct conn *c = srv->conns;
+    while (c != NULL) {
+        struct conn *next = c->next;
+        c->draining = true;
+        conn_flush(c);
+        c = next;
+    }
+}

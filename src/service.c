@@ -1,0 +1,604 @@
+/* Requests from line to response (see service.h). Each method is one row of
+ * the handler table: how to call its script, and how to read the reply. */
+#include "service.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "keys.h"
+#include "log.h"
+#include "result.h"
+
+struct service {
+    struct store *store;
+    const struct config *cfg;
+    struct limits limits;
+    struct args args;         /* reused for every call: hiredis copies them */
+    struct request *spare;    /* free list of requests */
+    unsigned long inflight;
+    unsigned char rnd[4096];  /* random bytes, refilled in bulk */
+    size_t rnd_pos;
+    struct stock_row *rows;   /* scratch for decoding replies */
+    size_t rows_cap;
+    struct allocation *allocs;
+    size_t allocs_cap;
+    struct str *strs;
+    size_t strs_cap;
+};
+
+/* --- completing requests ----------------------------------------------- */
+
+static void finish(struct request *req)
+{
+    if (req->rpc.id.kind == RPC_ID_NONE)
+        buf_reset(&req->out); /* a notification is executed, never answered */
+    req->done = true;
+    req->svc->inflight--;
+    req->on_done(req);
+}
+
+static void fail(struct request *req, const struct rpc_error *err)
+{
+    rpc_write_error(&req->out, &req->rpc.id, err);
+    finish(req);
+}
+
+static void fail_with(struct request *req, enum error_id e)
+{
+    struct rpc_error err;
+    rpc_error_set(&err, e);
+    fail(req, &err);
+}
+
+void service_fail(struct request *req, const struct rpc_error *err)
+{
+    req->svc->inflight++;
+    fail(req, err);
+}
+
+/* --- reading script replies -------------------------------------------- */
+
+/* Scripts reply with flat arrays whose first element is a status code. A
+ * reply of another shape is a bug; bad makes it an internal error. */
+struct rd {
+    const redisReply *r;
+    bool bad;
+};
+
+static long long rd_int(struct rd *rd, size_t i)
+{
+    if (i >= rd->r->elements || rd->r->element[i]->type != REDIS_REPLY_INTEGER) {
+        rd->bad = true;
+        return 0;
+    }
+    return rd->r->element[i]->integer;
+}
+
+static struct str rd_str(struct rd *rd, size_t i)
+{
+    if (i >= rd->r->elements || rd->r->element[i]->type != REDIS_REPLY_STRING) {
+        rd->bad = true;
+        return (struct str){"", 0};
+    }
+    return (struct str){rd->r->element[i]->str, rd->r->element[i]->len};
+}
+
+static void *grow(void *p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return p;
+    size_t n = *cap ? *cap : 16;
+    while (n < need)
+        n *= 2;
+    *cap = n;
+    return xrealloc(p, n * size);
+}
+
+static void begin_result(struct request *req)
+{
+    rpc_write_result_begin(&req->out, &req->rpc.id);
+}
+
+static void end_result(struct request *req)
+{
+    rpc_write_result_end(&req->out);
+    finish(req);
+}
+
+/* --- per-method calls and replies -------------------------------------- */
+
+static int call(struct request *req, enum script_id id, int nkeys);
+static void replay_reservation(struct request *req, struct str bound);
+
+static const struct ident *ns(const struct request *req)
+{
+    return &req->svc->cfg->ns;
+}
+
+static struct str as_str(const struct ident *id)
+{
+    return (struct str){id->p, id->n};
+}
+
+static int stock_set_call(struct request *req)
+{
+    struct args *a = &req->svc->args;
+    const struct params *p = &req->params;
+    args_add_key(a, ns(req), KEY_STOCK, &p->sku);
+    args_add_ident(a, &p->location);
+    args_add_int(a, p->on_hand);
+    if (p->present & HAS_SAFETY_STOCK)
+        args_add_int(a, p->safety_stock);
+    else
+        args_add(a, "", 0);
+    return call(req, SCRIPT_STOCK_SET, 1);
+}
+
+static int stock_adjust_call(struct request *req)
+{
+    struct args *a = &req->svc->args;
+    const struct params *p = &req->params;
+    args_add_key(a, ns(req), KEY_STOCK, &p->sku);
+    args_add_ident(a, &p->location);
+    args_add_int(a, p->delta);
+    args_add_int(a, STOCK_MAX);
+    return call(req, SCRIPT_STOCK_ADJUST, 1);
+}
+
+/* The reply of stock.set and stock.adjust: {0, on_hand, reserved, safety}. */
+static void row_reply(struct request *req, struct rd *rd, long long code)
+{
+    const struct params *p = &req->params;
+    struct rpc_error err;
+    if (code == 1003) {
+        rpc_error_set(&err, E_CONFLICT);
+        err.reason = "below_reserved";
+        err.message = "on_hand cannot be set below the units reserved there.";
+        err.has_reserved = true;
+        err.reserved = rd_int(rd, 2);
+        if (!rd->bad)
+            fail(req, &err);
+        return;
+    }
+    if (code == 1001) {
+        rpc_error_set(&err, E_OUT_OF_STOCK);
+        err.message = "The adjustment would take on_hand below the units reserved there.";
+        err.sku = p->sku.p;
+        err.sku_len = p->sku.n;
+        err.location = p->location.p;
+        err.location_len = p->location.n;
+        err.has_quantities = true;
+        err.requested = rd_int(rd, 1);
+        err.available = rd_int(rd, 2);
+        if (!rd->bad)
+            fail(req, &err);
+        return;
+    }
+    if (code == -32602) {
+        rpc_error_param(&err, "delta", "on_hand would exceed 1000000000000000.");
+        fail(req, &err);
+        return;
+    }
+    struct stock_row row = {as_str(&p->location), rd_int(rd, 1), rd_int(rd, 2), rd_int(rd, 3)};
+    if (rd->bad || code != 0)
+        return;
+    begin_result(req);
+    result_row(&req->out, as_str(&p->sku), &row);
+    end_result(req);
+}
+
+static int stock_get_call(struct request *req)
+{
+    struct args *a = &req->svc->args;
+    const struct params *p = &req->params;
+    args_add_key(a, ns(req), KEY_STOCK, &p->sku);
+    for (unsigned i = 0; i < p->n_locations; i++)
+        args_add_ident(a, &p->locations[i]);
+    return call(req, SCRIPT_STOCK_GET, 1);
+}
+
+static void stock_get_reply(struct request *req, struct rd *rd, long long code)
+{
+    struct service *svc = req->svc;
+    size_t n = (rd->r->elements - 1) / 4;
+    svc->rows = grow(svc->rows, &svc->rows_cap, n, sizeof *svc->rows);
+    for (size_t i = 0; i < n; i++) {
+        struct stock_row *row = &svc->rows[i];
+        row->location = rd_str(rd, 1 + 4 * i);
+        row->on_hand = rd_int(rd, 2 + 4 * i);
+        row->reserved = rd_int(rd, 3 + 4 * i);
+        row->safety_stock = rd_int(rd, 4 + 4 * i);
+    }
+    if (rd->bad || code != 0)
+        return;
+    stock_rows_sort(svc->rows, n);
+    begin_result(req);
+    result_stock(&req->out, as_str(&req->params.sku), svc->rows, n);
+    end_result(req);
+}
+
+static int channel_set_call(struct request *req)
+{
+    struct args *a = &req->svc->args;
+    const struct params *p = &req->params;
+    args_add_key(a, ns(req), KEY_CHANNEL, &p->channel);
+    for (unsigned i = 0; i < p->n_locations; i++)
+        args_add_ident(a, &p->locations[i]);
+    return call(req, SCRIPT_CHANNEL_SET, 1);
+}
+
+static int channel_get_call(struct request *req)
+{
+    args_add_key(&req->svc->args, ns(req), KEY_CHANNEL, &req->params.channel);
+    return call(req, SCRIPT_CHANNEL_GET, 1);
+}
+
+static void channel_reply(struct request *req, struct rd *rd, long long code)
+{
+    struct service *svc = req->svc;
+    if (code == 1005) {
+        fail_with(req, E_UNKNOWN_CHANNEL);
+        return;
+    }
+    size_t n = rd->r->elements - 1;
+    svc->strs = grow(svc->strs, &svc->strs_cap, n, sizeof *svc->strs);
+    for (size_t i = 0; i < n; i++)
+        svc->strs[i] = rd_str(rd, 1 + i);
+    if (rd->bad || code != 0)
+        return;
+    begin_result(req);
+    result_channel(&req->out, as_str(&req->params.channel), svc->strs, n);
+    end_result(req);
+}
+
+static void new_reservation_id(struct service *svc, char out[33])
+{
+    static const char hex[] = "0123456789abcdef";
+    if (svc->rnd_pos + 16 > sizeof svc->rnd) {
+        size_t got = 0;
+        while (got < sizeof svc->rnd) {
+            ssize_t n = getrandom(svc->rnd + got, sizeof svc->rnd - got, 0);
+            if (n < 0 && errno != EINTR) {
+                log_error("getrandom failed: %s", strerror(errno));
+                abort();
+            }
+            if (n > 0)
+                got += (size_t)n;
+        }
+        svc->rnd_pos = 0;
+    }
+    for (int i = 0; i < 16; i++) {
+        unsigned char b = svc->rnd[svc->rnd_pos + (size_t)i];
+        out[2 * i] = hex[b >> 4];
+        out[2 * i + 1] = hex[b & 15];
+    }
+    /* Used bytes are wiped so no id can be read back from memory later. */
+    memset(svc->rnd + svc->rnd_pos, 0, 16);
+    svc->rnd_pos += 16;
+    out[32] = '\0';
+}
+
+static int reserve_call(struct request *req)
+{
+    struct service *svc = req->svc;
+    struct args *a = &svc->args;
+    const struct params *p = &req->params;
+    static const struct ident default_channel = {"default", 7};
+
+    new_reservation_id(svc, req->new_id);
+    struct ident rid;
+    ident_check(req->new_id, 32, &rid);
+
+    args_add_key(a, ns(req), KEY_EXPIRY, NULL);
+    args_add_key(a, ns(req), KEY_RES, &rid);
+    if (p->present & HAS_ORDER_ID)
+        args_add_key(a, ns(req), KEY_ORDER, &p->order_id);
+    else
+        args_add_key(a, ns(req), KEY_EXPIRY, NULL); /* unused placeholder */
+    args_add_key(a, ns(req), KEY_CHANNEL,
+                 (p->present & HAS_CHANNEL) ? &p->channel : &default_channel);
+    for (unsigned i = 0; i < p->n_items; i++)
+        args_add_key(a, ns(req), KEY_STOCK, &p->items[i].sku);
+    int nkeys = a->n;
+
+    args_add_ident(a, &rid);
+    if (p->present & HAS_ORDER_ID)
+        args_add_ident(a, &p->order_id);
+    else
+        args_add(a, "", 0);
+    args_add_int(a, p->ttl_ms);
+    args_add(a, strategy_name(p->strategy), strlen(strategy_name(p->strategy)));
+    args_add_int(a, p->n_items);
+    for (unsigned i = 0; i < p->n_items; i++) {
+        args_add_ident(a, &p->items[i].sku);
+        args_add_int(a, p->items[i].quantity);
+    }
+    args_add_int(a, p->n_locations);
+    for (unsigned i = 0; i < p->n_locations; i++)
+        args_add_ident(a, &p->locations[i]);
+    return call(req, SCRIPT_RESERVE, nkeys);
+}
+
+static int reservation_get_call(struct request *req)
+{
+    struct args *a = &req->svc->args;
+    args_add_key(a, ns(req), KEY_RES, &req->params.reservation_id);
+    args_add_ident(a, &req->params.reservation_id);
+    args_add(a, "get", 3);
+    return call(req, SCRIPT_RESERVATION_GET, 1);
+}
+
+/* {0, id, status, order_id, created_at, expires_at, reason, replayed,
+ *  sku, location, quantity, ...}, shared by reserve and reservation.get. */
+static void reservation_reply(struct request *req, struct rd *rd, long long code)
+{
+    struct service *svc = req->svc;
+    struct rpc_error err;
+    switch (code) {
+    case 0:
+        break;
+    case 1: /* reserve: the order_id is bound already */
+        replay_reservation(req, rd_str(rd, 1));
+        return;
+    case 1001:
+        rpc_error_set(&err, E_OUT_OF_STOCK);
+        struct str sku = rd_str(rd, 1);
+        err.sku = sku.p;
+        err.sku_len = sku.n;
+        err.has_quantities = true;
+        err.requested = rd_int(rd, 2);
+        err.available = rd_int(rd, 3);
+        if (!rd->bad)
+            fail(req, &err);
+        return;
+    case 1002:
+        fail_with(req, E_NOT_FOUND);
+        return;
+    case 1004:
+        fail_with(req, E_IDEMPOTENCY);
+        return;
+    case 1005:
+        fail_with(req, E_UNKNOWN_CHANNEL);
+        return;
+    default:
+        rd->bad = true;
+        return;
+    }
+    struct reservation r;
+    memset(&r, 0, sizeof r);
+    r.id = rd_str(rd, 1);
+    r.status = rd_str(rd, 2);
+    r.order_id = rd_str(rd, 3);
+    r.created_at = rd_int(rd, 4);
+    r.expires_at = rd_int(rd, 5);
+    r.reason = rd_str(rd, 6);
+    r.has_replayed = req->method == METHOD_RESERVE;
+    r.replayed = rd_int(rd, 7) != 0;
+    size_t n = rd->r->elements > 8 ? (rd->r->elements - 8) / 3 : 0;
+    svc->allocs = grow(svc->allocs, &svc->allocs_cap, n, sizeof *svc->allocs);
+    for (size_t i = 0; i < n; i++) {
+        svc->allocs[i].sku = rd_str(rd, 8 + 3 * i);
+        svc->allocs[i].location = rd_str(rd, 9 + 3 * i);
+        svc->allocs[i].quantity = rd_int(rd, 10 + 3 * i);
+    }
+    r.allocations = svc->allocs;
+    r.n_allocations = n;
+    if (rd->bad)
+        return;
+    begin_result(req);
+    result_reservation(&req->out, &r);
+    end_result(req);
+}
+
+/* A reserve whose order_id is bound already answers with that reservation
+ * as it is now, if the items match. The bound reservation's key was not
+ * known when the reserve script ran, so reading it is a second call. */
+static void replay_reservation(struct request *req, struct str bound)
+{
+    struct service *svc = req->svc;
+    struct ident id;
+    if (bound.n >= sizeof req->bound_id || !ident_check(bound.p, bound.n, &id)) {
+        log_error("reserve: order binding holds an invalid reservation id");
+        fail_with(req, E_INTERNAL);
+        return;
+    }
+    memcpy(req->bound_id, bound.p, bound.n);
+    req->bound_id[bound.n] = '\0';
+    id.p = req->bound_id;
+
+    struct args *a = &svc->args;
+    args_reset(a);
+    args_add_key(a, ns(req), KEY_RES, &id);
+    args_add_ident(a, &id);
+    args_add(a, "replay", 6);
+    for (unsigned i = 0; i < req->params.n_items; i++) {
+        args_add_ident(a, &req->params.items[i].sku);
+        args_add_int(a, req->params.items[i].quantity);
+    }
+    int rc = call(req, SCRIPT_RESERVATION_GET, 1);
+    if (rc != 0)
+        fail_with(req, (enum error_id)-rc);
+}
+
+static int ping_call(struct request *req)
+{
+    begin_result(req);
+    result_pong(&req->out, store_is_up(req->svc->store));
+    end_result(req);
+    return 0;
+}
+
+typedef int (*call_fn)(struct request *req);
+typedef void (*reply_fn)(struct request *req, struct rd *rd, long long code);
+
+static const struct {
+    call_fn call;
+    reply_fn reply;
+} handlers[METHOD_COUNT] = {
+    [METHOD_PING] = {ping_call, NULL},
+    [METHOD_STOCK_SET] = {stock_set_call, row_reply},
+    [METHOD_STOCK_ADJUST] = {stock_adjust_call, row_reply},
+    [METHOD_STOCK_GET] = {stock_get_call, stock_get_reply},
+    [METHOD_CHANNEL_SET] = {channel_set_call, channel_reply},
+    [METHOD_CHANNEL_GET] = {channel_get_call, channel_reply},
+    [METHOD_RESERVE] = {reserve_call, reservation_reply},
+    [METHOD_RESERVATION_GET] = {reservation_get_call, reservation_reply},
+};
+
+/* --- the Redis round trip ---------------------------------------------- */
+
+/* Redis errors that mean "not done, try again later" rather than a bug. */
+static bool transient_redis_error(const char *msg)
+{
+    static const char *const prefixes[] = {"LOADING", "BUSY", "READONLY", "MASTERDOWN", "OOM",
+                                           "NOREPLICAS", "CLUSTERDOWN", "TRYAGAIN", "NOAUTH"};
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (strncmp(msg, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    return false;
+}
+
+static void on_store_reply(void *data, const redisReply *r, int err)
+{
+    struct request *req = data;
+    if (err != 0) {
+        fail_with(req, (enum error_id)-err);
+        return;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        if (transient_redis_error(r->str)) {
+            log_warn("redis: %s answered: %s", method_name(req->method), r->str);
+            fail_with(req, E_UNAVAILABLE);
+        } else {
+            log_error("redis: %s failed: %s", method_name(req->method), r->str);
+            fail_with(req, E_INTERNAL);
+        }
+        return;
+    }
+    struct rd rd = {r, false};
+    long long code = 0;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements == 0)
+        rd.bad = true;
+    else
+        code = rd_int(&rd, 0);
+    bool was_done = req->done;
+    if (!rd.bad)
+        handlers[req->method].reply(req, &rd, code);
+    if (rd.bad && !was_done && !req->done) {
+        log_error("redis: unexpected reply to %s", method_name(req->method));
+        fail_with(req, E_INTERNAL);
+    }
+}
+
+static int call(struct request *req, enum script_id id, int nkeys)
+{
+    return store_eval(req->svc->store, id, nkeys, &req->svc->args, req->deadline, on_store_reply,
+                      req);
+}
+
+/* --- entry points ------------------------------------------------------ */
+
+struct service *service_new(struct store *store, const struct config *cfg)
+{
+    struct service *svc = xcalloc(1, sizeof *svc);
+    svc->store = store;
+    svc->cfg = cfg;
+    svc->limits.max_items = (unsigned)cfg->max_items;
+    svc->limits.default_ttl_ms = cfg->default_ttl_ms;
+    args_init(&svc->args);
+    svc->rnd_pos = sizeof svc->rnd; /* empty: filled on first use */
+    return svc;
+}
+
+static void request_destroy(struct request *req)
+{
+    rpc_request_free(&req->rpc);
+    buf_free(&req->out);
+    free(req->loc_storage);
+    free(req->item_storage);
+    free(req);
+}
+
+void service_free(struct service *svc)
+{
+    while (svc->spare) {
+        struct request *req = svc->spare;
+        svc->spare = req->next;
+        request_destroy(req);
+    }
+    args_free(&svc->args);
+    free(svc->rows);
+    free(svc->allocs);
+    free(svc->strs);
+    free(svc);
+}
+
+struct request *service_request_new(struct service *svc, void *owner, request_done_fn on_done)
+{
+    struct request *req = svc->spare;
+    if (req != NULL) {
+        svc->spare = req->next;
+    } else {
+        req = xcalloc(1, sizeof *req);
+        buf_init(&req->out);
+    }
+    req->next = NULL;
+    req->owner = owner;
+    req->svc = svc;
+    req->on_done = on_done;
+    req->done = false;
+    req->rpc.id.kind = RPC_ID_NULL;
+    return req;
+}
+
+void service_request_free(struct service *svc, struct request *req)
+{
+    rpc_request_free(&req->rpc);
+    buf_reset(&req->out);
+    if (req->out.cap > 16384)
+        buf_free(&req->out); /* do not keep a huge response's buffer around */
+    req->next = svc->spare;
+    svc->spare = req;
+}
+
+void service_handle_line(struct service *svc, struct request *req, const char *line, size_t len,
+                         uint64_t now)
+{
+    struct rpc_error err;
+    svc->inflight++;
+    req->deadline = now + (uint64_t)svc->cfg->request_timeout_ms;
+
+    if (rpc_decode(line, len, &req->rpc, &err) != 0) {
+        fail(req, &err);
+        return;
+    }
+    int m = method_lookup(req->rpc.method);
+    if (m < 0) {
+        fail_with(req, E_METHOD_NOT_FOUND);
+        return;
+    }
+    req->method = (enum method_id)m;
+
+    if (req->loc_storage == NULL) {
+        req->loc_storage = xcalloc(MAX_LOCATIONS, sizeof *req->loc_storage);
+        req->item_storage = xcalloc(svc->limits.max_items, sizeof *req->item_storage);
+    }
+    req->params.locations = req->loc_storage;
+    req->params.items = req->item_storage;
+    if (params_validate(req->method, req->rpc.params, &svc->limits, &req->params, &err) != 0) {
+        fail(req, &err);
+        return;
+    }
+
+    args_reset(&svc->args);
+    int rc = handlers[req->method].call(req);
+    if (rc != 0)
+        fail_with(req, (enum error_id)-rc);
+}
+
+unsigned long service_inflight(const struct service *svc)
+{
+    return svc->inflight;
+}

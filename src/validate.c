@@ -1,0 +1,335 @@
+/* Method table and params validation (see validate.h). Each method declares
+ * its fields once, in a table; one generic walker checks a params object
+ * against that table. */
+#include "validate.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const method_names[METHOD_COUNT] = {
+#define X(name, wire) [METHOD_##name] = wire,
+    STOCKD_METHODS(X)
+#undef X
+};
+
+int method_lookup(const char *name)
+{
+    for (int m = 0; m < METHOD_COUNT; m++)
+        if (strcmp(method_names[m], name) == 0)
+            return m;
+    return -E_METHOD_NOT_FOUND;
+}
+
+const char *method_name(enum method_id m)
+{
+    return m < METHOD_COUNT ? method_names[m] : "?";
+}
+
+/* [A-Za-z0-9._~@/+=-]: nothing that can split or retag a Redis key
+ * (':' '{' '}'), no spaces, no control bytes, no quotes. */
+static bool ident_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == '~' || c == '@' || c == '/' || c == '+' || c == '=' ||
+           c == '-';
+}
+
+bool ident_check(const char *s, size_t n, struct ident *out)
+{
+    if (s == NULL || n == 0 || n > IDENT_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!ident_byte((unsigned char)s[i]))
+            return false;
+    out->p = s;
+    out->n = n;
+    return true;
+}
+
+/* Well-formed UTF-8 (no overlongs, no surrogates) and no control bytes. */
+static bool text_check(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            if (c < 0x20 || c == 0x7f)
+                return false;
+            i++;
+            continue;
+        }
+        size_t len;
+        unsigned cp;
+        if (c >= 0xc2 && c <= 0xdf) {
+            len = 2;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            len = 3;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (i + len > n)
+            return false;
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+static const char *const strategy_names[] = {
+    [STRATEGY_AUTO] = "auto",
+    [STRATEGY_SINGLE] = "single",
+    [STRATEGY_PER_LINE] = "per_line",
+    [STRATEGY_SPLIT] = "split",
+};
+
+const char *strategy_name(enum strategy s)
+{
+    return strategy_names[s];
+}
+
+enum field_kind { F_IDENT, F_INT, F_TEXT, F_STRATEGY, F_ITEMS, F_LOCATIONS };
+
+struct field {
+    const char *name;
+    enum field_kind kind;
+    unsigned flag; /* presence bit; 0 means required */
+    size_t offset; /* into struct params */
+    long long min, max;
+    bool nonzero;
+    const char *rule; /* the message when the value is wrong */
+};
+
+#define IDENT_RULE(f) f " must be 1 to 128 bytes of A-Z a-z 0-9 . _ ~ @ / + = -."
+#define REQ 0u
+#define OFF(member) offsetof(struct params, member)
+
+static const struct field f_sku = {"sku", F_IDENT, REQ, OFF(sku), 0, 0, false, IDENT_RULE("sku")};
+static const struct field f_location = {"location", F_IDENT,        REQ, OFF(location), 0, 0,
+                                        false,      IDENT_RULE("location")};
+static const struct field f_channel = {"channel", F_IDENT, REQ, OFF(channel), 0, 0,
+                                       false,     IDENT_RULE("channel")};
+static const struct field f_reservation_id = {
+    "reservation_id", F_IDENT, REQ, OFF(reservation_id), 0, 0, false,
+    IDENT_RULE("reservation_id")};
+
+static const struct field *const fields_ping[] = {NULL};
+static const struct field *const fields_stock_set[] = {
+    &f_sku,
+    &f_location,
+    &(const struct field){"on_hand", F_INT, REQ, OFF(on_hand), 0, STOCK_MAX, false,
+                          "on_hand must be a whole number from 0 to 1000000000000000."},
+    &(const struct field){"safety_stock", F_INT, HAS_SAFETY_STOCK, OFF(safety_stock), 0,
+                          STOCK_MAX, false,
+                          "safety_stock must be a whole number from 0 to 1000000000000000."},
+    NULL};
+static const struct field f_reason = {"reason", F_TEXT, HAS_REASON, OFF(reason), 1, TEXT_MAX, false,
+                                      "reason must be 1 to 256 bytes of printable UTF-8."};
+static const struct field *const fields_stock_adjust[] = {
+    &f_sku,
+    &f_location,
+    &(const struct field){"delta", F_INT, REQ, OFF(delta), -STOCK_MAX, STOCK_MAX, true,
+                          "delta must be a non-zero whole number from -1e15 to 1e15."},
+    &f_reason,
+    NULL};
+static const struct field f_locations_opt = {
+    "locations", F_LOCATIONS, HAS_LOCATIONS, OFF(locations), 1, MAX_LOCATIONS, false,
+    "locations must be an array of 1 to 64 distinct location identifiers."};
+static const struct field *const fields_stock_get[] = {&f_sku, &f_locations_opt, NULL};
+static const struct field *const fields_channel_set[] = {
+    &f_channel,
+    &(const struct field){"locations", F_LOCATIONS, REQ, OFF(locations), 1, MAX_LOCATIONS, false,
+                          "locations must be an array of 1 to 64 distinct location identifiers."},
+    NULL};
+static const struct field *const fields_channel_get[] = {&f_channel, NULL};
+static const struct field *const fields_reserve[] = {
+    &(const struct field){"order_id", F_IDENT, HAS_ORDER_ID, OFF(order_id), 0, 0, false,
+                          IDENT_RULE("order_id")},
+    &(const struct field){"items", F_ITEMS, REQ, OFF(items), 1, 0, false,
+                          "items must be an array of {sku, quantity} objects, each sku once."},
+    &(const struct field){"channel", F_IDENT, HAS_CHANNEL, OFF(channel), 0, 0, false,
+                          IDENT_RULE("channel")},
+    &f_locations_opt,
+    &(const struct field){"strategy", F_STRATEGY, HAS_STRATEGY, OFF(strategy), 0, 0, false,
+                          "strategy must be one of auto, single, per_line, split."},
+    &(const struct field){"ttl_ms", F_INT, HAS_TTL, OFF(ttl_ms), TTL_MIN_MS, TTL_MAX_MS, false,
+                          "ttl_ms must be a whole number from 1000 to 86400000."},
+    NULL};
+static const struct field *const fields_reservation_get[] = {&f_reservation_id, NULL};
+
+static const struct field *const *const method_fields[METHOD_COUNT] = {
+    [METHOD_PING] = fields_ping,
+    [METHOD_STOCK_SET] = fields_stock_set,
+    [METHOD_STOCK_ADJUST] = fields_stock_adjust,
+    [METHOD_STOCK_GET] = fields_stock_get,
+    [METHOD_CHANNEL_SET] = fields_channel_set,
+    [METHOD_CHANNEL_GET] = fields_channel_get,
+    [METHOD_RESERVE] = fields_reserve,
+    [METHOD_RESERVATION_GET] = fields_reservation_get,
+};
+
+static bool int_in_range(const cJSON *v, long long min, long long max, bool nonzero, long long *out)
+{
+    if (!cJSON_IsNumber(v))
+        return false;
+    double d = v->valuedouble;
+    if (!isfinite(d) || d != floor(d) || d < (double)min || d > (double)max)
+        return false;
+    long long x = (long long)d;
+    if (nonzero && x == 0)
+        return false;
+    *out = x;
+    return true;
+}
+
+static bool ident_value(const cJSON *v, struct ident *out)
+{
+    return cJSON_IsString(v) && ident_check(v->valuestring, strlen(v->valuestring), out);
+}
+
+static int check_locations(const struct field *f, const cJSON *v, struct params *out,
+                           struct rpc_error *err)
+{
+    int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : -1;
+    if (n < f->min || n > f->max)
+        return rpc_error_param(err, f->name, f->rule);
+    unsigned i = 0;
+    for (const cJSON *e = v->child; e != NULL; e = e->next, i++) {
+        if (!ident_value(e, &out->locations[i]))
+            return rpc_error_param(err, f->name, f->rule);
+        for (unsigned k = 0; k < i; k++)
+            if (out->locations[k].n == out->locations[i].n &&
+                memcmp(out->locations[k].p, out->locations[i].p, out->locations[i].n) == 0)
+                return rpc_error_param(err, f->name, "locations must not repeat a location.");
+    }
+    out->n_locations = i;
+    return 0;
+}
+
+static int item_error(struct rpc_error *err, unsigned i, const char *member, const char *message)
+{
+    char name[64];
+    snprintf(name, sizeof name, "items[%u]%s%s", i, *member ? "." : "", member);
+    return rpc_error_param(err, name, message);
+}
+
+static int check_items(const struct field *f, const cJSON *v, const struct limits *lim,
+                       struct params *out, struct rpc_error *err)
+{
+    int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : -1;
+    if (n < 1)
+        return rpc_error_param(err, f->name, f->rule);
+    if ((unsigned)n > lim->max_items)
+        return rpc_error_param(err, f->name, "items holds more lines than max_items allows.");
+    unsigned i = 0;
+    for (const cJSON *e = v->child; e != NULL; e = e->next, i++) {
+        if (!cJSON_IsObject(e))
+            return item_error(err, i, "", "Each item must be an object {sku, quantity}.");
+        const cJSON *sku = NULL, *qty = NULL;
+        for (const cJSON *m = e->child; m != NULL; m = m->next) {
+            if (strcmp(m->string, "sku") == 0)
+                sku = m;
+            else if (strcmp(m->string, "quantity") == 0)
+                qty = m;
+            else
+                return item_error(err, i, m->string, "Unknown field in an item.");
+        }
+        struct line_item *it = &out->items[i];
+        if (!ident_value(sku, &it->sku))
+            return item_error(err, i, "sku", IDENT_RULE("sku"));
+        if (!int_in_range(qty, 1, QTY_MAX, false, &it->quantity))
+            return item_error(err, i, "quantity",
+                              "quantity must be a whole number from 1 to 1000000000.");
+        for (unsigned k = 0; k < i; k++)
+            if (out->items[k].sku.n == it->sku.n &&
+                memcmp(out->items[k].sku.p, it->sku.p, it->sku.n) == 0)
+                return rpc_error_param(err, f->name, "Each sku may appear only once in items.");
+    }
+    out->n_items = i;
+    return 0;
+}
+
+static int check_field(const struct field *f, const cJSON *v, const struct limits *lim,
+                       struct params *out, struct rpc_error *err)
+{
+    char *slot = (char *)out + f->offset;
+    switch (f->kind) {
+    case F_IDENT:
+        if (!ident_value(v, (struct ident *)(void *)slot))
+            return rpc_error_param(err, f->name, f->rule);
+        return 0;
+    case F_INT:
+        if (!int_in_range(v, f->min, f->max, f->nonzero, (long long *)(void *)slot))
+            return rpc_error_param(err, f->name, f->rule);
+        return 0;
+    case F_TEXT: {
+        size_t n = cJSON_IsString(v) ? strlen(v->valuestring) : 0;
+        if (n < (size_t)f->min || n > (size_t)f->max ||
+            !text_check((const unsigned char *)v->valuestring, n))
+            return rpc_error_param(err, f->name, f->rule);
+        struct text *t = (struct text *)(void *)slot;
+        t->p = v->valuestring;
+        t->n = n;
+        return 0;
+    }
+    case F_STRATEGY:
+        for (int s = STRATEGY_AUTO; s <= STRATEGY_SPLIT; s++)
+            if (cJSON_IsString(v) && strcmp(v->valuestring, strategy_names[s]) == 0) {
+                out->strategy = (enum strategy)s;
+                return 0;
+            }
+        return rpc_error_param(err, f->name, f->rule);
+    case F_ITEMS:
+        return check_items(f, v, lim, out, err);
+    case F_LOCATIONS:
+        return check_locations(f, v, out, err);
+    }
+    return rpc_error_set(err, E_INTERNAL);
+}
+
+int params_validate(enum method_id m, const cJSON *params, const struct limits *lim,
+                    struct params *out, struct rpc_error *err)
+{
+    const struct field *const *fields = method_fields[m];
+    out->present = 0;
+    out->strategy = STRATEGY_AUTO;
+    out->ttl_ms = lim->default_ttl_ms;
+    out->n_items = 0;
+    out->n_locations = 0;
+
+    /* Every member must be a declared field: a misspelt optional field would
+     * otherwise be silently ignored. */
+    if (params != NULL) {
+        for (const cJSON *v = params->child; v != NULL; v = v->next) {
+            const struct field *f = NULL;
+            for (size_t i = 0; fields[i] != NULL && f == NULL; i++)
+                if (strcmp(fields[i]->name, v->string) == 0)
+                    f = fields[i];
+            if (f == NULL)
+                return rpc_error_param(err, v->string, "Unknown field.");
+            int rc = check_field(f, v, lim, out, err);
+            if (rc != 0)
+                return rc;
+            out->present |= f->flag;
+        }
+    }
+    for (size_t i = 0; fields[i] != NULL; i++) {
+        if (fields[i]->flag != REQ)
+            continue;
+        if (params == NULL || cJSON_GetObjectItemCaseSensitive(params, fields[i]->name) == NULL)
+            return rpc_error_param(err, fields[i]->name, "A required field is missing.");
+    }
+    return 0;
+}
