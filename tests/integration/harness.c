@@ -1,0 +1,433 @@
+/* Integration test harness (see harness.h). */
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define READY_TIMEOUT_MS 15000
+#define CALL_TIMEOUT_MS 10000
+
+static struct harness *registered[8];
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void stop_all(void)
+{
+    for (size_t i = 0; i < sizeof registered / sizeof registered[0]; i++)
+        if (registered[i])
+            harness_stop(registered[i]);
+}
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "harness: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    stop_all();
+    exit(1);
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A short pause between readiness probes (never used to order events). */
+static void probe_pause(void)
+{
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0)
+        die("cannot bind a probe socket: %s", strerror(errno));
+    socklen_t len = sizeof a;
+    getsockname(fd, (struct sockaddr *)&a, &len);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static pid_t spawn(char *const argv[], const char *log_path)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        setpgid(0, 0);
+        execvp(argv[0], argv);
+        fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    return pid;
+}
+
+static bool exited(pid_t pid)
+{
+    int st;
+    return waitpid(pid, &st, WNOHANG) == pid;
+}
+
+static void do_register(struct harness *h)
+{
+    for (size_t i = 0; i < sizeof registered / sizeof registered[0]; i++)
+        if (registered[i] == h)
+            return;
+    for (size_t i = 0; i < sizeof registered / sizeof registered[0]; i++)
+        if (registered[i] == NULL) {
+            registered[i] = h;
+            break;
+        }
+    static bool hooked;
+    if (!hooked) {
+        atexit(stop_all);
+        hooked = true;
+    }
+}
+
+void harness_start_redis(struct harness *h)
+{
+    memset(h, 0, sizeof *h);
+    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(h->dir, sizeof h->dir, "%s/stockd-test-XXXXXX", tmp);
+    if (mkdtemp(h->dir) == NULL)
+        die("mkdtemp: %s", strerror(errno));
+    do_register(h);
+
+    for (int attempt = 0; attempt < 5; attempt++) {
+        h->redis_port = free_port();
+        char port[16], log[512];
+        snprintf(port, sizeof port, "%d", h->redis_port);
+        snprintf(log, sizeof log, "%s/redis.log", h->dir);
+        char *argv[] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
+                        "--appendonly", "no", "--dir", h->dir, "--daemonize", "no", NULL};
+        h->redis_pid = spawn(argv, log);
+        long long deadline = now_ms() + READY_TIMEOUT_MS;
+        while (now_ms() < deadline) {
+            if (exited(h->redis_pid)) {
+                h->redis_pid = 0;
+                break; /* the port was taken meanwhile: try another */
+            }
+            struct timeval tv = {1, 0};
+            redisContext *c = redisConnectWithTimeout("127.0.0.1", h->redis_port, tv);
+            if (c != NULL && c->err == 0) {
+                redisReply *r = redisCommand(c, "PING");
+                bool ok = r != NULL && r->type == REDIS_REPLY_STATUS;
+                if (r)
+                    freeReplyObject(r);
+                if (ok) {
+                    h->redis = c;
+                    return;
+                }
+            }
+            if (c)
+                redisFree(c);
+            probe_pause();
+        }
+        if (h->redis_pid > 0)
+            die("redis-server did not become ready (see %s)", log);
+    }
+    die("could not start redis-server");
+}
+
+int harness_start_stockd(struct harness *h, const char *const *extra_args)
+{
+    if (h->n_stockd >= MAX_STOCKDS)
+        die("too many stockd processes");
+    struct stockd_proc *p = &h->stockd[h->n_stockd];
+    const char *bin = getenv("STOCKD_BIN") ? getenv("STOCKD_BIN") : STOCKD_BIN;
+    char url[64];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", h->redis_port);
+    char log_path[sizeof p->log_path];
+    snprintf(log_path, sizeof log_path, "%s/stockd-%d.log", h->dir, h->n_stockd);
+    memcpy(p->log_path, log_path, sizeof log_path);
+
+    char *argv[64];
+    int n = 0;
+    argv[n++] = (char *)bin;
+    argv[n++] = "--listen";
+    argv[n++] = "127.0.0.1:0";
+    argv[n++] = "--redis";
+    argv[n++] = url;
+    for (int i = 0; extra_args && extra_args[i] && n < 62; i++)
+        argv[n++] = (char *)extra_args[i];
+    argv[n] = NULL;
+    p->pid = spawn(argv, p->log_path);
+
+    long long deadline = now_ms() + READY_TIMEOUT_MS;
+    while (p->port == 0) {
+        if (now_ms() > deadline || exited(p->pid))
+            die("stockd did not start listening (see %s)", p->log_path);
+        FILE *f = fopen(p->log_path, "r");
+        char line[1024];
+        while (f && fgets(line, sizeof line, f)) {
+            const char *at = strstr(line, "listening on 127.0.0.1:");
+            if (at)
+                p->port = atoi(at + strlen("listening on 127.0.0.1:"));
+        }
+        if (f)
+            fclose(f);
+        if (p->port == 0)
+            probe_pause();
+    }
+    /* Listening is not ready: ready is when ping says Redis is up. */
+    int fd = client_connect(p->port);
+    for (;;) {
+        cJSON *r = client_call(fd, "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"ping\"}");
+        bool up = strcmp(json_str(resp_result(r), "redis"), "up") == 0;
+        cJSON_Delete(r);
+        if (up)
+            break;
+        if (now_ms() > deadline)
+            die("stockd never reported redis up (see %s)", p->log_path);
+        probe_pause();
+    }
+    close(fd);
+    return h->n_stockd++;
+}
+
+void harness_stop(struct harness *h)
+{
+    for (int i = 0; i < h->n_stockd; i++) {
+        if (h->stockd[i].pid > 0) {
+            kill(h->stockd[i].pid, SIGTERM);
+            waitpid(h->stockd[i].pid, NULL, 0);
+            h->stockd[i].pid = 0;
+        }
+    }
+    h->n_stockd = 0;
+    if (h->redis) {
+        redisFree(h->redis);
+        h->redis = NULL;
+    }
+    if (h->redis_pid > 0) {
+        kill(h->redis_pid, SIGKILL);
+        waitpid(h->redis_pid, NULL, 0);
+        h->redis_pid = 0;
+    }
+    if (h->dir[0] && !getenv("STOCKD_KEEP_TEST_DIR")) {
+        char cmd[600];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", h->dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "harness: could not remove %s\n", h->dir);
+        h->dir[0] = '\0';
+    }
+    for (size_t i = 0; i < sizeof registered / sizeof registered[0]; i++)
+        if (registered[i] == h)
+            registered[i] = NULL;
+}
+
+redisReply *harness_redis(struct harness *h, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(h->redis, fmt, ap);
+    va_end(ap);
+    if (r == NULL)
+        die("redis command failed: %s", h->redis->errstr);
+    return r;
+}
+
+void harness_flush(struct harness *h)
+{
+    freeReplyObject(harness_redis(h, "FLUSHALL"));
+}
+
+/* --- clients ----------------------------------------------------------- */
+
+struct rbuf {
+    char *data;
+    size_t len, cap;
+};
+static struct rbuf rbufs[4096];
+
+static struct rbuf *rbuf_of(int fd)
+{
+    if (fd < 0 || (size_t)fd >= sizeof rbufs / sizeof rbufs[0])
+        die("fd %d out of range", fd);
+    return &rbufs[fd];
+}
+
+int client_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
+        die("connect to %d: %s", port, strerror(errno));
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    rbuf_of(fd)->len = 0;
+    return fd;
+}
+
+void client_send(int fd, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            die("send: %s", strerror(errno));
+        data += n;
+        len -= (size_t)n;
+    }
+}
+
+void client_sends(int fd, const char *s)
+{
+    client_send(fd, s, strlen(s));
+}
+
+char *client_readline(int fd, int timeout_ms)
+{
+    struct rbuf *b = rbuf_of(fd);
+    long long deadline = now_ms() + timeout_ms;
+    for (;;) {
+        char *nl = b->len ? memchr(b->data, '\n', b->len) : NULL;
+        if (nl) {
+            size_t n = (size_t)(nl - b->data);
+            char *line = malloc(n + 1);
+            memcpy(line, b->data, n);
+            line[n] = '\0';
+            memmove(b->data, nl + 1, b->len - n - 1);
+            b->len -= n + 1;
+            return line;
+        }
+        long long left = deadline - now_ms();
+        if (left <= 0)
+            return NULL;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, (int)left) <= 0)
+            continue;
+        if (b->cap - b->len < 65536) {
+            b->cap = b->cap ? b->cap * 2 : 131072;
+            b->data = realloc(b->data, b->cap);
+        }
+        ssize_t n = recv(fd, b->data + b->len, b->cap - b->len, 0);
+        if (n <= 0)
+            return NULL;
+        b->len += (size_t)n;
+    }
+}
+
+bool client_wait_closed(int fd, int timeout_ms)
+{
+    struct rbuf *b = rbuf_of(fd);
+    long long deadline = now_ms() + timeout_ms;
+    char tmp[4096];
+    while (now_ms() < deadline) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, (int)(deadline - now_ms())) <= 0)
+            continue;
+        ssize_t n = recv(fd, tmp, sizeof tmp, 0);
+        if (n == 0 || (n < 0 && errno == ECONNRESET))
+            return true;
+        if (n < 0)
+            return false;
+    }
+    (void)b;
+    return false;
+}
+
+cJSON *client_call(int fd, const char *request)
+{
+    client_sends(fd, request);
+    client_sends(fd, "\n");
+    char *line = client_readline(fd, CALL_TIMEOUT_MS);
+    if (line == NULL)
+        die("no response to %s", request);
+    cJSON *j = cJSON_Parse(line);
+    if (j == NULL)
+        die("response is not JSON: %s", line);
+    free(line);
+    return j;
+}
+
+cJSON *client_callf(int fd, const char *fmt, ...)
+{
+    char req[65536];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(req, sizeof req, fmt, ap);
+    va_end(ap);
+    return client_call(fd, req);
+}
+
+int resp_error_code(const cJSON *resp)
+{
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(resp, "error");
+    if (e == NULL)
+        return 0;
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(e, "code");
+    return cJSON_IsNumber(c) ? c->valueint : -1;
+}
+
+const char *resp_error_reason(const cJSON *resp)
+{
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(resp, "error");
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(e, "data");
+    return json_str(d, "reason");
+}
+
+const cJSON *resp_result(const cJSON *resp)
+{
+    return cJSON_GetObjectItemCaseSensitive(resp, "result");
+}
+
+long long json_int(const cJSON *obj, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return cJSON_IsNumber(v) ? (long long)v->valuedouble : -999999;
+}
+
+const char *json_str(const cJSON *obj, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+struct row stock_row(int fd, const char *sku, const char *location)
+{
+    cJSON *r = client_callf(fd,
+                            "{\"id\":1,\"method\":\"stock.get\",\"params\":{\"sku\":\"%s\","
+                            "\"locations\":[\"%s\"]}}",
+                            sku, location);
+    const cJSON *locs = cJSON_GetObjectItemCaseSensitive(resp_result(r), "locations");
+    const cJSON *row = cJSON_GetArrayItem(locs, 0);
+    if (row == NULL)
+        die("stock.get %s %s returned no row", sku, location);
+    struct row out = {json_int(row, "on_hand"), json_int(row, "reserved"),
+                      json_int(row, "available")};
+    cJSON_Delete(r);
+    return out;
+}

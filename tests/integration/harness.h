@@ -1,0 +1,77 @@
+/* Integration test harness: starts a real redis-server and real stockd
+ * processes on free ports in a temp dir, waits for each to be ready, talks
+ * to them over TCP, and tears everything down (also from atexit, so a failed
+ * assertion leaves no process behind). */
+#ifndef STOCKD_TEST_HARNESS_H
+#define STOCKD_TEST_HARNESS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+#include <hiredis/hiredis.h>
+
+#define MAX_STOCKDS 4
+
+struct stockd_proc {
+    pid_t pid;
+    int port;
+    char log_path[512];
+};
+
+struct harness {
+    char dir[256];
+    pid_t redis_pid;
+    int redis_port;
+    redisContext *redis; /* a direct connection for inspection */
+    struct stockd_proc stockd[MAX_STOCKDS];
+    int n_stockd;
+};
+
+/* Starts redis-server (no persistence) in a fresh temp dir. Aborts the test
+ * program with a message when it cannot. */
+void harness_start_redis(struct harness *h);
+/* Starts one more stockd against the harness's Redis with extra flags (a
+ * NULL-terminated list, may be NULL) and waits until it is listening and
+ * its ping says redis is up. Returns its index. */
+int harness_start_stockd(struct harness *h, const char *const *extra_args);
+/* Everything the harness started: stockd first (SIGTERM), then Redis. */
+void harness_stop(struct harness *h);
+
+/* Runs a Redis command on the inspection connection; the caller frees the
+ * reply with freeReplyObject. */
+redisReply *harness_redis(struct harness *h, const char *fmt, ...);
+/* FLUSHALL, for a clean slate between tests. */
+void harness_flush(struct harness *h);
+
+/* A blocking client connection to 127.0.0.1:port. Returns the fd. */
+int client_connect(int port);
+void client_send(int fd, const char *data, size_t len);
+void client_sends(int fd, const char *s);
+/* Reads one line (without "\n") into a malloc'd string, waiting at most
+ * timeout_ms. Returns NULL on EOF or timeout. */
+char *client_readline(int fd, int timeout_ms);
+/* True when the peer closed the connection within timeout_ms (no more data). */
+bool client_wait_closed(int fd, int timeout_ms);
+
+/* Sends one request line and parses the one response line. The caller
+ * frees the result with cJSON_Delete. Fails the test on timeout. */
+cJSON *client_call(int fd, const char *request);
+/* Same, with a printf format for the request. */
+cJSON *client_callf(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Shortcuts into a response: error.code (0 when it is a result), and a
+ * path of member names into result (e.g. "allocations"). */
+int resp_error_code(const cJSON *resp);
+const char *resp_error_reason(const cJSON *resp);
+const cJSON *resp_result(const cJSON *resp);
+long long json_int(const cJSON *obj, const char *name);
+const char *json_str(const cJSON *obj, const char *name);
+
+/* A stock row read back through stock.get with one location. */
+struct row {
+    long long on_hand, reserved, available;
+};
+struct row stock_row(int fd, const char *sku, const char *location);
+
+#endif
