@@ -10,6 +10,13 @@
  * buffer, so responses leave in request order. One write is in flight at a
  * time; responses finished meanwhile gather in `out` and go in the next one.
  *
+ * Flushing is deferred: a finished request only marks its connection dirty,
+ * and the flusher flushes every dirty connection once per loop iteration,
+ * from a uv_check handle (after I/O callbacks) and a uv_prepare handle
+ * (before the loop blocks, for answers made by timers and write callbacks).
+ * All the answers that one Redis read or one client read produced leave in
+ * one write per connection.
+ *
  * Back-pressure: a client that sends but does not read its answers is not
  * read from while its unwritten output is above OUT_HIGH_WATER, nor while it
  * has MAX_QUEUED requests unanswered.
@@ -44,7 +51,11 @@ struct conn {
     bool write_active;
     bool reading;
     bool draining; /* stop reading; close when all is answered and written */
+    bool backlog;  /* framer.tail holds whole lines read while the queue was full */
+    bool spent;    /* an oversized line: nothing after it is framed */
     bool closing;
+    bool dirty;              /* in srv->dirty, waiting for the flusher */
+    struct conn *next_dirty; /* in srv->dirty */
 };
 
 struct server {
@@ -58,6 +69,9 @@ struct server {
     unsigned long open_conns; /* handles not yet closed: the shutdown */
     char read_buf[READ_BUF_SIZE]; /* shared: libuv reads one socket at a time */
     bool read_buf_busy;
+    uv_check_t flusher;  /* flushes srv->dirty after I/O callbacks */
+    uv_prepare_t preflusher; /* and before the loop blocks */
+    struct conn *dirty;  /* connections with answers to move and write */
     bool stopping;
     bool listener_closed;
     void (*on_stopped)(void *);
@@ -71,6 +85,41 @@ static void server_check_stopped(struct server *srv);
 
 /* --- requests ---------------------------------------------------------- */
 
+static void flush_dirty(struct server *srv)
+{
+    while (srv->dirty != NULL) {
+        struct conn *c = srv->dirty;
+        srv->dirty = c->next_dirty;
+        c->dirty = false;
+        conn_flush(c);
+    }
+    uv_check_stop(&srv->flusher);
+    uv_prepare_stop(&srv->preflusher);
+}
+
+static void on_flush(uv_check_t *check)
+{
+    flush_dirty(check->data);
+}
+
+static void on_preflush(uv_prepare_t *prepare)
+{
+    flush_dirty(prepare->data);
+}
+
+static void mark_dirty(struct conn *c)
+{
+    if (c->dirty || c->closing)
+        return;
+    c->dirty = true;
+    c->next_dirty = c->srv->dirty;
+    if (c->srv->dirty == NULL) {
+        uv_check_start(&c->srv->flusher, on_flush);
+        uv_prepare_start(&c->srv->preflusher, on_preflush);
+    }
+    c->srv->dirty = c;
+}
+
 static void on_request_done(struct request *req)
 {
     struct conn *c = req->owner;
@@ -80,7 +129,7 @@ static void on_request_done(struct request *req)
         return;
     }
     if (c->head == req)
-        conn_flush(c);
+        mark_dirty(c);
 }
 
 static void enqueue(struct conn *c, struct request *req)
@@ -132,15 +181,24 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 
 static void feed(struct conn *c, const char *data, size_t len)
 {
+    if (c->spent)
+        return;
+    if (c->backlog) {
+        /* Lines wait in the tail already: keep the bytes behind them. */
+        buf_append(&c->framer.tail, data, len);
+        return;
+    }
     size_t used = 0;
     enum framer_status st = framer_feed(&c->framer, data, len, on_line, c, &used);
     if (st == FRAMER_STOPPED && used < len) {
-        /* Too many requests outstanding: keep the unread bytes as the
-         * framer's tail by feeding them without a line callback later. The
-         * simplest faithful way is to stash them and stop reading. */
+        /* Too many requests outstanding: what was read but not framed waits
+         * in the tail (after the last delivered line, so it starts a line)
+         * and is framed again when answers have drained. */
         buf_append(&c->framer.tail, data + used, len - used);
+        c->backlog = true;
     } else if (st == FRAMER_TOO_LARGE) {
         fail_line(c, E_TOO_LARGE);
+        c->spent = true;
         c->draining = true;
     }
 }
@@ -159,18 +217,21 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
         /* EOF: the client may have half-closed after its last request
          * (printf ... | nc), so answer what was read, then close. A last
          * line without its newline is taken as complete. */
-        if (nread == UV_EOF && framer_pending(&c->framer) > 0 && !c->draining)
+        if (nread == UV_EOF && framer_pending(&c->framer) > 0)
             feed(c, "\n", 1);
         c->draining = true;
     }
-    conn_flush(c);
+    /* Stop at once when the queue filled: libuv would read again before
+     * the flusher runs. */
+    conn_update_reading(c);
+    mark_dirty(c);
 }
 
 static void conn_update_reading(struct conn *c)
 {
     if (c->closing)
         return;
-    bool want = !c->draining && c->queued < MAX_QUEUED &&
+    bool want = !c->draining && !c->backlog && c->queued < MAX_QUEUED &&
                 c->out.len + c->writing.len < OUT_HIGH_WATER;
     if (want && !c->reading) {
         c->reading = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0;
@@ -180,14 +241,15 @@ static void conn_update_reading(struct conn *c)
     }
 }
 
-/* Lines kept while the queue was full are framed again once it has room. */
-static void refeed_tail(struct conn *c)
+/* Lines kept while the queue was full are framed again once it has room,
+ * also while draining: they were read, so they are answered. */
+static void refeed_backlog(struct conn *c)
 {
-    if (c->draining || c->queued >= MAX_QUEUED || c->framer.tail.len == 0 ||
-        memchr(c->framer.tail.data, '\n', c->framer.tail.len) == NULL)
+    if (!c->backlog || c->queued >= MAX_QUEUED)
         return;
     struct buf pending = c->framer.tail;
     buf_init(&c->framer.tail);
+    c->backlog = false;
     feed(c, pending.data, pending.len);
     buf_free(&pending);
 }
@@ -209,7 +271,7 @@ static void on_write(uv_write_t *w, int status)
         conn_close(c);
         return;
     }
-    conn_flush(c);
+    mark_dirty(c);
 }
 
 static void start_write(struct conn *c)
@@ -243,9 +305,9 @@ static void conn_flush(struct conn *c)
         buf_append(&c->out, req->out.data, req->out.len);
         service_request_free(c->srv->svc, req);
     }
-    refeed_tail(c);
+    refeed_backlog(c);
     start_write(c);
-    if (c->draining && c->head == NULL && !c->write_active && c->out.len == 0) {
+    if (c->draining && c->head == NULL && !c->backlog && !c->write_active && c->out.len == 0) {
         conn_close(c);
         return;
     }
@@ -292,6 +354,8 @@ static void conn_close(struct conn *c)
     if (c->next)
         c->next->prev = c->prev;
     srv->n_conns--;
+    /* A dirty connection stays in srv->dirty until the flusher pops it;
+     * that happens before close callbacks run in this loop iteration. */
     uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
 }
 
@@ -358,6 +422,9 @@ struct server *server_start(uv_loop_t *loop, const struct config *cfg, struct se
     }
     uv_tcp_init(loop, &srv->listener);
     srv->listener.data = srv;
+    uv_check_init(loop, &srv->flusher);
+    uv_prepare_init(loop, &srv->preflusher);
+    srv->flusher.data = srv->preflusher.data = srv;
     int rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&addr, 0);
     if (rc == 0)
         rc = uv_listen((uv_stream_t *)&srv->listener, 1024, on_connection);
@@ -365,7 +432,9 @@ struct server *server_start(uv_loop_t *loop, const struct config *cfg, struct se
         log_error("cannot listen on %s:%d: %s", cfg->listen_host, cfg->listen_port,
                   uv_strerror(rc));
         uv_close((uv_handle_t *)&srv->listener, NULL);
-        uv_run(loop, UV_RUN_NOWAIT); /* let the close finish before freeing */
+        uv_close((uv_handle_t *)&srv->flusher, NULL);
+        uv_close((uv_handle_t *)&srv->preflusher, NULL);
+        uv_run(loop, UV_RUN_NOWAIT); /* let the closes finish before freeing */
         free(srv);
         return NULL;
     }
@@ -382,15 +451,26 @@ int server_port(const struct server *srv)
     return srv->port;
 }
 
-static void server_check_stopped(struct server *srv)
+static void on_flusher_closed(uv_handle_t *h)
 {
-    if (!srv->stopping || !srv->listener_closed || srv->open_conns != 0)
+    struct server *srv = h->data;
+    if (!uv_is_closing((uv_handle_t *)&srv->preflusher)) {
+        uv_close((uv_handle_t *)&srv->preflusher, on_flusher_closed);
         return;
+    }
     void (*done)(void *) = srv->on_stopped;
     void *data = srv->on_stopped_data;
     free(srv);
     if (done)
         done(data);
+}
+
+static void server_check_stopped(struct server *srv)
+{
+    if (!srv->stopping || !srv->listener_closed || srv->open_conns != 0 ||
+        uv_is_closing((uv_handle_t *)&srv->flusher))
+        return;
+    uv_close((uv_handle_t *)&srv->flusher, on_flusher_closed);
 }
 
 static void on_listener_closed(uv_handle_t *h)

@@ -229,6 +229,11 @@ static void classify_pending(struct store *s)
 
 static void start_connect(struct store *s);
 
+static void on_retry(uv_timer_t *t)
+{
+    start_connect(t->data);
+}
+
 static void schedule_retry(struct store *s)
 {
     if (s->state == ST_CLOSING)
@@ -241,7 +246,7 @@ static void schedule_retry(struct store *s)
     /* Jitter, so that many replicas do not reconnect in lockstep. */
     delay = delay / 2 + (uint64_t)rand() % (delay / 2 + 1);
     s->attempts++;
-    uv_timer_start(&s->retry_timer, (uv_timer_cb)start_connect, delay, 0);
+    uv_timer_start(&s->retry_timer, on_retry, delay, 0);
 }
 
 /* Drops the connection (timeout, handshake failure). hiredis answers every

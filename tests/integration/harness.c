@@ -113,6 +113,41 @@ static void do_register(struct harness *h)
     }
 }
 
+/* Starts redis-server on h->redis_port (0: a free port) and connects the
+ * inspection client. Returns false when the port was taken meanwhile. */
+static bool launch_redis(struct harness *h)
+{
+    char port[16], log[512];
+    snprintf(port, sizeof port, "%d", h->redis_port);
+    snprintf(log, sizeof log, "%s/redis.log", h->dir);
+    char *argv[] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
+                    "--appendonly", "no", "--dir", h->dir, "--daemonize", "no", NULL};
+    h->redis_pid = spawn(argv, log);
+    long long deadline = now_ms() + READY_TIMEOUT_MS;
+    while (now_ms() < deadline) {
+        if (exited(h->redis_pid)) {
+            h->redis_pid = 0;
+            return false;
+        }
+        struct timeval tv = {1, 0};
+        redisContext *c = redisConnectWithTimeout("127.0.0.1", h->redis_port, tv);
+        if (c != NULL && c->err == 0) {
+            redisReply *r = redisCommand(c, "PING");
+            bool ok = r != NULL && r->type == REDIS_REPLY_STATUS;
+            if (r)
+                freeReplyObject(r);
+            if (ok) {
+                h->redis = c;
+                return true;
+            }
+        }
+        if (c)
+            redisFree(c);
+        probe_pause();
+    }
+    die("redis-server did not become ready (see %s)", log);
+}
+
 void harness_start_redis(struct harness *h)
 {
     memset(h, 0, sizeof *h);
@@ -121,41 +156,55 @@ void harness_start_redis(struct harness *h)
     if (mkdtemp(h->dir) == NULL)
         die("mkdtemp: %s", strerror(errno));
     do_register(h);
-
     for (int attempt = 0; attempt < 5; attempt++) {
         h->redis_port = free_port();
-        char port[16], log[512];
-        snprintf(port, sizeof port, "%d", h->redis_port);
-        snprintf(log, sizeof log, "%s/redis.log", h->dir);
-        char *argv[] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
-                        "--appendonly", "no", "--dir", h->dir, "--daemonize", "no", NULL};
-        h->redis_pid = spawn(argv, log);
-        long long deadline = now_ms() + READY_TIMEOUT_MS;
-        while (now_ms() < deadline) {
-            if (exited(h->redis_pid)) {
-                h->redis_pid = 0;
-                break; /* the port was taken meanwhile: try another */
-            }
-            struct timeval tv = {1, 0};
-            redisContext *c = redisConnectWithTimeout("127.0.0.1", h->redis_port, tv);
-            if (c != NULL && c->err == 0) {
-                redisReply *r = redisCommand(c, "PING");
-                bool ok = r != NULL && r->type == REDIS_REPLY_STATUS;
-                if (r)
-                    freeReplyObject(r);
-                if (ok) {
-                    h->redis = c;
-                    return;
-                }
-            }
-            if (c)
-                redisFree(c);
-            probe_pause();
-        }
-        if (h->redis_pid > 0)
-            die("redis-server did not become ready (see %s)", log);
+        if (launch_redis(h))
+            return;
     }
     die("could not start redis-server");
+}
+
+void harness_kill_redis(struct harness *h)
+{
+    if (h->redis) {
+        redisFree(h->redis);
+        h->redis = NULL;
+    }
+    if (h->redis_pid > 0) {
+        kill(h->redis_pid, SIGKILL);
+        waitpid(h->redis_pid, NULL, 0);
+        h->redis_pid = 0;
+    }
+}
+
+void harness_restart_redis(struct harness *h)
+{
+    harness_kill_redis(h);
+    if (!launch_redis(h))
+        die("could not restart redis-server on port %d", h->redis_port);
+}
+
+void harness_signal_redis(struct harness *h, int sig)
+{
+    if (h->redis_pid > 0)
+        kill(h->redis_pid, sig);
+}
+
+void harness_wait_redis_up(int port, int timeout_ms)
+{
+    long long deadline = now_ms() + timeout_ms;
+    int fd = client_connect(port);
+    for (;;) {
+        cJSON *r = client_call(fd, "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"ping\"}");
+        bool up = strcmp(json_str(resp_result(r), "redis"), "up") == 0;
+        cJSON_Delete(r);
+        if (up)
+            break;
+        if (now_ms() > deadline)
+            die("stockd on port %d never reported redis up", port);
+        probe_pause();
+    }
+    close(fd);
 }
 
 int harness_start_stockd(struct harness *h, const char *const *extra_args)
@@ -199,18 +248,7 @@ int harness_start_stockd(struct harness *h, const char *const *extra_args)
             probe_pause();
     }
     /* Listening is not ready: ready is when ping says Redis is up. */
-    int fd = client_connect(p->port);
-    for (;;) {
-        cJSON *r = client_call(fd, "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"ping\"}");
-        bool up = strcmp(json_str(resp_result(r), "redis"), "up") == 0;
-        cJSON_Delete(r);
-        if (up)
-            break;
-        if (now_ms() > deadline)
-            die("stockd never reported redis up (see %s)", p->log_path);
-        probe_pause();
-    }
-    close(fd);
+    harness_wait_redis_up(p->port, (int)(deadline - now_ms()));
     return h->n_stockd++;
 }
 
@@ -224,15 +262,7 @@ void harness_stop(struct harness *h)
         }
     }
     h->n_stockd = 0;
-    if (h->redis) {
-        redisFree(h->redis);
-        h->redis = NULL;
-    }
-    if (h->redis_pid > 0) {
-        kill(h->redis_pid, SIGKILL);
-        waitpid(h->redis_pid, NULL, 0);
-        h->redis_pid = 0;
-    }
+    harness_kill_redis(h);
     if (h->dir[0] && !getenv("STOCKD_KEEP_TEST_DIR")) {
         char cmd[600];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", h->dir);

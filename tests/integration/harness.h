@@ -35,6 +35,15 @@ void harness_start_redis(struct harness *h);
  * NULL-terminated list, may be NULL) and waits until it is listening and
  * its ping says redis is up. Returns its index. */
 int harness_start_stockd(struct harness *h, const char *const *extra_args);
+/* Kills redis-server with SIGKILL (no shutdown, like a crash). */
+void harness_kill_redis(struct harness *h);
+/* Starts redis-server again on the same port and waits until it answers. */
+void harness_restart_redis(struct harness *h);
+/* Sends a signal to redis-server (SIGSTOP, SIGCONT). */
+void harness_signal_redis(struct harness *h, int sig);
+/* Waits until stockd's ping reports redis up; fails the test program after
+ * timeout_ms. */
+void harness_wait_redis_up(int port, int timeout_ms);
 /* Everything the harness started: stockd first (SIGTERM), then Redis. */
 void harness_stop(struct harness *h);
 
