@@ -1,0 +1,492 @@
+/* Unit tests of result encoding (result.h) and Redis key names (keys.h).
+ * Every encoder's output is parsed back with cJSON and compared field by
+ * field, so the tests hold whatever the spacing or member order. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+
+#include "keys.h"
+#include "result.h"
+
+/* A struct str of a literal, as a value and as a static initializer. */
+#define STR(s) ((struct str){(s), sizeof(s) - 1})
+#define S(s) {(s), sizeof(s) - 1}
+
+/* Parses the whole of out as exactly one JSON value; the caller deletes it. */
+static cJSON *parse_all(const char *what, const struct buf *out)
+{
+    const char *end = NULL;
+    cJSON *v = cJSON_ParseWithLengthOpts(out->data, out->len, &end, 0);
+    if (v == NULL)
+        fail_msg("%s: not JSON: %.*s", what, (int)out->len, out->data);
+    if (end != out->data + out->len)
+        fail_msg("%s: bytes after the value: %.*s", what, (int)out->len, out->data);
+    return v;
+}
+
+static void check_str(const char *what, const cJSON *obj, const char *key, const char *want,
+                      size_t want_len)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!cJSON_IsString(v) || strlen(v->valuestring) != want_len ||
+        memcmp(v->valuestring, want, want_len) != 0)
+        fail_msg("%s: %s is not '%.*s'", what, key, (int)want_len, want);
+}
+
+static void check_num(const char *what, const cJSON *obj, const char *key, long long want)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!cJSON_IsNumber(v) || v->valuedouble != (double)want)
+        fail_msg("%s: %s is %s, expected %lld", what, key,
+                 cJSON_IsNumber(v) ? "another number" : "not a number", want);
+}
+
+/* Checks one row object: {sku, location, on_hand, reserved, available,
+ * safety_stock} and nothing more. */
+static void check_row(const char *what, const cJSON *obj, struct str sku,
+                      const struct stock_row *row, long long available)
+{
+    if (!cJSON_IsObject(obj))
+        fail_msg("%s: the row is not an object", what);
+    check_str(what, obj, "sku", sku.p, sku.n);
+    check_str(what, obj, "location", row->location.p, row->location.n);
+    check_num(what, obj, "on_hand", row->on_hand);
+    check_num(what, obj, "reserved", row->reserved);
+    check_num(what, obj, "available", available);
+    check_num(what, obj, "safety_stock", row->safety_stock);
+    if (cJSON_GetArraySize(obj) != 6)
+        fail_msg("%s: the row has %d members, expected 6", what, cJSON_GetArraySize(obj));
+}
+
+/* ---- stock rows ---- */
+
+static const struct row_case {
+    const char *name;
+    long long on_hand, reserved, safety_stock;
+    long long available;
+} row_cases[] = {
+    {"all zero", 0, 0, 0, 0},
+    {"nothing reserved", 10, 0, 0, 10},
+    {"some reserved", 10, 3, 0, 7},
+    {"reserved and safety", 10, 3, 2, 5},
+    {"exactly used up", 5, 5, 0, 0},
+    {"safety uses the rest", 5, 3, 2, 0},
+    {"safety above what is left", 5, 3, 4, 0},
+    {"safety above on_hand", 3, 0, 10, 0},
+    {"reserved above on_hand", 2, 5, 0, 0},
+    {"largest stock", 1000000000000000LL, 0, 0, 1000000000000000LL},
+    {"largest stock, largest safety", 1000000000000000LL, 1, 1000000000000000LL, 0},
+};
+
+static void test_row(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof row_cases / sizeof row_cases[0]; i++) {
+        const struct row_case *tc = &row_cases[i];
+        struct stock_row row = {STR("wh-1"), tc->on_hand, tc->reserved, tc->safety_stock};
+        if (stock_row_available(&row) != tc->available)
+            fail_msg("%s: available %lld, expected %lld", tc->name, stock_row_available(&row),
+                     tc->available);
+        struct buf out;
+        buf_init(&out);
+        result_row(&out, STR("SKU-1"), &row);
+        cJSON *v = parse_all(tc->name, &out);
+        check_row(tc->name, v, STR("SKU-1"), &row, tc->available);
+        cJSON_Delete(v);
+        buf_free(&out);
+    }
+}
+
+/* Names with bytes that must be escaped survive the trip. */
+static void test_row_escapes(void **state)
+{
+    (void)state;
+    struct stock_row row = {STR("wh \"1\"\\\n"), 1, 0, 0};
+    struct buf out;
+    buf_init(&out);
+    result_row(&out, STR("S\x01KU"), &row);
+    cJSON *v = parse_all("escapes", &out);
+    check_row("escapes", v, STR("S\x01KU"), &row, 1);
+    cJSON_Delete(v);
+    buf_free(&out);
+}
+
+#define MAX_ROWS 4
+
+static const struct stock_case {
+    const char *name;
+    const char *sku;
+    size_t n;
+    struct {
+        const char *location;
+        long long on_hand, reserved, safety_stock;
+    } rows[MAX_ROWS];
+    long long on_hand, reserved, available; /* the totals */
+} stock_cases[] = {
+    {"unknown sku: no rows, zero totals", "NOPE", 0, {{NULL, 0, 0, 0}}, 0, 0, 0},
+    {"one row", "A", 1, {{"wh-1", 10, 3, 1}}, 10, 3, 6},
+    {"two rows", "A", 2, {{"wh-1", 10, 3, 0}, {"wh-2", 4, 1, 0}}, 14, 4, 10},
+    /* The total available adds up each row's available, each at least 0,
+     * not on_hand - reserved - safety of the totals. */
+    {"a row below its safety stock", "B", 3,
+     {{"a", 10, 2, 0}, {"b", 5, 5, 0}, {"c", 3, 0, 10}}, 18, 7, 8},
+    {"every row short", "C", 2, {{"a", 1, 0, 5}, {"b", 0, 0, 0}}, 1, 0, 0},
+    {"large values", "D", 3,
+     {{"a", 1000000000000000LL, 0, 0},
+      {"b", 1000000000000000LL, 1000000000LL, 0},
+      {"c", 1000000000000000LL, 0, 1}},
+     3000000000000000LL, 1000000000LL, 2999998999999999LL},
+};
+
+static void test_stock(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof stock_cases / sizeof stock_cases[0]; i++) {
+        const struct stock_case *tc = &stock_cases[i];
+        struct stock_row rows[MAX_ROWS];
+        for (size_t k = 0; k < tc->n; k++) {
+            rows[k].location.p = tc->rows[k].location;
+            rows[k].location.n = strlen(tc->rows[k].location);
+            rows[k].on_hand = tc->rows[k].on_hand;
+            rows[k].reserved = tc->rows[k].reserved;
+            rows[k].safety_stock = tc->rows[k].safety_stock;
+        }
+        struct str sku = {tc->sku, strlen(tc->sku)};
+        struct buf out;
+        buf_init(&out);
+        result_stock(&out, sku, rows, tc->n);
+        cJSON *v = parse_all(tc->name, &out);
+
+        check_str(tc->name, v, "sku", sku.p, sku.n);
+        const cJSON *locs = cJSON_GetObjectItemCaseSensitive(v, "locations");
+        if (!cJSON_IsArray(locs) || (size_t)cJSON_GetArraySize(locs) != tc->n)
+            fail_msg("%s: locations is not an array of %zu rows", tc->name, tc->n);
+        /* The rows come out in the order given, each a full row. */
+        for (size_t k = 0; k < tc->n; k++)
+            check_row(tc->name, cJSON_GetArrayItem(locs, (int)k), sku, &rows[k],
+                      stock_row_available(&rows[k]));
+
+        const cJSON *totals = cJSON_GetObjectItemCaseSensitive(v, "totals");
+        check_num(tc->name, totals, "on_hand", tc->on_hand);
+        check_num(tc->name, totals, "reserved", tc->reserved);
+        check_num(tc->name, totals, "available", tc->available);
+        if (cJSON_GetArraySize(totals) != 3)
+            fail_msg("%s: totals has %d members", tc->name, cJSON_GetArraySize(totals));
+        if (cJSON_GetArraySize(v) != 3)
+            fail_msg("%s: the result has %d members", tc->name, cJSON_GetArraySize(v));
+        cJSON_Delete(v);
+        buf_free(&out);
+    }
+}
+
+/* ---- channels ---- */
+
+static const struct channel_case {
+    const char *channel;
+    size_t n;
+    const char *locations[4];
+} channel_cases[] = {
+    {"web", 0, {NULL}},
+    {"web", 1, {"wh-east"}},
+    {"store/eu", 3, {"wh-east", "store-9", "a\"b\\c"}},
+};
+
+static void test_channel(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof channel_cases / sizeof channel_cases[0]; i++) {
+        const struct channel_case *tc = &channel_cases[i];
+        struct str locs[4];
+        for (size_t k = 0; k < tc->n; k++) {
+            locs[k].p = tc->locations[k];
+            locs[k].n = strlen(tc->locations[k]);
+        }
+        struct buf out;
+        buf_init(&out);
+        result_channel(&out, (struct str){tc->channel, strlen(tc->channel)}, locs, tc->n);
+        cJSON *v = parse_all(tc->channel, &out);
+        check_str(tc->channel, v, "channel", tc->channel, strlen(tc->channel));
+        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(v, "locations");
+        if (!cJSON_IsArray(arr) || (size_t)cJSON_GetArraySize(arr) != tc->n)
+            fail_msg("channel %s with %zu locations: wrong array", tc->channel, tc->n);
+        for (size_t k = 0; k < tc->n; k++) {
+            const cJSON *e = cJSON_GetArrayItem(arr, (int)k);
+            if (!cJSON_IsString(e) || strcmp(e->valuestring, tc->locations[k]) != 0)
+                fail_msg("channel %s: locations[%zu] differs", tc->channel, k);
+        }
+        if (cJSON_GetArraySize(v) != 2)
+            fail_msg("channel %s: %d members", tc->channel, cJSON_GetArraySize(v));
+        cJSON_Delete(v);
+        buf_free(&out);
+    }
+}
+
+/* ---- reservations ---- */
+
+static const struct allocation two_allocations[] = {
+    {S("A"), S("wh-east"), 2},
+    {S("B"), S("store-9"), 1000000000},
+};
+
+/* n_allocations says how many of two_allocations each case holds; the
+ * pointer is set when the case runs, since struct reservation borrows a
+ * mutable array. */
+static const struct reservation_case {
+    const char *name;
+    struct reservation r;
+    bool order_id_null;
+    bool has_reason;
+    int replayed; /* -1: absent, 0: false, 1: true */
+    int members;
+} reservation_cases[] = {
+    {"held, with order_id, replayed false",
+     {S("r-1"), S("held"), S("ord-1"), S(""), 1700000000000LL, 1700000900000LL, true, false, NULL,
+      2},
+     false, false, 0, 7},
+    {"replayed true",
+     {S("r-1"), S("committed"), S("ord-1"), S(""), 1, 2, true, true, NULL, 2}, false,
+     false, 1, 7},
+    {"no order_id is null",
+     {S("r-2"), S("held"), S(""), S(""), 5, 6, true, false, NULL, 1}, true, false, 0,
+     7},
+    {"reservation.get: no replayed member",
+     {S("r-3"), S("released"), S("o"), S("customer cancelled"), 5, 6, false, false, NULL,
+      2},
+     false, true, -1, 7},
+    {"expired with a reason and no order_id",
+     {S("r-4"), S("expired"), S(""), S("caf\xc3\xa9 \"x\""), 0, 0, false, true, NULL, 0}, true,
+     true, -1, 7},
+    {"no allocations, nothing optional",
+     {S("r-5"), S("held"), S(""), S(""), 10, 20, false, false, NULL, 0}, true, false, -1, 6},
+};
+
+static void test_reservation(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof reservation_cases / sizeof reservation_cases[0]; i++) {
+        const struct reservation_case *tc = &reservation_cases[i];
+        struct allocation storage[2];
+        memcpy(storage, two_allocations, sizeof storage);
+        struct reservation copy = tc->r;
+        copy.allocations = storage;
+        const struct reservation *r = &copy;
+        struct buf out;
+        buf_init(&out);
+        result_reservation(&out, r);
+        cJSON *v = parse_all(tc->name, &out);
+
+        check_str(tc->name, v, "reservation_id", r->id.p, r->id.n);
+        check_str(tc->name, v, "status", r->status.p, r->status.n);
+        const cJSON *order = cJSON_GetObjectItemCaseSensitive(v, "order_id");
+        if (tc->order_id_null) {
+            if (!cJSON_IsNull(order))
+                fail_msg("%s: order_id is not null", tc->name);
+        } else {
+            check_str(tc->name, v, "order_id", r->order_id.p, r->order_id.n);
+        }
+        check_num(tc->name, v, "created_at", r->created_at);
+        check_num(tc->name, v, "expires_at", r->expires_at);
+
+        const cJSON *allocs = cJSON_GetObjectItemCaseSensitive(v, "allocations");
+        if (!cJSON_IsArray(allocs) || (size_t)cJSON_GetArraySize(allocs) != r->n_allocations)
+            fail_msg("%s: allocations is not an array of %zu", tc->name, r->n_allocations);
+        for (size_t k = 0; k < r->n_allocations; k++) {
+            const cJSON *a = cJSON_GetArrayItem(allocs, (int)k);
+            const struct allocation *want = &r->allocations[k];
+            check_str(tc->name, a, "sku", want->sku.p, want->sku.n);
+            check_str(tc->name, a, "location", want->location.p, want->location.n);
+            check_num(tc->name, a, "quantity", want->quantity);
+            if (cJSON_GetArraySize(a) != 3)
+                fail_msg("%s: allocation %zu has extra members", tc->name, k);
+        }
+
+        if (tc->has_reason)
+            check_str(tc->name, v, "reason", r->reason.p, r->reason.n);
+        else if (cJSON_GetObjectItemCaseSensitive(v, "reason") != NULL)
+            fail_msg("%s: reason present, expected absent", tc->name);
+
+        const cJSON *replayed = cJSON_GetObjectItemCaseSensitive(v, "replayed");
+        if (tc->replayed < 0 && replayed != NULL)
+            fail_msg("%s: replayed present, expected absent", tc->name);
+        if (tc->replayed == 0 && !cJSON_IsFalse(replayed))
+            fail_msg("%s: replayed is not false", tc->name);
+        if (tc->replayed == 1 && !cJSON_IsTrue(replayed))
+            fail_msg("%s: replayed is not true", tc->name);
+
+        if (cJSON_GetArraySize(v) != tc->members)
+            fail_msg("%s: %d members, expected %d", tc->name, cJSON_GetArraySize(v), tc->members);
+        cJSON_Delete(v);
+        buf_free(&out);
+    }
+}
+
+/* ---- pong ---- */
+
+static const struct pong_case {
+    bool up;
+    const char *redis;
+} pong_cases[] = {
+    {true, "up"},
+    {false, "down"},
+};
+
+static void test_pong(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof pong_cases / sizeof pong_cases[0]; i++) {
+        struct buf out;
+        buf_init(&out);
+        result_pong(&out, pong_cases[i].up);
+        cJSON *v = parse_all(pong_cases[i].redis, &out);
+        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "pong")))
+            fail_msg("pong is not true");
+        check_str(pong_cases[i].redis, v, "redis", pong_cases[i].redis,
+                  strlen(pong_cases[i].redis));
+        assert_int_equal(cJSON_GetArraySize(v), 2);
+        cJSON_Delete(v);
+        buf_free(&out);
+    }
+}
+
+/* ---- sorting rows ---- */
+
+static const struct sort_case {
+    const char *name;
+    size_t n;
+    const char *in[6];
+    const char *out[6];
+} sort_cases[] = {
+    {"empty", 0, {NULL}, {NULL}},
+    {"one", 1, {"x"}, {"x"}},
+    {"already sorted", 3, {"a", "b", "c"}, {"a", "b", "c"}},
+    {"reversed", 3, {"c", "b", "a"}, {"a", "b", "c"}},
+    {"upper case before lower case", 4, {"b", "a", "B", "A"}, {"A", "B", "a", "b"}},
+    {"a prefix sorts first", 3, {"aa", "a", "ab"}, {"a", "aa", "ab"}},
+    {"digits and punctuation", 5, {"wh-2", "wh-10", "wh-1", "wh.1", "wh_1"},
+     {"wh-1", "wh-10", "wh-2", "wh.1", "wh_1"}},
+    {"bytes are unsigned", 3, {"\xc3\xa9", "z", "Z"}, {"Z", "z", "\xc3\xa9"}},
+};
+
+static void test_sort(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof sort_cases / sizeof sort_cases[0]; i++) {
+        const struct sort_case *tc = &sort_cases[i];
+        struct stock_row rows[6];
+        for (size_t k = 0; k < tc->n; k++) {
+            rows[k].location.p = tc->in[k];
+            rows[k].location.n = strlen(tc->in[k]);
+            /* The other fields tag each row, to see it move as a whole. */
+            rows[k].on_hand = (long long)k;
+            rows[k].reserved = (long long)k * 10;
+            rows[k].safety_stock = (long long)k * 100;
+        }
+        stock_rows_sort(rows, tc->n);
+        for (size_t k = 0; k < tc->n; k++) {
+            if (rows[k].location.n != strlen(tc->out[k]) ||
+                memcmp(rows[k].location.p, tc->out[k], rows[k].location.n) != 0)
+                fail_msg("%s: position %zu holds '%.*s', expected '%s'", tc->name, k,
+                         (int)rows[k].location.n, rows[k].location.p, tc->out[k]);
+            long long tag = rows[k].on_hand;
+            if (strcmp(tc->in[tag], tc->out[k]) != 0 || rows[k].reserved != tag * 10 ||
+                rows[k].safety_stock != tag * 100)
+                fail_msg("%s: row %zu was not moved whole", tc->name, k);
+        }
+    }
+}
+
+/* Locations given by pointer and length, not NUL-terminated: a shorter name
+ * that is a prefix of a longer one sorts first. */
+static void test_sort_lengths(void **state)
+{
+    (void)state;
+    static const char text[] = "abcab";
+    struct stock_row rows[3] = {
+        {{text, 3}, 0, 0, 0}, /* "abc" */
+        {{text, 2}, 1, 0, 0}, /* "ab" */
+        {{text + 3, 2}, 2, 0, 0}, /* "ab" again, elsewhere */
+    };
+    stock_rows_sort(rows, 3);
+    assert_int_equal(rows[0].location.n, 2);
+    assert_int_equal(rows[1].location.n, 2);
+    assert_int_equal(rows[2].location.n, 3);
+    assert_int_equal(rows[2].on_hand, 0);
+}
+
+/* ---- keys ---- */
+
+static const struct key_case {
+    const char *ns;
+    enum key_kind kind;
+    const char *id; /* NULL for kinds without one */
+    const char *want;
+} key_cases[] = {
+    {"inv", KEY_STOCK, "SKU-1", "{inv}:stock:SKU-1"},
+    {"inv", KEY_CHANNEL, "web", "{inv}:channel:web"},
+    {"inv", KEY_RES, "r-0123abcd", "{inv}:res:r-0123abcd"},
+    {"inv", KEY_ORDER, "ord-1001", "{inv}:order:ord-1001"},
+    {"inv", KEY_EXPIRY, NULL, "{inv}:expiry"},
+    {"shop-eu", KEY_STOCK, "a/b+c=d@e~f_g.h", "{shop-eu}:stock:a/b+c=d@e~f_g.h"},
+    {"t", KEY_EXPIRY, NULL, "{t}:expiry"},
+};
+
+static void test_keys(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof key_cases / sizeof key_cases[0]; i++) {
+        const struct key_case *tc = &key_cases[i];
+        struct ident ns, id;
+        assert_true(ident_check(tc->ns, strlen(tc->ns), &ns));
+        if (tc->id != NULL)
+            assert_true(ident_check(tc->id, strlen(tc->id), &id));
+        struct buf out;
+        buf_init(&out);
+        /* Appends: what was in the buffer stays. */
+        buf_appends(&out, "prefix|");
+        keys_build(&out, &ns, tc->kind, tc->id ? &id : NULL);
+        size_t want = strlen(tc->want);
+        if (out.len != 7 + want || memcmp(out.data, "prefix|", 7) != 0 ||
+            memcmp(out.data + 7, tc->want, want) != 0)
+            fail_msg("key %s: built '%.*s'", tc->want, (int)out.len, out.data);
+        buf_free(&out);
+    }
+}
+
+/* Kinds without an identifier ignore the one they are given. */
+static void test_keys_ignore_id(void **state)
+{
+    (void)state;
+    struct ident ns, id;
+    assert_true(ident_check("inv", 3, &ns));
+    assert_true(ident_check("junk", 4, &id));
+    struct buf out;
+    buf_init(&out);
+    keys_build(&out, &ns, KEY_EXPIRY, &id);
+    assert_int_equal(out.len, strlen("{inv}:expiry"));
+    assert_memory_equal(out.data, "{inv}:expiry", out.len);
+    buf_free(&out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_row),
+        cmocka_unit_test(test_row_escapes),
+        cmocka_unit_test(test_stock),
+        cmocka_unit_test(test_channel),
+        cmocka_unit_test(test_reservation),
+        cmocka_unit_test(test_pong),
+        cmocka_unit_test(test_sort),
+        cmocka_unit_test(test_sort_lengths),
+        cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_keys_ignore_id),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

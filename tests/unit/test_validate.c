@@ -1,0 +1,1165 @@
+/* Unit tests of the method table and params validation (validate.h): method
+ * lookup, identifier rules byte by byte, and params_validate for every method,
+ * every field and every kind of bad value, including where the accepted
+ * values land in struct params. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+
+#include "validate.h"
+
+/* Long literals: 16, 128 and 256 bytes of 'a', and 256 bytes of "é". */
+#define A16 "aaaaaaaaaaaaaaaa"
+#define A128 A16 A16 A16 A16 A16 A16 A16 A16
+#define A256 A128 A128
+#define E16 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+#define E256 E16 E16 E16 E16 E16 E16 E16 E16 E16 E16 E16 E16 E16 E16 E16 E16
+
+#define DEFAULT_TTL 900000LL
+
+static const struct limits default_limits = {100, DEFAULT_TTL};
+
+/* One params_validate call with its storage. The item and location arrays
+ * are heap blocks of exactly the promised size, so that valgrind sees any
+ * write past them. */
+struct run {
+    cJSON *json;
+    struct params p;
+    struct rpc_error err;
+    int rc;
+};
+
+static void run_validate(struct run *r, enum method_id m, const char *json,
+                         const struct limits *lim, const char *what)
+{
+    memset(r, 0, sizeof *r);
+    if (json != NULL) {
+        r->json = cJSON_Parse(json);
+        if (r->json == NULL)
+            fail_msg("%s: the test's params are not JSON: %s", what, json);
+    }
+    r->p.locations = xcalloc(MAX_LOCATIONS, sizeof *r->p.locations);
+    r->p.items = xcalloc(lim->max_items, sizeof *r->p.items);
+    r->rc = params_validate(m, r->json, lim, &r->p, &r->err);
+}
+
+/* Same, with an already built cJSON tree, which the run then owns. */
+static void run_validate_tree(struct run *r, enum method_id m, cJSON *json,
+                              const struct limits *lim)
+{
+    memset(r, 0, sizeof *r);
+    r->json = json;
+    r->p.locations = xcalloc(MAX_LOCATIONS, sizeof *r->p.locations);
+    r->p.items = xcalloc(lim->max_items, sizeof *r->p.items);
+    r->rc = params_validate(m, r->json, lim, &r->p, &r->err);
+}
+
+static void run_free(struct run *r)
+{
+    cJSON_Delete(r->json);
+    free(r->p.locations);
+    free(r->p.items);
+}
+
+static void expect_ok(const struct run *r, const char *what)
+{
+    if (r->rc != 0)
+        fail_msg("%s: rejected (field '%s': %s)", what, r->err.field,
+                 r->err.message ? r->err.message : "");
+}
+
+static void expect_field(const struct run *r, const char *field, const char *what)
+{
+    if (r->rc != -E_INVALID_PARAMS)
+        fail_msg("%s: rc %d, expected -E_INVALID_PARAMS naming '%s'", what, r->rc, field);
+    if (r->err.id != E_INVALID_PARAMS)
+        fail_msg("%s: err.id %d", what, r->err.id);
+    if (strcmp(r->err.field, field) != 0)
+        fail_msg("%s: field '%s', expected '%s'", what, r->err.field, field);
+    if (r->err.message == NULL || r->err.message[0] == '\0')
+        fail_msg("%s: no message says what is wrong", what);
+}
+
+static bool ident_is(const struct ident *id, const char *want)
+{
+    if (want == NULL)
+        return id->p == NULL && id->n == 0;
+    return id->p != NULL && id->n == strlen(want) && memcmp(id->p, want, id->n) == 0;
+}
+
+/* ---- methods ---- */
+
+static const struct method_case {
+    const char *name;
+    int id;
+} method_cases[] = {
+    {"ping", METHOD_PING},
+    {"stock.set", METHOD_STOCK_SET},
+    {"stock.adjust", METHOD_STOCK_ADJUST},
+    {"stock.get", METHOD_STOCK_GET},
+    {"channel.set", METHOD_CHANNEL_SET},
+    {"channel.get", METHOD_CHANNEL_GET},
+    {"reserve", METHOD_RESERVE},
+    {"reservation.get", METHOD_RESERVATION_GET},
+    {"", -E_METHOD_NOT_FOUND},
+    {"Ping", -E_METHOD_NOT_FOUND},
+    {"PING", -E_METHOD_NOT_FOUND},
+    {"Stock.Set", -E_METHOD_NOT_FOUND},
+    {"stock.SET", -E_METHOD_NOT_FOUND},
+    {"RESERVE", -E_METHOD_NOT_FOUND},
+    {" ping", -E_METHOD_NOT_FOUND},
+    {"ping ", -E_METHOD_NOT_FOUND},
+    {"stock", -E_METHOD_NOT_FOUND},
+    {"stock.", -E_METHOD_NOT_FOUND},
+    {"stock_set", -E_METHOD_NOT_FOUND},
+    {"stock.sett", -E_METHOD_NOT_FOUND},
+    {"reservation", -E_METHOD_NOT_FOUND},
+    {"reservation.get.x", -E_METHOD_NOT_FOUND},
+    {"no.such", -E_METHOD_NOT_FOUND},
+};
+
+static void test_method_lookup(void **state)
+{
+    (void)state;
+    int found = 0;
+    for (size_t i = 0; i < sizeof method_cases / sizeof method_cases[0]; i++) {
+        const struct method_case *tc = &method_cases[i];
+        int got = method_lookup(tc->name);
+        if (got != tc->id)
+            fail_msg("method_lookup('%s') = %d, expected %d", tc->name, got, tc->id);
+        if (tc->id >= 0) {
+            found++;
+            if (strcmp(method_name((enum method_id)tc->id), tc->name) != 0)
+                fail_msg("method_name(%d) is '%s', expected '%s'", tc->id,
+                         method_name((enum method_id)tc->id), tc->name);
+        }
+    }
+    /* Every method of the table is covered above. */
+    assert_int_equal(found, METHOD_COUNT);
+    assert_string_equal(method_name(METHOD_COUNT), "?");
+}
+
+static const struct strategy_case {
+    enum strategy s;
+    const char *name;
+} strategy_cases[] = {
+    {STRATEGY_AUTO, "auto"},
+    {STRATEGY_SINGLE, "single"},
+    {STRATEGY_PER_LINE, "per_line"},
+    {STRATEGY_SPLIT, "split"},
+};
+
+static void test_strategy_name(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof strategy_cases / sizeof strategy_cases[0]; i++)
+        assert_string_equal(strategy_name(strategy_cases[i].s), strategy_cases[i].name);
+}
+
+/* ---- identifiers ---- */
+
+/* A string literal and its length, NUL bytes inside included. */
+#define LIT(s) s, sizeof(s) - 1
+
+static const struct ident_case {
+    const char *s;
+    size_t n;
+    bool ok;
+} ident_cases[] = {
+    {LIT("a"), true},
+    {LIT("Z"), true},
+    {LIT("0"), true},
+    {LIT("SKU-1"), true},
+    {LIT(A128), true},
+    {LIT("."), true},
+    {LIT("_"), true},
+    {LIT("~"), true},
+    {LIT("@"), true},
+    {LIT("/"), true},
+    {LIT("+"), true},
+    {LIT("="), true},
+    {LIT("-"), true},
+    {LIT("A-z.0_9~@/+=-"), true},
+    {LIT("ord-2024/05@web+eu=1~x_y"), true},
+    {LIT(""), false},
+    {LIT(A128 "a"), false},
+    {LIT(" "), false},
+    {LIT("a b"), false},
+    {LIT(" a"), false},
+    {LIT("a "), false},
+    {LIT("a:b"), false},
+    {LIT(":"), false},
+    {LIT("{a}"), false},
+    {LIT("a{"), false},
+    {LIT("a}"), false},
+    {LIT("a\"b"), false},
+    {LIT("a\\b"), false},
+    {LIT("a\tb"), false},
+    {LIT("a\nb"), false},
+    {LIT("a\rb"), false},
+    {LIT("a\x7f"), false},
+    {LIT("\x80"), false},
+    {LIT("\xff"), false},
+    {LIT("caf\xc3\xa9"), false},
+    {LIT("a\0b"), false},
+    {LIT("\0"), false},
+    {LIT("a*"), false},
+    {LIT("#a"), false},
+    {LIT("a,b"), false},
+    {LIT("a;b"), false},
+    {LIT("a'b"), false},
+    {LIT("a%b"), false},
+    {LIT("a?b"), false},
+    {LIT("a!b"), false},
+    {LIT("a$b"), false},
+    {LIT("a&b"), false},
+    {LIT("a(b)"), false},
+    {LIT("a[b]"), false},
+    {LIT("a<b>"), false},
+    {LIT("a^b"), false},
+    {LIT("a`b"), false},
+    {LIT("a|b"), false},
+};
+
+static void test_ident_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof ident_cases / sizeof ident_cases[0]; i++) {
+        const struct ident_case *tc = &ident_cases[i];
+        struct ident out = {NULL, 0};
+        bool ok = ident_check(tc->s, tc->n, &out);
+        if (ok != tc->ok)
+            fail_msg("ident_check('%.*s', %zu) = %d, expected %d", (int)tc->n, tc->s, tc->n, ok,
+                     tc->ok);
+        if (ok && (out.p != tc->s || out.n != tc->n))
+            fail_msg("ident_check('%.*s') filled the wrong ident", (int)tc->n, tc->s);
+    }
+    /* A NULL pointer is no identifier either. */
+    struct ident out;
+    assert_false(ident_check(NULL, 0, &out));
+    assert_false(ident_check(NULL, 1, &out));
+}
+
+/* Every byte value on its own, against the rule written out independently. */
+static void test_ident_every_byte(void **state)
+{
+    (void)state;
+    static const char allowed[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                  "0123456789._~@/+=-";
+    for (int c = 0; c < 256; c++) {
+        char s[3] = {'a', (char)c, 'b'};
+        bool want = c != 0 && strchr(allowed, c) != NULL;
+        struct ident out;
+        if (ident_check(s + 1, 1, &out) != want)
+            fail_msg("byte 0x%02x alone: expected %s", c, want ? "accepted" : "rejected");
+        if (ident_check(s, 3, &out) != want)
+            fail_msg("byte 0x%02x inside: expected %s", c, want ? "accepted" : "rejected");
+    }
+}
+
+/* ---- params: accepted, with where every value lands ---- */
+
+struct want_item {
+    const char *sku;
+    long long quantity;
+};
+
+static const struct accept_case {
+    const char *name;
+    enum method_id method;
+    const char *params; /* NULL: no params */
+    unsigned present;
+    const char *sku, *location, *channel, *order_id, *reservation_id, *reason;
+    long long on_hand, safety_stock, delta;
+    long long ttl_ms; /* 0: the default from the limits */
+    enum strategy strategy;
+    unsigned n_locations;
+    const char *locations[4];
+    unsigned n_items;
+    struct want_item items[4];
+} accept_cases[] = {
+    {.name = "ping without params", .method = METHOD_PING},
+    {.name = "ping with empty params", .method = METHOD_PING, .params = "{}"},
+    {.name = "stock.set",
+     .method = METHOD_STOCK_SET,
+     .params = "{\"sku\":\"SKU-1\",\"location\":\"wh-1\",\"on_hand\":5}",
+     .sku = "SKU-1",
+     .location = "wh-1",
+     .on_hand = 5},
+    {.name = "stock.set with safety_stock",
+     .method = METHOD_STOCK_SET,
+     .params = "{\"sku\":\"S\",\"location\":\"L\",\"on_hand\":10,\"safety_stock\":2}",
+     .present = HAS_SAFETY_STOCK,
+     .sku = "S",
+     .location = "L",
+     .on_hand = 10,
+     .safety_stock = 2},
+    {.name = "stock.set on_hand 0",
+     .method = METHOD_STOCK_SET,
+     .params = "{\"on_hand\":0,\"location\":\"L\",\"sku\":\"S\"}",
+     .sku = "S",
+     .location = "L"},
+    {.name = "stock.set at the maximum",
+     .method = METHOD_STOCK_SET,
+     .params = "{\"sku\":\"S\",\"location\":\"L\",\"on_hand\":1000000000000000,"
+               "\"safety_stock\":1e15}",
+     .present = HAS_SAFETY_STOCK,
+     .sku = "S",
+     .location = "L",
+     .on_hand = 1000000000000000LL,
+     .safety_stock = 1000000000000000LL},
+    {.name = "stock.adjust with reason",
+     .method = METHOD_STOCK_ADJUST,
+     .params = "{\"sku\":\"S\",\"location\":\"L\",\"delta\":-3,\"reason\":\"damaged in transit\"}",
+     .present = HAS_REASON,
+     .sku = "S",
+     .location = "L",
+     .delta = -3,
+     .reason = "damaged in transit"},
+    {.name = "stock.adjust at the maximum",
+     .method = METHOD_STOCK_ADJUST,
+     .params = "{\"sku\":\"S\",\"location\":\"L\",\"delta\":1000000000000000}",
+     .sku = "S",
+     .location = "L",
+     .delta = 1000000000000000LL},
+    {.name = "stock.adjust at the minimum",
+     .method = METHOD_STOCK_ADJUST,
+     .params = "{\"sku\":\"S\",\"location\":\"L\",\"delta\":-1e15}",
+     .sku = "S",
+     .location = "L",
+     .delta = -1000000000000000LL},
+    {.name = "stock.adjust with a UTF-8 reason",
+     .method = METHOD_STOCK_ADJUST,
+     .params = "{\"sku\":\"S\",\"location\":\"L\",\"delta\":1,"
+               "\"reason\":\"caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80 \\u00e9\"}",
+     .present = HAS_REASON,
+     .sku = "S",
+     .location = "L",
+     .delta = 1,
+     .reason = "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80 \xc3\xa9"},
+    {.name = "stock.get",
+     .method = METHOD_STOCK_GET,
+     .params = "{\"sku\":\"SKU-9\"}",
+     .sku = "SKU-9"},
+    {.name = "stock.get with locations in request order",
+     .method = METHOD_STOCK_GET,
+     .params = "{\"sku\":\"S\",\"locations\":[\"wh-2\",\"wh-1\",\"a\"]}",
+     .present = HAS_LOCATIONS,
+     .sku = "S",
+     .n_locations = 3,
+     .locations = {"wh-2", "wh-1", "a"}},
+    {.name = "channel.set",
+     .method = METHOD_CHANNEL_SET,
+     .params = "{\"channel\":\"web\",\"locations\":[\"wh-east\",\"store-9\"]}",
+     .channel = "web",
+     .n_locations = 2,
+     .locations = {"wh-east", "store-9"}},
+    {.name = "channel.set locations differing in case",
+     .method = METHOD_CHANNEL_SET,
+     .params = "{\"channel\":\"web\",\"locations\":[\"A\",\"a\"]}",
+     .channel = "web",
+     .n_locations = 2,
+     .locations = {"A", "a"}},
+    {.name = "channel.get",
+     .method = METHOD_CHANNEL_GET,
+     .params = "{\"channel\":\"web\"}",
+     .channel = "web"},
+    {.name = "reserve, minimal",
+     .method = METHOD_RESERVE,
+     .params = "{\"items\":[{\"sku\":\"A\",\"quantity\":2}]}",
+     .n_items = 1,
+     .items = {{"A", 2}}},
+    {.name = "reserve, every field",
+     .method = METHOD_RESERVE,
+     .params = "{\"order_id\":\"ord-1001\",\"items\":[{\"sku\":\"A\",\"quantity\":2},"
+               "{\"sku\":\"B\",\"quantity\":1}],\"channel\":\"web\","
+               "\"locations\":[\"wh-east\",\"store-9\"],\"strategy\":\"split\",\"ttl_ms\":1000}",
+     .present = HAS_ORDER_ID | HAS_CHANNEL | HAS_LOCATIONS | HAS_STRATEGY | HAS_TTL,
+     .order_id = "ord-1001",
+     .channel = "web",
+     .ttl_ms = 1000,
+     .strategy = STRATEGY_SPLIT,
+     .n_locations = 2,
+     .locations = {"wh-east", "store-9"},
+     .n_items = 2,
+     .items = {{"A", 2}, {"B", 1}}},
+    {.name = "reserve, strategy auto given",
+     .method = METHOD_RESERVE,
+     .params = "{\"items\":[{\"sku\":\"A\",\"quantity\":1}],\"strategy\":\"auto\"}",
+     .present = HAS_STRATEGY,
+     .strategy = STRATEGY_AUTO,
+     .n_items = 1,
+     .items = {{"A", 1}}},
+    {.name = "reserve, strategy single",
+     .method = METHOD_RESERVE,
+     .params = "{\"items\":[{\"sku\":\"A\",\"quantity\":1}],\"strategy\":\"single\"}",
+     .present = HAS_STRATEGY,
+     .strategy = STRATEGY_SINGLE,
+     .n_items = 1,
+     .items = {{"A", 1}}},
+    {.name = "reserve, strategy per_line",
+     .method = METHOD_RESERVE,
+     .params = "{\"strategy\":\"per_line\",\"items\":[{\"sku\":\"A\",\"quantity\":1}]}",
+     .present = HAS_STRATEGY,
+     .strategy = STRATEGY_PER_LINE,
+     .n_items = 1,
+     .items = {{"A", 1}}},
+    {.name = "reserve, quantity bounds and the longest ttl",
+     .method = METHOD_RESERVE,
+     .params = "{\"items\":[{\"sku\":\"A\",\"quantity\":1},{\"sku\":\"B\",\"quantity\":1000000000},"
+               "{\"sku\":\"C\",\"quantity\":1e9}],\"ttl_ms\":86400000}",
+     .present = HAS_TTL,
+     .ttl_ms = 86400000,
+     .n_items = 3,
+     .items = {{"A", 1}, {"B", 1000000000}, {"C", 1000000000}}},
+    {.name = "reserve, skus differing in case are distinct",
+     .method = METHOD_RESERVE,
+     .params = "{\"items\":[{\"sku\":\"a\",\"quantity\":1},{\"sku\":\"A\",\"quantity\":2}]}",
+     .n_items = 2,
+     .items = {{"a", 1}, {"A", 2}}},
+    {.name = "reserve, item members in any order",
+     .method = METHOD_RESERVE,
+     .params = "{\"items\":[{\"quantity\":3,\"sku\":\"X\"}]}",
+     .n_items = 1,
+     .items = {{"X", 3}}},
+    {.name = "reserve, a sku that is a prefix of another",
+     .method = METHOD_RESERVE,
+     .params = "{\"items\":[{\"sku\":\"AB\",\"quantity\":1},{\"sku\":\"A\",\"quantity\":1}]}",
+     .n_items = 2,
+     .items = {{"AB", 1}, {"A", 1}}},
+    {.name = "reservation.get",
+     .method = METHOD_RESERVATION_GET,
+     .params = "{\"reservation_id\":\"r-0123456789abcdef\"}",
+     .reservation_id = "r-0123456789abcdef"},
+};
+
+static void test_accept(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof accept_cases / sizeof accept_cases[0]; i++) {
+        const struct accept_case *tc = &accept_cases[i];
+        struct run r;
+        run_validate(&r, tc->method, tc->params, &default_limits, tc->name);
+        expect_ok(&r, tc->name);
+        const struct params *p = &r.p;
+        if (p->present != tc->present)
+            fail_msg("%s: present 0x%x, expected 0x%x", tc->name, p->present, tc->present);
+        if (!ident_is(&p->sku, tc->sku))
+            fail_msg("%s: sku '%.*s'", tc->name, (int)p->sku.n, p->sku.p);
+        if (!ident_is(&p->location, tc->location))
+            fail_msg("%s: location '%.*s'", tc->name, (int)p->location.n, p->location.p);
+        if (!ident_is(&p->channel, tc->channel))
+            fail_msg("%s: channel '%.*s'", tc->name, (int)p->channel.n, p->channel.p);
+        if (!ident_is(&p->order_id, tc->order_id))
+            fail_msg("%s: order_id '%.*s'", tc->name, (int)p->order_id.n, p->order_id.p);
+        if (!ident_is(&p->reservation_id, tc->reservation_id))
+            fail_msg("%s: reservation_id '%.*s'", tc->name, (int)p->reservation_id.n,
+                     p->reservation_id.p);
+        struct ident reason = {p->reason.p, p->reason.n};
+        if (!ident_is(&reason, tc->reason))
+            fail_msg("%s: reason '%.*s'", tc->name, (int)p->reason.n, p->reason.p);
+        if (p->on_hand != tc->on_hand || p->safety_stock != tc->safety_stock ||
+            p->delta != tc->delta)
+            fail_msg("%s: on_hand %lld safety_stock %lld delta %lld", tc->name, p->on_hand,
+                     p->safety_stock, p->delta);
+        long long ttl = tc->ttl_ms ? tc->ttl_ms : DEFAULT_TTL;
+        if (p->ttl_ms != ttl)
+            fail_msg("%s: ttl_ms %lld, expected %lld", tc->name, p->ttl_ms, ttl);
+        if (p->strategy != tc->strategy)
+            fail_msg("%s: strategy %d, expected %d", tc->name, p->strategy, tc->strategy);
+        if (p->n_locations != tc->n_locations)
+            fail_msg("%s: %u locations, expected %u", tc->name, p->n_locations, tc->n_locations);
+        for (unsigned k = 0; k < tc->n_locations; k++)
+            if (!ident_is(&p->locations[k], tc->locations[k]))
+                fail_msg("%s: locations[%u] is '%.*s'", tc->name, k, (int)p->locations[k].n,
+                         p->locations[k].p);
+        if (p->n_items != tc->n_items)
+            fail_msg("%s: %u items, expected %u", tc->name, p->n_items, tc->n_items);
+        for (unsigned k = 0; k < tc->n_items; k++)
+            if (!ident_is(&p->items[k].sku, tc->items[k].sku) ||
+                p->items[k].quantity != tc->items[k].quantity)
+                fail_msg("%s: items[%u] is %.*s x %lld", tc->name, k, (int)p->items[k].sku.n,
+                         p->items[k].sku.p, p->items[k].quantity);
+        run_free(&r);
+    }
+}
+
+/* ---- params: rejected, explicit cases ---- */
+
+static const struct reject_case {
+    const char *name;
+    enum method_id method;
+    const char *params;
+    const char *field;
+} reject_cases[] = {
+    {"ping with a field", METHOD_PING, "{\"x\":1}", "x"},
+    {"ping with a sku", METHOD_PING, "{\"sku\":\"A\"}", "sku"},
+    {"stock.set without params", METHOD_STOCK_SET, NULL, "sku"},
+    {"stock.set with empty params", METHOD_STOCK_SET, "{}", "sku"},
+    {"stock.set without location", METHOD_STOCK_SET, "{\"sku\":\"A\",\"on_hand\":1}", "location"},
+    {"stock.set without on_hand", METHOD_STOCK_SET, "{\"sku\":\"A\",\"location\":\"L\"}",
+     "on_hand"},
+    {"stock.set with delta", METHOD_STOCK_SET,
+     "{\"sku\":\"A\",\"location\":\"L\",\"on_hand\":1,\"delta\":1}", "delta"},
+    {"field names are case-sensitive", METHOD_STOCK_SET,
+     "{\"SKU\":\"A\",\"location\":\"L\",\"on_hand\":1}", "SKU"},
+    {"errors follow member order", METHOD_STOCK_SET, "{\"location\":5,\"sku\":5,\"on_hand\":1}",
+     "location"},
+    {"a bad field is reported before a missing one", METHOD_STOCK_SET, "{\"on_hand\":-1}",
+     "on_hand"},
+    {"stock.adjust without params", METHOD_STOCK_ADJUST, NULL, "sku"},
+    {"stock.adjust without delta", METHOD_STOCK_ADJUST, "{\"sku\":\"A\",\"location\":\"L\"}",
+     "delta"},
+    {"stock.adjust with on_hand", METHOD_STOCK_ADJUST,
+     "{\"sku\":\"A\",\"location\":\"L\",\"delta\":1,\"on_hand\":1}", "on_hand"},
+    {"stock.get without params", METHOD_STOCK_GET, NULL, "sku"},
+    {"stock.get with location (singular)", METHOD_STOCK_GET,
+     "{\"sku\":\"A\",\"location\":\"L\"}", "location"},
+    {"channel.set without params", METHOD_CHANNEL_SET, NULL, "channel"},
+    {"channel.set without locations", METHOD_CHANNEL_SET, "{\"channel\":\"web\"}", "locations"},
+    {"channel.get without params", METHOD_CHANNEL_GET, NULL, "channel"},
+    {"channel.get with locations", METHOD_CHANNEL_GET,
+     "{\"channel\":\"web\",\"locations\":[\"a\"]}", "locations"},
+    {"reserve without params", METHOD_RESERVE, NULL, "items"},
+    {"reserve without items", METHOD_RESERVE, "{\"order_id\":\"o-1\"}", "items"},
+    {"reserve with a top-level sku", METHOD_RESERVE,
+     "{\"sku\":\"A\",\"items\":[{\"sku\":\"A\",\"quantity\":1}]}", "sku"},
+    {"reserve with reason", METHOD_RESERVE,
+     "{\"items\":[{\"sku\":\"A\",\"quantity\":1}],\"reason\":\"x\"}", "reason"},
+    {"reservation.get without params", METHOD_RESERVATION_GET, NULL, "reservation_id"},
+    {"reservation.get with reason", METHOD_RESERVATION_GET,
+     "{\"reservation_id\":\"r\",\"reason\":\"x\"}", "reason"},
+
+    /* Items, element by element. */
+    {"item a number", METHOD_RESERVE, "{\"items\":[1]}", "items[0]"},
+    {"item an array", METHOD_RESERVE, "{\"items\":[[]]}", "items[0]"},
+    {"item null", METHOD_RESERVE, "{\"items\":[null]}", "items[0]"},
+    {"item a string", METHOD_RESERVE, "{\"items\":[\"A\"]}", "items[0]"},
+    {"second item not an object", METHOD_RESERVE,
+     "{\"items\":[{\"sku\":\"A\",\"quantity\":1},\"x\"]}", "items[1]"},
+    {"unknown member in an item", METHOD_RESERVE,
+     "{\"items\":[{\"sku\":\"A\",\"quantity\":1,\"foo\":2}]}", "items[0].foo"},
+    {"item member names are case-sensitive", METHOD_RESERVE,
+     "{\"items\":[{\"sku\":\"A\",\"quantity\":1},{\"Sku\":\"B\",\"quantity\":1}]}",
+     "items[1].Sku"},
+    {"empty item", METHOD_RESERVE, "{\"items\":[{}]}", "items[0].sku"},
+    {"item without sku", METHOD_RESERVE, "{\"items\":[{\"quantity\":1}]}", "items[0].sku"},
+    {"item sku a number", METHOD_RESERVE, "{\"items\":[{\"sku\":5,\"quantity\":1}]}",
+     "items[0].sku"},
+    {"item sku empty", METHOD_RESERVE, "{\"items\":[{\"sku\":\"\",\"quantity\":1}]}",
+     "items[0].sku"},
+    {"item sku too long", METHOD_RESERVE,
+     "{\"items\":[{\"sku\":\"" A128 "a\",\"quantity\":1}]}", "items[0].sku"},
+    {"bad sku in the second item", METHOD_RESERVE,
+     "{\"items\":[{\"sku\":\"A\",\"quantity\":1},{\"sku\":\"a:b\",\"quantity\":1}]}",
+     "items[1].sku"},
+    {"item sku with a brace", METHOD_RESERVE, "{\"items\":[{\"sku\":\"{x}\",\"quantity\":1}]}",
+     "items[0].sku"},
+    {"item without quantity", METHOD_RESERVE, "{\"items\":[{\"sku\":\"A\"}]}",
+     "items[0].quantity"},
+    {"quantity 0", METHOD_RESERVE, "{\"items\":[{\"sku\":\"A\",\"quantity\":0}]}",
+     "items[0].quantity"},
+    {"quantity -1", METHOD_RESERVE, "{\"items\":[{\"sku\":\"A\",\"quantity\":-1}]}",
+     "items[0].quantity"},
+    {"quantity 1.5", METHOD_RESERVE, "{\"items\":[{\"sku\":\"A\",\"quantity\":1.5}]}",
+     "items[0].quantity"},
+    {"quantity 0.5", METHOD_RESERVE, "{\"items\":[{\"sku\":\"A\",\"quantity\":0.5}]}",
+     "items[0].quantity"},
+    {"quantity 1e9 + 1", METHOD_RESERVE,
+     "{\"items\":[{\"sku\":\"A\",\"quantity\":1000000001}]}", "items[0].quantity"},
+    {"quantity 2^53 + 1", METHOD_RESERVE,
+     "{\"items\":[{\"sku\":\"A\",\"quantity\":9007199254740993}]}", "items[0].quantity"},
+    {"quantity a string", METHOD_RESERVE, "{\"items\":[{\"sku\":\"A\",\"quantity\":\"1\"}]}",
+     "items[0].quantity"},
+    {"quantity null", METHOD_RESERVE, "{\"items\":[{\"sku\":\"A\",\"quantity\":null}]}",
+     "items[0].quantity"},
+    {"quantity true", METHOD_RESERVE, "{\"items\":[{\"sku\":\"A\",\"quantity\":true}]}",
+     "items[0].quantity"},
+    {"quantity an array", METHOD_RESERVE, "{\"items\":[{\"sku\":\"A\",\"quantity\":[1]}]}",
+     "items[0].quantity"},
+    {"quantity an object", METHOD_RESERVE, "{\"items\":[{\"sku\":\"A\",\"quantity\":{}}]}",
+     "items[0].quantity"},
+    {"bad quantity in the second item", METHOD_RESERVE,
+     "{\"items\":[{\"sku\":\"A\",\"quantity\":1},{\"sku\":\"B\",\"quantity\":0}]}",
+     "items[1].quantity"},
+    {"duplicate sku", METHOD_RESERVE,
+     "{\"items\":[{\"sku\":\"A\",\"quantity\":1},{\"sku\":\"A\",\"quantity\":2}]}", "items"},
+    {"duplicate sku further apart", METHOD_RESERVE,
+     "{\"items\":[{\"sku\":\"A\",\"quantity\":1},{\"sku\":\"B\",\"quantity\":1},"
+     "{\"sku\":\"A\",\"quantity\":1}]}",
+     "items"},
+    {"a bad quantity is named before the duplicate sku", METHOD_RESERVE,
+     "{\"items\":[{\"sku\":\"A\",\"quantity\":1},{\"sku\":\"A\",\"quantity\":0}]}",
+     "items[1].quantity"},
+};
+
+static void test_reject(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof reject_cases / sizeof reject_cases[0]; i++) {
+        const struct reject_case *tc = &reject_cases[i];
+        struct run r;
+        run_validate(&r, tc->method, tc->params, &default_limits, tc->name);
+        expect_field(&r, tc->field, tc->name);
+        run_free(&r);
+    }
+}
+
+/* ---- params: every field of every method against every bad value ---- */
+
+static const char *const bad_ident[] = {
+    "5", "true", "false", "null", "[]", "{}", "[\"a\"]", "1.5", "\"\"", "\" \"", "\"a b\"",
+    "\"a:b\"", "\"{a}\"", "\"a}\"", "\"a\\\"b\"", "\"a\\\\b\"", "\"a\\tb\"", "\"a\\nb\"",
+    "\"caf\\u00e9\"", "\"a*\"", "\"#a\"", "\"a,b\"", "\"\\u007f\"", "\"" A128 "a\"", NULL};
+
+static const char *const bad_stock[] = {
+    "\"5\"", "true", "false", "null", "[]", "[1]", "{}", "1.5", "0.5", "-1", "-0.5",
+    "1000000000000001", "1e16", "9007199254740993", "-9007199254740993", "1e300", NULL};
+
+static const char *const bad_delta[] = {
+    "0", "-0", "0.0", "\"1\"", "true", "false", "null", "[]", "{}", "1.5", "-1.5", "0.1",
+    "1000000000000001", "-1000000000000001", "9007199254740993", "-9007199254740993", "1e300",
+    NULL};
+
+static const char *const bad_ttl[] = {"0",    "-1000",  "999",  "86400001", "1000.5",
+                                      "\"1000\"", "true", "null", "[]",       "{}",
+                                      "9007199254740993", NULL};
+
+static const char *const bad_reason[] = {
+    "5", "true", "null", "[]", "{}", "\"\"",
+    /* 257 bytes, in ASCII and in two-byte characters. */
+    "\"" A256 "a\"", "\"" E256 "a\"",
+    /* Control characters, escaped and raw. */
+    "\"\\t\"", "\"a\\nb\"", "\"\\r\"", "\"\\u0001\"", "\"\\u001f\"", "\"\\u007f\"", "\"a\x7f\"",
+    /* Malformed UTF-8. */
+    "\"\xc3\x28\"",          /* lead byte, then not a continuation */
+    "\"\xc0\xaf\"",          /* overlong '/' */
+    "\"\xc1\xbf\"",          /* overlong */
+    "\"\xe0\x80\x80\"",      /* overlong three bytes */
+    "\"\xf0\x80\x80\x80\"",  /* overlong four bytes */
+    "\"\xed\xa0\x80\"",      /* surrogate U+D800 */
+    "\"\xed\xbf\xbf\"",      /* surrogate U+DFFF */
+    "\"\xf4\x90\x80\x80\"",  /* beyond U+10FFFF */
+    "\"\xf5\x80\x80\x80\"",  /* invalid lead byte */
+    "\"\xff\"",              /* never valid */
+    "\"\x80\"",              /* lone continuation */
+    "\"\xe2\x82\"",          /* truncated */
+    "\"ok \xc3\"",           /* truncated at the end */
+    "\"\xf0\x9f\x98\"",      /* truncated four bytes */
+    NULL};
+
+static const char *const bad_strategy[] = {"\"Auto\"", "\"AUTO\"", "\"\"",    "\"best\"",
+                                           "\"single \"", "\"per-line\"", "1",    "null",
+                                           "true",     "[]",       "[\"auto\"]", "{}", NULL};
+
+static const char *const bad_items[] = {
+    "[]", "{}", "\"A\"", "null", "1", "true",
+    "[{\"sku\":\"A\",\"quantity\":1},{\"sku\":\"A\",\"quantity\":2}]", NULL};
+
+static const char *const bad_locations[] = {
+    "[]", "\"a\"", "null", "{}", "1", "true", "[\"a\",\"a\"]", "[\"a\",\"b\",\"a\"]", "[\"a\",1]",
+    "[null]", "[[\"a\"]]", "[{}]", "[\"a:b\"]", "[\"\"]", "[\"" A128 "a\"]", NULL};
+
+/* Valid params holding every field of each method. */
+#define BASE_STOCK_SET "{\"sku\":\"SKU-1\",\"location\":\"wh-1\",\"on_hand\":5,\"safety_stock\":1}"
+#define BASE_STOCK_ADJUST                                                                          \
+    "{\"sku\":\"SKU-1\",\"location\":\"wh-1\",\"delta\":-2,\"reason\":\"damaged\"}"
+#define BASE_STOCK_GET "{\"sku\":\"SKU-1\",\"locations\":[\"wh-1\",\"wh-2\"]}"
+#define BASE_CHANNEL_SET "{\"channel\":\"web\",\"locations\":[\"wh-1\",\"wh-2\"]}"
+#define BASE_CHANNEL_GET "{\"channel\":\"web\"}"
+#define BASE_RESERVE                                                                               \
+    "{\"order_id\":\"ord-1\",\"items\":[{\"sku\":\"A\",\"quantity\":2}],\"channel\":\"web\","    \
+    "\"locations\":[\"wh-1\"],\"strategy\":\"auto\",\"ttl_ms\":60000}"
+#define BASE_RESERVATION_GET "{\"reservation_id\":\"r-1\"}"
+
+static const struct bad_field_case {
+    enum method_id method;
+    const char *base;
+    const char *field;
+    const char *const *bad;
+} bad_field_cases[] = {
+    {METHOD_STOCK_SET, BASE_STOCK_SET, "sku", bad_ident},
+    {METHOD_STOCK_SET, BASE_STOCK_SET, "location", bad_ident},
+    {METHOD_STOCK_SET, BASE_STOCK_SET, "on_hand", bad_stock},
+    {METHOD_STOCK_SET, BASE_STOCK_SET, "safety_stock", bad_stock},
+    {METHOD_STOCK_ADJUST, BASE_STOCK_ADJUST, "sku", bad_ident},
+    {METHOD_STOCK_ADJUST, BASE_STOCK_ADJUST, "location", bad_ident},
+    {METHOD_STOCK_ADJUST, BASE_STOCK_ADJUST, "delta", bad_delta},
+    {METHOD_STOCK_ADJUST, BASE_STOCK_ADJUST, "reason", bad_reason},
+    {METHOD_STOCK_GET, BASE_STOCK_GET, "sku", bad_ident},
+    {METHOD_STOCK_GET, BASE_STOCK_GET, "locations", bad_locations},
+    {METHOD_CHANNEL_SET, BASE_CHANNEL_SET, "channel", bad_ident},
+    {METHOD_CHANNEL_SET, BASE_CHANNEL_SET, "locations", bad_locations},
+    {METHOD_CHANNEL_GET, BASE_CHANNEL_GET, "channel", bad_ident},
+    {METHOD_RESERVE, BASE_RESERVE, "order_id", bad_ident},
+    {METHOD_RESERVE, BASE_RESERVE, "items", bad_items},
+    {METHOD_RESERVE, BASE_RESERVE, "channel", bad_ident},
+    {METHOD_RESERVE, BASE_RESERVE, "locations", bad_locations},
+    {METHOD_RESERVE, BASE_RESERVE, "strategy", bad_strategy},
+    {METHOD_RESERVE, BASE_RESERVE, "ttl_ms", bad_ttl},
+    {METHOD_RESERVATION_GET, BASE_RESERVATION_GET, "reservation_id", bad_ident},
+};
+
+/* Parses base and puts value (JSON text) under field. */
+static cJSON *with_value(const char *base, const char *field, const char *value)
+{
+    cJSON *root = cJSON_Parse(base);
+    cJSON *v = cJSON_Parse(value);
+    if (root == NULL || v == NULL)
+        fail_msg("test JSON does not parse: %s / %s", base, value);
+    if (cJSON_GetObjectItemCaseSensitive(root, field) != NULL)
+        cJSON_ReplaceItemInObjectCaseSensitive(root, field, v);
+    else
+        cJSON_AddItemToObject(root, field, v);
+    return root;
+}
+
+static void test_bad_values(void **state)
+{
+    (void)state;
+    unsigned runs = 0;
+    for (size_t i = 0; i < sizeof bad_field_cases / sizeof bad_field_cases[0]; i++) {
+        const struct bad_field_case *tc = &bad_field_cases[i];
+        for (const char *const *bad = tc->bad; *bad != NULL; bad++) {
+            char what[400];
+            snprintf(what, sizeof what, "%s: %s = %s", method_name(tc->method), tc->field, *bad);
+            struct run r;
+            run_validate_tree(&r, tc->method, with_value(tc->base, tc->field, *bad),
+                              &default_limits);
+            expect_field(&r, tc->field, what);
+            run_free(&r);
+            runs++;
+        }
+    }
+    /* Guards against a table that silently lost its rows. */
+    assert_true(runs > 200);
+}
+
+/* Values at the edges that must be accepted, and where they land. */
+enum slot { S_SKU, S_LOCATION, S_CHANNEL, S_ORDER_ID, S_RESERVATION_ID, S_REASON, S_ON_HAND,
+            S_SAFETY, S_DELTA, S_TTL, S_STRATEGY };
+
+static const struct good_case {
+    enum method_id method;
+    const char *base;
+    const char *field;
+    const char *value;
+    enum slot slot;
+    const char *text;  /* the bytes expected, for string slots */
+    long long number; /* the value expected, for number and strategy slots */
+} good_cases[] = {
+    {METHOD_STOCK_SET, BASE_STOCK_SET, "sku", "\"a\"", S_SKU, "a", 0},
+    {METHOD_STOCK_SET, BASE_STOCK_SET, "sku", "\"" A128 "\"", S_SKU, A128, 0},
+    {METHOD_STOCK_SET, BASE_STOCK_SET, "sku", "\"A-z.0_9~@/+=-\"", S_SKU, "A-z.0_9~@/+=-", 0},
+    {METHOD_STOCK_SET, BASE_STOCK_SET, "location", "\"" A128 "\"", S_LOCATION, A128, 0},
+    {METHOD_STOCK_SET, BASE_STOCK_SET, "location", "\"w\"", S_LOCATION, "w", 0},
+    {METHOD_STOCK_SET, BASE_STOCK_SET, "on_hand", "0", S_ON_HAND, NULL, 0},
+    {METHOD_STOCK_SET, BASE_STOCK_SET, "on_hand", "1", S_ON_HAND, NULL, 1},
+    {METHOD_STOCK_SET, BASE_STOCK_SET, "on_hand", "1000000000000000", S_ON_HAND, NULL,
+     1000000000000000LL},
+    {METHOD_STOCK_SET, BASE_STOCK_SET, "on_hand", "1e15", S_ON_HAND, NULL, 1000000000000000LL},
+    {METHOD_STOCK_SET, BASE_STOCK_SET, "on_hand", "999999999999999", S_ON_HAND, NULL,
+     999999999999999LL},
+    {METHOD_STOCK_SET, BASE_STOCK_SET, "safety_stock", "0", S_SAFETY, NULL, 0},
+    {METHOD_STOCK_SET, BASE_STOCK_SET, "safety_stock", "1000000000000000", S_SAFETY, NULL,
+     1000000000000000LL},
+    {METHOD_STOCK_ADJUST, BASE_STOCK_ADJUST, "delta", "1", S_DELTA, NULL, 1},
+    {METHOD_STOCK_ADJUST, BASE_STOCK_ADJUST, "delta", "-1", S_DELTA, NULL, -1},
+    {METHOD_STOCK_ADJUST, BASE_STOCK_ADJUST, "delta", "1000000000000000", S_DELTA, NULL,
+     1000000000000000LL},
+    {METHOD_STOCK_ADJUST, BASE_STOCK_ADJUST, "delta", "-1000000000000000", S_DELTA, NULL,
+     -1000000000000000LL},
+    {METHOD_STOCK_ADJUST, BASE_STOCK_ADJUST, "reason", "\"x\"", S_REASON, "x", 0},
+    {METHOD_STOCK_ADJUST, BASE_STOCK_ADJUST, "reason", "\"" A256 "\"", S_REASON, A256, 0},
+    {METHOD_STOCK_ADJUST, BASE_STOCK_ADJUST, "reason", "\"" E256 "\"", S_REASON, E256, 0},
+    {METHOD_STOCK_ADJUST, BASE_STOCK_ADJUST, "reason", "\"a \\\"quoted\\\" note: {x}\"",
+     S_REASON, "a \"quoted\" note: {x}", 0},
+    {METHOD_STOCK_ADJUST, BASE_STOCK_ADJUST, "reason", "\"\xef\xbf\xbd \xf4\x8f\xbf\xbf\"",
+     S_REASON, "\xef\xbf\xbd \xf4\x8f\xbf\xbf", 0},
+    {METHOD_STOCK_ADJUST, BASE_STOCK_ADJUST, "reason", "\"\xc2\x80\xdf\xbf\xe0\xa0\x80\"",
+     S_REASON, "\xc2\x80\xdf\xbf\xe0\xa0\x80", 0},
+    {METHOD_CHANNEL_GET, BASE_CHANNEL_GET, "channel", "\"" A128 "\"", S_CHANNEL, A128, 0},
+    {METHOD_RESERVE, BASE_RESERVE, "order_id", "\"ord/2024@web+1=x~y_z.-\"", S_ORDER_ID,
+     "ord/2024@web+1=x~y_z.-", 0},
+    {METHOD_RESERVE, BASE_RESERVE, "channel", "\"default\"", S_CHANNEL, "default", 0},
+    {METHOD_RESERVE, BASE_RESERVE, "ttl_ms", "1000", S_TTL, NULL, 1000},
+    {METHOD_RESERVE, BASE_RESERVE, "ttl_ms", "86400000", S_TTL, NULL, 86400000},
+    {METHOD_RESERVE, BASE_RESERVE, "strategy", "\"auto\"", S_STRATEGY, NULL, STRATEGY_AUTO},
+    {METHOD_RESERVE, BASE_RESERVE, "strategy", "\"single\"", S_STRATEGY, NULL, STRATEGY_SINGLE},
+    {METHOD_RESERVE, BASE_RESERVE, "strategy", "\"per_line\"", S_STRATEGY, NULL,
+     STRATEGY_PER_LINE},
+    {METHOD_RESERVE, BASE_RESERVE, "strategy", "\"split\"", S_STRATEGY, NULL, STRATEGY_SPLIT},
+    {METHOD_RESERVATION_GET, BASE_RESERVATION_GET, "reservation_id", "\"" A128 "\"",
+     S_RESERVATION_ID, A128, 0},
+};
+
+static void test_good_values(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof good_cases / sizeof good_cases[0]; i++) {
+        const struct good_case *tc = &good_cases[i];
+        char what[400];
+        snprintf(what, sizeof what, "%s: %s = %s", method_name(tc->method), tc->field, tc->value);
+        struct run r;
+        run_validate_tree(&r, tc->method, with_value(tc->base, tc->field, tc->value),
+                          &default_limits);
+        expect_ok(&r, what);
+        const struct params *p = &r.p;
+        struct ident reason = {p->reason.p, p->reason.n};
+        const struct ident *id = NULL;
+        long long number = 0;
+        switch (tc->slot) {
+        case S_SKU:
+            id = &p->sku;
+            break;
+        case S_LOCATION:
+            id = &p->location;
+            break;
+        case S_CHANNEL:
+            id = &p->channel;
+            break;
+        case S_ORDER_ID:
+            id = &p->order_id;
+            break;
+        case S_RESERVATION_ID:
+            id = &p->reservation_id;
+            break;
+        case S_REASON:
+            id = &reason;
+            break;
+        case S_ON_HAND:
+            number = p->on_hand;
+            break;
+        case S_SAFETY:
+            number = p->safety_stock;
+            break;
+        case S_DELTA:
+            number = p->delta;
+            break;
+        case S_TTL:
+            number = p->ttl_ms;
+            break;
+        case S_STRATEGY:
+            number = p->strategy;
+            break;
+        }
+        if (id != NULL && !ident_is(id, tc->text))
+            fail_msg("%s: landed as '%.*s'", what, (int)id->n, id->p ? id->p : "");
+        if (id == NULL && number != tc->number)
+            fail_msg("%s: landed as %lld, expected %lld", what, number, tc->number);
+        run_free(&r);
+    }
+}
+
+/* ---- params: required and optional fields, unknown fields ---- */
+
+static const struct method_base {
+    enum method_id method;
+    const char *full;         /* every field present */
+    const char *required[3];  /* in the method's table order */
+    unsigned present;         /* bits set by full */
+} method_bases[] = {
+    {METHOD_PING, "{}", {NULL}, 0},
+    {METHOD_STOCK_SET, BASE_STOCK_SET, {"sku", "location", "on_hand"}, HAS_SAFETY_STOCK},
+    {METHOD_STOCK_ADJUST, BASE_STOCK_ADJUST, {"sku", "location", "delta"}, HAS_REASON},
+    {METHOD_STOCK_GET, BASE_STOCK_GET, {"sku"}, HAS_LOCATIONS},
+    {METHOD_CHANNEL_SET, BASE_CHANNEL_SET, {"channel", "locations"}, 0},
+    {METHOD_CHANNEL_GET, BASE_CHANNEL_GET, {"channel"}, 0},
+    {METHOD_RESERVE, BASE_RESERVE, {"items"},
+     HAS_ORDER_ID | HAS_CHANNEL | HAS_LOCATIONS | HAS_STRATEGY | HAS_TTL},
+    {METHOD_RESERVATION_GET, BASE_RESERVATION_GET, {"reservation_id"}, 0},
+};
+
+/* The presence bit of an optional field, by name. */
+static unsigned flag_of(const char *field)
+{
+    static const struct {
+        const char *name;
+        unsigned flag;
+    } flags[] = {
+        {"safety_stock", HAS_SAFETY_STOCK}, {"ttl_ms", HAS_TTL},         {"order_id", HAS_ORDER_ID},
+        {"channel", HAS_CHANNEL},           {"locations", HAS_LOCATIONS}, {"reason", HAS_REASON},
+        {"strategy", HAS_STRATEGY},
+    };
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        if (strcmp(flags[i].name, field) == 0)
+            return flags[i].flag;
+    return 0;
+}
+
+static bool is_required(const struct method_base *mb, const char *field)
+{
+    for (size_t k = 0; k < 3 && mb->required[k] != NULL; k++)
+        if (strcmp(mb->required[k], field) == 0)
+            return true;
+    return false;
+}
+
+static void test_fields_of_every_method(void **state)
+{
+    (void)state;
+    assert_int_equal(sizeof method_bases / sizeof method_bases[0], METHOD_COUNT);
+    for (size_t i = 0; i < sizeof method_bases / sizeof method_bases[0]; i++) {
+        const struct method_base *mb = &method_bases[i];
+        const char *mname = method_name(mb->method);
+        struct run r;
+
+        /* The full params are valid and set the expected presence bits. */
+        run_validate(&r, mb->method, mb->full, &default_limits, mname);
+        expect_ok(&r, mname);
+        if (r.p.present != mb->present)
+            fail_msg("%s: present 0x%x, expected 0x%x", mname, r.p.present, mb->present);
+        run_free(&r);
+
+        /* No params at all: the first required field is named. */
+        run_validate(&r, mb->method, NULL, &default_limits, mname);
+        if (mb->required[0] == NULL)
+            expect_ok(&r, mname);
+        else
+            expect_field(&r, mb->required[0], mname);
+        run_free(&r);
+
+        /* Without each field in turn: a required one is named, an optional
+         * one just clears its bit. */
+        cJSON *full = cJSON_Parse(mb->full);
+        for (const cJSON *m = full->child; m != NULL; m = m->next) {
+            char what[200];
+            snprintf(what, sizeof what, "%s without %s", mname, m->string);
+            cJSON *less = cJSON_Parse(mb->full);
+            cJSON_DeleteItemFromObjectCaseSensitive(less, m->string);
+            run_validate_tree(&r, mb->method, less, &default_limits);
+            if (is_required(mb, m->string)) {
+                expect_field(&r, m->string, what);
+            } else {
+                expect_ok(&r, what);
+                unsigned bit = flag_of(m->string);
+                if (bit == 0 || r.p.present != (mb->present & ~bit))
+                    fail_msg("%s: present 0x%x", what, r.p.present);
+            }
+            run_free(&r);
+        }
+        cJSON_Delete(full);
+
+        /* An unknown field is named, whatever else is there. */
+        static const char *const unknown[] = {"zzz", "Sku", "id", "params", ""};
+        for (size_t k = 0; k < sizeof unknown / sizeof unknown[0]; k++) {
+            char what[200];
+            snprintf(what, sizeof what, "%s with unknown field '%s'", mname, unknown[k]);
+            cJSON *more = cJSON_Parse(mb->full);
+            cJSON_AddNumberToObject(more, unknown[k], 1);
+            run_validate_tree(&r, mb->method, more, &default_limits);
+            expect_field(&r, unknown[k], what);
+            run_free(&r);
+        }
+    }
+}
+
+/* ---- params: list lengths and the limits ---- */
+
+/* {"items":[{"sku":"S0","quantity":1},...]} with n items. */
+static char *items_json(unsigned n)
+{
+    struct buf b;
+    buf_init(&b);
+    buf_appends(&b, "{\"items\":[");
+    for (unsigned i = 0; i < n; i++) {
+        buf_appends(&b, i ? ",{\"sku\":\"S" : "{\"sku\":\"S");
+        buf_append_int(&b, i);
+        buf_appends(&b, "\",\"quantity\":");
+        buf_append_int(&b, i + 1);
+        buf_appendc(&b, '}');
+    }
+    buf_appends(&b, "]}");
+    return (char *)buf_cstr(&b);
+}
+
+/* {"sku":"A","locations":["L0",...]} with n locations. */
+static char *locations_json(unsigned n, const char *first_key)
+{
+    struct buf b;
+    buf_init(&b);
+    buf_appends(&b, first_key);
+    buf_appends(&b, "\"locations\":[");
+    for (unsigned i = 0; i < n; i++) {
+        buf_appends(&b, i ? ",\"L" : "\"L");
+        buf_append_int(&b, i);
+        buf_appendc(&b, '"');
+    }
+    buf_appends(&b, "]}");
+    return (char *)buf_cstr(&b);
+}
+
+static const struct items_case {
+    unsigned max_items;
+    unsigned n;
+    bool ok;
+} items_cases[] = {
+    {100, 1, true}, {100, 99, true}, {100, 100, true}, {100, 101, false}, {100, 500, false},
+    {2, 2, true},   {2, 3, false},   {1, 1, true},     {1, 2, false},     {1000, 1000, true},
+};
+
+static void test_items_limit(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof items_cases / sizeof items_cases[0]; i++) {
+        const struct items_case *tc = &items_cases[i];
+        char what[80];
+        snprintf(what, sizeof what, "%u items with max_items %u", tc->n, tc->max_items);
+        struct limits lim = {tc->max_items, DEFAULT_TTL};
+        char *json = items_json(tc->n);
+        struct run r;
+        run_validate(&r, METHOD_RESERVE, json, &lim, what);
+        if (tc->ok) {
+            expect_ok(&r, what);
+            assert_int_equal(r.p.n_items, tc->n);
+            for (unsigned k = 0; k < tc->n; k++) {
+                char sku[16];
+                snprintf(sku, sizeof sku, "S%u", k);
+                if (!ident_is(&r.p.items[k].sku, sku) || r.p.items[k].quantity != k + 1)
+                    fail_msg("%s: items[%u] wrong", what, k);
+            }
+        } else {
+            expect_field(&r, "items", what);
+        }
+        run_free(&r);
+        free(json);
+    }
+}
+
+static const struct locations_case {
+    enum method_id method;
+    const char *first; /* the params up to "locations" */
+    unsigned n;
+    bool ok;
+} locations_cases[] = {
+    {METHOD_STOCK_GET, "{\"sku\":\"A\",", 1, true},
+    {METHOD_STOCK_GET, "{\"sku\":\"A\",", 64, true},
+    {METHOD_STOCK_GET, "{\"sku\":\"A\",", 65, false},
+    {METHOD_STOCK_GET, "{\"sku\":\"A\",", 1000, false},
+    {METHOD_CHANNEL_SET, "{\"channel\":\"web\",", 64, true},
+    {METHOD_CHANNEL_SET, "{\"channel\":\"web\",", 65, false},
+    {METHOD_RESERVE, "{\"items\":[{\"sku\":\"A\",\"quantity\":1}],", 64, true},
+    {METHOD_RESERVE, "{\"items\":[{\"sku\":\"A\",\"quantity\":1}],", 65, false},
+};
+
+static void test_locations_limit(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof locations_cases / sizeof locations_cases[0]; i++) {
+        const struct locations_case *tc = &locations_cases[i];
+        char what[80];
+        snprintf(what, sizeof what, "%s with %u locations", method_name(tc->method), tc->n);
+        char *json = locations_json(tc->n, tc->first);
+        struct run r;
+        run_validate(&r, tc->method, json, &default_limits, what);
+        if (tc->ok) {
+            expect_ok(&r, what);
+            assert_int_equal(r.p.n_locations, tc->n);
+            for (unsigned k = 0; k < tc->n; k++) {
+                char loc[16];
+                snprintf(loc, sizeof loc, "L%u", k);
+                if (!ident_is(&r.p.locations[k], loc))
+                    fail_msg("%s: locations[%u] wrong", what, k);
+            }
+        } else {
+            expect_field(&r, "locations", what);
+        }
+        run_free(&r);
+        free(json);
+    }
+}
+
+/* The default ttl comes from the limits, and an explicit ttl_ms wins. */
+static const struct ttl_case {
+    long long default_ttl;
+    const char *params;
+    long long want;
+    unsigned present;
+} ttl_cases[] = {
+    {900000, "{\"items\":[{\"sku\":\"A\",\"quantity\":1}]}", 900000, 0},
+    {5000, "{\"items\":[{\"sku\":\"A\",\"quantity\":1}]}", 5000, 0},
+    {86400000, "{\"items\":[{\"sku\":\"A\",\"quantity\":1}]}", 86400000, 0},
+    {5000, "{\"items\":[{\"sku\":\"A\",\"quantity\":1}],\"ttl_ms\":2000}", 2000, HAS_TTL},
+};
+
+static void test_default_ttl(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof ttl_cases / sizeof ttl_cases[0]; i++) {
+        const struct ttl_case *tc = &ttl_cases[i];
+        struct limits lim = {100, tc->default_ttl};
+        struct run r;
+        run_validate(&r, METHOD_RESERVE, tc->params, &lim, tc->params);
+        expect_ok(&r, tc->params);
+        if (r.p.ttl_ms != tc->want || r.p.present != tc->present)
+            fail_msg("default %lld, %s: ttl_ms %lld present 0x%x", tc->default_ttl, tc->params,
+                     r.p.ttl_ms, r.p.present);
+        run_free(&r);
+    }
+}
+
+/* The struct is reused between requests: a second call must not keep the
+ * first one's presence bits, counts or strategy. */
+static void test_reuse_resets(void **state)
+{
+    (void)state;
+    struct limits lim = default_limits;
+    struct params p;
+    memset(&p, 0, sizeof p);
+    p.locations = xcalloc(MAX_LOCATIONS, sizeof *p.locations);
+    p.items = xcalloc(lim.max_items, sizeof *p.items);
+    struct rpc_error err;
+
+    cJSON *first = cJSON_Parse(BASE_RESERVE);
+    cJSON_ReplaceItemInObjectCaseSensitive(first, "strategy", cJSON_CreateString("split"));
+    assert_int_equal(params_validate(METHOD_RESERVE, first, &lim, &p, &err), 0);
+    assert_int_equal(p.strategy, STRATEGY_SPLIT);
+    assert_int_not_equal(p.present, 0);
+
+    cJSON *second = cJSON_Parse("{\"items\":[{\"sku\":\"B\",\"quantity\":3}]}");
+    assert_int_equal(params_validate(METHOD_RESERVE, second, &lim, &p, &err), 0);
+    assert_int_equal(p.present, 0);
+    assert_int_equal(p.strategy, STRATEGY_AUTO);
+    assert_int_equal(p.ttl_ms, DEFAULT_TTL);
+    assert_int_equal(p.n_locations, 0);
+    assert_int_equal(p.n_items, 1);
+    assert_true(ident_is(&p.items[0].sku, "B"));
+
+    cJSON *third = cJSON_Parse("{\"sku\":\"A\"}");
+    assert_int_equal(params_validate(METHOD_STOCK_GET, third, &lim, &p, &err), 0);
+    assert_int_equal(p.n_items, 0);
+    assert_int_equal(p.n_locations, 0);
+
+    cJSON_Delete(first);
+    cJSON_Delete(second);
+    cJSON_Delete(third);
+    free(p.locations);
+    free(p.items);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_method_lookup),
+        cmocka_unit_test(test_strategy_name),
+        cmocka_unit_test(test_ident_table),
+        cmocka_unit_test(test_ident_every_byte),
+        cmocka_unit_test(test_accept),
+        cmocka_unit_test(test_reject),
+        cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_good_values),
+        cmocka_unit_test(test_fields_of_every_method),
+        cmocka_unit_test(test_items_limit),
+        cmocka_unit_test(test_locations_limit),
+        cmocka_unit_test(test_default_ttl),
+        cmocka_unit_test(test_reuse_resets),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
