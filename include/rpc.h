@@ -102,6 +102,10 @@ void rpc_write_result_end(struct buf *out);
 /* The one function that writes an error response (a whole line). */
 void rpc_write_error(struct buf *out, const struct rpc_id *id, const struct rpc_error *err);
 
+/* True when s[0..n) is well-formed UTF-8 (no overlong forms, surrogates or
+ * code points past U+10FFFF). */
+bool json_utf8_valid(const unsigned char *s, size_t n);
+
 /* Appends s as a JSON string (quoted and escaped). */
 void json_write_string(struct buf *out, const char *s, size_t n);
 

@@ -89,7 +89,7 @@ int config_parse_hostport(const char *s, char *host, size_t hostlen, int *port)
     char *end;
     errno = 0;
     long p = strtol(colon + 1, &end, 10);
-    if (colon[1] == '\0' || *end != '\0' || errno != 0 || p < 0 || p > 65535)
+    if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || errno != 0 || p < 0 || p > 65535)
         return -1;
     memcpy(host, h, hn);
     host[hn] = '\0';
@@ -152,17 +152,34 @@ int config_parse_redis_url(const char *s, struct redis_url *u)
         char *e;
         errno = 0;
         long db = strtol(slash + 1, &e, 10);
-        if (*e != '\0' || errno != 0 || db < 0 || db > 65535)
+        if (slash[1] < '0' || slash[1] > '9' || *e != '\0' || errno != 0 || db > 65535)
             return -1;
         u->db = (int)db;
     }
     return 0;
 }
 
+/* A value quoted in an error message: control bytes become '?', so the
+ * message stays on one line, and it is cut short. */
+static const char *printable(const char *v, char *out, size_t outlen)
+{
+    size_t i = 0;
+    for (; v[i] != '\0' && i + 1 < outlen; i++)
+        out[i] = (unsigned char)v[i] < 0x20 || v[i] == 0x7f ? '?' : v[i];
+    out[i] = '\0';
+    return out;
+}
+
+static bool starts_like_number(const char *v)
+{
+    return (v[0] >= '0' && v[0] <= '9') || (v[0] == '-' && v[1] >= '0' && v[1] <= '9');
+}
+
 static int set_option(struct config *cfg, const struct option *o, const char *v, char *errbuf,
                       size_t errlen)
 {
     char *where = (char *)cfg + o->where;
+    char shown[128];
     switch (o->kind) {
     case OPT_HOSTPORT:
         if (config_parse_hostport(v, where, sizeof cfg->listen_host,
@@ -191,9 +208,9 @@ static int set_option(struct config *cfg, const struct option *o, const char *v,
         char *end;
         errno = 0;
         long long x = strtoll(v, &end, 10);
-        if (v[0] == '\0' || *end != '\0' || errno != 0 || x < o->min || x > o->max) {
+        if (!starts_like_number(v) || *end != '\0' || errno != 0 || x < o->min || x > o->max) {
             snprintf(errbuf, errlen, "stockd: --%s must be a whole number from %lld to %lld, not '%s'",
-                     o->flag, o->min, o->max, v);
+                     o->flag, o->min, o->max, printable(v, shown, sizeof shown));
             return -1;
         }
         *(long long *)(void *)where = x;
@@ -218,7 +235,11 @@ static int set_option(struct config *cfg, const struct option *o, const char *v,
         return 0;
     }
 bad:
-    snprintf(errbuf, errlen, "stockd: invalid value for --%s: '%s' (%s)", o->flag, v, o->help);
+    if (o->kind == OPT_REDIS_URL) /* never echo a URL: it may hold a password */
+        snprintf(errbuf, errlen, "stockd: invalid value for --%s (%s)", o->flag, o->help);
+    else
+        snprintf(errbuf, errlen, "stockd: invalid value for --%s: '%s' (%s)", o->flag,
+                 printable(v, shown, sizeof shown), o->help);
     return -1;
 }
 
@@ -272,7 +293,9 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, confi
             return CONFIG_EXIT;
         }
         if (strncmp(arg, "--", 2) != 0) {
-            snprintf(errbuf, errlen, "stockd: unexpected argument '%s' (see --help)", arg);
+            char shown[128];
+            snprintf(errbuf, errlen, "stockd: unexpected argument '%s' (see --help)",
+                     printable(arg, shown, sizeof shown));
             return CONFIG_ERROR;
         }
         const char *name = arg + 2;
@@ -283,7 +306,9 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, confi
             if (strlen(options[i].flag) == nlen && strncmp(options[i].flag, name, nlen) == 0)
                 o = &options[i];
         if (o == NULL) {
-            snprintf(errbuf, errlen, "stockd: unknown flag '%s' (see --help)", arg);
+            char shown[128];
+            snprintf(errbuf, errlen, "stockd: unknown flag '%s' (see --help)",
+                     printable(arg, shown, sizeof shown));
             return CONFIG_ERROR;
         }
         const char *v = eq ? eq + 1 : NULL;

@@ -51,8 +51,11 @@ enum framer_status framer_feed(struct framer *fr, const char *data, size_t len, 
         const char *nl = memchr(data + pos, '\n', len - pos);
         if (nl == NULL) {
             /* Unfinished: keep it, unless it is already too long to ever be
-             * accepted (one byte of slack for a "\r" before the "\n"). */
-            if (fr->tail.len + (len - pos) > fr->max_line + 1) {
+             * accepted. One byte past the limit is only allowed when it is
+             * a "\r" that the coming "\n" will cut off. */
+            size_t total = fr->tail.len + (len - pos);
+            if (total > fr->max_line + 1 ||
+                (total == fr->max_line + 1 && data[len - 1] != '\r')) {
                 st = FRAMER_TOO_LARGE;
                 break;
             }

@@ -139,5 +139,7 @@ static int row_cmp(const void *a, const void *b)
 
 void stock_rows_sort(struct stock_row *rows, size_t n)
 {
+    if (n < 2)
+        return; /* rows may be NULL when n == 0, which qsort must not see */
     qsort(rows, n, sizeof *rows, row_cmp);
 }

@@ -5,6 +5,7 @@
 #include "rpc.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const struct {
@@ -52,17 +53,102 @@ int rpc_error_param(struct rpc_error *err, const char *field, const char *messag
     return -E_INVALID_PARAMS;
 }
 
-/* Walks the raw bytes once: nesting depth outside strings, raw control bytes
- * inside strings, and the \u0000 escape that cJSON would silently turn into a
- * truncated string. Returns 0 or a negative error. */
+bool json_utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len;
+        unsigned cp;
+        if (c >= 0xc2 && c <= 0xdf) {
+            len = 2;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            len = 3;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (i + len > n)
+            return false;
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        /* No overlong forms, no surrogates, nothing past U+10FFFF. */
+        if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Checks the JSON number grammar at p[*i] (cJSON also takes "01", "1." and
+ * ".5"): -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? . Advances *i to the
+ * last byte of the number. */
+static bool number_ok(const char *p, size_t n, size_t *i)
+{
+    size_t k = *i;
+    if (k < n && p[k] == '-')
+        k++;
+    if (k >= n || !is_digit(p[k]))
+        return false;
+    if (p[k] == '0') {
+        k++;
+        if (k < n && is_digit(p[k]))
+            return false;
+    } else {
+        while (k < n && is_digit(p[k]))
+            k++;
+    }
+    if (k < n && p[k] == '.') {
+        k++;
+        if (k >= n || !is_digit(p[k]))
+            return false;
+        while (k < n && is_digit(p[k]))
+            k++;
+    }
+    if (k < n && (p[k] == 'e' || p[k] == 'E')) {
+        k++;
+        if (k < n && (p[k] == '+' || p[k] == '-'))
+            k++;
+        if (k >= n || !is_digit(p[k]))
+            return false;
+        while (k < n && is_digit(p[k]))
+            k++;
+    }
+    *i = k - 1;
+    return true;
+}
+
+/* Walks the raw bytes once, closing the gaps where cJSON is more lenient
+ * than JSON: control bytes (cJSON skips any byte up to 0x20 as white space
+ * and keeps them raw inside strings), the number grammar, invalid UTF-8,
+ * and the \u0000 escape that cJSON would silently turn into a truncated
+ * string. Also bounds the nesting depth before cJSON recurses. Returns 0 or
+ * a negative error. */
 static int prescan(const char *p, size_t n, struct rpc_error *err)
 {
     int depth = 0;
     bool in_string = false;
+    if (!json_utf8_valid((const unsigned char *)p, n))
+        goto bad_json;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
-        if (c == 0)
-            goto bad_json;
         if (in_string) {
             if (c < 0x20)
                 goto bad_json;
@@ -80,8 +166,13 @@ static int prescan(const char *p, size_t n, struct rpc_error *err)
             }
             continue;
         }
+        if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+            goto bad_json;
         if (c == '"') {
             in_string = true;
+        } else if (c == '-' || is_digit((char)c)) {
+            if (!number_ok(p, n, &i))
+                goto bad_json;
         } else if (c == '[' || c == '{') {
             if (++depth > RPC_MAX_DEPTH) {
                 rpc_error_set(err, E_INVALID_REQUEST);
@@ -97,16 +188,34 @@ bad_json:
     return rpc_error_set(err, E_PARSE);
 }
 
+static int key_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* True when some object in the tree holds the same key twice. Keys compare
- * byte for byte: the protocol's keys are case-sensitive. */
+ * byte for byte: the protocol's keys are case-sensitive. Sorting keeps a
+ * line with thousands of keys from costing quadratic time. */
 static bool has_duplicate_keys(const cJSON *node)
 {
     for (; node != NULL; node = node->next) {
-        if (cJSON_IsObject(node)) {
-            for (const cJSON *a = node->child; a != NULL; a = a->next)
-                for (const cJSON *b = a->next; b != NULL; b = b->next)
-                    if (strcmp(a->string, b->string) == 0)
-                        return true;
+        if (cJSON_IsObject(node) && node->child != NULL && node->child->next != NULL) {
+            size_t n = 0;
+            for (const cJSON *m = node->child; m != NULL; m = m->next)
+                n++;
+            const char *small[16];
+            const char **keys = n <= 16 ? small : xmalloc(n * sizeof *keys);
+            size_t i = 0;
+            for (const cJSON *m = node->child; m != NULL; m = m->next)
+                keys[i++] = m->string;
+            qsort(keys, n, sizeof *keys, key_cmp);
+            bool dup = false;
+            for (i = 1; i < n && !dup; i++)
+                dup = strcmp(keys[i - 1], keys[i]) == 0;
+            if (keys != small)
+                free(keys);
+            if (dup)
+                return true;
         }
         if (node->child != NULL && has_duplicate_keys(node->child))
             return true;
@@ -114,14 +223,15 @@ static bool has_duplicate_keys(const cJSON *node)
     return false;
 }
 
-/* JSON integers travel as doubles; ids and quantities are only accepted when
- * the double is exactly a whole number of at most 2^53 in magnitude. */
+/* JSON integers travel as doubles; an id is only accepted when the double is
+ * exactly a whole number below 2^53 in magnitude, so it echoes unchanged. */
 static bool whole_number(const cJSON *v, long long *out)
 {
     if (!cJSON_IsNumber(v))
         return false;
     double d = v->valuedouble;
-    if (!isfinite(d) || d != floor(d) || fabs(d) > 9007199254740992.0)
+    /* 2^53 itself is out: 2^53 + 1 parses to it and would echo changed. */
+    if (!isfinite(d) || d != floor(d) || fabs(d) >= 9007199254740992.0)
         return false;
     *out = (long long)d;
     return true;
@@ -157,23 +267,18 @@ int rpc_decode(const char *line, size_t len, struct rpc_request *req, struct rpc
         return invalid_request(err, "Batches are not supported.");
     if (!cJSON_IsObject(root))
         return invalid_request(err, "The request must be a JSON object.");
-    if (has_duplicate_keys(root))
-        return invalid_request(err, "The request holds a duplicate key.");
 
-    const cJSON *id = NULL, *version = NULL, *method = NULL, *params = NULL;
-    for (const cJSON *m = root->child; m != NULL; m = m->next) {
-        if (strcmp(m->string, "id") == 0)
+    /* The id first, so that every later error can be answered to it (or,
+     * for a notification, not answered at all). */
+    const cJSON *id = NULL;
+    int n_ids = 0;
+    for (const cJSON *m = root->child; m != NULL; m = m->next)
+        if (strcmp(m->string, "id") == 0) {
             id = m;
-        else if (strcmp(m->string, "jsonrpc") == 0)
-            version = m;
-        else if (strcmp(m->string, "method") == 0)
-            method = m;
-        else if (strcmp(m->string, "params") == 0)
-            params = m;
-        else
-            return invalid_request(err, "Unknown member in the request object.");
-    }
-
+            n_ids++;
+        }
+    if (n_ids > 1)
+        return invalid_request(err, "The request holds a duplicate key.");
     if (id == NULL) {
         req->id.kind = RPC_ID_NONE;
     } else if (cJSON_IsString(id)) {
@@ -182,7 +287,24 @@ int rpc_decode(const char *line, size_t len, struct rpc_request *req, struct rpc
     } else if (whole_number(id, &req->id.num)) {
         req->id.kind = RPC_ID_INT;
     } else {
-        return invalid_request(err, "id must be a string or an integer.");
+        return invalid_request(err, "id must be a string or an integer below 2^53.");
+    }
+
+    if (has_duplicate_keys(root))
+        return invalid_request(err, "The request holds a duplicate key.");
+
+    const cJSON *version = NULL, *method = NULL, *params = NULL;
+    for (const cJSON *m = root->child; m != NULL; m = m->next) {
+        if (strcmp(m->string, "id") == 0)
+            continue;
+        else if (strcmp(m->string, "jsonrpc") == 0)
+            version = m;
+        else if (strcmp(m->string, "method") == 0)
+            method = m;
+        else if (strcmp(m->string, "params") == 0)
+            params = m;
+        else
+            return invalid_request(err, "Unknown member in the request object.");
     }
 
     if (version != NULL && !(cJSON_IsString(version) && strcmp(version->valuestring, "2.0") == 0))

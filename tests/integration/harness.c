@@ -29,7 +29,7 @@ static void stop_all(void)
 {
     for (size_t i = 0; i < sizeof registered / sizeof registered[0]; i++)
         if (registered[i])
-            harness_stop(registered[i]);
+            (void)harness_stop(registered[i]);
 }
 
 static void die(const char *fmt, ...)
@@ -252,13 +252,40 @@ int harness_start_stockd(struct harness *h, const char *const *extra_args)
     return h->n_stockd++;
 }
 
-void harness_stop(struct harness *h)
+static void print_log_tail(const char *path)
 {
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return;
+    static char tail[8192];
+    size_t n = 0;
+    int c;
+    while ((c = fgetc(f)) != EOF) {
+        if (n == sizeof tail - 1) {
+            memmove(tail, tail + 1024, n - 1024);
+            n -= 1024;
+        }
+        tail[n++] = (char)c;
+    }
+    tail[n] = '\0';
+    fclose(f);
+    fprintf(stderr, "---- end of %s ----\n%s\n----\n", path, tail);
+}
+
+int harness_stop(struct harness *h)
+{
+    int bad = 0;
     for (int i = 0; i < h->n_stockd; i++) {
         if (h->stockd[i].pid > 0) {
+            int status = 0;
             kill(h->stockd[i].pid, SIGTERM);
-            waitpid(h->stockd[i].pid, NULL, 0);
+            waitpid(h->stockd[i].pid, &status, 0);
             h->stockd[i].pid = 0;
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                fprintf(stderr, "harness: stockd %d ended badly (status 0x%x)\n", i, status);
+                print_log_tail(h->stockd[i].log_path);
+                bad++;
+            }
         }
     }
     h->n_stockd = 0;
@@ -273,6 +300,7 @@ void harness_stop(struct harness *h)
     for (size_t i = 0; i < sizeof registered / sizeof registered[0]; i++)
         if (registered[i] == h)
             registered[i] = NULL;
+    return bad;
 }
 
 redisReply *harness_redis(struct harness *h, const char *fmt, ...)

@@ -44,8 +44,11 @@ void harness_signal_redis(struct harness *h, int sig);
 /* Waits until stockd's ping reports redis up; fails the test program after
  * timeout_ms. */
 void harness_wait_redis_up(int port, int timeout_ms);
-/* Everything the harness started: stockd first (SIGTERM), then Redis. */
-void harness_stop(struct harness *h);
+/* Everything the harness started: stockd first (SIGTERM), then Redis.
+ * Returns the number of stockd processes that did not exit with status 0
+ * (a crash, or a sanitizer report in a sanitizer build), after printing
+ * the end of their logs: group teardowns return it, so the run fails. */
+int harness_stop(struct harness *h);
 
 /* Runs a Redis command on the inspection connection; the caller frees the
  * reply with freeReplyObject. */

@@ -16,6 +16,7 @@
 #include "harness.h"
 
 static struct harness h;
+static int stop_failures; /* cmocka does not fail the run for a teardown */
 static int port;
 
 static int group_setup(void **state)
@@ -29,8 +30,8 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    harness_stop(&h);
-    return 0;
+    stop_failures = harness_stop(&h);
+    return stop_failures;
 }
 
 static int test_setup(void **state)
@@ -173,8 +174,13 @@ static void test_string_id_echoed(void **state)
     cJSON *r = client_call(fd, "{\"id\":\"a\\\"b\\\\c\\u00e9\",\"method\":\"ping\"}");
     assert_string_equal(json_str(r, "id"), "a\"b\\c\xc3\xa9");
     cJSON_Delete(r);
-    r = client_call(fd, "{\"id\":9007199254740992,\"method\":\"ping\"}");
-    assert_true(json_int(r, "id") == 9007199254740992LL);
+    r = client_call(fd, "{\"id\":9007199254740991,\"method\":\"ping\"}");
+    assert_true(json_int(r, "id") == 9007199254740991LL);
+    cJSON_Delete(r);
+    /* 2^53 + 1 would parse to 2^53 and come back changed: refused. */
+    r = client_call(fd, "{\"id\":9007199254740993,\"method\":\"ping\"}");
+    assert_int_equal(resp_error_code(r), -32600);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r, "id")));
     cJSON_Delete(r);
     close(fd);
 }
@@ -318,5 +324,6 @@ int main(void)
         cmocka_unit_test_setup(test_pipelining_in_order, test_setup),
         cmocka_unit_test_setup(test_last_line_without_newline, test_setup),
     };
-    return cmocka_run_group_tests_name("protocol", tests, group_setup, group_teardown);
+    int failed = cmocka_run_group_tests_name("protocol", tests, group_setup, group_teardown);
+    return failed != 0 || stop_failures != 0;
 }

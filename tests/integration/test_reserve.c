@@ -16,6 +16,7 @@
 #include "harness.h"
 
 static struct harness h;
+static int stop_failures; /* cmocka does not fail the run for a teardown */
 static int fd;
 
 static int group_setup(void **state)
@@ -30,8 +31,8 @@ static int group_teardown(void **state)
 {
     (void)state;
     close(fd);
-    harness_stop(&h);
-    return 0;
+    stop_failures = harness_stop(&h);
+    return stop_failures;
 }
 
 static int test_setup(void **state)
@@ -440,5 +441,6 @@ int main(void)
         cmocka_unit_test_setup(test_idempotent_retry, test_setup),
         cmocka_unit_test_setup(test_reserve_validation, test_setup),
     };
-    return cmocka_run_group_tests_name("reserve", tests, group_setup, group_teardown);
+    int failed = cmocka_run_group_tests_name("reserve", tests, group_setup, group_teardown);
+    return failed != 0 || stop_failures != 0;
 }

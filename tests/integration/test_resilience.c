@@ -21,6 +21,7 @@
 #define TIMEOUT_MS 300
 
 static struct harness h;
+static int stop_failures; /* cmocka does not fail the run for a teardown */
 static int port;
 
 static int group_setup(void **state)
@@ -35,8 +36,8 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    harness_stop(&h);
-    return 0;
+    stop_failures = harness_stop(&h);
+    return stop_failures;
 }
 
 static long long now_ms(void)
@@ -132,5 +133,6 @@ int main(void)
         cmocka_unit_test(test_redis_stopped),
         cmocka_unit_test(test_script_flush_is_invisible),
     };
-    return cmocka_run_group_tests_name("resilience", tests, group_setup, group_teardown);
+    int failed = cmocka_run_group_tests_name("resilience", tests, group_setup, group_teardown);
+    return failed != 0 || stop_failures != 0;
 }

@@ -15,6 +15,7 @@
 #include "harness.h"
 
 static struct harness h;
+static int stop_failures; /* cmocka does not fail the run for a teardown */
 static int fd;
 
 static int group_setup(void **state)
@@ -29,8 +30,8 @@ static int group_teardown(void **state)
 {
     (void)state;
     close(fd);
-    harness_stop(&h);
-    return 0;
+    stop_failures = harness_stop(&h);
+    return stop_failures;
 }
 
 static int test_setup(void **state)
@@ -288,5 +289,6 @@ int main(void)
         cmocka_unit_test_setup(test_channels, test_setup),
         cmocka_unit_test_setup(test_bad_input_changes_nothing, test_setup),
     };
-    return cmocka_run_group_tests_name("stock", tests, group_setup, group_teardown);
+    int failed = cmocka_run_group_tests_name("stock", tests, group_setup, group_teardown);
+    return failed != 0 || stop_failures != 0;
 }
