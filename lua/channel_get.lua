@@ -3,6 +3,8 @@
 -- KEYS[1]  {ns}:channel:<channel>
 --
 -- Reply: {0, location, ...}, or {1005} when the channel is not configured.
+--
+-- Invariant: read-only; changes nothing.
 local locs = redis.call('LRANGE', KEYS[1], 0, -1)
 if #locs == 0 then
     return {1005}

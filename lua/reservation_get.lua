@@ -11,6 +11,8 @@
 --         sku, location, quantity, ...}
 --        {1002}   no such reservation
 --        {1004}   replay with other items than the bound reservation
+--
+-- Invariant: read-only; changes nothing.
 local r = redis.call('HMGET', KEYS[1], 'status', 'order_id', 'created_at', 'expires_at',
                      'reason', 'allocations')
 if not r[1] then

@@ -7,6 +7,8 @@
 -- Reply: {0, location, on_hand, reserved, safety_stock, ...}, one group of
 -- four per location, unordered (the caller sorts by name). A listed location
 -- without stock reports zeros.
+--
+-- Invariant: read-only; changes nothing.
 local reply = {0}
 if #ARGV > 0 then
     local fields = {}

@@ -54,11 +54,7 @@ void result_stock(struct buf *out, struct str sku, const struct stock_row *rows,
     for (size_t i = 0; i < n; i++) {
         if (i > 0)
             buf_appendc(out, ',');
-        key(out, "{\"sku\":");
-        str(out, sku);
-        buf_appendc(out, ',');
-        row_body(out, &rows[i]);
-        buf_appendc(out, '}');
+        result_row(out, sku, &rows[i]);
         on_hand += rows[i].on_hand;
         reserved += rows[i].reserved;
         available += stock_row_available(&rows[i]);

@@ -21,7 +21,12 @@
 #define READY_TIMEOUT_MS 15000
 #define CALL_TIMEOUT_MS 10000
 
+struct harness H;
 static struct harness *registered[8];
+static int run_n_stockd;
+static const char *const *run_args;
+static int stop_failures;
+static int clients[MAX_STOCKDS];
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
@@ -120,8 +125,8 @@ static bool launch_redis(struct harness *h)
     char port[16], log[512];
     snprintf(port, sizeof port, "%d", h->redis_port);
     snprintf(log, sizeof log, "%s/redis.log", h->dir);
-    char *argv[] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
-                    "--appendonly", "no", "--dir", h->dir, "--daemonize", "no", NULL};
+    char *argv[] = {"redis-server", "--port", port,    "--bind", "127.0.0.1",   "--save", "",
+                    "--appendonly", "no",     "--dir", h->dir,   "--daemonize", "no",     NULL};
     h->redis_pid = spawn(argv, log);
     long long deadline = now_ms() + READY_TIMEOUT_MS;
     while (now_ms() < deadline) {
@@ -488,4 +493,53 @@ struct row stock_row(int fd, const char *sku, const char *location)
                       json_int(row, "available")};
     cJSON_Delete(r);
     return out;
+}
+
+/* --- running a group ---------------------------------------------------- */
+
+static int group_setup(void **state)
+{
+    (void)state;
+    harness_start_redis(&H);
+    for (int i = 0; i < run_n_stockd; i++)
+        harness_start_stockd(&H, run_args);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    for (int i = 0; i < MAX_STOCKDS; i++)
+        if (clients[i] > 0) {
+            close(clients[i]);
+            clients[i] = 0;
+        }
+    stop_failures = harness_stop(&H);
+    return stop_failures;
+}
+
+int harness_run(const char *name, const struct CMUnitTest *tests, size_t n_tests, int n_stockd,
+                const char *const *args)
+{
+    run_n_stockd = n_stockd;
+    run_args = args;
+    int failed = _cmocka_run_group_tests(name, tests, n_tests, group_setup, group_teardown);
+    /* cmocka reports a failed group teardown but does not count it. */
+    return failed != 0 || stop_failures != 0;
+}
+
+int harness_flush_setup(void **state)
+{
+    (void)state;
+    harness_flush(&H);
+    return 0;
+}
+
+int harness_client(int i)
+{
+    if (i < 0 || i >= H.n_stockd)
+        die("no stockd %d", i);
+    if (clients[i] <= 0)
+        clients[i] = client_connect(H.stockd[i].port);
+    return clients[i];
 }

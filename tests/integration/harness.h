@@ -5,8 +5,14 @@
 #ifndef STOCKD_TEST_HARNESS_H
 #define STOCKD_TEST_HARNESS_H
 
+#include <setjmp.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+#include <cmocka.h>
 
 #include <cjson/cJSON.h>
 #include <hiredis/hiredis.h>
@@ -27,6 +33,20 @@ struct harness {
     struct stockd_proc stockd[MAX_STOCKDS];
     int n_stockd;
 };
+
+/* The harness of the running test group (see harness_run). */
+extern struct harness H;
+
+/* Runs a cmocka group around a fresh Redis and n_stockd stockd processes
+ * started with args (NULL-terminated, may be NULL), stopped afterwards.
+ * Returns the program's exit status: non-zero when a test failed or a
+ * stockd did not exit cleanly when stopped. */
+int harness_run(const char *name, const struct CMUnitTest *tests, size_t n_tests, int n_stockd,
+                const char *const *args);
+/* A per-test setup that empties Redis. */
+int harness_flush_setup(void **state);
+/* A connection to stockd i of H, opened on first use and kept. */
+int harness_client(int i);
 
 /* Starts redis-server (no persistence) in a fresh temp dir. Aborts the test
  * program with a message when it cannot. */

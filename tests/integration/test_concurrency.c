@@ -2,51 +2,18 @@
  * two customers at the same moment), repeated, across two stockd replicas;
  * and a flash sale with many more buyers than units over two locations. */
 #include <poll.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <cmocka.h>
-
 #include "harness.h"
-
-static struct harness h;
-static int stop_failures; /* cmocka does not fail the run for a teardown */
-static int port[2];
-
-static int group_setup(void **state)
-{
-    (void)state;
-    harness_start_redis(&h);
-    port[0] = h.stockd[harness_start_stockd(&h, NULL)].port;
-    port[1] = h.stockd[harness_start_stockd(&h, NULL)].port;
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    stop_failures = harness_stop(&h);
-    return stop_failures;
-}
-
-static int test_setup(void **state)
-{
-    (void)state;
-    harness_flush(&h);
-    return 0;
-}
 
 /* on_hand - reserved - safety straight from the hash: what stock.get
  * reports is clamped at 0, so negativity must be looked for here. */
 static long long raw_available(const char *sku, const char *loc)
 {
-    redisReply *r = harness_redis(&h, "HMGET {inv}:stock:%s %s:on_hand %s:reserved %s:safety", sku,
+    redisReply *r = harness_redis(&H, "HMGET {inv}:stock:%s %s:on_hand %s:reserved %s:safety", sku,
                                   loc, loc, loc);
     long long v[3] = {0, 0, 0};
     for (size_t i = 0; i < 3 && i < r->elements; i++)
@@ -82,12 +49,12 @@ static void test_last_unit_two_customers(void **state)
 {
     (void)state;
     enum { ROUNDS = 300 };
-    int admin = client_connect(port[0]);
+    int admin = client_connect(H.stockd[0].port);
     int fds[2];
     for (int round = 0; round < ROUNDS; round++) {
         /* Odd rounds race across two replicas, even rounds on one. */
-        fds[0] = client_connect(port[0]);
-        fds[1] = client_connect(port[round % 2]);
+        fds[0] = client_connect(H.stockd[0].port);
+        fds[1] = client_connect(H.stockd[round % 2].port);
         char sku[32];
         snprintf(sku, sizeof sku, "item-%d", round);
         char set[256];
@@ -137,7 +104,7 @@ static void test_flash_sale(void **state)
 {
     (void)state;
     enum { UNITS_1 = 30, UNITS_2 = 20, UNITS = UNITS_1 + UNITS_2, BUYERS = 4 * UNITS };
-    int admin = client_connect(port[0]);
+    int admin = client_connect(H.stockd[0].port);
     call_ok(admin, "{\"id\":0,\"method\":\"stock.set\",\"params\":{\"sku\":\"HOT\",\"location\":"
                    "\"wh-1\",\"on_hand\":30}}");
     call_ok(admin, "{\"id\":0,\"method\":\"stock.set\",\"params\":{\"sku\":\"HOT\",\"location\":"
@@ -149,7 +116,7 @@ static void test_flash_sale(void **state)
     char *reqs[BUYERS];
     cJSON *out[BUYERS];
     for (int i = 0; i < BUYERS; i++) {
-        fds[i] = client_connect(port[i % 2]);
+        fds[i] = client_connect(H.stockd[i % 2].port);
         reqs[i] = malloc(256);
         snprintf(reqs[i], 256,
                  "{\"id\":%d,\"method\":\"reserve\",\"params\":{\"order_id\":\"fs-%d\",\"items\":"
@@ -189,7 +156,7 @@ static void test_flash_sale(void **state)
     assert_int_equal(r2.reserved, UNITS_2);
     assert_int_equal(raw_available("HOT", "wh-1"), 0);
     assert_int_equal(raw_available("HOT", "wh-2"), 0);
-    redisReply *z = harness_redis(&h, "ZCARD {inv}:expiry");
+    redisReply *z = harness_redis(&H, "ZCARD {inv}:expiry");
     assert_int_equal(z->integer, UNITS);
     freeReplyObject(z);
     close(admin);
@@ -198,9 +165,8 @@ static void test_flash_sale(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_last_unit_two_customers, test_setup),
-        cmocka_unit_test_setup(test_flash_sale, test_setup),
+        cmocka_unit_test_setup(test_last_unit_two_customers, harness_flush_setup),
+        cmocka_unit_test_setup(test_flash_sale, harness_flush_setup),
     };
-    int failed = cmocka_run_group_tests_name("concurrency", tests, group_setup, group_teardown);
-    return failed != 0 || stop_failures != 0;
+    return harness_run("concurrency", tests, sizeof tests / sizeof tests[0], 2, NULL);
 }

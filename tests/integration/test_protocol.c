@@ -1,45 +1,13 @@
 /* Integration: the wire protocol of the real stockd binary over TCP:
  * framing, the JSON-RPC envelope, notifications, errors that keep the
  * connection usable, oversized lines, and pipelining in request order. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cmocka.h>
-
 #include "harness.h"
-
-static struct harness h;
-static int stop_failures; /* cmocka does not fail the run for a teardown */
-static int port;
-
-static int group_setup(void **state)
-{
-    (void)state;
-    harness_start_redis(&h);
-    port = h.stockd[harness_start_stockd(&h, NULL)].port;
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    stop_failures = harness_stop(&h);
-    return stop_failures;
-}
-
-static int test_setup(void **state)
-{
-    (void)state;
-    harness_flush(&h);
-    return 0;
-}
 
 static void expect_line_id(int fd, long long id, int code)
 {
@@ -57,7 +25,7 @@ static void expect_line_id(int fd, long long id, int code)
 static void test_ping(void **state)
 {
     (void)state;
-    int fd = client_connect(port);
+    int fd = client_connect(H.stockd[0].port);
     cJSON *r = client_call(fd, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"ping\"}");
     assert_int_equal(json_int(r, "id"), 7);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(resp_result(r), "pong")));
@@ -74,8 +42,9 @@ static void test_ping(void **state)
 static void test_crlf_and_blank_lines(void **state)
 {
     (void)state;
-    int fd = client_connect(port);
-    client_sends(fd, "\r\n   \t\n\n{\"id\":1,\"method\":\"ping\"}\r\n \n{\"id\":2,\"method\":\"ping\"}\n");
+    int fd = client_connect(H.stockd[0].port);
+    client_sends(
+        fd, "\r\n   \t\n\n{\"id\":1,\"method\":\"ping\"}\r\n \n{\"id\":2,\"method\":\"ping\"}\n");
     expect_line_id(fd, 1, 0);
     expect_line_id(fd, 2, 0);
     /* Nothing else: the blank lines got no answer. */
@@ -86,7 +55,7 @@ static void test_crlf_and_blank_lines(void **state)
 static void test_one_byte_at_a_time(void **state)
 {
     (void)state;
-    int fd = client_connect(port);
+    int fd = client_connect(H.stockd[0].port);
     const char *req = "{\"id\":3,\"method\":\"stock.set\",\"params\":{\"sku\":\"A\",\"location\":"
                       "\"L\",\"on_hand\":4}}\n{\"id\":4,\"method\":\"ping\"}\n";
     for (size_t i = 0; req[i]; i++)
@@ -100,7 +69,7 @@ static void test_one_byte_at_a_time(void **state)
 static void test_parse_error_keeps_connection(void **state)
 {
     (void)state;
-    int fd = client_connect(port);
+    int fd = client_connect(H.stockd[0].port);
     cJSON *r = client_call(fd, "{\"id\":1,\"method\":");
     assert_int_equal(resp_error_code(r), -32700);
     assert_string_equal(resp_error_reason(r), "parse_error");
@@ -143,7 +112,7 @@ static void test_envelope_errors(void **state)
         {"{\"id\":1,\"method\":\"stock.get\",\"params\":{\"sku\":\"A\",\"skuu\":1}}", -32602,
          "invalid_params"},
     };
-    int fd = client_connect(port);
+    int fd = client_connect(H.stockd[0].port);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         cJSON *r = client_call(fd, cases[i].req);
         if (resp_error_code(r) != cases[i].code)
@@ -156,8 +125,8 @@ static void test_envelope_errors(void **state)
     /* The field that was wrong is named. */
     cJSON *r = client_call(fd, "{\"id\":1,\"method\":\"stock.get\",\"params\":{\"sku\":\"A\","
                                "\"skuu\":1}}");
-    const cJSON *data = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "error"),
-                                                         "data");
+    const cJSON *data =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "error"), "data");
     assert_string_equal(json_str(data, "field"), "skuu");
     cJSON_Delete(r);
     /* The connection is still fine. */
@@ -170,7 +139,7 @@ static void test_envelope_errors(void **state)
 static void test_string_id_echoed(void **state)
 {
     (void)state;
-    int fd = client_connect(port);
+    int fd = client_connect(H.stockd[0].port);
     cJSON *r = client_call(fd, "{\"id\":\"a\\\"b\\\\c\\u00e9\",\"method\":\"ping\"}");
     assert_string_equal(json_str(r, "id"), "a\"b\\c\xc3\xa9");
     cJSON_Delete(r);
@@ -188,7 +157,7 @@ static void test_string_id_echoed(void **state)
 static void test_notifications(void **state)
 {
     (void)state;
-    int fd = client_connect(port);
+    int fd = client_connect(H.stockd[0].port);
     /* Executed, never answered: also when it fails. */
     client_sends(fd, "{\"method\":\"stock.set\",\"params\":{\"sku\":\"N\",\"location\":\"L\","
                      "\"on_hand\":9}}\n");
@@ -206,7 +175,7 @@ static void test_notifications(void **state)
 static void test_oversized_line(void **state)
 {
     (void)state;
-    int fd = client_connect(port);
+    int fd = client_connect(H.stockd[0].port);
     size_t n = 70000;
     char *big = malloc(n + 64);
     strcpy(big, "{\"id\":1,\"method\":\"ping\"}\n{\"id\":2,\"method\":\"ping\",\"x\":\"");
@@ -230,7 +199,7 @@ static void test_oversized_line(void **state)
     free(big);
 
     /* A line of exactly max_request_bytes is accepted. */
-    fd = client_connect(port);
+    fd = client_connect(H.stockd[0].port);
     char *exact = malloc(65536 + 2);
     const char *head = "{\"id\":4,\"method\":\"ping\",\"params\":null,\"jsonrpc\":\"2.0\"}";
     strcpy(exact, head);
@@ -246,7 +215,7 @@ static void test_pipelining_in_order(void **state)
 {
     (void)state;
     enum { N = 5000 };
-    int fd = client_connect(port);
+    int fd = client_connect(H.stockd[0].port);
     cJSON *r = client_call(fd, "{\"id\":0,\"method\":\"stock.set\",\"params\":{\"sku\":\"P\","
                                "\"location\":\"L\",\"on_hand\":1000000}}");
     cJSON_Delete(r);
@@ -265,14 +234,14 @@ static void test_pipelining_in_order(void **state)
                                     i);
             break;
         case 1:
-            len += (size_t)snprintf(all + len, cap - len,
-                                    "{\"id\":%d,\"method\":\"stock.get\",\"params\":{\"sku\":\"P\"}}\n",
-                                    i);
+            len += (size_t)snprintf(
+                all + len, cap - len,
+                "{\"id\":%d,\"method\":\"stock.get\",\"params\":{\"sku\":\"P\"}}\n", i);
             break;
         case 2:
-            len += (size_t)snprintf(all + len, cap - len,
-                                    "{\"id\":%d,\"method\":\"reserve\",\"params\":{\"items\":[]}}\n",
-                                    i);
+            len += (size_t)snprintf(
+                all + len, cap - len,
+                "{\"id\":%d,\"method\":\"reserve\",\"params\":{\"items\":[]}}\n", i);
             break;
         default:
             len += (size_t)snprintf(all + len, cap - len, "{\"id\":%d,\"method\":\"nope\"}\n", i);
@@ -302,7 +271,7 @@ static void test_pipelining_in_order(void **state)
 static void test_last_line_without_newline(void **state)
 {
     (void)state;
-    int fd = client_connect(port);
+    int fd = client_connect(H.stockd[0].port);
     client_sends(fd, "{\"id\":11,\"method\":\"ping\"}");
     shutdown(fd, SHUT_WR);
     expect_line_id(fd, 11, 0);
@@ -313,17 +282,16 @@ static void test_last_line_without_newline(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_ping, test_setup),
-        cmocka_unit_test_setup(test_crlf_and_blank_lines, test_setup),
-        cmocka_unit_test_setup(test_one_byte_at_a_time, test_setup),
-        cmocka_unit_test_setup(test_parse_error_keeps_connection, test_setup),
-        cmocka_unit_test_setup(test_envelope_errors, test_setup),
-        cmocka_unit_test_setup(test_string_id_echoed, test_setup),
-        cmocka_unit_test_setup(test_notifications, test_setup),
-        cmocka_unit_test_setup(test_oversized_line, test_setup),
-        cmocka_unit_test_setup(test_pipelining_in_order, test_setup),
-        cmocka_unit_test_setup(test_last_line_without_newline, test_setup),
+        cmocka_unit_test_setup(test_ping, harness_flush_setup),
+        cmocka_unit_test_setup(test_crlf_and_blank_lines, harness_flush_setup),
+        cmocka_unit_test_setup(test_one_byte_at_a_time, harness_flush_setup),
+        cmocka_unit_test_setup(test_parse_error_keeps_connection, harness_flush_setup),
+        cmocka_unit_test_setup(test_envelope_errors, harness_flush_setup),
+        cmocka_unit_test_setup(test_string_id_echoed, harness_flush_setup),
+        cmocka_unit_test_setup(test_notifications, harness_flush_setup),
+        cmocka_unit_test_setup(test_oversized_line, harness_flush_setup),
+        cmocka_unit_test_setup(test_pipelining_in_order, harness_flush_setup),
+        cmocka_unit_test_setup(test_last_line_without_newline, harness_flush_setup),
     };
-    int failed = cmocka_run_group_tests_name("protocol", tests, group_setup, group_teardown);
-    return failed != 0 || stop_failures != 0;
+    return harness_run("protocol", tests, sizeof tests / sizeof tests[0], 1, NULL);
 }

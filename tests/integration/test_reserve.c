@@ -2,49 +2,22 @@
  * scenario 2 (channel order, shipping-rule order filtered by the channel),
  * every strategy on cases where they differ, all-or-nothing orders, the
  * exact out_of_stock data, idempotent replays and the records in Redis. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <cmocka.h>
-
 #include "harness.h"
 
-static struct harness h;
-static int stop_failures; /* cmocka does not fail the run for a teardown */
-static int fd;
-
-static int group_setup(void **state)
+/* The test's connection to the one stockd. */
+static int conn(void)
 {
-    (void)state;
-    harness_start_redis(&h);
-    fd = client_connect(h.stockd[harness_start_stockd(&h, NULL)].port);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    close(fd);
-    stop_failures = harness_stop(&h);
-    return stop_failures;
-}
-
-static int test_setup(void **state)
-{
-    (void)state;
-    harness_flush(&h);
-    return 0;
+    return harness_client(0);
 }
 
 static void call_ok(const char *req)
 {
-    cJSON *r = client_call(fd, req);
+    cJSON *r = client_call(conn(), req);
     if (resp_error_code(r) != 0)
         fail_msg("%s failed: %s", req, cJSON_PrintUnformatted(r));
     cJSON_Delete(r);
@@ -63,15 +36,16 @@ static void set_stock(const char *sku, const char *loc, long long on_hand)
 static void set_channel(const char *channel, const char *locations_json)
 {
     char req[512];
-    snprintf(req, sizeof req,
-             "{\"id\":1,\"method\":\"channel.set\",\"params\":{\"channel\":\"%s\",\"locations\":%s}}",
-             channel, locations_json);
+    snprintf(
+        req, sizeof req,
+        "{\"id\":1,\"method\":\"channel.set\",\"params\":{\"channel\":\"%s\",\"locations\":%s}}",
+        channel, locations_json);
     call_ok(req);
 }
 
 static cJSON *reserve(const char *params)
 {
-    return client_callf(fd, "{\"id\":1,\"method\":\"reserve\",\"params\":%s}", params);
+    return client_callf(conn(), "{\"id\":1,\"method\":\"reserve\",\"params\":%s}", params);
 }
 
 /* Allocations as "sku@location=q" joined by ",", in reply order. */
@@ -94,8 +68,7 @@ static const cJSON *error_data(const cJSON *r)
     return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "error"), "data");
 }
 
-static void expect_out_of_stock(cJSON *r, const char *sku, long long requested,
-                                long long available)
+static void expect_out_of_stock(cJSON *r, const char *sku, long long requested, long long available)
 {
     assert_int_equal(resp_error_code(r), 1001);
     assert_string_equal(resp_error_reason(r), "out_of_stock");
@@ -109,7 +82,7 @@ static void expect_out_of_stock(cJSON *r, const char *sku, long long requested,
 static void test_channel_order_decides(void **state)
 {
     (void)state;
-    set_stock("A", "a-dc", 5);    /* first alphabetically and first recorded */
+    set_stock("A", "a-dc", 5); /* first alphabetically and first recorded */
     set_stock("A", "z-store", 5);
     set_stock("A", "m-wh", 5);
     set_channel("web", "[\"m-wh\",\"z-store\",\"a-dc\"]");
@@ -117,8 +90,8 @@ static void test_channel_order_decides(void **state)
     cJSON *r = reserve("{\"items\":[{\"sku\":\"A\",\"quantity\":2}],\"channel\":\"web\"}");
     assert_string_equal(allocs(resp_result(r)), "A@m-wh=2");
     cJSON_Delete(r);
-    assert_int_equal(stock_row(fd, "A", "m-wh").reserved, 2);
-    assert_int_equal(stock_row(fd, "A", "a-dc").reserved, 0);
+    assert_int_equal(stock_row(conn(), "A", "m-wh").reserved, 2);
+    assert_int_equal(stock_row(conn(), "A", "a-dc").reserved, 0);
 
     /* When the preferred location runs short, the next in channel order. */
     r = reserve("{\"items\":[{\"sku\":\"A\",\"quantity\":4}],\"channel\":\"web\"}");
@@ -155,7 +128,7 @@ static void test_request_locations_filtered_by_channel(void **state)
                 "\"locations\":[\"outside\"]}");
     expect_out_of_stock(r, "A", 1, 0); /* no candidate left */
     cJSON_Delete(r);
-    assert_int_equal(stock_row(fd, "A", "outside").reserved, 0);
+    assert_int_equal(stock_row(conn(), "A", "outside").reserved, 0);
 
     /* A channel that is not configured does not filter explicit locations. */
     r = reserve("{\"items\":[{\"sku\":\"A\",\"quantity\":1}],\"channel\":\"pos\","
@@ -180,7 +153,7 @@ static void test_unknown_and_default_channel(void **state)
     r = reserve("{\"items\":[{\"sku\":\"A\",\"quantity\":1}]}");
     assert_string_equal(allocs(resp_result(r)), "A@L1=1");
     cJSON_Delete(r);
-    assert_int_equal(stock_row(fd, "A", "L1").reserved, 1);
+    assert_int_equal(stock_row(conn(), "A", "L1").reserved, 1);
 }
 
 /* One stock picture on which the strategies choose differently:
@@ -213,7 +186,7 @@ static void test_strategies_differ(void **state)
         {"auto", "A@L3=2,B@L3=2"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        harness_flush(&h);
+        harness_flush(&H);
         strategy_stock();
         char params[256];
         snprintf(params, sizeof params,
@@ -251,7 +224,7 @@ static void test_auto_falls_back(void **state)
     cJSON_Delete(r);
 
     /* A x3 fits nowhere whole: auto splits it. per_line cannot. */
-    harness_flush(&h);
+    harness_flush(&H);
     set_stock("A", "L1", 2);
     set_stock("A", "L2", 1);
     set_channel("web", "[\"L1\",\"L2\"]");
@@ -280,11 +253,11 @@ static void test_all_or_nothing(void **state)
     expect_out_of_stock(r, "B", 5, 4);
     cJSON_Delete(r);
     /* The first line, which could be filled, was not touched. */
-    struct row a = stock_row(fd, "A", "L1");
+    struct row a = stock_row(conn(), "A", "L1");
     assert_int_equal(a.reserved, 0);
     assert_int_equal(a.available, 10);
-    assert_int_equal(stock_row(fd, "B", "L1").reserved, 0);
-    redisReply *rr = harness_redis(&h, "ZCARD {inv}:expiry");
+    assert_int_equal(stock_row(conn(), "B", "L1").reserved, 0);
+    redisReply *rr = harness_redis(&H, "ZCARD {inv}:expiry");
     assert_int_equal(rr->integer, 0);
     freeReplyObject(rr);
 }
@@ -319,24 +292,25 @@ static void test_record_in_redis(void **state)
     assert_int_equal(expires - created, 60000);
 
     /* Times come from the Redis clock. */
-    redisReply *t = harness_redis(&h, "TIME");
+    redisReply *t = harness_redis(&H, "TIME");
     long long redis_ms = atoll(t->element[0]->str) * 1000 + atoll(t->element[1]->str) / 1000;
     freeReplyObject(t);
     assert_true(redis_ms - created >= 0 && redis_ms - created < 5000);
 
-    redisReply *rr = harness_redis(&h, "HGET {inv}:res:%s status", id);
+    redisReply *rr = harness_redis(&H, "HGET {inv}:res:%s status", id);
     assert_string_equal(rr->str, "held");
     freeReplyObject(rr);
-    rr = harness_redis(&h, "ZSCORE {inv}:expiry %s", id);
+    rr = harness_redis(&H, "ZSCORE {inv}:expiry %s", id);
     assert_int_equal(atoll(rr->str), expires);
     freeReplyObject(rr);
-    rr = harness_redis(&h, "GET {inv}:order:ord-1001");
+    rr = harness_redis(&H, "GET {inv}:order:ord-1001");
     assert_string_equal(rr->str, id);
     freeReplyObject(rr);
 
     /* reservation.get tells the same story. */
-    cJSON *g = client_callf(fd, "{\"id\":2,\"method\":\"reservation.get\",\"params\":{"
-                                "\"reservation_id\":\"%s\"}}",
+    cJSON *g = client_callf(conn(),
+                            "{\"id\":2,\"method\":\"reservation.get\",\"params\":{"
+                            "\"reservation_id\":\"%s\"}}",
                             id);
     const cJSON *gr = resp_result(g);
     assert_string_equal(json_str(gr, "reservation_id"), id);
@@ -347,13 +321,13 @@ static void test_record_in_redis(void **state)
     cJSON_Delete(g);
     cJSON_Delete(r);
 
-    g = client_call(fd, "{\"id\":2,\"method\":\"reservation.get\",\"params\":{"
-                        "\"reservation_id\":\"0123456789abcdef0123456789abcdef\"}}");
+    g = client_call(conn(), "{\"id\":2,\"method\":\"reservation.get\",\"params\":{"
+                            "\"reservation_id\":\"0123456789abcdef0123456789abcdef\"}}");
     assert_int_equal(resp_error_code(g), 1002);
     assert_string_equal(resp_error_reason(g), "not_found");
     cJSON_Delete(g);
-    g = client_call(fd, "{\"id\":2,\"method\":\"reservation.get\",\"params\":{"
-                        "\"reservation_id\":\"x:y\"}}");
+    g = client_call(conn(), "{\"id\":2,\"method\":\"reservation.get\",\"params\":{"
+                            "\"reservation_id\":\"x:y\"}}");
     assert_int_equal(resp_error_code(g), -32602);
     cJSON_Delete(g);
 }
@@ -374,7 +348,7 @@ static void test_idempotent_retry(void **state)
     assert_int_equal(json_int(resp_result(again), "created_at"),
                      json_int(resp_result(first), "created_at"));
     cJSON_Delete(again);
-    assert_int_equal(stock_row(fd, "A", "L1").reserved, 2);
+    assert_int_equal(stock_row(conn(), "A", "L1").reserved, 2);
 
     /* Other quantities, or another item set: a conflict, nothing changes. */
     static const char *const conflicts[] = {
@@ -390,8 +364,8 @@ static void test_idempotent_retry(void **state)
         assert_string_equal(resp_error_reason(r), "idempotency_conflict");
         cJSON_Delete(r);
     }
-    assert_int_equal(stock_row(fd, "A", "L1").reserved, 2);
-    assert_int_equal(stock_row(fd, "B", "L1").reserved, 1);
+    assert_int_equal(stock_row(conn(), "A", "L1").reserved, 2);
+    assert_int_equal(stock_row(conn(), "B", "L1").reserved, 1);
     cJSON_Delete(first);
 }
 
@@ -412,8 +386,7 @@ static void test_reserve_validation(void **state)
         {"{\"items\":[{\"sku\":\"A\",\"quantity\":1}],\"ttl_ms\":999}", "ttl_ms"},
         {"{\"items\":[{\"sku\":\"A\",\"quantity\":1}],\"ttl_ms\":86400001}", "ttl_ms"},
         {"{\"items\":[{\"sku\":\"A\",\"quantity\":1}],\"order_id\":\"\"}", "order_id"},
-        {"{\"items\":[{\"sku\":\"A\",\"quantity\":1}],\"locations\":[\"L1\",\"L1\"]}",
-         "locations"},
+        {"{\"items\":[{\"sku\":\"A\",\"quantity\":1}],\"locations\":[\"L1\",\"L1\"]}", "locations"},
         {"{\"items\":[{\"sku\":\"A b\",\"quantity\":1}]}", "items[0].sku"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -424,23 +397,22 @@ static void test_reserve_validation(void **state)
                      cases[i].field);
         cJSON_Delete(r);
     }
-    assert_int_equal(stock_row(fd, "A", "L1").reserved, 0);
+    assert_int_equal(stock_row(conn(), "A", "L1").reserved, 0);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_channel_order_decides, test_setup),
-        cmocka_unit_test_setup(test_request_locations_filtered_by_channel, test_setup),
-        cmocka_unit_test_setup(test_unknown_and_default_channel, test_setup),
-        cmocka_unit_test_setup(test_strategies_differ, test_setup),
-        cmocka_unit_test_setup(test_auto_falls_back, test_setup),
-        cmocka_unit_test_setup(test_all_or_nothing, test_setup),
-        cmocka_unit_test_setup(test_safety_stock_is_not_sold, test_setup),
-        cmocka_unit_test_setup(test_record_in_redis, test_setup),
-        cmocka_unit_test_setup(test_idempotent_retry, test_setup),
-        cmocka_unit_test_setup(test_reserve_validation, test_setup),
+        cmocka_unit_test_setup(test_channel_order_decides, harness_flush_setup),
+        cmocka_unit_test_setup(test_request_locations_filtered_by_channel, harness_flush_setup),
+        cmocka_unit_test_setup(test_unknown_and_default_channel, harness_flush_setup),
+        cmocka_unit_test_setup(test_strategies_differ, harness_flush_setup),
+        cmocka_unit_test_setup(test_auto_falls_back, harness_flush_setup),
+        cmocka_unit_test_setup(test_all_or_nothing, harness_flush_setup),
+        cmocka_unit_test_setup(test_safety_stock_is_not_sold, harness_flush_setup),
+        cmocka_unit_test_setup(test_record_in_redis, harness_flush_setup),
+        cmocka_unit_test_setup(test_idempotent_retry, harness_flush_setup),
+        cmocka_unit_test_setup(test_reserve_validation, harness_flush_setup),
     };
-    int failed = cmocka_run_group_tests_name("reserve", tests, group_setup, group_teardown);
-    return failed != 0 || stop_failures != 0;
+    return harness_run("reserve", tests, sizeof tests / sizeof tests[0], 1, NULL);
 }

@@ -3,42 +3,16 @@
  * itself. Stopped (SIGSTOP): calls are answered 2002 within the request
  * timeout, ping still answers, and it recovers after SIGCONT. Script cache
  * flushed: callers see nothing. */
-#include <setjmp.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <cmocka.h>
-
 #include "harness.h"
 
-#define TIMEOUT_MS 300
-
-static struct harness h;
-static int stop_failures; /* cmocka does not fail the run for a teardown */
-static int port;
-
-static int group_setup(void **state)
-{
-    (void)state;
-    static const char *const args[] = {"--request-timeout-ms", "300", NULL};
-    harness_start_redis(&h);
-    port = h.stockd[harness_start_stockd(&h, args)].port;
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    stop_failures = harness_stop(&h);
-    return stop_failures;
-}
+#define TIMEOUT_MS 300 /* --request-timeout-ms, below */
 
 static long long now_ms(void)
 {
@@ -52,12 +26,12 @@ static const char *const get_req = "{\"id\":1,\"method\":\"stock.get\",\"params\
 static void test_redis_killed_and_restarted(void **state)
 {
     (void)state;
-    int fd = client_connect(port);
+    int fd = client_connect(H.stockd[0].port);
     cJSON *r = client_call(fd, get_req);
     assert_int_equal(resp_error_code(r), 0);
     cJSON_Delete(r);
 
-    harness_kill_redis(&h);
+    harness_kill_redis(&H);
     /* Answered at once, and never with a result Redis did not give. */
     long long t0 = now_ms();
     for (int i = 0; i < 20; i++) {
@@ -72,8 +46,8 @@ static void test_redis_killed_and_restarted(void **state)
     assert_string_equal(json_str(resp_result(r), "redis"), "down");
     cJSON_Delete(r);
 
-    harness_restart_redis(&h);
-    harness_wait_redis_up(port, 15000);
+    harness_restart_redis(&H);
+    harness_wait_redis_up(H.stockd[0].port, 15000);
     r = client_call(fd, get_req);
     assert_int_equal(resp_error_code(r), 0);
     cJSON_Delete(r);
@@ -83,9 +57,9 @@ static void test_redis_killed_and_restarted(void **state)
 static void test_redis_stopped(void **state)
 {
     (void)state;
-    int fd = client_connect(port);
-    int probe = client_connect(port);
-    harness_signal_redis(&h, SIGSTOP);
+    int fd = client_connect(H.stockd[0].port);
+    int probe = client_connect(H.stockd[0].port);
+    harness_signal_redis(&H, SIGSTOP);
     long long t0 = now_ms();
     cJSON *r = client_call(fd, get_req);
     long long waited = now_ms() - t0;
@@ -100,8 +74,8 @@ static void test_redis_stopped(void **state)
     assert_true(now_ms() - t0 < 200);
     cJSON_Delete(r);
 
-    harness_signal_redis(&h, SIGCONT);
-    harness_wait_redis_up(port, 15000);
+    harness_signal_redis(&H, SIGCONT);
+    harness_wait_redis_up(H.stockd[0].port, 15000);
     r = client_call(fd, get_req);
     assert_int_equal(resp_error_code(r), 0);
     cJSON_Delete(r);
@@ -112,9 +86,9 @@ static void test_redis_stopped(void **state)
 static void test_script_flush_is_invisible(void **state)
 {
     (void)state;
-    int fd = client_connect(port);
+    int fd = client_connect(H.stockd[0].port);
     for (int i = 0; i < 5; i++) {
-        freeReplyObject(harness_redis(&h, "SCRIPT FLUSH"));
+        freeReplyObject(harness_redis(&H, "SCRIPT FLUSH"));
         cJSON *r = client_callf(fd,
                                 "{\"id\":%d,\"method\":\"stock.set\",\"params\":{\"sku\":\"F\","
                                 "\"location\":\"L\",\"on_hand\":%d}}",
@@ -133,6 +107,6 @@ int main(void)
         cmocka_unit_test(test_redis_stopped),
         cmocka_unit_test(test_script_flush_is_invisible),
     };
-    int failed = cmocka_run_group_tests_name("resilience", tests, group_setup, group_teardown);
-    return failed != 0 || stop_failures != 0;
+    static const char *const args[] = {"--request-timeout-ms", "300", NULL};
+    return harness_run("resilience", tests, sizeof tests / sizeof tests[0], 1, args);
 }
