@@ -40,6 +40,7 @@ struct config {
     long long max_request_bytes;
     long long max_items;
     long long max_connections;
+    long long ledger_maxlen;
     enum log_level log_level;
     enum log_format log_format;
 };

@@ -14,7 +14,8 @@
     X(CHANNEL, "channel", 1) /* list: ordered location ids */                                   \
     X(RES, "res", 1)         /* hash: one reservation */                                        \
     X(ORDER, "order", 1)     /* string: order_id -> reservation id */                           \
-    X(EXPIRY, "expiry", 0)   /* zset: held reservation ids by deadline */
+    X(EXPIRY, "expiry", 0)   /* zset: held reservation ids by deadline */                      \
+    X(EVENTS, "events", 0)   /* stream: the ledger of stock movements */
 
 enum key_kind {
 #define X(name, seg, has_id) KEY_##name,
@@ -25,5 +26,8 @@ enum key_kind {
 /* Appends "{ns}:<segment>:<id>" (or "{ns}:<segment>" for kinds without an
  * identifier, where id is ignored and may be NULL) to out. */
 void keys_build(struct buf *out, const struct ident *ns, enum key_kind kind, const struct ident *id);
+
+/* Appends the SCAN pattern of every key of a kind: "{ns}:<segment>:*". */
+void keys_pattern(struct buf *out, const struct ident *ns, enum key_kind kind);
 
 #endif

@@ -46,6 +46,16 @@ void result_reservation(struct buf *out, const struct reservation *r);
 /* {"pong":true,"redis":"up"|"down"} */
 void result_pong(struct buf *out, bool redis_up);
 
+/* stock.audit's findings are gathered over several calls: each one is
+ * appended to a list body (comma-separated objects) as it is found. */
+void result_audit_difference(struct buf *list, struct str sku, struct str location,
+                             long long reserved, long long expected);
+void result_audit_stale(struct buf *list, struct str reservation_id, struct str status);
+/* {"ok","skus_checked","holds","differences":[...],"stale_index":[...]};
+ * ok is true when both lists are empty. */
+void result_audit(struct buf *out, long long skus_checked, long long holds,
+                  const struct buf *differences, const struct buf *stale);
+
 /* Orders rows by location name, bytewise. */
 void stock_rows_sort(struct stock_row *rows, size_t n);
 

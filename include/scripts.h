@@ -13,7 +13,14 @@
     X(CHANNEL_SET, channel_set)                                                                    \
     X(CHANNEL_GET, channel_get)                                                                    \
     X(RESERVE, reserve)                                                                            \
-    X(RESERVATION_GET, reservation_get)
+    X(RESERVATION_GET, reservation_get)                                                            \
+    X(RESERVATION_PLAN, reservation_plan)                                                          \
+    X(COMMIT, commit)                                                                              \
+    X(RELEASE, release)                                                                            \
+    X(EXTEND, extend)                                                                              \
+    X(EXPIRE_DUE, expire_due)                                                                      \
+    X(EXPIRE, expire)                                                                              \
+    X(AUDIT, audit)
 
 enum script_id {
 #define X(name, file) SCRIPT_##name,

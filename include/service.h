@@ -13,6 +13,7 @@
 #include "config.h"
 #include "rpc.h"
 #include "store.h"
+#include "sweeper.h"
 #include "validate.h"
 
 struct request;
@@ -32,14 +33,19 @@ struct request {
     struct ident *loc_storage;    /* owned, MAX_LOCATIONS entries */
     struct line_item *item_storage; /* owned, max_items entries */
     uint64_t deadline;     /* uv_now() ms */
+    int stage;             /* which call of a multi-call method is in flight */
+    int tries;
     char new_id[33];       /* a reserve's fresh reservation id */
     char bound_id[IDENT_MAX + 1]; /* a replayed reserve's existing id */
+    struct sweep_waiter waiter; /* a reserve waiting for a sweep */
+    struct audit_state *audit;  /* owned: stock.audit's progress, NULL otherwise */
 };
 
 struct service;
 
-/* The store and config are borrowed and must outlive the service. */
-struct service *service_new(struct store *store, const struct config *cfg);
+/* The store, sweeper and config are borrowed and must outlive the service. */
+struct service *service_new(struct store *store, struct sweeper *sweeper,
+                            const struct config *cfg);
 void service_free(struct service *svc);
 
 /* A request object (from a free list) owned by the caller until it is handed
@@ -55,6 +61,11 @@ void service_handle_line(struct service *svc, struct request *req, const char *l
 /* Writes a whole error response into req->out and completes it: for errors
  * found outside the service (request too large, overloaded). */
 void service_fail(struct request *req, const struct rpc_error *err);
+
+/* True for a request whose effect happens in a later call than its first
+ * (commit, release): the caller holds back the requests after it, so that
+ * effects follow request order. */
+bool service_request_is_barrier(const struct request *req);
 
 /* Requests handed in and not yet done, across all connections. */
 unsigned long service_inflight(const struct service *svc);

@@ -47,6 +47,8 @@ struct store;
  * outlive the store. Free with store_close. */
 struct store *store_new(uv_loop_t *loop, const struct config *cfg);
 void store_start(struct store *s);
+/* The loop's clock (uv_now), the time base of deadlines. */
+uint64_t store_now(const struct store *s);
 /* True when connected, authenticated and the scripts are loaded. */
 bool store_is_up(const struct store *s);
 
@@ -57,6 +59,12 @@ bool store_is_up(const struct store *s);
  * Redis is not up (fn is not called). */
 int store_eval(struct store *s, enum script_id id, int nkeys, const struct args *a,
                uint64_t deadline, store_fn fn, void *data);
+
+/* Sends a plain, read-only command (a whole argv in a): for listing keys
+ * and index entries. Same contract as store_eval. Stock never changes
+ * through here: every change is a script. */
+int store_command(struct store *s, const struct args *a, uint64_t deadline, store_fn fn,
+                  void *data);
 
 /* Answers every pending call -E_UNAVAILABLE or -E_TIMEOUT, closes the
  * connection and the timers, then calls done(data) and frees the store. */

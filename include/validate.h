@@ -29,7 +29,11 @@
     X(CHANNEL_SET, "channel.set")                                                                  \
     X(CHANNEL_GET, "channel.get")                                                                  \
     X(RESERVE, "reserve")                                                                          \
-    X(RESERVATION_GET, "reservation.get")
+    X(RESERVATION_GET, "reservation.get")                                                          \
+    X(COMMIT, "commit")                                                                            \
+    X(RELEASE, "release")                                                                          \
+    X(EXTEND, "extend")                                                                            \
+    X(STOCK_AUDIT, "stock.audit")
 
 enum method_id {
 #define X(name, wire) METHOD_##name,
@@ -76,6 +80,7 @@ enum {
     HAS_LOCATIONS = 1u << 4,
     HAS_REASON = 1u << 5,
     HAS_STRATEGY = 1u << 6,
+    HAS_SKU = 1u << 7,
 };
 
 /* The validated params of any method; each method fills the fields it has.

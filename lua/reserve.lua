@@ -6,20 +6,27 @@
 -- KEYS[3]      {ns}:order:<order_id>   idempotency binding (when no order_id:
 --                                      any key of the namespace, unused)
 -- KEYS[4]      {ns}:channel:<channel>  the channel's ordered locations
--- KEYS[4+i]    {ns}:stock:<sku_i>      one per line, i = 1..n
+-- KEYS[5]      {ns}:events             the ledger stream
+-- KEYS[5+i]    {ns}:stock:<sku_i>      one per line, i = 1..n
 -- ARGV[1]      the new reservation id
 -- ARGV[2]      order_id, or '' for none
 -- ARGV[3]      ttl_ms
 -- ARGV[4]      strategy: auto | single | per_line | split
--- ARGV[5]      n, the number of lines
--- ARGV[4+2i]   sku of line i;  ARGV[5+2i]  its quantity
--- ARGV[6+2n]   m, the number of requested locations (0: the channel's list)
--- ARGV[6+2n+j] requested location j, in shipping-rule order
+-- ARGV[5]      ledger length cap
+-- ARGV[6]      '1' when the caller may sweep and retry on a shortage
+-- ARGV[7]      n, the number of lines
+-- ARGV[6+2i]   sku of line i;  ARGV[7+2i]  its quantity
+-- ARGV[8+2n]   m, the number of requested locations (0: the channel's list)
+-- ARGV[8+2n+j] requested location j, in shipping-rule order
 --
 -- Reply: {0, id, 'held', order_id, created_at, expires_at, '', 0,
 --         sku, location, quantity, ...}       the hold and its allocations
 --        {1, bound_id}                        order_id is already bound: the
 --                                             caller replays that reservation
+--        {2}                                  too little stock, but some holds
+--                                             are past their deadline: the
+--                                             caller sweeps them and retries
+--                                             (only when ARGV[6] is '1')
 --        {1001, sku, requested, available}    the first line that cannot be
 --                                             filled; nothing written
 --        {1005}                               unknown channel, no locations
@@ -39,7 +46,8 @@
 -- (sku, location), so available never goes negative; every check is done
 -- before the first write.
 local rid, order_id, ttl, strategy = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local n = tonumber(ARGV[5])
+local maxlen, may_sweep = ARGV[5], ARGV[6] == '1'
+local n = tonumber(ARGV[7])
 
 if order_id ~= '' then
     local bound = redis.call('GET', KEYS[3])
@@ -50,11 +58,11 @@ end
 
 local skus, qty = {}, {}
 for i = 1, n do
-    skus[i] = ARGV[4 + 2 * i]
-    qty[i] = tonumber(ARGV[5 + 2 * i])
+    skus[i] = ARGV[6 + 2 * i]
+    qty[i] = tonumber(ARGV[7 + 2 * i])
 end
 
-local m = tonumber(ARGV[6 + 2 * n])
+local m = tonumber(ARGV[8 + 2 * n])
 local channel = redis.call('LRANGE', KEYS[4], 0, -1)
 local cands = {}
 if m > 0 then
@@ -66,7 +74,7 @@ if m > 0 then
         end
     end
     for j = 1, m do
-        local loc = ARGV[6 + 2 * n + j]
+        local loc = ARGV[8 + 2 * n + j]
         if allowed == nil or allowed[loc] then
             cands[#cands + 1] = loc
         end
@@ -90,7 +98,7 @@ for j, loc in ipairs(cands) do
     fields[3 * j] = loc .. ':safety'
 end
 for i = 1, n do
-    local v = redis.call('HMGET', KEYS[4 + i], unpack(fields))
+    local v = redis.call('HMGET', KEYS[5 + i], unpack(fields))
     local row = {}
     for j = 1, k do
         local a = (tonumber(v[3 * j - 2]) or 0) - (tonumber(v[3 * j - 1]) or 0) -
@@ -171,6 +179,12 @@ else
 end
 
 if not plan then
+    -- An expired hold must never cost a sale: when holds are past their
+    -- deadline, let the caller release them (their keys are not in KEYS)
+    -- and ask again.
+    if may_sweep and #redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_ms(), 'LIMIT', 0, 1) > 0 then
+        return {2}
+    end
     for i = 1, n do
         local have = 0
         for j = 1, k do
@@ -197,8 +211,7 @@ if redis.call('EXISTS', KEYS[2]) == 1 then
     return {-32603}
 end
 
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms()
 local expires = now + ttl
 
 local reply = {0, rid, 'held', order_id, now, expires, '', 0}
@@ -206,16 +219,16 @@ local stored = {}
 for i = 1, n do
     for _, part in ipairs(plan[i]) do
         local loc, q = cands[part[1]], part[2]
-        redis.call('HINCRBY', KEYS[4 + i], loc .. ':reserved', q)
+        redis.call('HINCRBY', KEYS[5 + i], loc .. ':reserved', q)
+        ledger(KEYS[5], maxlen, now, 'reserve', skus[i], loc, q, rid, '')
         stored[#stored + 1] = {skus[i], loc, q}
         reply[#reply + 1] = skus[i]
         reply[#reply + 1] = loc
         reply[#reply + 1] = q
     end
 end
-redis.call('HSET', KEYS[2], 'status', 'held', 'order_id', order_id, 'created_at',
-           string.format('%d', now), 'expires_at', string.format('%d', expires),
-           'allocations', cjson.encode(stored))
+redis.call('HSET', KEYS[2], 'status', 'held', 'order_id', order_id, 'created_at', int(now),
+           'expires_at', int(expires), 'allocations', cjson.encode(stored))
 redis.call('ZADD', KEYS[1], expires, rid)
 if order_id ~= '' then
     redis.call('SET', KEYS[3], rid)

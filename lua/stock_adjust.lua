@@ -2,9 +2,13 @@
 -- (receiving, damage, returns).
 --
 -- KEYS[1]  {ns}:stock:<sku>   hash of <location>:on_hand|reserved|safety
+-- KEYS[2]  {ns}:events        the ledger stream
 -- ARGV[1]  location
 -- ARGV[2]  delta, a non-zero whole number
 -- ARGV[3]  the largest on_hand allowed
+-- ARGV[4]  sku (for the ledger)
+-- ARGV[5]  ledger length cap
+-- ARGV[6]  reason ('' for none)
 --
 -- Reply: {0, on_hand, reserved, safety_stock}
 --        {1001, requested, available}   the delta would take on_hand below
@@ -29,5 +33,6 @@ if new > tonumber(ARGV[3]) then
     return {-32602}
 end
 
-redis.call('HSET', KEYS[1], f_on, string.format('%d', new))
+redis.call('HSET', KEYS[1], f_on, int(new))
+ledger(KEYS[2], ARGV[5], now_ms(), 'adjust', ARGV[4], loc, delta, '', ARGV[6])
 return {0, new, reserved, safety}

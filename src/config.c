@@ -43,6 +43,8 @@ enum opt_kind { OPT_HOSTPORT, OPT_REDIS_URL, OPT_IDENT, OPT_PATH, OPT_INT, OPT_L
       "most lines in one reserve")                                                                \
     X("max-connections", "STOCKD_MAX_CONNECTIONS", "10000", OPT_INT, CFG(max_connections), NONE,   \
       1, 1000000, "most client connections at once")                                              \
+    X("ledger-maxlen", "STOCKD_LEDGER_MAXLEN", "1000000", OPT_INT, CFG(ledger_maxlen), NONE, 1000, \
+      1000000000, "about how many movements the ledger stream keeps")                             \
     X("log-level", "STOCKD_LOG_LEVEL", "info", OPT_LEVEL, CFG(log_level), NONE, 0, 0,              \
       "debug, info, warn or error")                                                               \
     X("log-format", "STOCKD_LOG_FORMAT", "text", OPT_FORMAT, CFG(log_format), NONE, 0, 0,          \

@@ -21,3 +21,12 @@ void keys_build(struct buf *out, const struct ident *ns, enum key_kind kind, con
         buf_append(out, id->p, id->n);
     }
 }
+
+void keys_pattern(struct buf *out, const struct ident *ns, enum key_kind kind)
+{
+    buf_appendc(out, '{');
+    buf_append(out, ns->p, ns->n);
+    buf_append(out, "}:", 2);
+    buf_appends(out, key_table[kind].segment);
+    buf_append(out, ":*", 2);
+}

@@ -14,15 +14,18 @@
 #include "server.h"
 #include "service.h"
 #include "store.h"
+#include "sweeper.h"
 
 struct app {
     uv_loop_t *loop;
     struct config cfg;
     struct store *store;
+    struct sweeper *sweeper;
     struct service *svc;
     struct server *server;
     uv_signal_t sigterm, sigint;
     int signals;
+    int closing; /* store and sweeper still closing */
 };
 
 static const char *env_lookup(const char *name)
@@ -30,10 +33,11 @@ static const char *env_lookup(const char *name)
     return getenv(name);
 }
 
-static void on_store_closed(void *data)
+static void on_part_closed(void *data)
 {
     struct app *app = data;
-    app->store = NULL;
+    if (--app->closing > 0)
+        return;
     uv_close((uv_handle_t *)&app->sigterm, NULL);
     uv_close((uv_handle_t *)&app->sigint, NULL);
 }
@@ -43,7 +47,11 @@ static void on_server_stopped(void *data)
     struct app *app = data;
     app->server = NULL;
     log_info("all connections answered and closed");
-    store_close(app->store, on_store_closed, app);
+    /* The store first: closing it answers the sweeper's call in flight,
+     * while the sweeper is still there to take the answer. */
+    app->closing = 2;
+    store_close(app->store, on_part_closed, app);
+    sweeper_close(app->sweeper, on_part_closed, app);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -83,7 +91,8 @@ int main(int argc, char **argv)
 
     app.loop = uv_default_loop();
     app.store = store_new(app.loop, &app.cfg);
-    app.svc = service_new(app.store, &app.cfg);
+    app.sweeper = sweeper_new(app.loop, app.store, &app.cfg);
+    app.svc = service_new(app.store, app.sweeper, &app.cfg);
     app.server = server_start(app.loop, &app.cfg, app.svc);
     if (app.server == NULL)
         return 1;
@@ -95,6 +104,7 @@ int main(int argc, char **argv)
     uv_signal_start(&app.sigint, on_signal, SIGINT);
 
     store_start(app.store);
+    sweeper_start(app.sweeper);
     log_info("listening on %s:%d", app.cfg.listen_host, server_port(app.server));
 
     uv_run(app.loop, UV_RUN_DEFAULT);

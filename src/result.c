@@ -122,6 +122,45 @@ void result_pong(struct buf *out, bool redis_up)
     key(out, redis_up ? "{\"pong\":true,\"redis\":\"up\"}" : "{\"pong\":true,\"redis\":\"down\"}");
 }
 
+void result_audit_difference(struct buf *list, struct str sku, struct str location,
+                             long long reserved, long long expected)
+{
+    key(list, list->len > 0 ? ",{\"sku\":" : "{\"sku\":");
+    str(list, sku);
+    key(list, ",\"location\":");
+    str(list, location);
+    key(list, ",\"reserved\":");
+    buf_append_int(list, reserved);
+    key(list, ",\"expected\":");
+    buf_append_int(list, expected);
+    buf_appendc(list, '}');
+}
+
+void result_audit_stale(struct buf *list, struct str reservation_id, struct str status)
+{
+    key(list, list->len > 0 ? ",{\"reservation_id\":" : "{\"reservation_id\":");
+    str(list, reservation_id);
+    key(list, ",\"status\":");
+    str(list, status);
+    buf_appendc(list, '}');
+}
+
+void result_audit(struct buf *out, long long skus_checked, long long holds,
+                  const struct buf *differences, const struct buf *stale)
+{
+    bool ok = differences->len == 0 && stale->len == 0;
+    key(out, ok ? "{\"ok\":true" : "{\"ok\":false");
+    key(out, ",\"skus_checked\":");
+    buf_append_int(out, skus_checked);
+    key(out, ",\"holds\":");
+    buf_append_int(out, holds);
+    key(out, ",\"differences\":[");
+    buf_append(out, differences->data, differences->len);
+    key(out, "],\"stale_index\":[");
+    buf_append(out, stale->data, stale->len);
+    key(out, "]}");
+}
+
 static int row_cmp(const void *a, const void *b)
 {
     const struct str *x = &((const struct stock_row *)a)->location;

@@ -17,6 +17,12 @@
  * All the answers that one Redis read or one client read produced leave in
  * one write per connection.
  *
+ * Effects follow request order too. Most methods are one script call, and
+ * Redis runs one connection's calls in order. A method that needs two calls
+ * (commit, release: a read to learn its keys, then the write) is a barrier:
+ * nothing after it on the same connection is framed until it is done, so a
+ * later request can never take effect before it.
+ *
  * Back-pressure: a client that sends but does not read its answers is not
  * read from while its unwritten output is above OUT_HIGH_WATER, nor while it
  * has MAX_QUEUED requests unanswered.
@@ -51,7 +57,8 @@ struct conn {
     bool write_active;
     bool reading;
     bool draining; /* stop reading; close when all is answered and written */
-    bool backlog;  /* framer.tail holds whole lines read while the queue was full */
+    bool backlog;  /* framer.tail may hold whole lines, read while framing waited */
+    struct request *barrier; /* a two-call request that later lines wait for */
     bool spent;    /* an oversized line: nothing after it is framed */
     bool closing;
     bool dirty;              /* in srv->dirty, waiting for the flusher */
@@ -128,7 +135,9 @@ static void on_request_done(struct request *req)
         service_request_free(req->svc, req);
         return;
     }
-    if (c->head == req)
+    if (c->barrier == req)
+        c->barrier = NULL; /* the flush frames what waited behind it */
+    if (c->head == req || c->barrier == NULL)
         mark_dirty(c);
 }
 
@@ -149,6 +158,10 @@ static int on_line(void *ctx, const char *line, size_t len)
     struct request *req = service_request_new(srv->svc, c, on_request_done);
     enqueue(c, req);
     service_handle_line(srv->svc, req, line, len, uv_now(srv->loop));
+    if (!req->done && service_request_is_barrier(req)) {
+        c->barrier = req;
+        return 1;
+    }
     /* Stop framing when the client has too much outstanding; the rest of the
      * bytes wait in the framer's tail until answers drain. */
     return c->queued >= MAX_QUEUED ? 1 : 0;
@@ -183,17 +196,18 @@ static void feed(struct conn *c, const char *data, size_t len)
 {
     if (c->spent)
         return;
-    if (c->backlog) {
-        /* Lines wait in the tail already: keep the bytes behind them. */
+    if (c->backlog || c->barrier != NULL) {
+        /* Lines wait in the tail already, or must wait: keep the bytes. */
         buf_append(&c->framer.tail, data, len);
+        c->backlog = true;
         return;
     }
     size_t used = 0;
     enum framer_status st = framer_feed(&c->framer, data, len, on_line, c, &used);
     if (st == FRAMER_STOPPED && used < len) {
-        /* Too many requests outstanding: what was read but not framed waits
-         * in the tail (after the last delivered line, so it starts a line)
-         * and is framed again when answers have drained. */
+        /* Too many requests outstanding, or a barrier: what was read but not
+         * framed waits in the tail (after the last delivered line, so it
+         * starts a line) and is framed again later. */
         buf_append(&c->framer.tail, data + used, len - used);
         c->backlog = true;
     } else if (st == FRAMER_TOO_LARGE) {
@@ -241,11 +255,12 @@ static void conn_update_reading(struct conn *c)
     }
 }
 
-/* Lines kept while the queue was full are framed again once it has room,
- * also while draining: they were read, so they are answered. */
+/* Lines kept while the queue was full or a barrier was up are framed again
+ * once they may be, also while draining: they were read, so they are
+ * answered. */
 static void refeed_backlog(struct conn *c)
 {
-    if (!c->backlog || c->queued >= MAX_QUEUED)
+    if (!c->backlog || c->barrier != NULL || c->queued >= MAX_QUEUED)
         return;
     struct buf pending = c->framer.tail;
     buf_init(&c->framer.tail);
@@ -333,6 +348,7 @@ static void conn_close(struct conn *c)
     if (c->closing)
         return;
     c->closing = true;
+    c->barrier = NULL;
     struct server *srv = c->srv;
     /* Requests still at Redis finish later, without a connection. */
     struct request *req = c->head;

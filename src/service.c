@@ -13,6 +13,7 @@
 
 struct service {
     struct store *store;
+    struct sweeper *sweeper;
     const struct config *cfg;
     struct limits limits;
     struct args args;         /* reused for every call: hiredis copies them */
@@ -110,6 +111,7 @@ static void end_result(struct request *req)
 /* --- per-method calls and replies -------------------------------------- */
 
 static int call(struct request *req, enum script_id id, int nkeys);
+static void on_store_reply(void *data, const redisReply *r, int err);
 static void replay_reservation(struct request *req, struct str bound);
 
 static const struct ident *ns(const struct request *req)
@@ -127,13 +129,16 @@ static int stock_set_call(struct request *req)
     struct args *a = &req->svc->args;
     const struct params *p = &req->params;
     args_add_key(a, ns(req), KEY_STOCK, &p->sku);
+    args_add_key(a, ns(req), KEY_EVENTS, NULL);
     args_add_ident(a, &p->location);
     args_add_int(a, p->on_hand);
     if (p->present & HAS_SAFETY_STOCK)
         args_add_int(a, p->safety_stock);
     else
         args_add(a, "", 0);
-    return call(req, SCRIPT_STOCK_SET, 1);
+    args_add_ident(a, &p->sku);
+    args_add_int(a, req->svc->cfg->ledger_maxlen);
+    return call(req, SCRIPT_STOCK_SET, 2);
 }
 
 static int stock_adjust_call(struct request *req)
@@ -141,10 +146,14 @@ static int stock_adjust_call(struct request *req)
     struct args *a = &req->svc->args;
     const struct params *p = &req->params;
     args_add_key(a, ns(req), KEY_STOCK, &p->sku);
+    args_add_key(a, ns(req), KEY_EVENTS, NULL);
     args_add_ident(a, &p->location);
     args_add_int(a, p->delta);
     args_add_int(a, STOCK_MAX);
-    return call(req, SCRIPT_STOCK_ADJUST, 1);
+    args_add_ident(a, &p->sku);
+    args_add_int(a, req->svc->cfg->ledger_maxlen);
+    args_add(a, p->reason.p, (p->present & HAS_REASON) ? p->reason.n : 0);
+    return call(req, SCRIPT_STOCK_ADJUST, 2);
 }
 
 /* The reply of stock.set and stock.adjust: {0, on_hand, reserved, safety}. */
@@ -299,6 +308,7 @@ static int reserve_call(struct request *req)
         args_add_key(a, ns(req), KEY_EXPIRY, NULL); /* unused placeholder */
     args_add_key(a, ns(req), KEY_CHANNEL,
                  (p->present & HAS_CHANNEL) ? &p->channel : &default_channel);
+    args_add_key(a, ns(req), KEY_EVENTS, NULL);
     for (unsigned i = 0; i < p->n_items; i++)
         args_add_key(a, ns(req), KEY_STOCK, &p->items[i].sku);
     int nkeys = a->n;
@@ -310,6 +320,9 @@ static int reserve_call(struct request *req)
         args_add(a, "", 0);
     args_add_int(a, p->ttl_ms);
     args_add(a, strategy_name(p->strategy), strlen(strategy_name(p->strategy)));
+    args_add_int(a, svc->cfg->ledger_maxlen);
+    /* The first attempt may ask for a sweep; the retry after it may not. */
+    args_add(a, req->stage == 0 ? "1" : "0", 1);
     args_add_int(a, p->n_items);
     for (unsigned i = 0; i < p->n_items; i++) {
         args_add_ident(a, &p->items[i].sku);
@@ -330,8 +343,36 @@ static int reservation_get_call(struct request *req)
     return call(req, SCRIPT_RESERVATION_GET, 1);
 }
 
+/* Conflict reasons a script may give, with what they tell a client. */
+static const struct {
+    const char *reason;
+    const char *message;
+} conflicts[] = {
+    {"expired", "The reservation expired; its units went back to stock."},
+    {"released", "The reservation was released."},
+    {"committed", "The reservation is committed."},
+    {"not_held", "The reservation is not held."},
+};
+
+static void fail_conflict(struct request *req, struct str reason)
+{
+    struct rpc_error err;
+    rpc_error_set(&err, E_CONFLICT);
+    size_t n = sizeof conflicts / sizeof conflicts[0];
+    size_t i = n - 1; /* not_held unless the script named another reason */
+    for (size_t k = 0; k < n; k++)
+        if (strlen(conflicts[k].reason) == reason.n && memcmp(conflicts[k].reason, reason.p, reason.n) == 0)
+            i = k;
+    err.reason = conflicts[i].reason;
+    err.message = conflicts[i].message;
+    fail(req, &err);
+}
+
+static void reserve_after_sweep(struct sweep_waiter *w);
+
 /* {0, id, status, order_id, created_at, expires_at, reason, replayed,
- *  sku, location, quantity, ...}, shared by reserve and reservation.get. */
+ *  sku, location, quantity, ...}: the reply of reserve, reservation.get,
+ * commit, release and extend. */
 static void reservation_reply(struct request *req, struct rd *rd, long long code)
 {
     struct service *svc = req->svc;
@@ -341,6 +382,11 @@ static void reservation_reply(struct request *req, struct rd *rd, long long code
         break;
     case 1: /* reserve: the order_id is bound already */
         replay_reservation(req, rd_str(rd, 1));
+        return;
+    case 2: /* reserve: short, but holds are due: sweep, then ask once more */
+        req->stage = 1;
+        req->waiter.fn = reserve_after_sweep;
+        sweeper_kick(svc->sweeper, &req->waiter);
         return;
     case 1001:
         rpc_error_set(&err, E_OUT_OF_STOCK);
@@ -356,6 +402,12 @@ static void reservation_reply(struct request *req, struct rd *rd, long long code
     case 1002:
         fail_with(req, E_NOT_FOUND);
         return;
+    case 1003: {
+        struct str reason = rd_str(rd, 1);
+        if (!rd->bad)
+            fail_conflict(req, reason);
+        return;
+    }
     case 1004:
         fail_with(req, E_IDEMPOTENCY);
         return;
@@ -392,6 +444,85 @@ static void reservation_reply(struct request *req, struct rd *rd, long long code
     end_result(req);
 }
 
+static void reserve_after_sweep(struct sweep_waiter *w)
+{
+    struct request *req = (struct request *)(void *)((char *)w - offsetof(struct request, waiter));
+    args_reset(&req->svc->args);
+    int rc = reserve_call(req);
+    if (rc != 0)
+        fail_with(req, (enum error_id)-rc);
+}
+
+/* commit and release: the first call reads which keys the transition will
+ * touch (the order binding and the skus held); the second makes it. */
+static int transition_call(struct request *req)
+{
+    struct args *a = &req->svc->args;
+    req->stage = 0;
+    args_add_key(a, ns(req), KEY_RES, &req->params.reservation_id);
+    return call(req, SCRIPT_RESERVATION_PLAN, 1);
+}
+
+static void transition_reply(struct request *req, struct rd *rd, long long code)
+{
+    if (req->stage == 1) {
+        reservation_reply(req, rd, code);
+        return;
+    }
+    /* The plan: {0, order_id, n, sku...}; n = -1 when there is no such id. */
+    const struct params *p = &req->params;
+    struct str order_id = rd_str(rd, 1);
+    long long n = rd_int(rd, 2);
+    if (rd->bad)
+        return;
+    if (n < 0) {
+        fail_with(req, E_NOT_FOUND);
+        return;
+    }
+    struct args *a = &req->svc->args;
+    args_reset(a);
+    args_add_key(a, ns(req), KEY_RES, &p->reservation_id);
+    args_add_key(a, ns(req), KEY_EXPIRY, NULL);
+    args_add_key(a, ns(req), KEY_EVENTS, NULL);
+    struct ident id;
+    if (order_id.n > 0 && ident_check(order_id.p, order_id.n, &id))
+        args_add_key(a, ns(req), KEY_ORDER, &id);
+    else
+        args_add_key(a, ns(req), KEY_RES, &p->reservation_id); /* no binding */
+    for (long long j = 0; j < n; j++) {
+        struct str sku = rd_str(rd, 3 + (size_t)j);
+        if (rd->bad || !ident_check(sku.p, sku.n, &id)) {
+            rd->bad = true;
+            return;
+        }
+        args_add_key(a, ns(req), KEY_STOCK, &id);
+    }
+    int nkeys = a->n;
+    args_add_ident(a, &p->reservation_id);
+    args_add_int(a, req->svc->cfg->retention_s);
+    args_add_int(a, req->svc->cfg->ledger_maxlen);
+    args_add(a, p->reason.p, (p->present & HAS_REASON) ? p->reason.n : 0);
+    args_add_int(a, n);
+    for (long long j = 0; j < n; j++) {
+        struct str sku = rd_str(rd, 3 + (size_t)j);
+        args_add(a, sku.p, sku.n);
+    }
+    req->stage = 1;
+    int rc = call(req, req->method == METHOD_COMMIT ? SCRIPT_COMMIT : SCRIPT_RELEASE, nkeys);
+    if (rc != 0)
+        fail_with(req, (enum error_id)-rc);
+}
+
+static int extend_call(struct request *req)
+{
+    struct args *a = &req->svc->args;
+    args_add_key(a, ns(req), KEY_RES, &req->params.reservation_id);
+    args_add_key(a, ns(req), KEY_EXPIRY, NULL);
+    args_add_ident(a, &req->params.reservation_id);
+    args_add_int(a, req->params.ttl_ms);
+    return call(req, SCRIPT_EXTEND, 2);
+}
+
 /* A reserve whose order_id is bound already answers with that reservation
  * as it is now, if the items match. The bound reservation's key was not
  * known when the reserve script ran, so reading it is a second call. */
@@ -422,6 +553,207 @@ static void replay_reservation(struct request *req, struct str bound)
         fail_with(req, (enum error_id)-rc);
 }
 
+/* --- stock.audit ------------------------------------------------------ */
+
+/* stock.audit walks the skus a page at a time (SCAN), or takes the one it
+ * was given; for each page it lists the live holds (ZRANGE of the expiry
+ * index) and has the audit script compare, atomically, the reserved
+ * counts with the holds. If the index moved between the listing and the
+ * script, the page is done again. */
+#define AUDIT_PAGE 500
+#define AUDIT_TRIES 5
+
+enum { AUDIT_SCAN, AUDIT_IDS, AUDIT_CHECK };
+
+struct audit_state {
+    struct args skus; /* the page being checked */
+    struct args ids;  /* the live holds of the snapshot */
+    char cursor[24];  /* SCAN cursor; "0" after the last page */
+    bool last_page;
+    long long skus_checked, holds;
+    struct buf differences, stale; /* result list bodies */
+};
+
+static int audit_step(struct request *req);
+
+static void audit_state_free(struct audit_state *st)
+{
+    if (st == NULL)
+        return;
+    args_free(&st->skus);
+    args_free(&st->ids);
+    buf_free(&st->differences);
+    buf_free(&st->stale);
+    free(st);
+}
+
+static int audit_call(struct request *req)
+{
+    struct audit_state *st = req->audit;
+    if (st == NULL) {
+        st = req->audit = xcalloc(1, sizeof *st);
+        args_init(&st->skus);
+        args_init(&st->ids);
+    }
+    args_reset(&st->skus);
+    args_reset(&st->ids);
+    buf_reset(&st->differences);
+    buf_reset(&st->stale);
+    st->skus_checked = st->holds = 0;
+    req->tries = 0;
+    if (req->params.present & HAS_SKU) {
+        args_add_ident(&st->skus, &req->params.sku);
+        st->last_page = true;
+        req->stage = AUDIT_IDS;
+    } else {
+        strcpy(st->cursor, "0");
+        st->last_page = false;
+        req->stage = AUDIT_SCAN;
+    }
+    return audit_step(req);
+}
+
+/* Each step is its own call with its own deadline: an audit of many pages
+ * may take longer than one request timeout, and each call is bounded. */
+static int audit_step(struct request *req)
+{
+    struct service *svc = req->svc;
+    struct audit_state *st = req->audit;
+    struct args *a = &svc->args;
+    args_reset(a);
+    req->deadline = store_now(svc->store) + (uint64_t)svc->cfg->request_timeout_ms;
+    if (req->stage == AUDIT_SCAN) {
+        args_add(a, "SCAN", 4);
+        args_add(a, st->cursor, strlen(st->cursor));
+        args_add(a, "MATCH", 5);
+        struct buf pattern;
+        buf_init(&pattern);
+        keys_pattern(&pattern, ns(req), KEY_STOCK);
+        args_add(a, pattern.data, pattern.len);
+        buf_free(&pattern);
+        args_add(a, "COUNT", 5);
+        args_add_int(a, AUDIT_PAGE);
+        return store_command(svc->store, a, req->deadline, on_store_reply, req);
+    }
+    if (req->stage == AUDIT_IDS) {
+        args_add(a, "ZRANGE", 6);
+        args_add_key(a, ns(req), KEY_EXPIRY, NULL);
+        args_add(a, "0", 1);
+        args_add(a, "-1", 2);
+        return store_command(svc->store, a, req->deadline, on_store_reply, req);
+    }
+    struct ident id;
+    args_add_key(a, ns(req), KEY_EXPIRY, NULL);
+    for (int i = 0; i < st->ids.n; i++) {
+        ident_check(st->ids.bytes.data + st->ids.v[i].off, st->ids.v[i].len, &id);
+        args_add_key(a, ns(req), KEY_RES, &id);
+    }
+    for (int j = 0; j < st->skus.n; j++) {
+        ident_check(st->skus.bytes.data + st->skus.v[j].off, st->skus.v[j].len, &id);
+        args_add_key(a, ns(req), KEY_STOCK, &id);
+    }
+    int nkeys = a->n;
+    args_add_int(a, st->ids.n);
+    for (int i = 0; i < st->ids.n; i++)
+        args_add(a, st->ids.bytes.data + st->ids.v[i].off, st->ids.v[i].len);
+    args_add_int(a, st->skus.n);
+    for (int j = 0; j < st->skus.n; j++)
+        args_add(a, st->skus.bytes.data + st->skus.v[j].off, st->skus.v[j].len);
+    return call(req, SCRIPT_AUDIT, nkeys);
+}
+
+static void audit_finish(struct request *req)
+{
+    struct audit_state *st = req->audit;
+    begin_result(req);
+    result_audit(&req->out, st->skus_checked, st->holds, &st->differences, &st->stale);
+    end_result(req);
+}
+
+/* The reply of each step; plain command replies (SCAN, ZRANGE) do not
+ * start with a status code, so this reads the raw reply. */
+static void audit_reply(struct request *req, const redisReply *r)
+{
+    struct audit_state *st = req->audit;
+    struct ident id;
+    if (req->stage == AUDIT_SCAN) {
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+            r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_ARRAY ||
+            r->element[0]->len >= sizeof st->cursor)
+            goto bad;
+        memcpy(st->cursor, r->element[0]->str, r->element[0]->len + 1);
+        st->last_page = strcmp(st->cursor, "0") == 0;
+        /* Keys are {ns}:stock:<sku>; anything else under the pattern is
+         * not stockd's and is skipped. */
+        size_t prefix = ns(req)->n + strlen("{}:stock:");
+        args_reset(&st->skus);
+        const redisReply *keys = r->element[1];
+        for (size_t i = 0; i < keys->elements; i++) {
+            const redisReply *k = keys->element[i];
+            if (k->type == REDIS_REPLY_STRING && k->len > prefix &&
+                ident_check(k->str + prefix, k->len - prefix, &id))
+                args_add_ident(&st->skus, &id);
+        }
+        req->stage = st->skus.n > 0 ? AUDIT_IDS : AUDIT_SCAN;
+        if (st->skus.n == 0 && st->last_page) {
+            audit_finish(req);
+            return;
+        }
+    } else if (req->stage == AUDIT_IDS) {
+        if (r->type != REDIS_REPLY_ARRAY)
+            goto bad;
+        args_reset(&st->ids);
+        for (size_t i = 0; i < r->elements; i++) {
+            const redisReply *e = r->element[i];
+            if (e->type != REDIS_REPLY_STRING || !ident_check(e->str, e->len, &id))
+                goto bad;
+            args_add_ident(&st->ids, &id);
+        }
+        req->stage = AUDIT_CHECK;
+    } else {
+        struct rd rd = {r, false};
+        long long code = r->type == REDIS_REPLY_ARRAY && r->elements > 0 ? rd_int(&rd, 0) : -1;
+        if (code == 2) {
+            /* The index moved under the snapshot: list it again. */
+            if (++req->tries >= AUDIT_TRIES) {
+                fail_with(req, E_OVERLOADED);
+                return;
+            }
+            req->stage = AUDIT_IDS;
+        } else if (code == 0) {
+            st->holds = rd_int(&rd, 1);
+            st->skus_checked += rd_int(&rd, 2);
+            long long d = rd_int(&rd, 3);
+            size_t at = 4;
+            for (long long i = 0; i < d && !rd.bad; i++, at += 4)
+                result_audit_difference(&st->differences, rd_str(&rd, at), rd_str(&rd, at + 1),
+                                        rd_int(&rd, at + 2), rd_int(&rd, at + 3));
+            long long n_stale = rd_int(&rd, at++);
+            /* Every page sees the same index: report its stale entries once. */
+            bool first_page = st->skus_checked == rd_int(&rd, 2);
+            for (long long i = 0; i < n_stale && !rd.bad; i++, at += 2)
+                if (first_page)
+                    result_audit_stale(&st->stale, rd_str(&rd, at), rd_str(&rd, at + 1));
+            if (rd.bad)
+                goto bad;
+            if (st->last_page) {
+                audit_finish(req);
+                return;
+            }
+            req->stage = AUDIT_SCAN;
+        } else {
+            goto bad;
+        }
+    }
+    int rc = audit_step(req);
+    if (rc != 0)
+        fail_with(req, (enum error_id)-rc);
+    return;
+bad:
+    log_error("stock.audit: unexpected reply at step %d", req->stage);
+    fail_with(req, E_INTERNAL);
+}
+
 static int ping_call(struct request *req)
 {
     begin_result(req);
@@ -445,6 +777,10 @@ static const struct {
     [METHOD_CHANNEL_GET] = {channel_get_call, channel_reply},
     [METHOD_RESERVE] = {reserve_call, reservation_reply},
     [METHOD_RESERVATION_GET] = {reservation_get_call, reservation_reply},
+    [METHOD_COMMIT] = {transition_call, transition_reply},
+    [METHOD_RELEASE] = {transition_call, transition_reply},
+    [METHOD_EXTEND] = {extend_call, reservation_reply},
+    [METHOD_STOCK_AUDIT] = {audit_call, NULL}, /* replies go to audit_reply */
 };
 
 /* --- the Redis round trip ---------------------------------------------- */
@@ -477,6 +813,10 @@ static void on_store_reply(void *data, const redisReply *r, int err)
         }
         return;
     }
+    if (req->method == METHOD_STOCK_AUDIT) {
+        audit_reply(req, r);
+        return;
+    }
     struct rd rd = {r, false};
     long long code = 0;
     if (r->type != REDIS_REPLY_ARRAY || r->elements == 0)
@@ -500,10 +840,12 @@ static int call(struct request *req, enum script_id id, int nkeys)
 
 /* --- entry points ------------------------------------------------------ */
 
-struct service *service_new(struct store *store, const struct config *cfg)
+struct service *service_new(struct store *store, struct sweeper *sweeper,
+                            const struct config *cfg)
 {
     struct service *svc = xcalloc(1, sizeof *svc);
     svc->store = store;
+    svc->sweeper = sweeper;
     svc->cfg = cfg;
     svc->limits.max_items = (unsigned)cfg->max_items;
     svc->limits.default_ttl_ms = cfg->default_ttl_ms;
@@ -514,6 +856,7 @@ struct service *service_new(struct store *store, const struct config *cfg)
 
 static void request_destroy(struct request *req)
 {
+    audit_state_free(req->audit);
     rpc_request_free(&req->rpc);
     buf_free(&req->out);
     free(req->loc_storage);
@@ -555,6 +898,8 @@ struct request *service_request_new(struct service *svc, void *owner, request_do
 
 void service_request_free(struct service *svc, struct request *req)
 {
+    audit_state_free(req->audit);
+    req->audit = NULL;
     rpc_request_free(&req->rpc);
     buf_reset(&req->out);
     if (req->out.cap > 16384)
@@ -569,6 +914,8 @@ void service_handle_line(struct service *svc, struct request *req, const char *l
     struct rpc_error err;
     svc->inflight++;
     req->deadline = now + (uint64_t)svc->cfg->request_timeout_ms;
+    req->stage = 0;
+    req->tries = 0;
 
     if (rpc_decode(line, len, &req->rpc, &err) != 0) {
         fail(req, &err);
@@ -601,4 +948,9 @@ void service_handle_line(struct service *svc, struct request *req, const char *l
 unsigned long service_inflight(const struct service *svc)
 {
     return svc->inflight;
+}
+
+bool service_request_is_barrier(const struct request *req)
+{
+    return req->method == METHOD_COMMIT || req->method == METHOD_RELEASE;
 }

@@ -577,24 +577,30 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     op_put(s, op);
 }
 
-int store_eval(struct store *s, enum script_id id, int nkeys, const struct args *a,
-               uint64_t deadline, store_fn fn, void *data)
+/* Formats and queues one call: EVALSHA sha nkeys args... for a script, or
+ * the args as they are for a plain command (script < 0). */
+static int submit(struct store *s, int script, int nkeys, const struct args *a, uint64_t deadline,
+                  store_fn fn, void *data)
 {
     if (s->state != ST_UP || s->ac == NULL)
         return -E_UNAVAILABLE;
     struct op *op = op_get(s);
     op->fn = fn;
     op->data = data;
-    op->script = (int)id;
+    op->script = script;
     op->deadline = deadline;
     struct buf *b = &op->cmd;
     buf_reserve(b, a->bytes.len + (size_t)a->n * 16 + 80);
-    resp_count(b, '*', (size_t)a->n + 3);
-    resp_arg(b, "EVALSHA", 7);
-    resp_arg(b, scripts[id].sha1, 40);
-    char nk[12];
-    int nkl = snprintf(nk, sizeof nk, "%d", nkeys);
-    resp_arg(b, nk, (size_t)nkl);
+    if (script >= 0) {
+        resp_count(b, '*', (size_t)a->n + 3);
+        resp_arg(b, "EVALSHA", 7);
+        resp_arg(b, scripts[script].sha1, 40);
+        char nk[12];
+        int nkl = snprintf(nk, sizeof nk, "%d", nkeys);
+        resp_arg(b, nk, (size_t)nkl);
+    } else {
+        resp_count(b, '*', (size_t)a->n);
+    }
     for (int i = 0; i < a->n; i++)
         resp_arg(b, a->bytes.data + a->v[i].off, a->v[i].len);
     if (send_op(s, op) != 0) {
@@ -602,6 +608,23 @@ int store_eval(struct store *s, enum script_id id, int nkeys, const struct args 
         return -E_UNAVAILABLE;
     }
     return 0;
+}
+
+int store_eval(struct store *s, enum script_id id, int nkeys, const struct args *a,
+               uint64_t deadline, store_fn fn, void *data)
+{
+    return submit(s, (int)id, nkeys, a, deadline, fn, data);
+}
+
+int store_command(struct store *s, const struct args *a, uint64_t deadline, store_fn fn,
+                  void *data)
+{
+    return submit(s, -1, 0, a, deadline, fn, data);
+}
+
+uint64_t store_now(const struct store *s)
+{
+    return uv_now(s->loop);
 }
 
 bool store_is_up(const struct store *s)

@@ -136,6 +136,16 @@ static const struct field *const fields_reserve[] = {
                           "ttl_ms must be a whole number from 1000 to 86400000."},
     NULL};
 static const struct field *const fields_reservation_get[] = {&f_reservation_id, NULL};
+static const struct field *const fields_commit[] = {&f_reservation_id, NULL};
+static const struct field *const fields_release[] = {&f_reservation_id, &f_reason, NULL};
+static const struct field *const fields_extend[] = {
+    &f_reservation_id,
+    &(const struct field){"ttl_ms", F_INT, REQ, OFF(ttl_ms), TTL_MIN_MS, TTL_MAX_MS, false,
+                          "ttl_ms must be a whole number from 1000 to 86400000."},
+    NULL};
+static const struct field *const fields_stock_audit[] = {
+    &(const struct field){"sku", F_IDENT, HAS_SKU, OFF(sku), 0, 0, false, IDENT_RULE("sku")},
+    NULL};
 
 static const struct field *const *const method_fields[METHOD_COUNT] = {
     [METHOD_PING] = fields_ping,
@@ -146,6 +156,10 @@ static const struct field *const *const method_fields[METHOD_COUNT] = {
     [METHOD_CHANNEL_GET] = fields_channel_get,
     [METHOD_RESERVE] = fields_reserve,
     [METHOD_RESERVATION_GET] = fields_reservation_get,
+    [METHOD_COMMIT] = fields_commit,
+    [METHOD_RELEASE] = fields_release,
+    [METHOD_EXTEND] = fields_extend,
+    [METHOD_STOCK_AUDIT] = fields_stock_audit,
 };
 
 static bool int_in_range(const cJSON *v, long long min, long long max, bool nonzero, long long *out)

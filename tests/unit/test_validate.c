@@ -108,6 +108,12 @@ static const struct method_case {
     {"channel.get", METHOD_CHANNEL_GET},
     {"reserve", METHOD_RESERVE},
     {"reservation.get", METHOD_RESERVATION_GET},
+    {"commit", METHOD_COMMIT},
+    {"release", METHOD_RELEASE},
+    {"extend", METHOD_EXTEND},
+    {"stock.audit", METHOD_STOCK_AUDIT},
+    {"Commit", -E_METHOD_NOT_FOUND},
+    {"stock.audits", -E_METHOD_NOT_FOUND},
     {"", -E_METHOD_NOT_FOUND},
     {"Ping", -E_METHOD_NOT_FOUND},
     {"PING", -E_METHOD_NOT_FOUND},
@@ -678,6 +684,10 @@ static const char *const bad_locations[] = {
     "{\"order_id\":\"ord-1\",\"items\":[{\"sku\":\"A\",\"quantity\":2}],\"channel\":\"web\","    \
     "\"locations\":[\"wh-1\"],\"strategy\":\"auto\",\"ttl_ms\":60000}"
 #define BASE_RESERVATION_GET "{\"reservation_id\":\"r-1\"}"
+#define BASE_COMMIT "{\"reservation_id\":\"r-1\"}"
+#define BASE_RELEASE "{\"reservation_id\":\"r-1\",\"reason\":\"payment failed\"}"
+#define BASE_EXTEND "{\"reservation_id\":\"r-1\",\"ttl_ms\":60000}"
+#define BASE_STOCK_AUDIT "{\"sku\":\"SKU-1\"}"
 
 static const struct bad_field_case {
     enum method_id method;
@@ -875,6 +885,10 @@ static const struct method_base {
     {METHOD_RESERVE, BASE_RESERVE, {"items"},
      HAS_ORDER_ID | HAS_CHANNEL | HAS_LOCATIONS | HAS_STRATEGY | HAS_TTL},
     {METHOD_RESERVATION_GET, BASE_RESERVATION_GET, {"reservation_id"}, 0},
+    {METHOD_COMMIT, BASE_COMMIT, {"reservation_id"}, 0},
+    {METHOD_RELEASE, BASE_RELEASE, {"reservation_id"}, HAS_REASON},
+    {METHOD_EXTEND, BASE_EXTEND, {"reservation_id", "ttl_ms"}, 0},
+    {METHOD_STOCK_AUDIT, BASE_STOCK_AUDIT, {NULL}, HAS_SKU},
 };
 
 /* The presence bit of an optional field, by name. */
@@ -886,7 +900,7 @@ static unsigned flag_of(const char *field)
     } flags[] = {
         {"safety_stock", HAS_SAFETY_STOCK}, {"ttl_ms", HAS_TTL},         {"order_id", HAS_ORDER_ID},
         {"channel", HAS_CHANNEL},           {"locations", HAS_LOCATIONS}, {"reason", HAS_REASON},
-        {"strategy", HAS_STRATEGY},
+        {"strategy", HAS_STRATEGY},         {"sku", HAS_SKU},
     };
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         if (strcmp(flags[i].name, field) == 0)

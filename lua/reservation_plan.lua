@@ -1,0 +1,34 @@
+-- reservation_plan: what a transition of these reservations will touch: the
+-- order binding and the skus they hold. Read-only: commit, release and the
+-- sweeper call it first, because a script must be given every key it uses
+-- in KEYS and these keys are only known from the records.
+--
+-- KEYS[1..k]  {ns}:res:<id>
+--
+-- Reply: {0, group_1, ..., group_k}, each group flat: order_id ('' for
+--        none), n, sku_1, ..., sku_n (distinct); n = -1 when the
+--        reservation does not exist.
+--
+-- Invariant: read-only; changes nothing.
+local reply = {0}
+for i = 1, #KEYS do
+    local r = redis.call('HMGET', KEYS[i], 'order_id', 'allocations')
+    if not r[2] then
+        reply[#reply + 1] = ''
+        reply[#reply + 1] = -1
+    else
+        reply[#reply + 1] = r[1] or ''
+        local seen, skus = {}, {}
+        for _, a in ipairs(cjson.decode(r[2])) do
+            if not seen[a[1]] then
+                seen[a[1]] = true
+                skus[#skus + 1] = a[1]
+            end
+        end
+        reply[#reply + 1] = #skus
+        for _, sku in ipairs(skus) do
+            reply[#reply + 1] = sku
+        end
+    end
+end
+return reply
