@@ -319,6 +319,34 @@ redisReply *harness_redis(struct harness *h, const char *fmt, ...)
     return r;
 }
 
+long long harness_now_ms(void)
+{
+    return now_ms();
+}
+
+long long harness_redis_time_ms(struct harness *h)
+{
+    redisReply *t = harness_redis(h, "TIME");
+    long long ms = atoll(t->element[0]->str) * 1000 + atoll(t->element[1]->str) / 1000;
+    freeReplyObject(t);
+    return ms;
+}
+
+void harness_wait_redis_time(struct harness *h, long long ms)
+{
+    long long deadline = now_ms() + READY_TIMEOUT_MS;
+    while (harness_redis_time_ms(h) <= ms) {
+        if (now_ms() > deadline)
+            die("Redis's clock did not reach %lld", ms);
+        probe_pause();
+    }
+}
+
+int harness_add_stockd(const char *const *args)
+{
+    return harness_start_stockd(&H, args);
+}
+
 void harness_flush(struct harness *h)
 {
     freeReplyObject(harness_redis(h, "FLUSHALL"));

@@ -45,6 +45,9 @@ int harness_run(const char *name, const struct CMUnitTest *tests, size_t n_tests
                 const char *const *args);
 /* A per-test setup that empties Redis. */
 int harness_flush_setup(void **state);
+/* Starts one more stockd for H from inside a test (with its own flags); it
+ * is stopped with the rest. Returns its index in H.stockd. */
+int harness_add_stockd(const char *const *args);
 /* A connection to stockd i of H, opened on first use and kept. */
 int harness_client(int i);
 
@@ -73,6 +76,12 @@ int harness_stop(struct harness *h);
 /* Runs a Redis command on the inspection connection; the caller frees the
  * reply with freeReplyObject. */
 redisReply *harness_redis(struct harness *h, const char *fmt, ...);
+/* Milliseconds on the Redis server's clock (TIME), the clock of deadlines. */
+long long harness_redis_time_ms(struct harness *h);
+/* Waits until Redis's clock has passed ms. */
+void harness_wait_redis_time(struct harness *h, long long ms);
+/* Milliseconds on this machine's monotonic clock. */
+long long harness_now_ms(void);
 /* FLUSHALL, for a clean slate between tests. */
 void harness_flush(struct harness *h);
 
