@@ -371,6 +371,59 @@ static void test_concurrent_retries_make_one_hold(void **state)
     freeReplyObject(z);
 }
 
+/* Two replicas sweep the same expiring holds: each hold is released once. */
+static void test_two_sweepers_release_each_hold_once(void **state)
+{
+    (void)state;
+    enum { HOLDS = 300 };
+    int fd = sweeping();
+    (void)replica_port(); /* the second sweeper */
+    set_stock(fd, "S", HOLDS);
+    /* Pipelined: all holds share about the same deadline. */
+    for (int i = 0; i < HOLDS; i++)
+        client_sends(fd, "{\"id\":1,\"method\":\"reserve\",\"params\":{\"items\":[{\"sku\":"
+                         "\"S\",\"quantity\":1}],\"locations\":[\"L\"],\"ttl_ms\":1000}}\n");
+    for (int i = 0; i < HOLDS; i++) {
+        char *line = client_readline(fd, 10000);
+        assert_non_null(line);
+        assert_null(strstr(line, "\"error\""));
+        free(line);
+    }
+    assert_int_equal(stock_row(fd, "S", "L").reserved, HOLDS);
+
+    long long give_up = harness_now_ms() + 15000;
+    for (;;) {
+        redisReply *z = harness_redis(&H, "ZCARD {inv}:expiry");
+        long long left = z->integer;
+        freeReplyObject(z);
+        if (left == 0)
+            break;
+        if (harness_now_ms() > give_up)
+            fail_msg("%lld holds never expired", left);
+    }
+    struct row row = stock_row(fd, "S", "L");
+    assert_int_equal(row.reserved, 0);
+    assert_int_equal(row.on_hand, HOLDS);
+
+    /* One expire entry per hold, no id twice. */
+    redisReply *x = harness_redis(&H, "XRANGE {inv}:events - +");
+    int expires = 0;
+    for (size_t e = 0; e < x->elements; e++) {
+        const redisReply *f = x->element[e]->element[1];
+        if (strcmp(f->element[1]->str, "expire") != 0)
+            continue;
+        expires++;
+        for (size_t g = e + 1; g < x->elements; g++) {
+            const redisReply *o = x->element[g]->element[1];
+            if (strcmp(o->element[1]->str, "expire") == 0 &&
+                strcmp(o->element[9]->str, f->element[9]->str) == 0)
+                fail_msg("hold %s expired twice", f->element[9]->str);
+        }
+    }
+    freeReplyObject(x);
+    assert_int_equal(expires, HOLDS);
+}
+
 static void test_audit_finds_planted_difference(void **state)
 {
     (void)state;
@@ -423,6 +476,7 @@ int main(void)
         cmocka_unit_test_setup(test_extend_moves_the_deadline, harness_flush_setup),
         cmocka_unit_test_setup(test_reserve_sweeps_due_holds, harness_flush_setup),
         cmocka_unit_test_setup(test_concurrent_retries_make_one_hold, harness_flush_setup),
+        cmocka_unit_test_setup(test_two_sweepers_release_each_hold_once, harness_flush_setup),
         cmocka_unit_test_setup(test_audit_finds_planted_difference, harness_flush_setup),
     };
     static const char *const args[] = {STOCKD_ARGS, NULL};

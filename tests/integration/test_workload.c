@@ -7,7 +7,8 @@
  * negative at any observation, each expired hold was expired exactly once
  * in the ledger, and stock.audit is clean.
  *
- * The seed is fixed (42) unless STOCKD_TEST_SEED is set; it is printed. */
+ * The seed is fixed (42) unless STOCKD_TEST_SEED is set: a number, or
+ * "random" for one taken from the clock. It is printed either way. */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,7 +191,11 @@ static void test_random_workload_keeps_the_books(void **state)
 {
     (void)state;
     const char *seed_env = getenv("STOCKD_TEST_SEED");
-    unsigned long long seed = seed_env ? strtoull(seed_env, NULL, 10) : 42;
+    unsigned long long seed = 42;
+    if (seed_env != NULL && strcmp(seed_env, "random") == 0)
+        seed = (unsigned long long)harness_now_ms() * 2654435761ULL ^ (unsigned long long)getpid();
+    else if (seed_env != NULL)
+        seed = strtoull(seed_env, NULL, 10);
     if (seed == 0)
         seed = 1;
     rng = seed;

@@ -87,6 +87,8 @@ static void describe(const struct config *cfg, const char *key, char *out, size_
         snprintf(out, n, "%lld", cfg->max_items);
     else if (strcmp(key, "max_connections") == 0)
         snprintf(out, n, "%lld", cfg->max_connections);
+    else if (strcmp(key, "ledger_maxlen") == 0)
+        snprintf(out, n, "%lld", cfg->ledger_maxlen);
     else if (strcmp(key, "log_level") == 0)
         snprintf(out, n, "%s", (unsigned)cfg->log_level < 4 ? levels[cfg->log_level] : "?");
     else if (strcmp(key, "log_format") == 0)
@@ -116,6 +118,7 @@ static const struct setting {
     {"max_request_bytes", "65536"},
     {"max_items", "100"},
     {"max_connections", "10000"},
+    {"ledger_maxlen", "1000000"},
     {"log_level", "info"},
     {"log_format", "text"},
 };
@@ -254,6 +257,7 @@ static const struct int_option {
     {"max-request-bytes", "STOCKD_MAX_REQUEST_BYTES", "max_request_bytes", 256, 16777216},
     {"max-items", "STOCKD_MAX_ITEMS", "max_items", 1, 1000},
     {"max-connections", "STOCKD_MAX_CONNECTIONS", "max_connections", 1, 1000000},
+    {"ledger-maxlen", "STOCKD_LEDGER_MAXLEN", "ledger_maxlen", 1000, 1000000000},
 };
 
 /* Values that are never a whole number in range, whatever the option. */
@@ -526,7 +530,8 @@ static void test_help_lists_every_flag(void **state)
         "--listen",          "--http",           "--redis",           "--namespace",
         "--auth-token-file", "--request-timeout-ms", "--default-ttl-ms", "--sweep-interval-ms",
         "--retention-s",     "--max-request-bytes",  "--max-items",      "--max-connections",
-        "--log-level",       "--log-format",         "--version",        "--help"};
+        "--log-level",       "--log-format",         "--version",        "--help",
+        "--ledger-maxlen"};
     static const struct env_var no_env[] = {{NULL, NULL}};
     static const char *const args[] = {"--help", NULL};
     FILE *out = tmpfile();
