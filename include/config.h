@@ -40,6 +40,11 @@ struct config {
     long long max_request_bytes;
     long long max_items;
     long long max_connections;
+    long long max_pipeline;     /* requests in flight on one connection */
+    long long max_inflight;     /* requests in flight in the process */
+    long long max_output_bytes; /* unwritten answers before a client is not read */
+    long long idle_timeout_ms;  /* a connection with nothing to do is closed */
+    long long line_timeout_ms;  /* a started line must be finished within */
     long long ledger_maxlen;
     enum log_level log_level;
     enum log_format log_format;

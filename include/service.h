@@ -16,6 +16,13 @@
 #include "sweeper.h"
 #include "validate.h"
 
+/* What the service keeps per client connection. Owned by the connection;
+ * requests point to it until the connection goes. */
+struct session {
+    bool authenticated;
+    unsigned long inflight; /* requests handed in and not done */
+};
+
 struct request;
 /* Called once when a request has its response (or needs none). */
 typedef void (*request_done_fn)(struct request *req);
@@ -23,6 +30,7 @@ typedef void (*request_done_fn)(struct request *req);
 struct request {
     struct request *next;  /* in the owner's queue */
     void *owner;           /* the connection; NULL once it has gone */
+    struct session *session; /* the connection's; NULL once it has gone */
     struct service *svc;
     request_done_fn on_done;
     bool done;
@@ -53,10 +61,11 @@ void service_free(struct service *svc);
 struct request *service_request_new(struct service *svc, void *owner, request_done_fn on_done);
 void service_request_free(struct service *svc, struct request *req);
 
-/* Handles one line. req->on_done(req) is called exactly once: maybe before
- * this returns (errors, ping), maybe later (Redis). now is uv_now(). */
-void service_handle_line(struct service *svc, struct request *req, const char *line, size_t len,
-                         uint64_t now);
+/* Handles one line for the connection whose session is given.
+ * req->on_done(req) is called exactly once: maybe before this returns
+ * (errors, ping, auth, overload), maybe later (Redis). now is uv_now(). */
+void service_handle_line(struct service *svc, struct request *req, struct session *session,
+                         const char *line, size_t len, uint64_t now);
 
 /* Writes a whole error response into req->out and completes it: for errors
  * found outside the service (request too large, overloaded). */
@@ -69,5 +78,7 @@ bool service_request_is_barrier(const struct request *req);
 
 /* Requests handed in and not yet done, across all connections. */
 unsigned long service_inflight(const struct service *svc);
+/* Failed auth attempts since start. */
+unsigned long long service_auth_failures(const struct service *svc);
 
 #endif

@@ -15,6 +15,7 @@
 #define IDENT_MAX 128        /* bytes in sku, location, channel, order_id, ... */
 #define MAX_LOCATIONS 64     /* in a channel, or in a reserve's locations */
 #define TEXT_MAX 256         /* bytes in a free-text reason */
+#define TOKEN_MAX 1023       /* bytes in an auth token */
 #define QTY_MAX 1000000000LL /* one line of a reservation */
 #define STOCK_MAX 1000000000000000LL /* on_hand, safety_stock, |delta| */
 #define TTL_MIN_MS 1000LL
@@ -23,6 +24,7 @@
 /* X(enum name, wire name). The order is the order of the method table. */
 #define STOCKD_METHODS(X)                                                                          \
     X(PING, "ping")                                                                                \
+    X(AUTH, "auth")                                                                                \
     X(STOCK_SET, "stock.set")                                                                      \
     X(STOCK_ADJUST, "stock.adjust")                                                                \
     X(STOCK_GET, "stock.get")                                                                      \
@@ -89,6 +91,7 @@ struct params {
     unsigned present;
     struct ident sku, location, channel, order_id, reservation_id;
     struct text reason;
+    struct text token; /* auth: never logged or echoed */
     long long on_hand, safety_stock, delta, ttl_ms;
     enum strategy strategy;
     struct ident *locations; /* caller's storage for MAX_LOCATIONS entries */

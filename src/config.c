@@ -43,6 +43,16 @@ enum opt_kind { OPT_HOSTPORT, OPT_REDIS_URL, OPT_IDENT, OPT_PATH, OPT_INT, OPT_L
       "most lines in one reserve")                                                                \
     X("max-connections", "STOCKD_MAX_CONNECTIONS", "10000", OPT_INT, CFG(max_connections), NONE,   \
       1, 1000000, "most client connections at once")                                              \
+    X("max-pipeline", "STOCKD_MAX_PIPELINE", "1024", OPT_INT, CFG(max_pipeline), NONE, 1, 1000000, \
+      "requests in flight on one connection; beyond: 2003")                                       \
+    X("max-inflight", "STOCKD_MAX_INFLIGHT", "100000", OPT_INT, CFG(max_inflight), NONE, 1,       \
+      10000000, "requests in flight in the process; beyond: 2003")                                \
+    X("max-output-bytes", "STOCKD_MAX_OUTPUT_BYTES", "1048576", OPT_INT, CFG(max_output_bytes),   \
+      NONE, 4096, 1073741824, "unwritten answers to a client before it is not read from")         \
+    X("idle-timeout-ms", "STOCKD_IDLE_TIMEOUT_MS", "300000", OPT_INT, CFG(idle_timeout_ms), NONE,  \
+      100, 86400000, "a connection with nothing in flight and no new line is closed")             \
+    X("line-timeout-ms", "STOCKD_LINE_TIMEOUT_MS", "10000", OPT_INT, CFG(line_timeout_ms), NONE,   \
+      100, 3600000, "a request line must be finished within this time once started")             \
     X("ledger-maxlen", "STOCKD_LEDGER_MAXLEN", "1000000", OPT_INT, CFG(ledger_maxlen), NONE, 1000, \
       1000000000, "about how many movements the ledger stream keeps")                             \
     X("log-level", "STOCKD_LOG_LEVEL", "info", OPT_LEVEL, CFG(log_level), NONE, 0, 0,              \

@@ -1,6 +1,8 @@
 /* stockd: start-up, signals and shutdown. Wires config -> store (Redis) ->
  * service (requests) -> server (clients) onto one libuv loop. */
+#include <errno.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,48 @@ struct app {
 static const char *env_lookup(const char *name)
 {
     return getenv(name);
+}
+
+/* Reads the auth token from its file into cfg (trailing white space, as
+ * an editor leaves it, is not part of it). Returns 0, or -1 with a message
+ * that never shows the token. */
+static int load_token(struct config *cfg, char *err, size_t errlen)
+{
+    FILE *f = fopen(cfg->auth_token_file, "r");
+    if (f == NULL) {
+        snprintf(err, errlen, "stockd: cannot read --auth-token-file: %s", strerror(errno));
+        return -1;
+    }
+    size_t n = fread(cfg->auth_token, 1, sizeof cfg->auth_token - 1, f);
+    bool more = fgetc(f) != EOF;
+    fclose(f);
+    while (n > 0 && (cfg->auth_token[n - 1] == '\n' || cfg->auth_token[n - 1] == '\r' ||
+                     cfg->auth_token[n - 1] == ' ' || cfg->auth_token[n - 1] == '\t'))
+        n--;
+    cfg->auth_token[n] = '\0';
+    if (more || n == 0 || strlen(cfg->auth_token) != n) {
+        snprintf(err, errlen, "stockd: --auth-token-file must hold one token of 1 to %zu bytes",
+                 sizeof cfg->auth_token - 1);
+        return -1;
+    }
+    return 0;
+}
+
+/* Each client connection is a file descriptor: allow as many as the hard
+ * limit permits, so --max-connections is what limits them. */
+static void raise_fd_limit(const struct config *cfg)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == rl.rlim_max)
+        return;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        log_warn("cannot raise the open-file limit: %s", strerror(errno));
+    getrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < (rlim_t)cfg->max_connections + 64)
+        log_warn("open-file limit %llu is below --max-connections %lld: connections beyond it "
+                 "will be refused by accept",
+                 (unsigned long long)rl.rlim_cur, cfg->max_connections);
 }
 
 static void on_part_closed(void *data)
@@ -80,10 +124,11 @@ int main(int argc, char **argv)
         break;
     }
     log_setup(app.cfg.log_level, app.cfg.log_format);
-    if (app.cfg.auth_token_file[0] != '\0' || app.cfg.auth_token[0] != '\0') {
-        fprintf(stderr, "stockd: client authentication is not available in this version\n");
+    if (app.cfg.auth_token_file[0] != '\0' && load_token(&app.cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
         return CONFIG_EXIT_USAGE;
     }
+    raise_fd_limit(&app.cfg);
 
     /* A write to a socket the peer closed must be an error, not a signal. */
     signal(SIGPIPE, SIG_IGN);
@@ -105,7 +150,8 @@ int main(int argc, char **argv)
 
     store_start(app.store);
     sweeper_start(app.sweeper);
-    log_info("listening on %s:%d", app.cfg.listen_host, server_port(app.server));
+    log_info("listening on %s:%d%s", app.cfg.listen_host, server_port(app.server),
+             app.cfg.auth_token[0] ? " (clients must auth)" : "");
 
     uv_run(app.loop, UV_RUN_DEFAULT);
 

@@ -23,9 +23,17 @@
  * nothing after it on the same connection is framed until it is done, so a
  * later request can never take effect before it.
  *
- * Back-pressure: a client that sends but does not read its answers is not
- * read from while its unwritten output is above OUT_HIGH_WATER, nor while it
- * has MAX_QUEUED requests unanswered.
+ * Limits: beyond --max-pipeline requests in flight on a connection (or
+ * --max-inflight in the process) the service answers 2003 at once. Beyond
+ * twice that many queued answers, or --max-output-bytes of unwritten
+ * output (a client that sends but does not read), the connection is not
+ * read from until it drains.
+ *
+ * Timeouts: one timer checks every connection a few times per timeout. A
+ * connection with nothing in flight and no complete line for
+ * --idle-timeout-ms is closed, and so is one whose started line is not
+ * finished within --line-timeout-ms (a slowloris client), after an error
+ * line that says so.
  *
  * Closing: conn_close is the one, idempotent, close path. A connection that
  * reached EOF, sent an oversized line, or is asked to drain stops reading and
@@ -41,8 +49,6 @@
 #include "log.h"
 
 #define READ_BUF_SIZE 65536
-#define OUT_HIGH_WATER (1u << 20)
-#define MAX_QUEUED 4096
 
 struct conn {
     uv_tcp_t tcp; /* first: the handle's memory is the connection's */
@@ -63,6 +69,9 @@ struct conn {
     bool closing;
     bool dirty;              /* in srv->dirty, waiting for the flusher */
     struct conn *next_dirty; /* in srv->dirty */
+    struct session session;
+    uint64_t last_line_at;  /* uv_now() of the last complete line, or accept */
+    uint64_t partial_since; /* uv_now() when the unfinished line began; 0: none */
 };
 
 struct server {
@@ -79,6 +88,9 @@ struct server {
     uv_check_t flusher;  /* flushes srv->dirty after I/O callbacks */
     uv_prepare_t preflusher; /* and before the loop blocks */
     struct conn *dirty;  /* connections with answers to move and write */
+    uv_timer_t reaper;       /* idle and partial-line timeouts */
+    uv_timer_t stop_timer;   /* the drain's deadline */
+    unsigned max_queued;     /* answers queued on one connection before it is not read */
     bool stopping;
     bool listener_closed;
     void (*on_stopped)(void *);
@@ -157,20 +169,22 @@ static int on_line(void *ctx, const char *line, size_t len)
     struct server *srv = c->srv;
     struct request *req = service_request_new(srv->svc, c, on_request_done);
     enqueue(c, req);
-    service_handle_line(srv->svc, req, line, len, uv_now(srv->loop));
+    c->last_line_at = uv_now(srv->loop);
+    service_handle_line(srv->svc, req, &c->session, line, len, c->last_line_at);
     if (!req->done && service_request_is_barrier(req)) {
         c->barrier = req;
         return 1;
     }
     /* Stop framing when the client has too much outstanding; the rest of the
      * bytes wait in the framer's tail until answers drain. */
-    return c->queued >= MAX_QUEUED ? 1 : 0;
+    return c->queued >= srv->max_queued ? 1 : 0;
 }
 
-static void fail_line(struct conn *c, enum error_id e)
+static void fail_line(struct conn *c, enum error_id e, const char *message)
 {
     struct rpc_error err;
     rpc_error_set(&err, e);
+    err.message = message;
     struct request *req = service_request_new(c->srv->svc, c, on_request_done);
     enqueue(c, req);
     service_fail(req, &err);
@@ -211,7 +225,7 @@ static void feed(struct conn *c, const char *data, size_t len)
         buf_append(&c->framer.tail, data + used, len - used);
         c->backlog = true;
     } else if (st == FRAMER_TOO_LARGE) {
-        fail_line(c, E_TOO_LARGE);
+        fail_line(c, E_TOO_LARGE, NULL);
         c->spent = true;
         c->draining = true;
     }
@@ -224,7 +238,13 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
     if (b->base == srv->read_buf)
         srv->read_buf_busy = false;
     if (nread > 0 && !c->draining) {
+        uint64_t last_line = c->last_line_at;
         feed(c, b->base, (size_t)nread);
+        /* The clock of an unfinished line starts with its first byte. */
+        if (framer_pending(&c->framer) == 0 || c->backlog)
+            c->partial_since = 0;
+        else if (c->partial_since == 0 || c->last_line_at != last_line)
+            c->partial_since = uv_now(srv->loop);
     } else if (nread < 0) {
         if (nread != UV_EOF)
             log_debug("client read error: %s", uv_strerror((int)nread));
@@ -245,8 +265,8 @@ static void conn_update_reading(struct conn *c)
 {
     if (c->closing)
         return;
-    bool want = !c->draining && !c->backlog && c->queued < MAX_QUEUED &&
-                c->out.len + c->writing.len < OUT_HIGH_WATER;
+    bool want = !c->draining && !c->backlog && c->queued < c->srv->max_queued &&
+                c->out.len + c->writing.len < (size_t)c->srv->cfg->max_output_bytes;
     if (want && !c->reading) {
         c->reading = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0;
     } else if (!want && c->reading) {
@@ -260,7 +280,7 @@ static void conn_update_reading(struct conn *c)
  * answered. */
 static void refeed_backlog(struct conn *c)
 {
-    if (!c->backlog || c->barrier != NULL || c->queued >= MAX_QUEUED)
+    if (!c->backlog || c->barrier != NULL || c->queued >= c->srv->max_queued)
         return;
     struct buf pending = c->framer.tail;
     buf_init(&c->framer.tail);
@@ -278,7 +298,7 @@ static void on_write(uv_write_t *w, int status)
     struct conn *c = w->data;
     c->write_active = false;
     buf_reset(&c->writing);
-    if (c->writing.cap > OUT_HIGH_WATER)
+    if (c->writing.cap > (size_t)c->srv->cfg->max_output_bytes)
         buf_free(&c->writing);
     if (status < 0) {
         if (status != UV_ECANCELED)
@@ -358,6 +378,7 @@ static void conn_close(struct conn *c)
             service_request_free(srv->svc, req);
         } else {
             req->owner = NULL;
+            req->session = NULL;
             req->next = NULL;
         }
         req = next;
@@ -413,6 +434,7 @@ static void on_connection(uv_stream_t *l, int status)
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
+    c->last_line_at = uv_now(srv->loop);
     c->next = srv->conns;
     if (srv->conns)
         srv->conns->prev = c;
@@ -420,6 +442,33 @@ static void on_connection(uv_stream_t *l, int status)
     srv->n_conns++;
     srv->open_conns++;
     conn_update_reading(c);
+}
+
+/* Closes connections past the idle or the partial-line timeout. */
+static void on_reap(uv_timer_t *t)
+{
+    struct server *srv = t->data;
+    uint64_t now = uv_now(srv->loop);
+    const struct config *cfg = srv->cfg;
+    struct conn *c = srv->conns;
+    while (c != NULL) {
+        struct conn *next = c->next;
+        if (c->partial_since != 0 && !c->draining &&
+            now - c->partial_since > (uint64_t)cfg->line_timeout_ms) {
+            log_debug("closing a connection: line not finished in time");
+            framer_free(&c->framer);
+            c->spent = true;
+            c->draining = true;
+            c->partial_since = 0;
+            fail_line(c, E_INVALID_REQUEST, "The request line was not finished in time.");
+            mark_dirty(c);
+        } else if (c->head == NULL && !c->write_active && c->out.len == 0 && !c->backlog &&
+                   now - c->last_line_at > (uint64_t)cfg->idle_timeout_ms) {
+            log_debug("closing an idle connection");
+            conn_close(c);
+        }
+        c = next;
+    }
 }
 
 struct server *server_start(uv_loop_t *loop, const struct config *cfg, struct service *svc)
@@ -441,6 +490,7 @@ struct server *server_start(uv_loop_t *loop, const struct config *cfg, struct se
     uv_check_init(loop, &srv->flusher);
     uv_prepare_init(loop, &srv->preflusher);
     srv->flusher.data = srv->preflusher.data = srv;
+    srv->max_queued = (unsigned)(2 * cfg->max_pipeline + 64);
     int rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&addr, 0);
     if (rc == 0)
         rc = uv_listen((uv_stream_t *)&srv->listener, 1024, on_connection);
@@ -454,6 +504,16 @@ struct server *server_start(uv_loop_t *loop, const struct config *cfg, struct se
         free(srv);
         return NULL;
     }
+    /* A few checks per timeout, at most one every 10 ms, at least every s. */
+    uint64_t shortest = (uint64_t)(cfg->idle_timeout_ms < cfg->line_timeout_ms
+                                       ? cfg->idle_timeout_ms
+                                       : cfg->line_timeout_ms);
+    uint64_t every = shortest / 4 < 10 ? 10 : shortest / 4 > 1000 ? 1000 : shortest / 4;
+    uv_timer_init(loop, &srv->reaper);
+    uv_timer_init(loop, &srv->stop_timer);
+    srv->reaper.data = srv->stop_timer.data = srv;
+    uv_timer_start(&srv->reaper, on_reap, every, every);
+
     struct sockaddr_storage bound;
     int len = sizeof bound;
     uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&bound, &len);
@@ -470,10 +530,14 @@ int server_port(const struct server *srv)
 static void on_flusher_closed(uv_handle_t *h)
 {
     struct server *srv = h->data;
-    if (!uv_is_closing((uv_handle_t *)&srv->preflusher)) {
-        uv_close((uv_handle_t *)&srv->preflusher, on_flusher_closed);
-        return;
-    }
+    /* The server's own handles close one after the other. */
+    uv_handle_t *rest[] = {(uv_handle_t *)&srv->preflusher, (uv_handle_t *)&srv->reaper,
+                           (uv_handle_t *)&srv->stop_timer};
+    for (size_t i = 0; i < sizeof rest / sizeof rest[0]; i++)
+        if (!uv_is_closing(rest[i])) {
+            uv_close(rest[i], on_flusher_closed);
+            return;
+        }
     void (*done)(void *) = srv->on_stopped;
     void *data = srv->on_stopped_data;
     free(srv);
@@ -496,11 +560,24 @@ static void on_listener_closed(uv_handle_t *h)
     server_check_stopped(srv);
 }
 
+/* The drain's deadline: every call to Redis has had its request timeout by
+ * now; what is left is a client that does not read its answers. */
+static void on_stop_deadline(uv_timer_t *t)
+{
+    struct server *srv = t->data;
+    if (srv->conns != NULL)
+        log_warn("shutdown: closing connections that did not take their answers in time");
+    while (srv->conns != NULL)
+        conn_close(srv->conns);
+}
+
 void server_stop(struct server *srv, void (*done)(void *), void *data)
 {
     srv->stopping = true;
     srv->on_stopped = done;
     srv->on_stopped_data = data;
+    uv_timer_start(&srv->stop_timer, on_stop_deadline,
+                   2 * (uint64_t)srv->cfg->request_timeout_ms + 1000, 0);
     uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
     struct conn *c = srv->conns;
     while (c != NULL) {

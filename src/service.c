@@ -16,6 +16,7 @@ struct service {
     struct sweeper *sweeper;
     const struct config *cfg;
     struct limits limits;
+    unsigned long long auth_failures;
     struct args args;         /* reused for every call: hiredis copies them */
     struct request *spare;    /* free list of requests */
     unsigned long inflight;
@@ -37,6 +38,8 @@ static void finish(struct request *req)
         buf_reset(&req->out); /* a notification is executed, never answered */
     req->done = true;
     req->svc->inflight--;
+    if (req->session != NULL)
+        req->session->inflight--;
     req->on_done(req);
 }
 
@@ -56,6 +59,7 @@ static void fail_with(struct request *req, enum error_id e)
 void service_fail(struct request *req, const struct rpc_error *err)
 {
     req->svc->inflight++;
+    req->session = NULL; /* not counted against the connection */
     fail(req, err);
 }
 
@@ -754,6 +758,40 @@ bad:
     fail_with(req, E_INTERNAL);
 }
 
+/* Compares in time that depends only on the configured token's length. */
+static bool token_matches(const char *want, size_t want_n, const char *got, size_t got_n)
+{
+    unsigned char diff = want_n != got_n;
+    for (size_t i = 0; i < want_n; i++)
+        diff |= (unsigned char)want[i] ^ (unsigned char)(i < got_n ? got[i] : 0);
+    return diff == 0;
+}
+
+static int auth_call(struct request *req)
+{
+    struct service *svc = req->svc;
+    const char *want = svc->cfg->auth_token;
+    const struct text *got = &req->params.token;
+    if (want[0] != '\0' && !token_matches(want, strlen(want), got->p, got->n)) {
+        svc->auth_failures++;
+        log_warn("auth: a client sent a wrong token (%llu failures since start)",
+                 svc->auth_failures);
+        if (req->session != NULL)
+            req->session->authenticated = false;
+        struct rpc_error err;
+        rpc_error_set(&err, E_UNAUTHORIZED);
+        err.message = "Wrong token.";
+        fail(req, &err);
+        return 0;
+    }
+    if (req->session != NULL)
+        req->session->authenticated = true;
+    begin_result(req);
+    buf_appends(&req->out, "{\"authenticated\":true}");
+    end_result(req);
+    return 0;
+}
+
 static int ping_call(struct request *req)
 {
     begin_result(req);
@@ -770,6 +808,7 @@ static const struct {
     reply_fn reply;
 } handlers[METHOD_COUNT] = {
     [METHOD_PING] = {ping_call, NULL},
+    [METHOD_AUTH] = {auth_call, NULL},
     [METHOD_STOCK_SET] = {stock_set_call, row_reply},
     [METHOD_STOCK_ADJUST] = {stock_adjust_call, row_reply},
     [METHOD_STOCK_GET] = {stock_get_call, stock_get_reply},
@@ -908,11 +947,13 @@ void service_request_free(struct service *svc, struct request *req)
     svc->spare = req;
 }
 
-void service_handle_line(struct service *svc, struct request *req, const char *line, size_t len,
-                         uint64_t now)
+void service_handle_line(struct service *svc, struct request *req, struct session *session,
+                         const char *line, size_t len, uint64_t now)
 {
     struct rpc_error err;
     svc->inflight++;
+    session->inflight++;
+    req->session = session;
     req->deadline = now + (uint64_t)svc->cfg->request_timeout_ms;
     req->stage = 0;
     req->tries = 0;
@@ -927,6 +968,17 @@ void service_handle_line(struct service *svc, struct request *req, const char *l
         return;
     }
     req->method = (enum method_id)m;
+    bool free_pass = req->method == METHOD_PING || req->method == METHOD_AUTH;
+    if (!free_pass && svc->cfg->auth_token[0] != '\0' && !session->authenticated) {
+        fail_with(req, E_UNAUTHORIZED);
+        return;
+    }
+    /* Admission: both counts include this request. */
+    if (!free_pass && (session->inflight > (unsigned long)svc->cfg->max_pipeline ||
+                       svc->inflight > (unsigned long)svc->cfg->max_inflight)) {
+        fail_with(req, E_OVERLOADED);
+        return;
+    }
 
     if (req->loc_storage == NULL) {
         req->loc_storage = xcalloc(MAX_LOCATIONS, sizeof *req->loc_storage);
@@ -948,6 +1000,11 @@ void service_handle_line(struct service *svc, struct request *req, const char *l
 unsigned long service_inflight(const struct service *svc)
 {
     return svc->inflight;
+}
+
+unsigned long long service_auth_failures(const struct service *svc)
+{
+    return svc->auth_failures;
 }
 
 bool service_request_is_barrier(const struct request *req)

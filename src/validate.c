@@ -68,7 +68,7 @@ const char *strategy_name(enum strategy s)
     return strategy_names[s];
 }
 
-enum field_kind { F_IDENT, F_INT, F_TEXT, F_STRATEGY, F_ITEMS, F_LOCATIONS };
+enum field_kind { F_IDENT, F_INT, F_TEXT, F_SECRET, F_STRATEGY, F_ITEMS, F_LOCATIONS };
 
 struct field {
     const char *name;
@@ -94,6 +94,10 @@ static const struct field f_reservation_id = {
     IDENT_RULE("reservation_id")};
 
 static const struct field *const fields_ping[] = {NULL};
+static const struct field *const fields_auth[] = {
+    &(const struct field){"token", F_SECRET, REQ, OFF(token), 1, TOKEN_MAX, false,
+                          "token must be a string of 1 to 1023 bytes."},
+    NULL};
 static const struct field *const fields_stock_set[] = {
     &f_sku,
     &f_location,
@@ -149,6 +153,7 @@ static const struct field *const fields_stock_audit[] = {
 
 static const struct field *const *const method_fields[METHOD_COUNT] = {
     [METHOD_PING] = fields_ping,
+    [METHOD_AUTH] = fields_auth,
     [METHOD_STOCK_SET] = fields_stock_set,
     [METHOD_STOCK_ADJUST] = fields_stock_adjust,
     [METHOD_STOCK_GET] = fields_stock_get,
@@ -260,6 +265,16 @@ static int check_field(const struct field *f, const cJSON *v, const struct limit
         size_t n = cJSON_IsString(v) ? strlen(v->valuestring) : 0;
         if (n < (size_t)f->min || n > (size_t)f->max ||
             !text_check((const unsigned char *)v->valuestring, n))
+            return rpc_error_param(err, f->name, f->rule);
+        struct text *t = (struct text *)(void *)slot;
+        t->p = v->valuestring;
+        t->n = n;
+        return 0;
+    }
+    case F_SECRET: {
+        /* Any bytes: a secret is compared, never shown or stored. */
+        size_t n = cJSON_IsString(v) ? strlen(v->valuestring) : 0;
+        if (n < (size_t)f->min || n > (size_t)f->max)
             return rpc_error_param(err, f->name, f->rule);
         struct text *t = (struct text *)(void *)slot;
         t->p = v->valuestring;

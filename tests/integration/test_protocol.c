@@ -293,5 +293,7 @@ int main(void)
         cmocka_unit_test_setup(test_pipelining_in_order, harness_flush_setup),
         cmocka_unit_test_setup(test_last_line_without_newline, harness_flush_setup),
     };
-    return harness_run("protocol", tests, sizeof tests / sizeof tests[0], 1, NULL);
+    /* 5000 pipelined requests on one connection: above the default cap. */
+    static const char *const args[] = {"--max-pipeline", "10000", NULL};
+    return harness_run("protocol", tests, sizeof tests / sizeof tests[0], 1, args);
 }

@@ -87,6 +87,16 @@ static void describe(const struct config *cfg, const char *key, char *out, size_
         snprintf(out, n, "%lld", cfg->max_items);
     else if (strcmp(key, "max_connections") == 0)
         snprintf(out, n, "%lld", cfg->max_connections);
+    else if (strcmp(key, "max_pipeline") == 0)
+        snprintf(out, n, "%lld", cfg->max_pipeline);
+    else if (strcmp(key, "max_inflight") == 0)
+        snprintf(out, n, "%lld", cfg->max_inflight);
+    else if (strcmp(key, "max_output_bytes") == 0)
+        snprintf(out, n, "%lld", cfg->max_output_bytes);
+    else if (strcmp(key, "idle_timeout_ms") == 0)
+        snprintf(out, n, "%lld", cfg->idle_timeout_ms);
+    else if (strcmp(key, "line_timeout_ms") == 0)
+        snprintf(out, n, "%lld", cfg->line_timeout_ms);
     else if (strcmp(key, "ledger_maxlen") == 0)
         snprintf(out, n, "%lld", cfg->ledger_maxlen);
     else if (strcmp(key, "log_level") == 0)
@@ -118,6 +128,11 @@ static const struct setting {
     {"max_request_bytes", "65536"},
     {"max_items", "100"},
     {"max_connections", "10000"},
+    {"max_pipeline", "1024"},
+    {"max_inflight", "100000"},
+    {"max_output_bytes", "1048576"},
+    {"idle_timeout_ms", "300000"},
+    {"line_timeout_ms", "10000"},
     {"ledger_maxlen", "1000000"},
     {"log_level", "info"},
     {"log_format", "text"},
@@ -257,6 +272,11 @@ static const struct int_option {
     {"max-request-bytes", "STOCKD_MAX_REQUEST_BYTES", "max_request_bytes", 256, 16777216},
     {"max-items", "STOCKD_MAX_ITEMS", "max_items", 1, 1000},
     {"max-connections", "STOCKD_MAX_CONNECTIONS", "max_connections", 1, 1000000},
+    {"max-pipeline", "STOCKD_MAX_PIPELINE", "max_pipeline", 1, 1000000},
+    {"max-inflight", "STOCKD_MAX_INFLIGHT", "max_inflight", 1, 10000000},
+    {"max-output-bytes", "STOCKD_MAX_OUTPUT_BYTES", "max_output_bytes", 4096, 1073741824},
+    {"idle-timeout-ms", "STOCKD_IDLE_TIMEOUT_MS", "idle_timeout_ms", 100, 86400000},
+    {"line-timeout-ms", "STOCKD_LINE_TIMEOUT_MS", "line_timeout_ms", 100, 3600000},
     {"ledger-maxlen", "STOCKD_LEDGER_MAXLEN", "ledger_maxlen", 1000, 1000000000},
 };
 
@@ -531,7 +551,8 @@ static void test_help_lists_every_flag(void **state)
         "--auth-token-file", "--request-timeout-ms", "--default-ttl-ms", "--sweep-interval-ms",
         "--retention-s",     "--max-request-bytes",  "--max-items",      "--max-connections",
         "--log-level",       "--log-format",         "--version",        "--help",
-        "--ledger-maxlen"};
+        "--ledger-maxlen",   "--max-pipeline",       "--max-inflight",   "--max-output-bytes",
+        "--idle-timeout-ms", "--line-timeout-ms"};
     static const struct env_var no_env[] = {{NULL, NULL}};
     static const char *const args[] = {"--help", NULL};
     FILE *out = tmpfile();

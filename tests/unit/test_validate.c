@@ -101,6 +101,7 @@ static const struct method_case {
     int id;
 } method_cases[] = {
     {"ping", METHOD_PING},
+    {"auth", METHOD_AUTH},
     {"stock.set", METHOD_STOCK_SET},
     {"stock.adjust", METHOD_STOCK_ADJUST},
     {"stock.get", METHOD_STOCK_GET},
@@ -684,6 +685,7 @@ static const char *const bad_locations[] = {
     "{\"order_id\":\"ord-1\",\"items\":[{\"sku\":\"A\",\"quantity\":2}],\"channel\":\"web\","    \
     "\"locations\":[\"wh-1\"],\"strategy\":\"auto\",\"ttl_ms\":60000}"
 #define BASE_RESERVATION_GET "{\"reservation_id\":\"r-1\"}"
+#define BASE_AUTH "{\"token\":\"s3cret token\"}"
 #define BASE_COMMIT "{\"reservation_id\":\"r-1\"}"
 #define BASE_RELEASE "{\"reservation_id\":\"r-1\",\"reason\":\"payment failed\"}"
 #define BASE_EXTEND "{\"reservation_id\":\"r-1\",\"ttl_ms\":60000}"
@@ -877,6 +879,7 @@ static const struct method_base {
     unsigned present;         /* bits set by full */
 } method_bases[] = {
     {METHOD_PING, "{}", {NULL}, 0},
+    {METHOD_AUTH, BASE_AUTH, {"token"}, 0},
     {METHOD_STOCK_SET, BASE_STOCK_SET, {"sku", "location", "on_hand"}, HAS_SAFETY_STOCK},
     {METHOD_STOCK_ADJUST, BASE_STOCK_ADJUST, {"sku", "location", "delta"}, HAS_REASON},
     {METHOD_STOCK_GET, BASE_STOCK_GET, {"sku"}, HAS_LOCATIONS},
