@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -22,6 +23,7 @@
 #define CALL_TIMEOUT_MS 10000
 
 struct harness H;
+const char *const *harness_redis_args;
 static struct harness *registered[8];
 static int run_n_stockd;
 static const char *const *run_args;
@@ -125,8 +127,19 @@ static bool launch_redis(struct harness *h)
     char port[16], log[512];
     snprintf(port, sizeof port, "%d", h->redis_port);
     snprintf(log, sizeof log, "%s/redis.log", h->dir);
-    char *argv[] = {"redis-server", "--port", port,    "--bind", "127.0.0.1",   "--save", "",
-                    "--appendonly", "no",     "--dir", h->dir,   "--daemonize", "no",     NULL};
+    char *argv[48] = {"redis-server", "--port", port,    "--bind",      "127.0.0.1", "--save",
+                      "",             "--dir",  h->dir,  "--daemonize", "no"};
+    int n = 11;
+    bool aof = false;
+    for (int i = 0; harness_redis_args && harness_redis_args[i] && n < 46; i++) {
+        aof |= strcmp(harness_redis_args[i], "--appendonly") == 0;
+        argv[n++] = (char *)harness_redis_args[i];
+    }
+    if (!aof) {
+        argv[n++] = "--appendonly";
+        argv[n++] = "no";
+    }
+    argv[n] = NULL;
     h->redis_pid = spawn(argv, log);
     long long deadline = now_ms() + READY_TIMEOUT_MS;
     while (now_ms() < deadline) {
@@ -358,7 +371,7 @@ struct rbuf {
     char *data;
     size_t len, cap;
 };
-static struct rbuf rbufs[4096];
+static struct rbuf rbufs[8192];
 
 static struct rbuf *rbuf_of(int fd)
 {
@@ -546,9 +559,34 @@ static int group_teardown(void **state)
     return stop_failures;
 }
 
+void harness_signal_stockd(int i, int sig)
+{
+    if (H.stockd[i].pid > 0)
+        kill(H.stockd[i].pid, sig);
+}
+
+int harness_reap_stockd(int i)
+{
+    int status = 0;
+    if (H.stockd[i].pid > 0)
+        waitpid(H.stockd[i].pid, &status, 0);
+    H.stockd[i].pid = 0;
+    if (clients[i] > 0) {
+        close(clients[i]);
+        clients[i] = 0;
+    }
+    return status;
+}
+
 int harness_run(const char *name, const struct CMUnitTest *tests, size_t n_tests, int n_stockd,
                 const char *const *args)
 {
+    /* Room for the tests' own many connections. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     run_n_stockd = n_stockd;
     run_args = args;
     int failed = _cmocka_run_group_tests(name, tests, n_tests, group_setup, group_teardown);

@@ -17,7 +17,7 @@
 #include <cjson/cJSON.h>
 #include <hiredis/hiredis.h>
 
-#define MAX_STOCKDS 4
+#define MAX_STOCKDS 16
 
 struct stockd_proc {
     pid_t pid;
@@ -50,6 +50,16 @@ int harness_flush_setup(void **state);
 int harness_add_stockd(const char *const *args);
 /* A connection to stockd i of H, opened on first use and kept. */
 int harness_client(int i);
+
+/* Extra redis-server flags for every start (e.g. AOF), NULL-terminated;
+ * set before harness_run. */
+extern const char *const *harness_redis_args;
+
+/* Sends a signal to stockd i. */
+void harness_signal_stockd(int i, int sig);
+/* Waits for stockd i to end and returns its wait status; the harness does
+ * not stop or check it again. */
+int harness_reap_stockd(int i);
 
 /* Starts redis-server (no persistence) in a fresh temp dir. Aborts the test
  * program with a message when it cannot. */
