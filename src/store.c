@@ -445,7 +445,8 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
         s->ac = NULL;
     if (s->state == ST_CLOSING)
         return;
-    log_warn("redis: disconnected%s%s", ac->errstr ? ": " : "", ac->errstr ? ac->errstr : "");
+    bool why = ac->errstr != NULL && ac->errstr[0] != '\0';
+    log_warn("redis: disconnected%s%s", why ? ": " : "", why ? ac->errstr : "");
     schedule_retry(s);
 }
 

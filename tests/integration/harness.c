@@ -225,7 +225,19 @@ void harness_wait_redis_up(int port, int timeout_ms)
     close(fd);
 }
 
+static int start_stockd(struct harness *h, const char *const *extra_args, bool wait_for_redis);
+
 int harness_start_stockd(struct harness *h, const char *const *extra_args)
+{
+    return start_stockd(h, extra_args, true);
+}
+
+int harness_start_stockd_listening(struct harness *h, const char *const *extra_args)
+{
+    return start_stockd(h, extra_args, false);
+}
+
+static int start_stockd(struct harness *h, const char *const *extra_args, bool wait_for_redis)
 {
     if (h->n_stockd >= MAX_STOCKDS)
         die("too many stockd processes");
@@ -266,7 +278,8 @@ int harness_start_stockd(struct harness *h, const char *const *extra_args)
             probe_pause();
     }
     /* Listening is not ready: ready is when ping says Redis is up. */
-    harness_wait_redis_up(p->port, (int)(deadline - now_ms()));
+    if (wait_for_redis)
+        harness_wait_redis_up(p->port, (int)(deadline - now_ms()));
     return h->n_stockd++;
 }
 
@@ -358,6 +371,11 @@ void harness_wait_redis_time(struct harness *h, long long ms)
 int harness_add_stockd(const char *const *args)
 {
     return harness_start_stockd(&H, args);
+}
+
+int harness_add_stockd_down(const char *const *args)
+{
+    return harness_start_stockd_listening(&H, args);
 }
 
 void harness_flush(struct harness *h)

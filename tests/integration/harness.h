@@ -48,6 +48,9 @@ int harness_flush_setup(void **state);
 /* Starts one more stockd for H from inside a test (with its own flags); it
  * is stopped with the rest. Returns its index in H.stockd. */
 int harness_add_stockd(const char *const *args);
+/* Same, but waits only until it listens: for a stockd that cannot reach
+ * Redis on purpose. */
+int harness_add_stockd_down(const char *const *args);
 /* A connection to stockd i of H, opened on first use and kept. */
 int harness_client(int i);
 
@@ -68,6 +71,8 @@ void harness_start_redis(struct harness *h);
  * NULL-terminated list, may be NULL) and waits until it is listening and
  * its ping says redis is up. Returns its index. */
 int harness_start_stockd(struct harness *h, const char *const *extra_args);
+/* The same without waiting for Redis: only until it listens. */
+int harness_start_stockd_listening(struct harness *h, const char *const *extra_args);
 /* Kills redis-server with SIGKILL (no shutdown, like a crash). */
 void harness_kill_redis(struct harness *h);
 /* Starts redis-server again on the same port and waits until it answers. */
