@@ -583,6 +583,25 @@ void harness_signal_stockd(int i, int sig)
         kill(H.stockd[i].pid, sig);
 }
 
+void harness_wait_log(int i, const char *needle, int timeout_ms)
+{
+    long long deadline = now_ms() + timeout_ms;
+    for (;;) {
+        FILE *f = fopen(H.stockd[i].log_path, "r");
+        char line[2048];
+        bool found = false;
+        while (f && !found && fgets(line, sizeof line, f))
+            found = strstr(line, needle) != NULL;
+        if (f)
+            fclose(f);
+        if (found)
+            return;
+        if (now_ms() > deadline)
+            die("stockd %d never logged '%s'", i, needle);
+        probe_pause();
+    }
+}
+
 int harness_reap_stockd(int i)
 {
     int status = 0;

@@ -60,6 +60,8 @@ extern const char *const *harness_redis_args;
 
 /* Sends a signal to stockd i. */
 void harness_signal_stockd(int i, int sig);
+/* Waits until stockd i's log holds needle; fails after timeout_ms. */
+void harness_wait_log(int i, const char *needle, int timeout_ms);
 /* Waits for stockd i to end and returns its wait status; the harness does
  * not stop or check it again. */
 int harness_reap_stockd(int i);

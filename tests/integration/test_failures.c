@@ -379,6 +379,37 @@ static void test_sigterm_with_reserves_in_flight(void **state)
     assert_int_equal(stock_row(fd2, "G", "L").reserved, ok);
 }
 
+/* A drain waits for Redis up to the request timeout; a second signal does
+ * not wait at all. */
+static void test_second_signal_exits_at_once(void **state)
+{
+    (void)state;
+    static const char *const args[] = {"--request-timeout-ms", "5000", NULL};
+    int i = harness_add_stockd(args);
+    int fd = client_connect(H.stockd[i].port);
+    harness_signal_redis(&H, SIGSTOP);
+    client_sends(fd, "{\"id\":1,\"method\":\"stock.get\",\"params\":{\"sku\":\"A\"}}\n");
+    /* A ping on another connection is answered only after stockd's loop
+     * has been through the first connection's read: the request is in. */
+    int probe = client_connect(H.stockd[i].port);
+    cJSON_Delete(client_call(probe, "{\"id\":2,\"method\":\"ping\"}"));
+    long long t0 = harness_now_ms();
+    harness_signal_stockd(i, SIGTERM);
+    /* Two signals sent at once may arrive as one: the second goes once the
+     * first has started the drain. */
+    harness_wait_log(i, "draining", 5000);
+    harness_signal_stockd(i, SIGTERM);
+    int status = harness_reap_stockd(i);
+    long long took = harness_now_ms() - t0;
+    harness_signal_redis(&H, SIGCONT);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    assert_true(took < 2000);
+    close(fd);
+    close(probe);
+    freeReplyObject(harness_redis(&H, "PING")); /* Redis runs again */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -387,6 +418,7 @@ int main(void)
         cmocka_unit_test_setup(test_script_flush_under_load, harness_flush_setup),
         cmocka_unit_test_setup(test_sigterm_with_reserves_in_flight, harness_flush_setup),
         cmocka_unit_test_setup(test_stockd_killed_under_load, harness_flush_setup),
+        cmocka_unit_test_setup(test_second_signal_exits_at_once, harness_flush_setup),
     };
     static const char *const redis_args[] = {"--appendonly", "yes", "--appendfsync", "always",
                                              NULL};
