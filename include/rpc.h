@@ -50,7 +50,8 @@ struct rpc_error {
     enum error_id id;
     const char *message;  /* replaces the table's message when set */
     const char *reason;   /* replaces the table's data.reason when set */
-    char field[64];       /* data.field when not empty */
+    bool has_field;       /* data.field is present (it may name the key "") */
+    char field[64];
     const char *sku;      /* data.sku when set */
     size_t sku_len;
     const char *location; /* data.location when set */

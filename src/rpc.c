@@ -44,6 +44,7 @@ int rpc_error_set(struct rpc_error *err, enum error_id id)
 int rpc_error_param(struct rpc_error *err, const char *field, const char *message)
 {
     rpc_error_set(err, E_INVALID_PARAMS);
+    err->has_field = true;
     size_t n = strlen(field);
     if (n >= sizeof err->field)
         n = sizeof err->field - 1;
@@ -405,7 +406,7 @@ void rpc_write_error(struct buf *out, const struct rpc_id *id, const struct rpc_
     json_write_string(out, message, strlen(message));
     buf_appends(out, ",\"data\":{\"reason\":");
     json_write_string(out, reason, strlen(reason));
-    if (err->field[0] != '\0') {
+    if (err->has_field) {
         buf_appends(out, ",\"field\":");
         json_write_string(out, err->field, strlen(err->field));
     }

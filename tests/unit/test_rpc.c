@@ -172,12 +172,14 @@ static void test_error_set_and_param(void **state)
     assert_null(err.sku);
     assert_null(err.location);
     assert_string_equal(err.field, "");
+    assert_false(err.has_field);
     assert_false(err.has_quantities);
     assert_false(err.has_reserved);
 
     assert_int_equal(rpc_error_param(&err, "items[3].quantity", "Too many."), -E_INVALID_PARAMS);
     assert_int_equal(err.id, E_INVALID_PARAMS);
     assert_string_equal(err.field, "items[3].quantity");
+    assert_true(err.has_field);
     assert_string_equal(err.message, "Too many.");
 
     /* A field name longer than the buffer is cut, never overflowed. */
@@ -638,7 +640,7 @@ static const struct write_error_case {
      {.id = E_INVALID_REQUEST, .message = "Batches are not supported."}, -32600,
      "Batches are not supported.", "invalid_request", NULL, NULL, NULL, false, 0, 0, false, 0, 1},
     {"invalid params names the field", {RPC_ID_INT, 7, NULL},
-     {.id = E_INVALID_PARAMS, .message = "bad sku", .field = "items[0].sku"}, -32602, "bad sku",
+     {.id = E_INVALID_PARAMS, .message = "bad sku", .has_field = true, .field = "items[0].sku"}, -32602, "bad sku",
      "invalid_params", "items[0].sku", NULL, NULL, false, 0, 0, false, 0, 2},
     {"out of stock with sku and quantities", {RPC_ID_STRING, 0, "o\"1"},
      {.id = E_OUT_OF_STOCK,
@@ -671,6 +673,7 @@ static const struct write_error_case {
      "internal", NULL, NULL, NULL, false, 0, 0, false, 0, 1},
     {"every data member at once", {RPC_ID_STRING, 0, "all"},
      {.id = E_OUT_OF_STOCK,
+      .has_field = true,
       .field = "items",
       .sku = "S",
       .sku_len = 1,

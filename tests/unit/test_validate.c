@@ -81,7 +81,7 @@ static void expect_field(const struct run *r, const char *field, const char *wha
         fail_msg("%s: rc %d, expected -E_INVALID_PARAMS naming '%s'", what, r->rc, field);
     if (r->err.id != E_INVALID_PARAMS)
         fail_msg("%s: err.id %d", what, r->err.id);
-    if (strcmp(r->err.field, field) != 0)
+    if (!r->err.has_field || strcmp(r->err.field, field) != 0)
         fail_msg("%s: field '%s', expected '%s'", what, r->err.field, field);
     if (r->err.message == NULL || r->err.message[0] == '\0')
         fail_msg("%s: no message says what is wrong", what);
@@ -1161,6 +1161,23 @@ static void test_reuse_resets(void **state)
     free(p.items);
 }
 
+/* Regression (found by fuzz_validate): an unknown field with the empty
+ * name is named as "", and the error response carries "field":"". */
+static void test_empty_field_name_is_named(void **state)
+{
+    (void)state;
+    struct run r;
+    run_validate(&r, METHOD_STOCK_SET, "{\"sku\":\"N\",\"\":1}", &default_limits, "empty key");
+    expect_field(&r, "", "empty key");
+    struct buf out;
+    buf_init(&out);
+    struct rpc_id id = {RPC_ID_INT, 5, NULL};
+    rpc_write_error(&out, &id, &r.err);
+    assert_non_null(strstr(buf_cstr(&out), "\"field\":\"\""));
+    buf_free(&out);
+    run_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1177,6 +1194,7 @@ int main(void)
         cmocka_unit_test(test_locations_limit),
         cmocka_unit_test(test_default_ttl),
         cmocka_unit_test(test_reuse_resets),
+        cmocka_unit_test(test_empty_field_name_is_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
