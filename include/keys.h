@@ -27,6 +27,9 @@ enum key_kind {
  * identifier, where id is ignored and may be NULL) to out. */
 void keys_build(struct buf *out, const struct ident *ns, enum key_kind kind, const struct ident *id);
 
+/* The length of "{ns}:<segment>:", the part of a key before its identifier. */
+size_t keys_prefix_len(const struct ident *ns, enum key_kind kind);
+
 /* Appends the SCAN pattern of every key of a kind: "{ns}:<segment>:*". */
 void keys_pattern(struct buf *out, const struct ident *ns, enum key_kind kind);
 

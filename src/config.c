@@ -207,8 +207,7 @@ static int set_option(struct config *cfg, const struct option *o, const char *v,
         if (!ident_check(v, strlen(v), &id))
             goto bad;
         memcpy(where, v, id.n + 1);
-        cfg->ns.p = cfg->namespace_buf;
-        cfg->ns.n = id.n;
+        ident_check(cfg->namespace_buf, id.n, &cfg->ns); /* the stored copy */
         return 0;
     }
     case OPT_PATH:

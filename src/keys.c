@@ -1,6 +1,8 @@
 /* Redis key names (see keys.h). */
 #include "keys.h"
 
+#include <string.h>
+
 static const struct {
     const char *segment;
     int has_id;
@@ -29,4 +31,9 @@ void keys_pattern(struct buf *out, const struct ident *ns, enum key_kind kind)
     buf_append(out, "}:", 2);
     buf_appends(out, key_table[kind].segment);
     buf_append(out, ":*", 2);
+}
+
+size_t keys_prefix_len(const struct ident *ns, enum key_kind kind)
+{
+    return ns->n + 4 + strlen(key_table[kind].segment); /* "{" "}:" ":" */
 }

@@ -298,7 +298,8 @@ static int reserve_call(struct request *req)
     struct service *svc = req->svc;
     struct args *a = &svc->args;
     const struct params *p = &req->params;
-    static const struct ident default_channel = {"default", 7};
+    struct ident default_channel;
+    ident_check("default", 7, &default_channel);
 
     new_reservation_id(svc, req->new_id);
     struct ident rid;
@@ -541,7 +542,7 @@ static void replay_reservation(struct request *req, struct str bound)
     }
     memcpy(req->bound_id, bound.p, bound.n);
     req->bound_id[bound.n] = '\0';
-    id.p = req->bound_id;
+    ident_check(req->bound_id, bound.n, &id); /* the request's own copy */
 
     struct args *a = &svc->args;
     args_reset(a);
@@ -689,7 +690,7 @@ static void audit_reply(struct request *req, const redisReply *r)
         st->last_page = strcmp(st->cursor, "0") == 0;
         /* Keys are {ns}:stock:<sku>; anything else under the pattern is
          * not stockd's and is skipped. */
-        size_t prefix = ns(req)->n + strlen("{}:stock:");
+        size_t prefix = keys_prefix_len(ns(req), KEY_STOCK);
         args_reset(&st->skus);
         const redisReply *keys = r->element[1];
         for (size_t i = 0; i < keys->elements; i++) {

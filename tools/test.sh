@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what is missing, builds with warnings as
-# errors, and runs the unit tests and the integration tests (which start
-# their own redis-server and stockd processes on free ports). Then the same
-# suites again on an ASan+UBSan build, where any report fails the run.
+# The whole test suite: installs what is missing, checks that keys are only
+# built from validated identifiers, builds with warnings as errors, and runs
+# the unit tests and the integration tests (which start their own
+# redis-server and stockd processes on free ports), the integration suite
+# again with stockd under valgrind, both suites again on an ASan+UBSan
+# build (any report fails the run), and each libFuzzer target for
+# FUZZ_SECONDS (20 s) from its seed corpus.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash tools/deps.sh
+bash tools/check_keys.sh
 
 build=${BUILD_DIR:-build}
 jobs=$(nproc)
@@ -20,9 +24,35 @@ run_suites() { # build dir, build type
 echo "== release build =="
 run_suites "$build" RelWithDebInfo
 
+echo "== integration suite with stockd under valgrind =="
+# Any memcheck error or definite leak makes stockd exit 99, which fails the
+# test that stopped it.
+(cd "$build" && STOCKD_VALGRIND=1 ctest --no-tests=error --output-on-failure -L integration)
+
 echo "== ASan + UBSan build =="
 # A sanitizer report makes the process exit non-zero; stockd runs under the
 # same options, so a report in it fails the test that stopped it.
 export ASAN_OPTIONS=abort_on_error=0:halt_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 run_suites "$build-sanitize" Asan
+
+echo "== fuzz: ${FUZZ_SECONDS:-20} s per target =="
+CC=clang cmake -S . -B "$build-fuzz" -DSTOCKD_FUZZ=ON -DSTOCKD_TESTS=OFF \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build-fuzz" -j"$jobs" --target fuzz_framer fuzz_rpc fuzz_validate
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+for target in framer rpc validate; do
+  mkdir -p "$work/$target"
+  # New inputs go to a scratch corpus; the seeds in fuzz/corpus only read.
+  if ! "$build-fuzz/fuzz/fuzz_$target" -max_total_time="${FUZZ_SECONDS:-20}" \
+      -print_final_stats=1 -artifact_prefix="$work/$target-" \
+      "$work/$target" "fuzz/corpus/$target" >"$work/$target.log" 2>&1; then
+    tail -n 40 "$work/$target.log"
+    echo "fuzz_$target failed; the input is in $work" >&2
+    trap - EXIT
+    exit 1
+  fi
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$target.log")
+  echo "fuzz_$target: $runs runs, no crash, no broken invariant"
+done

@@ -251,6 +251,15 @@ static int start_stockd(struct harness *h, const char *const *extra_args, bool w
 
     char *argv[64];
     int n = 0;
+    /* STOCKD_VALGRIND=1: every stockd under memcheck; any error or definite
+     * leak makes it exit 99, which harness_stop reports. */
+    if (getenv("STOCKD_VALGRIND") != NULL) {
+        argv[n++] = "valgrind";
+        argv[n++] = "-q";
+        argv[n++] = "--error-exitcode=99";
+        argv[n++] = "--leak-check=full";
+        argv[n++] = "--errors-for-leak-kinds=definite";
+    }
     argv[n++] = (char *)bin;
     argv[n++] = "--listen";
     argv[n++] = "127.0.0.1:0";

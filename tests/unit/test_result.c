@@ -474,9 +474,27 @@ static void test_keys_ignore_id(void **state)
     buf_free(&out);
 }
 
+/* The prefix length matches what keys_build writes before the id. */
+static void test_keys_prefix_len(void **state)
+{
+    (void)state;
+    struct ident ns, id;
+    assert_true(ident_check("inv", 3, &ns));
+    assert_true(ident_check("SKU-1", 5, &id));
+    static const enum key_kind kinds[] = {KEY_STOCK, KEY_CHANNEL, KEY_RES, KEY_ORDER};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        struct buf b;
+        buf_init(&b);
+        keys_build(&b, &ns, kinds[i], &id);
+        assert_int_equal(keys_prefix_len(&ns, kinds[i]) + id.n, b.len);
+        buf_free(&b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_keys_prefix_len),
         cmocka_unit_test(test_row),
         cmocka_unit_test(test_row_escapes),
         cmocka_unit_test(test_stock),
