@@ -44,10 +44,10 @@ local order_key = r[2] ~= '' and KEYS[4] or nil
 
 local now = now_ms()
 if now >= tonumber(r[4]) then
-    move_units('expire', allocs, keys, events, maxlen, now, rid, '')
+    move_units('expire', allocs, keys, events, maxlen, rid, '')
     finish(res, order_key, expiry, rid, 'expired', '', retention)
     return {1003, 'expired'}
 end
-move_units('commit', allocs, keys, events, maxlen, now, rid, '')
+move_units('commit', allocs, keys, events, maxlen, rid, '')
 finish(res, order_key, expiry, rid, 'committed', '', retention)
 return reservation_reply(rid, 'committed', r[2], tonumber(r[3]), tonumber(r[4]), r[5], 0, allocs)

@@ -44,7 +44,7 @@ for _, id in ipairs(stale) do
 end
 for _, d in ipairs(due) do
     local i, id, order_id, allocs = d[1], d[2], d[3], d[4]
-    move_units('expire', allocs, keys, events, maxlen, now, id, '')
+    move_units('expire', allocs, keys, events, maxlen, id, '')
     finish(KEYS[2 + i], order_id ~= '' and KEYS[2 + k + i] or nil, expiry, id, 'expired', '',
            retention)
 end

@@ -42,15 +42,15 @@ local order_key = r[2] ~= '' and KEYS[4] or nil
 
 local now = now_ms()
 if r[1] == 'committed' then
-    move_units('restock', allocs, keys, events, maxlen, now, rid, reason)
+    move_units('restock', allocs, keys, events, maxlen, rid, reason)
     finish(res, order_key, expiry, rid, 'released', reason, retention)
     return reply('released', reason)
 end
 if now >= tonumber(r[4]) then
-    move_units('expire', allocs, keys, events, maxlen, now, rid, '')
+    move_units('expire', allocs, keys, events, maxlen, rid, '')
     finish(res, order_key, expiry, rid, 'expired', '', retention)
     return reply('expired', '')
 end
-move_units('release', allocs, keys, events, maxlen, now, rid, reason)
+move_units('release', allocs, keys, events, maxlen, rid, reason)
 finish(res, order_key, expiry, rid, 'released', reason, retention)
 return reply('released', reason)

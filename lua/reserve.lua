@@ -2,7 +2,8 @@
 -- locations, in preference order, all or nothing, and record the hold.
 --
 -- KEYS[1]      {ns}:expiry             zset of held reservation ids by deadline
--- KEYS[2]      {ns}:res:<id>           the new reservation (must not exist)
+-- KEYS[2]      {ns}:res:<id>           the new reservation (a fresh 128-bit
+--                                      random id: it does not exist)
 -- KEYS[3]      {ns}:order:<order_id>   idempotency binding (when no order_id:
 --                                      any key of the namespace, unused)
 -- KEYS[4]      {ns}:channel:<channel>  the channel's ordered locations
@@ -30,7 +31,6 @@
 --        {1001, sku, requested, available}    the first line that cannot be
 --                                             filled; nothing written
 --        {1005}                               unknown channel, no locations
---        {-32603}                             the new id exists already
 --
 -- Candidates: the requested locations filtered to the channel's (keeping the
 -- request's order) when the channel is configured, the requested locations
@@ -207,10 +207,6 @@ if not plan then
     return {1001, skus[1], qty[1], 0}
 end
 
-if redis.call('EXISTS', KEYS[2]) == 1 then
-    return {-32603}
-end
-
 local now = now_ms()
 local expires = now + ttl
 
@@ -220,7 +216,7 @@ for i = 1, n do
     for _, part in ipairs(plan[i]) do
         local loc, q = cands[part[1]], part[2]
         redis.call('HINCRBY', KEYS[5 + i], loc .. ':reserved', q)
-        ledger(KEYS[5], maxlen, now, 'reserve', skus[i], loc, q, rid, '')
+        ledger(KEYS[5], maxlen, 'reserve', skus[i], loc, q, rid, '')
         stored[#stored + 1] = {skus[i], loc, q}
         reply[#reply + 1] = skus[i]
         reply[#reply + 1] = loc

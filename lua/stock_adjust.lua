@@ -34,5 +34,5 @@ if new > tonumber(ARGV[3]) then
 end
 
 redis.call('HSET', KEYS[1], f_on, int(new))
-ledger(KEYS[2], ARGV[5], now_ms(), 'adjust', ARGV[4], loc, delta, '', ARGV[6])
+ledger(KEYS[2], ARGV[5], 'adjust', ARGV[4], loc, delta, '', ARGV[6])
 return {0, new, reserved, safety}

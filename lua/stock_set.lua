@@ -33,5 +33,5 @@ else
     redis.call('HSET', KEYS[1], f_on, ARGV[2])
 end
 -- The movement is the change in on_hand (0 when only safety changed).
-ledger(KEYS[2], ARGV[5], now_ms(), 'set', ARGV[4], loc, on_hand - before, '', '')
+ledger(KEYS[2], ARGV[5], 'set', ARGV[4], loc, on_hand - before, '', '')
 return {0, on_hand, reserved, safety}

@@ -266,9 +266,14 @@ static void channel_reply(struct request *req, struct rd *rd, long long code)
     end_result(req);
 }
 
-static void new_reservation_id(struct service *svc, char out[33])
+/* 128 random bits as 22 base64url characters (all allowed in identifiers):
+ * unguessable, and shorter than hex in the key, the expiry index and the
+ * ledger. Random bytes come from getrandom in bulk. */
+#define RESERVATION_ID_LEN 22
+
+static void new_reservation_id(struct service *svc, char out[RESERVATION_ID_LEN + 1])
 {
-    static const char hex[] = "0123456789abcdef";
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     if (svc->rnd_pos + 16 > sizeof svc->rnd) {
         size_t got = 0;
         while (got < sizeof svc->rnd) {
@@ -282,15 +287,22 @@ static void new_reservation_id(struct service *svc, char out[33])
         }
         svc->rnd_pos = 0;
     }
+    const unsigned char *r = svc->rnd + svc->rnd_pos;
+    unsigned acc = 0;
+    int bits = 0, n = 0;
     for (int i = 0; i < 16; i++) {
-        unsigned char b = svc->rnd[svc->rnd_pos + (size_t)i];
-        out[2 * i] = hex[b >> 4];
-        out[2 * i + 1] = hex[b & 15];
+        acc = (acc << 8) | r[i];
+        bits += 8;
+        while (bits >= 6) {
+            bits -= 6;
+            out[n++] = b64[(acc >> bits) & 63];
+        }
     }
+    out[n++] = b64[(acc << (6 - bits)) & 63]; /* the last 2 bits */
+    out[n] = '\0';
     /* Used bytes are wiped so no id can be read back from memory later. */
     memset(svc->rnd + svc->rnd_pos, 0, 16);
     svc->rnd_pos += 16;
-    out[32] = '\0';
 }
 
 static int reserve_call(struct request *req)
@@ -303,7 +315,7 @@ static int reserve_call(struct request *req)
 
     new_reservation_id(svc, req->new_id);
     struct ident rid;
-    ident_check(req->new_id, 32, &rid);
+    ident_check(req->new_id, RESERVATION_ID_LEN, &rid);
 
     args_add_key(a, ns(req), KEY_EXPIRY, NULL);
     args_add_key(a, ns(req), KEY_RES, &rid);

@@ -1,16 +1,70 @@
 # Generates a C source that embeds Lua scripts with their SHA1, so that the
 # binary is self-contained and calls EVALSHA with hashes fixed at build time.
-# Each script is lua/lib/common.lua followed by lua/<name>.lua: Redis runs
-# every script on its own, so shared helpers are prepended here.
+# Each script is the helpers of lua/lib/common.lua that it uses, followed by
+# lua/<name>.lua: Redis runs every script on its own, so shared helpers are
+# prepended here. Helpers are the blank-line-separated blocks of common.lua
+# that define `local function NAME`; a block goes in when the script, or a
+# block that goes in, mentions NAME (every call defines them anew, so
+# unused ones would cost time on every call).
 # Usage: cmake -DOUT=file.c -DLUA_DIR=lua -P embed_lua.cmake
+cmake_policy(SET CMP0007 NEW)
 file(GLOB SCRIPTS "${LUA_DIR}/*.lua")
-file(READ "${LUA_DIR}/lib/common.lua" prelude)
+file(READ "${LUA_DIR}/lib/common.lua" common)
+# Split common.lua into blocks at blank lines; remember each block's name.
+string(REPLACE ";" "\\;" common "${common}")
+string(REGEX REPLACE "\n[ \t]*\n" ";" blocks "${common}")
+set(names "")
+foreach(block IN LISTS blocks)
+  if(block MATCHES "local function ([A-Za-z_]+)")
+    list(APPEND names "${CMAKE_MATCH_1}")
+  else()
+    list(APPEND names "-")
+  endif()
+endforeach()
+list(LENGTH blocks n_blocks)
+math(EXPR last "${n_blocks} - 1")
+
+# The helpers text uses and, transitively, the helpers those use; in
+# common.lua's order.
+function(helpers_for text out)
+  set(wanted "")
+  set(changed TRUE)
+  while(changed)
+    set(changed FALSE)
+    set(scan "${text}")
+    foreach(i RANGE ${last})
+      list(FIND wanted ${i} seen)
+      if(seen GREATER -1)
+        list(GET blocks ${i} b)
+        string(APPEND scan "${b}")
+      endif()
+    endforeach()
+    foreach(i RANGE ${last})
+      list(GET names ${i} name)
+      list(FIND wanted ${i} seen)
+      if(NOT name STREQUAL "-" AND seen EQUAL -1 AND scan MATCHES "[^A-Za-z_]${name}\\(")
+        list(APPEND wanted ${i})
+        set(changed TRUE)
+      endif()
+    endforeach()
+  endwhile()
+  set(result "")
+  foreach(i RANGE ${last})
+    list(FIND wanted ${i} seen)
+    if(seen GREATER -1)
+      list(GET blocks ${i} b)
+      string(APPEND result "${b}\n\n")
+    endif()
+  endforeach()
+  set(${out} "${result}" PARENT_SCOPE)
+endfunction()
 set(body "/* Generated from lua/ by tools/embed_lua.cmake: do not edit. */\n")
 string(APPEND body "#include \"scripts.h\"\n\nconst struct script scripts[SCRIPT_COUNT] = {\n")
 foreach(path IN LISTS SCRIPTS)
   get_filename_component(name "${path}" NAME_WE)
   string(TOUPPER "${name}" upper)
   file(READ "${path}" own)
+  helpers_for("${own}" prelude)
   set(whole "${prelude}${own}")
   string(SHA1 sha "${whole}")
   file(WRITE "${OUT}.lua.tmp" "${whole}")

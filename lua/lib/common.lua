@@ -14,11 +14,11 @@ local function int(n)
 end
 
 -- Appends one stock movement to the ledger stream, capped at about maxlen
--- entries (the stream id carries the Redis time too).
-local function ledger(events, maxlen, now, kind, sku, loc, qty, rid, reason)
+-- entries. The entry id is the Redis time in ms ("<ms>-<seq>"). Every entry
+-- has the same fields, so the stream stores their names once.
+local function ledger(events, maxlen, kind, sku, loc, qty, rid, reason)
     redis.call('XADD', events, 'MAXLEN', '~', maxlen, '*', 'type', kind, 'sku', sku,
-               'location', loc, 'quantity', int(qty), 'reservation', rid, 'reason', reason,
-               'ts', int(now))
+               'location', loc, 'quantity', int(qty), 'reservation', rid, 'reason', reason)
 end
 
 -- The reply that describes a reservation:
@@ -57,7 +57,7 @@ end
 --   commit:          sold; on_hand and reserved go down
 --   release, expire: a hold given back; reserved goes down
 --   restock:         a committed order given back; on_hand goes up
-local function move_units(kind, allocs, keys_by_sku, events, maxlen, now, rid, reason)
+local function move_units(kind, allocs, keys_by_sku, events, maxlen, rid, reason)
     for _, a in ipairs(allocs) do
         local key, loc, q = keys_by_sku[a[1]], a[2], a[3]
         if kind == 'commit' then
@@ -68,7 +68,7 @@ local function move_units(kind, allocs, keys_by_sku, events, maxlen, now, rid, r
         else
             redis.call('HINCRBY', key, loc .. ':reserved', -q)
         end
-        ledger(events, maxlen, now, kind, a[1], loc, q, rid, reason)
+        ledger(events, maxlen, kind, a[1], loc, q, rid, reason)
     end
 end
 
