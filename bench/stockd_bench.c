@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
@@ -581,8 +582,17 @@ int main(int argc, char **argv)
         return idle_mode();
     if (opt.workload == HOT)
         opt.skus = 1;
-    if (opt.prefix[0] == '\0')
-        snprintf(opt.prefix, sizeof opt.prefix, "b%lx", (unsigned long)(time(NULL) ^ getpid()));
+    if (opt.prefix[0] == '\0') {
+        /* Fresh skus for every run: 48 random bits, so that two runs never
+         * share stock (time and pid alone can collide). */
+        unsigned char r[6] = {0};
+        if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+            perror("stockd-bench: getrandom");
+            return 1;
+        }
+        snprintf(opt.prefix, sizeof opt.prefix, "b%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2],
+                 r[3], r[4], r[5]);
+    }
     if (opt.lines > opt.skus)
         usage();
 
