@@ -13,7 +13,8 @@ struct server;
 
 /* Binds and listens. Returns the server, or NULL with the reason logged. The
  * config and service are borrowed and must outlive the server. */
-struct server *server_start(uv_loop_t *loop, const struct config *cfg, struct service *svc);
+struct server *server_start(uv_loop_t *loop, const struct config *cfg, struct service *svc,
+                            struct metrics *m);
 
 /* The port actually bound (useful with port 0). */
 int server_port(const struct server *srv);

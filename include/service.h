@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "metrics.h"
 #include "rpc.h"
 #include "store.h"
 #include "sweeper.h"
@@ -37,10 +38,13 @@ struct request {
     struct buf out;        /* owned: the response line, empty for notifications */
     struct rpc_request rpc; /* owned parse tree */
     enum method_id method;
+    bool method_known;     /* method holds the request's method */
     struct params params;
     struct ident *loc_storage;    /* owned, MAX_LOCATIONS entries */
     struct line_item *item_storage; /* owned, max_items entries */
     uint64_t deadline;     /* uv_now() ms */
+    uint64_t started_ns;   /* metrics_now_ns() when read */
+    enum error_id error;   /* what it was answered with, E_NONE for a result */
     int stage;             /* which call of a multi-call method is in flight */
     int tries;
     char new_id[33];       /* a reserve's fresh reservation id */
@@ -51,9 +55,10 @@ struct request {
 
 struct service;
 
-/* The store, sweeper and config are borrowed and must outlive the service. */
+/* The store, sweeper, config and metrics are borrowed and must outlive the
+ * service. */
 struct service *service_new(struct store *store, struct sweeper *sweeper,
-                            const struct config *cfg);
+                            const struct config *cfg, struct metrics *m);
 void service_free(struct service *svc);
 
 /* A request object (from a free list) owned by the caller until it is handed

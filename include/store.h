@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "config.h"
 #include "keys.h"
+#include "metrics.h"
 #include "scripts.h"
 
 /* The outcome of one call. reply is valid only during the call (hiredis
@@ -43,9 +44,9 @@ void args_add_key(struct args *a, const struct ident *ns, enum key_kind kind,
 
 struct store;
 
-/* Creates the store; nothing connects until store_start. The config must
- * outlive the store. Free with store_close. */
-struct store *store_new(uv_loop_t *loop, const struct config *cfg);
+/* Creates the store; nothing connects until store_start. The config and
+ * metrics must outlive the store. Free with store_close. */
+struct store *store_new(uv_loop_t *loop, const struct config *cfg, struct metrics *m);
 void store_start(struct store *s);
 /* The loop's clock (uv_now), the time base of deadlines. */
 uint64_t store_now(const struct store *s);

@@ -23,8 +23,9 @@ struct sweep_waiter {
 
 struct sweeper;
 
-/* The store and config are borrowed and must outlive the sweeper. */
-struct sweeper *sweeper_new(uv_loop_t *loop, struct store *store, const struct config *cfg);
+/* The store, config and metrics are borrowed and must outlive the sweeper. */
+struct sweeper *sweeper_new(uv_loop_t *loop, struct store *store, const struct config *cfg,
+                            struct metrics *m);
 /* Starts sweeping every sweep_interval_ms. */
 void sweeper_start(struct sweeper *sw);
 /* Runs w->fn(w) once a sweep that began after this call has ended (also

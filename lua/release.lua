@@ -12,7 +12,8 @@
 -- ARGV[4]      reason ('' for none), recorded on the reservation
 -- ARGV[5]      m;  ARGV[5+j]  sku_j
 --
--- Reply: the reservation in its final state: 'released', or 'expired' when
+-- Reply: the reservation in its final state (in the replayed slot: 1 when
+--        a hold was given back, 2 a committed order, 0 nothing): 'released', or 'expired' when
 --        its deadline had passed (the units go back either way). Releasing
 --        a released or expired reservation changes nothing.
 --        {1002}     no such reservation
@@ -28,11 +29,13 @@ if not r[1] then
     return {1002}
 end
 local allocs = cjson.decode(r[6])
-local function reply(status, why)
-    return reservation_reply(rid, status, r[2], tonumber(r[3]), tonumber(r[4]), why, 0, allocs)
+-- The slot reserve uses for "replayed" says what this call gave back:
+-- 1 a hold, 2 a committed order, 0 nothing.
+local function reply(status, why, from)
+    return reservation_reply(rid, status, r[2], tonumber(r[3]), tonumber(r[4]), why, from, allocs)
 end
 if r[1] == 'released' or r[1] == 'expired' then
-    return reply(r[1], r[5])
+    return reply(r[1], r[5], 0)
 end
 local keys = stock_keys(5, 6, tonumber(ARGV[5]))
 if not keys_cover(allocs, keys) then
@@ -44,13 +47,13 @@ local now = now_ms()
 if r[1] == 'committed' then
     move_units('restock', allocs, keys, events, maxlen, rid, reason)
     finish(res, order_key, expiry, rid, 'released', reason, retention)
-    return reply('released', reason)
+    return reply('released', reason, 2)
 end
 if now >= tonumber(r[4]) then
     move_units('expire', allocs, keys, events, maxlen, rid, '')
     finish(res, order_key, expiry, rid, 'expired', '', retention)
-    return reply('expired', '')
+    return reply('expired', '', 0)
 end
 move_units('release', allocs, keys, events, maxlen, rid, reason)
 finish(res, order_key, expiry, rid, 'released', reason, retention)
-return reply('released', reason)
+return reply('released', reason, 1)

@@ -12,7 +12,9 @@
 #include <uv.h>
 
 #include "config.h"
+#include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "server.h"
 #include "service.h"
 #include "store.h"
@@ -25,6 +27,8 @@ struct app {
     struct sweeper *sweeper;
     struct service *svc;
     struct server *server;
+    struct http_server *http;
+    struct metrics metrics;
     uv_signal_t sigterm, sigint;
     int signals;
     int closing; /* store and sweeper still closing */
@@ -77,13 +81,21 @@ static void raise_fd_limit(const struct config *cfg)
                  (unsigned long long)rl.rlim_cur, cfg->max_connections);
 }
 
+static void on_http_stopped(void *data)
+{
+    struct app *app = data;
+    app->http = NULL;
+    uv_close((uv_handle_t *)&app->sigterm, NULL);
+    uv_close((uv_handle_t *)&app->sigint, NULL);
+}
+
 static void on_part_closed(void *data)
 {
     struct app *app = data;
     if (--app->closing > 0)
         return;
-    uv_close((uv_handle_t *)&app->sigterm, NULL);
-    uv_close((uv_handle_t *)&app->sigint, NULL);
+    /* Health and metrics stay up to the end; they go last. */
+    http_stop(app->http, on_http_stopped, app);
 }
 
 static void on_server_stopped(void *data)
@@ -106,6 +118,7 @@ static void on_signal(uv_signal_t *h, int signum)
         _exit(1);
     }
     log_info("signal %d: draining (answering every request already read)", signum);
+    http_set_draining(app->http); /* /readyz: 503 from now on */
     server_stop(app->server, on_server_stopped, app);
 }
 
@@ -135,11 +148,15 @@ int main(int argc, char **argv)
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
 
     app.loop = uv_default_loop();
-    app.store = store_new(app.loop, &app.cfg);
-    app.sweeper = sweeper_new(app.loop, app.store, &app.cfg);
-    app.svc = service_new(app.store, app.sweeper, &app.cfg);
-    app.server = server_start(app.loop, &app.cfg, app.svc);
+    metrics_init(&app.metrics);
+    app.store = store_new(app.loop, &app.cfg, &app.metrics);
+    app.sweeper = sweeper_new(app.loop, app.store, &app.cfg, &app.metrics);
+    app.svc = service_new(app.store, app.sweeper, &app.cfg, &app.metrics);
+    app.server = server_start(app.loop, &app.cfg, app.svc, &app.metrics);
     if (app.server == NULL)
+        return 1;
+    app.http = http_start(app.loop, &app.cfg, &app.metrics, app.store);
+    if (app.http == NULL)
         return 1;
 
     uv_signal_init(app.loop, &app.sigterm);
@@ -152,6 +169,7 @@ int main(int argc, char **argv)
     sweeper_start(app.sweeper);
     log_info("listening on %s:%d%s", app.cfg.listen_host, server_port(app.server),
              app.cfg.auth_token[0] ? " (clients must auth)" : "");
+    log_info("health and metrics on http://%s:%d/", app.cfg.http_host, http_port(app.http));
 
     uv_run(app.loop, UV_RUN_DEFAULT);
 

@@ -78,6 +78,7 @@ struct server {
     uv_loop_t *loop;
     const struct config *cfg;
     struct service *svc;
+    struct metrics *metrics;
     uv_tcp_t listener;
     int port;
     struct conn *conns;
@@ -391,6 +392,7 @@ static void conn_close(struct conn *c)
     if (c->next)
         c->next->prev = c->prev;
     srv->n_conns--;
+    srv->metrics->connections--;
     /* A dirty connection stays in srv->dirty until the flusher pops it;
      * that happens before close callbacks run in this loop iteration. */
     uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
@@ -420,6 +422,7 @@ static void on_connection(uv_stream_t *l, int status)
     }
     if (srv->n_conns >= (unsigned long)srv->cfg->max_connections) {
         log_warn("connection refused: max_connections (%lld) reached", srv->cfg->max_connections);
+        srv->metrics->connections_refused++;
         refuse(srv);
         return;
     }
@@ -441,6 +444,7 @@ static void on_connection(uv_stream_t *l, int status)
     srv->conns = c;
     srv->n_conns++;
     srv->open_conns++;
+    srv->metrics->connections++;
     conn_update_reading(c);
 }
 
@@ -471,9 +475,11 @@ static void on_reap(uv_timer_t *t)
     }
 }
 
-struct server *server_start(uv_loop_t *loop, const struct config *cfg, struct service *svc)
+struct server *server_start(uv_loop_t *loop, const struct config *cfg, struct service *svc,
+                            struct metrics *m)
 {
     struct server *srv = xcalloc(1, sizeof *srv);
+    srv->metrics = m;
     srv->loop = loop;
     srv->cfg = cfg;
     srv->svc = svc;

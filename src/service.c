@@ -14,6 +14,7 @@
 struct service {
     struct store *store;
     struct sweeper *sweeper;
+    struct metrics *metrics;
     const struct config *cfg;
     struct limits limits;
     unsigned long long auth_failures;
@@ -40,11 +41,18 @@ static void finish(struct request *req)
     req->svc->inflight--;
     if (req->session != NULL)
         req->session->inflight--;
+    struct metrics *m = req->svc->metrics;
+    m->inflight--;
+    metrics_request(m, req->method_known ? (int)req->method : METHOD_COUNT, req->error,
+                    req->started_ns);
+    if (req->error == E_OUT_OF_STOCK && req->method_known && req->method == METHOD_RESERVE)
+        m->out_of_stock++;
     req->on_done(req);
 }
 
 static void fail(struct request *req, const struct rpc_error *err)
 {
+    req->error = err->id;
     rpc_write_error(&req->out, &req->rpc.id, err);
     finish(req);
 }
@@ -59,6 +67,9 @@ static void fail_with(struct request *req, enum error_id e)
 void service_fail(struct request *req, const struct rpc_error *err)
 {
     req->svc->inflight++;
+    req->svc->metrics->inflight++;
+    req->started_ns = metrics_now_ns();
+    req->method_known = false;
     req->session = NULL; /* not counted against the connection */
     fail(req, err);
 }
@@ -445,6 +456,16 @@ static void reservation_reply(struct request *req, struct rd *rd, long long code
     r.reason = rd_str(rd, 6);
     r.has_replayed = req->method == METHOD_RESERVE;
     r.replayed = rd_int(rd, 7) != 0;
+    if (req->method == METHOD_RELEASE) {
+        /* release puts the state it released from where reserve says
+         * replayed: 1 held, 2 committed, 0 nothing given back. */
+        long long from = rd_int(rd, 7);
+        if (from == 1)
+            svc->metrics->compensations[RELEASED_FROM_HELD]++;
+        else if (from == 2)
+            svc->metrics->compensations[RELEASED_FROM_COMMITTED]++;
+        r.replayed = false;
+    }
     size_t n = rd->r->elements > 8 ? (rd->r->elements - 8) / 3 : 0;
     svc->allocs = grow(svc->allocs, &svc->allocs_cap, n, sizeof *svc->allocs);
     for (size_t i = 0; i < n; i++) {
@@ -787,6 +808,7 @@ static int auth_call(struct request *req)
     const struct text *got = &req->params.token;
     if (want[0] != '\0' && !token_matches(want, strlen(want), got->p, got->n)) {
         svc->auth_failures++;
+        svc->metrics->auth_failures++;
         log_warn("auth: a client sent a wrong token (%llu failures since start)",
                  svc->auth_failures);
         if (req->session != NULL)
@@ -893,9 +915,10 @@ static int call(struct request *req, enum script_id id, int nkeys)
 /* --- entry points ------------------------------------------------------ */
 
 struct service *service_new(struct store *store, struct sweeper *sweeper,
-                            const struct config *cfg)
+                            const struct config *cfg, struct metrics *m)
 {
     struct service *svc = xcalloc(1, sizeof *svc);
+    svc->metrics = m;
     svc->store = store;
     svc->sweeper = sweeper;
     svc->cfg = cfg;
@@ -965,8 +988,12 @@ void service_handle_line(struct service *svc, struct request *req, struct sessio
 {
     struct rpc_error err;
     svc->inflight++;
+    svc->metrics->inflight++;
     session->inflight++;
     req->session = session;
+    req->started_ns = metrics_now_ns();
+    req->error = E_NONE;
+    req->method_known = false;
     req->deadline = now + (uint64_t)svc->cfg->request_timeout_ms;
     req->stage = 0;
     req->tries = 0;
@@ -981,6 +1008,7 @@ void service_handle_line(struct service *svc, struct request *req, struct sessio
         return;
     }
     req->method = (enum method_id)m;
+    req->method_known = true;
     bool free_pass = req->method == METHOD_PING || req->method == METHOD_AUTH;
     if (!free_pass && svc->cfg->auth_token[0] != '\0' && !session->authenticated) {
         fail_with(req, E_UNAUTHORIZED);

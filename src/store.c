@@ -53,6 +53,7 @@ enum store_state { ST_DOWN, ST_RESOLVING, ST_CONNECTING, ST_HANDSHAKE, ST_UP, ST
 struct store {
     uv_loop_t *loop;
     const struct config *cfg;
+    struct metrics *metrics;
     enum store_state state;
     redisAsyncContext *ac; /* owned by hiredis once connecting; NULL when down */
     struct op *head, *tail;
@@ -236,6 +237,7 @@ static void on_retry(uv_timer_t *t)
 
 static void schedule_retry(struct store *s)
 {
+    s->metrics->redis_up = false;
     if (s->state == ST_CLOSING)
         return;
     s->state = ST_DOWN;
@@ -331,6 +333,8 @@ static void handshake_step_done(struct store *s, bool ok)
     }
     s->state = ST_UP;
     s->attempts = 0;
+    s->metrics->redis_up = true;
+    s->metrics->redis_connects++;
     log_info("redis: connected, %d scripts loaded", SCRIPT_COUNT);
 }
 
@@ -443,6 +447,8 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     (void)status;
     if (s->ac == ac)
         s->ac = NULL;
+    s->metrics->redis_disconnects++;
+    s->metrics->redis_up = false;
     if (s->state == ST_CLOSING)
         return;
     bool why = ac->errstr != NULL && ac->errstr[0] != '\0';
@@ -635,11 +641,12 @@ bool store_is_up(const struct store *s)
 
 /* --- creation and teardown --------------------------------------------- */
 
-struct store *store_new(uv_loop_t *loop, const struct config *cfg)
+struct store *store_new(uv_loop_t *loop, const struct config *cfg, struct metrics *m)
 {
     struct store *s = xcalloc(1, sizeof *s);
     s->loop = loop;
     s->cfg = cfg;
+    s->metrics = m;
     s->state = ST_DOWN;
     uv_timer_init(loop, &s->deadline_timer);
     uv_timer_init(loop, &s->retry_timer);

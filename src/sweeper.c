@@ -20,6 +20,7 @@ struct sweeper {
     uv_loop_t *loop;
     struct store *store;
     const struct config *cfg;
+    struct metrics *metrics;
     uv_timer_t timer;
     bool running;
     int batches;
@@ -95,6 +96,7 @@ static void on_expired(void *data, const redisReply *r, int err)
     }
     long long n = r->element[1]->integer;
     sw->released += (unsigned long long)n;
+    sw->metrics->sweeper_expired += (uint64_t)n;
     if (n > 0)
         log_debug("sweeper: expired %lld holds", n);
     if (sw->ids.n == SWEEP_BATCH && ++sw->batches < SWEEP_MAX_BATCHES)
@@ -225,10 +227,12 @@ static void on_tick(uv_timer_t *t)
         run(sw);
 }
 
-struct sweeper *sweeper_new(uv_loop_t *loop, struct store *store, const struct config *cfg)
+struct sweeper *sweeper_new(uv_loop_t *loop, struct store *store, const struct config *cfg,
+                            struct metrics *m)
 {
     struct sweeper *sw = xcalloc(1, sizeof *sw);
     sw->loop = loop;
+    sw->metrics = m;
     sw->store = store;
     sw->cfg = cfg;
     args_init(&sw->args);

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libuv1-dev libhiredis-dev libcjson-dev libcmocka-dev
   redis-server redis-tools netcat-openbsd
-  clang libclang-rt-14-dev valgrind
+  clang libclang-rt-14-dev valgrind prometheus
 )
 
 missing=()

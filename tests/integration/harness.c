@@ -265,13 +265,15 @@ static int start_stockd(struct harness *h, const char *const *extra_args, bool w
     argv[n++] = "127.0.0.1:0";
     argv[n++] = "--redis";
     argv[n++] = url;
+    argv[n++] = "--http"; /* many stockds at once: each its own free port */
+    argv[n++] = "127.0.0.1:0";
     for (int i = 0; extra_args && extra_args[i] && n < 62; i++)
         argv[n++] = (char *)extra_args[i];
     argv[n] = NULL;
     p->pid = spawn(argv, p->log_path);
 
     long long deadline = now_ms() + READY_TIMEOUT_MS;
-    while (p->port == 0) {
+    while (p->port == 0 || p->http_port == 0) {
         if (now_ms() > deadline || exited(p->pid))
             die("stockd did not start listening (see %s)", p->log_path);
         FILE *f = fopen(p->log_path, "r");
@@ -280,6 +282,9 @@ static int start_stockd(struct harness *h, const char *const *extra_args, bool w
             const char *at = strstr(line, "listening on 127.0.0.1:");
             if (at)
                 p->port = atoi(at + strlen("listening on 127.0.0.1:"));
+            const char *http = strstr(line, "metrics on http://127.0.0.1:");
+            if (http)
+                p->http_port = atoi(http + strlen("metrics on http://127.0.0.1:"));
         }
         if (f)
             fclose(f);

@@ -22,6 +22,7 @@
 struct stockd_proc {
     pid_t pid;
     int port;
+    int http_port; /* health, readiness, metrics */
     char log_path[512];
 };
 

@@ -1,0 +1,29 @@
+/* Health, readiness and metrics over HTTP on --http: a small GET-only
+ * responder on the same event loop. GET /healthz answers 200 while the
+ * process runs (it never asks Redis); GET /readyz answers 200 when Redis is
+ * connected and the scripts are loaded and the process is not draining,
+ * 503 otherwise; GET /metrics answers the Prometheus text exposition.
+ * Anything else is 404 (405 for other methods); a malformed or overlong
+ * request is 400. Every response closes its connection. */
+#ifndef STOCKD_HTTP_H
+#define STOCKD_HTTP_H
+
+#include <uv.h>
+
+#include "config.h"
+#include "metrics.h"
+#include "store.h"
+
+struct http_server;
+
+/* Binds --http and listens. Returns NULL with the reason logged. The
+ * config, metrics and store are borrowed and must outlive it. */
+struct http_server *http_start(uv_loop_t *loop, const struct config *cfg, struct metrics *m,
+                               const struct store *store);
+int http_port(const struct http_server *h);
+/* From now on /readyz answers 503: the process is shutting down. */
+void http_set_draining(struct http_server *h);
+/* Closes the listener and every open connection, then done(data). */
+void http_stop(struct http_server *h, void (*done)(void *), void *data);
+
+#endif
