@@ -277,14 +277,16 @@ static void channel_reply(struct request *req, struct rd *rd, long long code)
     end_result(req);
 }
 
-/* 128 random bits as 22 base64url characters (all allowed in identifiers):
- * unguessable, and shorter than hex in the key, the expiry index and the
- * ledger. Random bytes come from getrandom in bulk. */
+/* 128 random bits as 22 characters of a base64 alphabet whose two symbols
+ * are '.' and '_' (all allowed in identifiers, and never '-', so an id can
+ * not be mistaken for an option on a command line): unguessable, and
+ * shorter than hex in the key, the expiry index and the ledger. Random
+ * bytes come from getrandom in bulk. */
 #define RESERVATION_ID_LEN 22
 
 static void new_reservation_id(struct service *svc, char out[RESERVATION_ID_LEN + 1])
 {
-    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._";
     if (svc->rnd_pos + 16 > sizeof svc->rnd) {
         size_t got = 0;
         while (got < sizeof svc->rnd) {

@@ -1,14 +1,859 @@
-/* Placeholder: replaced by the real stockctl test. */
+/* Integration: stockctl, the operator's client, run as a process against a
+ * real stockd and Redis. Every command with human and --json output, the
+ * exit code of each error class, authentication, and the pipelined CSV
+ * import of 10,000 rows checked row by row afterwards. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "harness.h"
 
-static void test_placeholder(void **state)
+/* What one run of stockctl did. */
+struct run {
+    int status; /* exit code, or -1 when it did not exit normally */
+    char *out;  /* owned: everything on stdout */
+    char *err;  /* owned: everything on stderr */
+};
+
+/* The whole file as a string; the caller frees it. */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)size + 1);
+    size_t n = fread(s, 1, (size_t)size, f);
+    s[n] = '\0';
+    fclose(f);
+    return s;
+}
+
+/* Runs `env stockctl --port PORT ARGS` through the shell (args are shell
+ * words, quoted by the caller), with stdin from /dev/null. */
+static struct run ctl_env_at(const char *env, int port, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static struct run ctl_env_at(const char *env, int port, const char *fmt, ...)
+{
+    char args[4096], cmd[8192], out_path[512], err_path[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(out_path, sizeof out_path, "%s/ctl.out", H.dir);
+    snprintf(err_path, sizeof err_path, "%s/ctl.err", H.dir);
+    /* STOCKCTL_VALGRIND=1: every run under memcheck; an error or a leak
+     * makes it exit 99, which no test expects. */
+    const char *vg = getenv("STOCKCTL_VALGRIND") != NULL
+                         ? "valgrind -q --leak-check=full --show-leak-kinds=all "
+                           "--errors-for-leak-kinds=all --error-exitcode=99"
+                         : "";
+    snprintf(cmd, sizeof cmd, "%s %s %s --port %d %s >%s 2>%s </dev/null", env, vg, STOCKCTL_BIN,
+             port, args, out_path, err_path);
+    int st = system(cmd);
+    struct run r = {WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(out_path), slurp(err_path)};
+    return r;
+}
+
+#define ctl_at(port, ...) ctl_env_at("", port, __VA_ARGS__)
+#define ctl(...) ctl_env_at("", H.stockd[0].port, __VA_ARGS__)
+
+static void run_free(struct run *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+/* Fails the test with stockctl's output when its exit code is not want. */
+static void expect_status(const struct run *r, int want)
+{
+    if (r->status != want)
+        print_error("stockctl exited %d, want %d\nstdout: %s\nstderr: %s\n", r->status, want,
+                    r->out, r->err);
+    assert_int_equal(r->status, want);
+}
+
+/* Parses stockctl's --json stdout: exactly one line holding one object. */
+static cJSON *json_out(const struct run *r)
+{
+    size_t n = strlen(r->out);
+    assert_true(n > 1 && r->out[n - 1] == '\n');
+    assert_null(memchr(r->out, '\n', n - 1));
+    cJSON *j = cJSON_Parse(r->out);
+    assert_non_null(j);
+    return j;
+}
+
+static long long dbsize(void)
+{
+    redisReply *r = harness_redis(&H, "DBSIZE");
+    long long n = r->integer;
+    freeReplyObject(r);
+    return n;
+}
+
+/* A port on which nothing listens: bound (so nobody else gets it) but never
+ * listening, so a connect is refused. The caller closes *fd. */
+static int dead_port(int *fd)
+{
+    *fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(*fd, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t len = sizeof a;
+    getsockname(*fd, (struct sockaddr *)&a, &len);
+    return ntohs(a.sin_port);
+}
+
+/* The numbers on the line of out that starts with prefix. */
+static int line_numbers(const char *out, const char *prefix, long long *v, int max)
+{
+    const char *p = out;
+    while (p && strncmp(p, prefix, strlen(prefix)) != 0) {
+        p = strchr(p, '\n');
+        p = p ? p + 1 : NULL;
+    }
+    assert_non_null(p);
+    p += strlen(prefix);
+    int n = 0;
+    while (n < max) {
+        char *end;
+        while (*p == ' ')
+            p++;
+        long long x = strtoll(p, &end, 10);
+        if (end == p)
+            break;
+        v[n++] = x;
+        p = end;
+    }
+    return n;
+}
+
+static void iso(long long ms, char *out, size_t n)
+{
+    time_t s = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    char d[32];
+    strftime(d, sizeof d, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, n, "%s.%03lldZ", d, ms % 1000);
+}
+
+/* --- help and usage ------------------------------------------------------ */
+
+static void test_help_and_usage_errors(void **state)
 {
     (void)state;
-    skip();
+    struct run r = ctl("--help");
+    expect_status(&r, 0);
+    assert_non_null(strstr(r.out, "Exit codes:"));
+    assert_non_null(strstr(r.out, "stock get SKU [LOCATION...]"));
+    assert_non_null(strstr(r.out, "import FILE.csv"));
+    assert_non_null(strstr(r.out, "--timeout-ms N"));
+    run_free(&r);
+
+    r = ctl("release --help");
+    expect_status(&r, 0);
+    assert_non_null(strstr(r.out, "release RESERVATION_ID [--reason TEXT]"));
+    run_free(&r);
+
+    /* Each of these is refused before anything is sent: the port is a
+     * dead one, so an attempt to connect would be exit 3, not 2. */
+    int fd;
+    int port = dead_port(&fd);
+    static const char *const bad[] = {
+        "",                              /* no command */
+        "frobnicate",                    /* unknown command */
+        "stock",                         /* noun without verb */
+        "stock get",                     /* too few */
+        "stock set A L 1 2",             /* too many */
+        "stock set 'a b' L 1",           /* not an identifier */
+        "stock set 'A:B' L 1",           /* ':' would split a key */
+        "stock set A L lots",            /* not a number */
+        "stock set A L -1",              /* below range */
+        "stock set A L 1 --safety x",    /* bad option value */
+        "stock adjust A L 0",            /* delta must not be 0 */
+        "stock get A --safety 3",        /* option of another command */
+        "stock get A --bogus",           /* unknown option */
+        "reserve MUG",                   /* not SKU=QTY */
+        "reserve MUG=0",                 /* quantity range */
+        "reserve MUG=1 MUG=2",           /* sku twice */
+        "reserve --strategy best MUG=1", /* unknown strategy */
+        "reserve --ttl-ms 5 MUG=1",      /* ttl range */
+        "extend abc 10",                 /* ttl range */
+        "channel set web a a",           /* location twice */
+        "release abc --reason ''",       /* empty reason */
+        "ping --port 0",                 /* port range */
+        "ping --timeout-ms x",           /* bad timeout */
+        "commit 'x y'",                  /* bad reservation id */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r = ctl_at(port, "%s", bad[i]);
+        if (r.status != 2)
+            print_error("case '%s'\n", bad[i]);
+        expect_status(&r, 2);
+        assert_true(strncmp(r.err, "stockctl: ", 10) == 0);
+        assert_string_equal(r.out, "");
+        run_free(&r);
+    }
+    close(fd);
+    r = ctl("stock set 'a b' L 1");
+    assert_non_null(strstr(r.err, "not a valid identifier"));
+    assert_non_null(strstr(r.err, "usage: stockctl [OPTIONS] stock set SKU LOCATION ON_HAND"));
+    run_free(&r);
+    r = ctl("stock");
+    assert_non_null(strstr(r.err, "get, set, adjust"));
+    run_free(&r);
+    /* Nothing reached Redis. */
+    assert_int_equal(dbsize(), 0);
+}
+
+/* --- the commands ---------------------------------------------------------- */
+
+static void test_ping(void **state)
+{
+    (void)state;
+    struct run r = ctl("ping");
+    expect_status(&r, 0);
+    assert_string_equal(r.out, "pong: redis up\n");
+    run_free(&r);
+
+    r = ctl("--json ping");
+    expect_status(&r, 0);
+    cJSON *j = json_out(&r);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "pong")));
+    assert_string_equal(json_str(j, "redis"), "up");
+    cJSON_Delete(j);
+    run_free(&r);
+
+    /* Host and port from the environment; a flag would win over them. */
+    char env[64];
+    snprintf(env, sizeof env, "STOCKCTL_HOST=localhost STOCKCTL_PORT=%d", H.stockd[0].port);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s %s ping >/dev/null 2>&1", env, STOCKCTL_BIN);
+    assert_int_equal(WEXITSTATUS(system(cmd)), 0);
+}
+
+static void test_stock_set_adjust_get(void **state)
+{
+    (void)state;
+    struct run r = ctl("--json stock set MUG wh-east 30 --safety 2");
+    expect_status(&r, 0);
+    cJSON *j = json_out(&r);
+    assert_string_equal(json_str(j, "sku"), "MUG");
+    assert_string_equal(json_str(j, "location"), "wh-east");
+    assert_int_equal(json_int(j, "on_hand"), 30);
+    assert_int_equal(json_int(j, "safety_stock"), 2);
+    assert_int_equal(json_int(j, "available"), 28);
+    cJSON_Delete(j);
+    run_free(&r);
+
+    r = ctl("stock set MUG wh-west 10");
+    expect_status(&r, 0);
+    assert_non_null(strstr(r.out, "LOCATION"));
+    long long v[4];
+    assert_int_equal(line_numbers(r.out, "MUG  wh-west", v, 4), 4);
+    assert_int_equal(v[0], 10); /* on hand */
+    assert_int_equal(v[2], 10); /* available */
+    run_free(&r);
+
+    /* A reason with quotes, a backslash and UTF-8 reaches stockd escaped
+     * (stockd refuses anything that is not valid JSON). */
+    r = ctl("--json stock adjust MUG wh-east -5 --reason 'PO \"88\" \\ recu \xc3\xa9'");
+    expect_status(&r, 0);
+    j = json_out(&r);
+    assert_int_equal(json_int(j, "on_hand"), 25);
+    cJSON_Delete(j);
+    run_free(&r);
+    r = ctl("stock adjust MUG wh-east +3");
+    expect_status(&r, 0);
+    run_free(&r);
+    struct row row = stock_row(harness_client(0), "MUG", "wh-east");
+    assert_int_equal(row.on_hand, 28);
+    assert_int_equal(row.available, 26);
+
+    /* The table: one line per location and the totals. */
+    r = ctl("stock get MUG");
+    expect_status(&r, 0);
+    assert_non_null(strstr(r.out, "sku MUG\n"));
+    assert_non_null(strstr(r.out, "LOCATION  ON_HAND  RESERVED  AVAILABLE  SAFETY\n"));
+    assert_int_equal(line_numbers(r.out, "wh-east", v, 4), 4);
+    assert_true(v[0] == 28 && v[1] == 0 && v[2] == 26 && v[3] == 2);
+    assert_int_equal(line_numbers(r.out, "wh-west", v, 4), 4);
+    assert_true(v[0] == 10 && v[1] == 0 && v[2] == 10 && v[3] == 0);
+    assert_int_equal(line_numbers(r.out, "(total)", v, 4), 3);
+    assert_true(v[0] == 38 && v[1] == 0 && v[2] == 36);
+    run_free(&r);
+
+    /* --json is the result object byte for byte as stockd sends it. */
+    r = ctl("--json stock get MUG wh-west nowhere");
+    expect_status(&r, 0);
+    int fd = harness_client(0);
+    client_sends(fd, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"stock.get\",\"params\":{\"sku\":"
+                     "\"MUG\",\"locations\":[\"wh-west\",\"nowhere\"]}}\n");
+    char *line = client_readline(fd, 5000);
+    assert_non_null(line);
+    const char *res = strstr(line, "\"result\":");
+    assert_non_null(res);
+    res += strlen("\"result\":");
+    size_t n = strlen(res) - 1; /* without the envelope's closing brace */
+    assert_int_equal(strlen(r.out), n + 1);
+    assert_memory_equal(r.out, res, n);
+    free(line);
+    j = json_out(&r);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "locations")), 2);
+    assert_int_equal(json_int(cJSON_GetObjectItemCaseSensitive(j, "totals"), "on_hand"), 10);
+    cJSON_Delete(j);
+    run_free(&r);
+
+    r = ctl("stock get NOTHING");
+    expect_status(&r, 0);
+    assert_string_equal(r.out, "sku NOTHING: no stock recorded\n");
+    run_free(&r);
+}
+
+static void test_channels(void **state)
+{
+    (void)state;
+    struct run r = ctl("channel set web wh-east store-9 wh-west");
+    expect_status(&r, 0);
+    assert_non_null(strstr(r.out, "channel web\n"));
+    assert_non_null(strstr(r.out, "1  wh-east\n2  store-9\n3  wh-west\n"));
+    run_free(&r);
+
+    r = ctl("channel get web --json");
+    expect_status(&r, 0);
+    cJSON *j = json_out(&r);
+    assert_string_equal(json_str(j, "channel"), "web");
+    const cJSON *locs = cJSON_GetObjectItemCaseSensitive(j, "locations");
+    assert_int_equal(cJSON_GetArraySize(locs), 3);
+    assert_string_equal(cJSON_GetArrayItem(locs, 1)->valuestring, "store-9");
+    cJSON_Delete(j);
+    run_free(&r);
+
+    redisReply *rr = harness_redis(&H, "LRANGE {inv}:channel:web 0 -1");
+    assert_int_equal(rr->elements, 3);
+    assert_string_equal(rr->element[2]->str, "wh-west");
+    freeReplyObject(rr);
+
+    r = ctl("channel get nowhere");
+    expect_status(&r, 1);
+    assert_non_null(strstr(r.err, "error 1005 unknown_channel"));
+    run_free(&r);
+}
+
+static void test_reservation_lifecycle(void **state)
+{
+    (void)state;
+    struct run r = ctl("stock set TEE wh-east 10");
+    expect_status(&r, 0);
+    run_free(&r);
+    r = ctl("stock set TEE wh-west 10");
+    run_free(&r);
+    r = ctl("channel set web wh-east wh-west");
+    run_free(&r);
+
+    r = ctl("--json reserve --order-id ord-1 --channel web --location wh-west --location wh-east "
+            "--strategy single --ttl-ms 60000 TEE=2");
+    expect_status(&r, 0);
+    cJSON *j = json_out(&r);
+    char id[160];
+    snprintf(id, sizeof id, "%s", json_str(j, "reservation_id"));
+    assert_true(strlen(id) >= 16);
+    assert_string_equal(json_str(j, "status"), "held");
+    assert_string_equal(json_str(j, "order_id"), "ord-1");
+    long long created = json_int(j, "created_at");
+    assert_int_equal(json_int(j, "expires_at") - created, 60000);
+    const cJSON *a = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "allocations"), 0);
+    assert_string_equal(json_str(a, "sku"), "TEE");
+    assert_string_equal(json_str(a, "location"), "wh-west"); /* the request's order */
+    assert_int_equal(json_int(a, "quantity"), 2);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "replayed")));
+    cJSON_Delete(j);
+    run_free(&r);
+    assert_int_equal(stock_row(harness_client(0), "TEE", "wh-west").reserved, 2);
+
+    /* A retry is the same hold. */
+    r = ctl("reserve --order-id ord-1 --channel web TEE=2");
+    expect_status(&r, 0);
+    assert_non_null(strstr(r.out, id));
+    assert_non_null(strstr(r.out, "replayed     yes"));
+    run_free(&r);
+    assert_int_equal(stock_row(harness_client(0), "TEE", "wh-west").reserved, 2);
+
+    /* The human view: times as ISO-8601 UTC and the allocations table. */
+    r = ctl("reservation -- %s", id);
+    expect_status(&r, 0);
+    char want[64], when[48];
+    snprintf(want, sizeof want, "reservation  %s\n", id);
+    assert_non_null(strstr(r.out, want));
+    assert_non_null(strstr(r.out, "status       held\n"));
+    assert_non_null(strstr(r.out, "order        ord-1\n"));
+    iso(created, when, sizeof when);
+    snprintf(want, sizeof want, "created      %s\n", when);
+    assert_non_null(strstr(r.out, want));
+    iso(created + 60000, when, sizeof when);
+    snprintf(want, sizeof want, "expires      %s\n", when);
+    assert_non_null(strstr(r.out, want));
+    long long q;
+    assert_int_equal(line_numbers(r.out, "TEE  wh-west", &q, 1), 1);
+    assert_int_equal(q, 2);
+    run_free(&r);
+
+    r = ctl("extend --json -- %s 120000", id);
+    expect_status(&r, 0);
+    j = json_out(&r);
+    assert_true(json_int(j, "expires_at") >= created + 120000);
+    assert_string_equal(json_str(j, "status"), "held");
+    cJSON_Delete(j);
+    run_free(&r);
+
+    r = ctl("commit -- %s", id);
+    expect_status(&r, 0);
+    assert_non_null(strstr(r.out, "status       committed\n"));
+    run_free(&r);
+    struct row row = stock_row(harness_client(0), "TEE", "wh-west");
+    assert_int_equal(row.on_hand, 8);
+    assert_int_equal(row.reserved, 0);
+
+    r = ctl("--json release --reason 'customer \"changed\" mind' -- %s", id);
+    expect_status(&r, 0);
+    j = json_out(&r);
+    assert_string_equal(json_str(j, "status"), "released");
+    assert_string_equal(json_str(j, "reason"), "customer \"changed\" mind");
+    cJSON_Delete(j);
+    run_free(&r);
+    assert_int_equal(stock_row(harness_client(0), "TEE", "wh-west").on_hand, 10);
+
+    /* State errors are exit 1 with code and reason. */
+    r = ctl("extend -- %s 60000", id);
+    expect_status(&r, 1);
+    assert_non_null(strstr(r.err, "extend: error 1003 released"));
+    run_free(&r);
+    r = ctl("reserve --order-id ord-1 TEE=3");
+    expect_status(&r, 1);
+    assert_non_null(strstr(r.err, "error 1004 idempotency_conflict"));
+    run_free(&r);
+}
+
+static void test_audit(void **state)
+{
+    (void)state;
+    struct run r = ctl("stock set AUD L 5");
+    run_free(&r);
+    r = ctl("reserve --location L AUD=2");
+    expect_status(&r, 0);
+    run_free(&r);
+
+    r = ctl("audit");
+    expect_status(&r, 0);
+    assert_non_null(strstr(r.out, "audit ok: 1 skus checked, 1 live holds"));
+    run_free(&r);
+    r = ctl("audit AUD --json");
+    expect_status(&r, 0);
+    cJSON *j = json_out(&r);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "ok")));
+    assert_int_equal(json_int(j, "skus_checked"), 1);
+    assert_int_equal(json_int(j, "holds"), 1);
+    cJSON_Delete(j);
+    run_free(&r);
+
+    /* Books that do not match are exit 1, with the difference shown. */
+    freeReplyObject(harness_redis(&H, "HSET {inv}:stock:AUD L:reserved 7"));
+    r = ctl("audit AUD");
+    expect_status(&r, 1);
+    assert_non_null(strstr(r.out, "audit FAILED"));
+    long long v[2];
+    assert_int_equal(line_numbers(r.out, "AUD  L", v, 2), 2);
+    assert_true(v[0] == 7 && v[1] == 2);
+    run_free(&r);
+    r = ctl("--json audit AUD");
+    expect_status(&r, 1);
+    j = json_out(&r);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "ok")));
+    const cJSON *d = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "differences"), 0);
+    assert_int_equal(json_int(d, "reserved"), 7);
+    assert_int_equal(json_int(d, "expected"), 2);
+    cJSON_Delete(j);
+    run_free(&r);
+}
+
+/* --- error classes --------------------------------------------------------- */
+
+static void test_error_exit_codes(void **state)
+{
+    (void)state;
+    /* 1: unknown reservation, human and --json (the error object on stderr). */
+    struct run r = ctl("commit no-such-hold");
+    expect_status(&r, 1);
+    assert_string_equal(r.out, "");
+    assert_non_null(strstr(r.err, "commit: error 1002 not_found: No such reservation."));
+    run_free(&r);
+    r = ctl("--json reservation no-such-hold");
+    expect_status(&r, 1);
+    assert_string_equal(r.out, "");
+    cJSON *e = cJSON_Parse(r.err);
+    assert_non_null(e);
+    assert_int_equal(json_int(e, "code"), 1002);
+    assert_string_equal(json_str(cJSON_GetObjectItemCaseSensitive(e, "data"), "reason"),
+                        "not_found");
+    cJSON_Delete(e);
+    run_free(&r);
+
+    /* Reservation ids may begin with '-': with one dash it is an argument,
+     * with two it must follow "--". */
+    r = ctl("commit -no-such-hold");
+    expect_status(&r, 1);
+    assert_non_null(strstr(r.err, "error 1002 not_found"));
+    run_free(&r);
+    r = ctl("commit --no-such-hold");
+    expect_status(&r, 2);
+    run_free(&r);
+    r = ctl("commit -- --no-such-hold");
+    expect_status(&r, 1);
+    assert_non_null(strstr(r.err, "error 1002 not_found"));
+    run_free(&r);
+
+    /* 1: out of stock, with the data that says why. */
+    r = ctl("stock set OOS L 1");
+    run_free(&r);
+    r = ctl("reserve --location L OOS=5");
+    expect_status(&r, 1);
+    assert_non_null(strstr(r.err, "error 1001 out_of_stock"));
+    assert_non_null(strstr(r.err, "requested 5"));
+    assert_non_null(strstr(r.err, "available 1"));
+    run_free(&r);
+
+    /* 1: invalid params that only stockd knows (more items than its
+     * --max-items), with the field named. */
+    char items[4096] = "";
+    for (int i = 0; i < 101; i++) {
+        char it[24];
+        snprintf(it, sizeof it, " S%d=1", i);
+        strcat(items, it);
+    }
+    r = ctl("reserve --location L%s", items);
+    expect_status(&r, 1);
+    assert_non_null(strstr(r.err, "error -32602 invalid_params"));
+    assert_non_null(strstr(r.err, "field items"));
+    run_free(&r);
+
+    /* 3: nothing listens there. */
+    int fd;
+    int port = dead_port(&fd);
+    r = ctl_at(port, "ping");
+    expect_status(&r, 3);
+    assert_non_null(strstr(r.err, "cannot connect"));
+    run_free(&r);
+    r = ctl_at(port, "stock get MUG");
+    expect_status(&r, 3);
+    run_free(&r);
+    close(fd);
+
+    /* 4: a stockd whose Redis is unreachable answers 2001, and its ping says
+     * Redis is down. */
+    port = dead_port(&fd);
+    char url[64];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", port);
+    const char *args[] = {"--redis", url, "--http", "127.0.0.1:0", NULL};
+    int down = harness_add_stockd_down(args);
+    r = ctl_at(H.stockd[down].port, "stock get MUG");
+    expect_status(&r, 4);
+    assert_non_null(strstr(r.err, "error 2001 unavailable"));
+    run_free(&r);
+    r = ctl_at(H.stockd[down].port, "ping --json");
+    expect_status(&r, 4);
+    cJSON *j = json_out(&r);
+    assert_string_equal(json_str(j, "redis"), "down");
+    cJSON_Delete(j);
+    run_free(&r);
+    close(fd);
+}
+
+static void test_auth(void **state)
+{
+    (void)state;
+    char path[512];
+    snprintf(path, sizeof path, "%s/token", H.dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("s3cret-t0ken\n", f);
+    fclose(f);
+    const char *args[] = {"--auth-token-file", path, "--http", "127.0.0.1:0", NULL};
+    int i = harness_add_stockd(args);
+    int port = H.stockd[i].port;
+
+    struct run r = ctl_at(port, "stock set SEC L 4");
+    expect_status(&r, 1);
+    assert_non_null(strstr(r.err, "error 1006 unauthorized"));
+    run_free(&r);
+
+    r = ctl_at(port, "--token wrong stock set SEC L 4");
+    expect_status(&r, 1);
+    assert_non_null(strstr(r.err, "auth: error 1006 unauthorized"));
+    run_free(&r);
+    assert_int_equal(dbsize(), 0);
+
+    r = ctl_at(port, "--token s3cret-t0ken --json stock set SEC L 4");
+    expect_status(&r, 0);
+    cJSON *j = json_out(&r);
+    assert_int_equal(json_int(j, "on_hand"), 4);
+    cJSON_Delete(j);
+    run_free(&r);
+
+    /* The token from the environment; a flag wins over it. */
+    r = ctl_env_at("STOCKD_AUTH_TOKEN=s3cret-t0ken", port, "stock get SEC");
+    expect_status(&r, 0);
+    assert_non_null(strstr(r.out, "(total)"));
+    run_free(&r);
+    r = ctl_env_at("STOCKD_AUTH_TOKEN=s3cret-t0ken", port, "--token nope stock get SEC");
+    expect_status(&r, 1);
+    run_free(&r);
+
+    /* The import authenticates before it pipelines. */
+    char csv[512];
+    snprintf(csv, sizeof csv, "%s/auth.csv", H.dir);
+    f = fopen(csv, "w");
+    fputs("sku,location,on_hand\nSEC,L,9\nSEC,M,1\n", f);
+    fclose(f);
+    r = ctl_at(port, "--token s3cret-t0ken import %s", csv);
+    expect_status(&r, 0);
+    assert_non_null(strstr(r.out, "2 rows, 2 ok, 0 failed"));
+    run_free(&r);
+    assert_int_equal(stock_row(harness_client(0), "SEC", "L").on_hand, 9);
+}
+
+/* --- import -------------------------------------------------------------- */
+
+#define IMPORT_SKUS 2000
+#define IMPORT_LOCATIONS 5
+#define IMPORT_ROWS (IMPORT_SKUS * IMPORT_LOCATIONS)
+
+static long long import_on_hand(int sku, int loc)
+{
+    return (long long)sku * 7 + loc * 1000 + 1;
+}
+
+static long long import_safety(int sku, int loc)
+{
+    return (sku + loc) % 4;
+}
+
+/* Counts the stock keys with SCAN (not KEYS: it is what an operator may run
+ * on a live Redis). */
+static long long count_stock_keys(void)
+{
+    long long n = 0;
+    char cursor[32] = "0";
+    do {
+        redisReply *r = harness_redis(&H, "SCAN %s MATCH {inv}:stock:* COUNT 1000", cursor);
+        assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+        snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+        n += (long long)r->element[1]->elements;
+        freeReplyObject(r);
+    } while (strcmp(cursor, "0") != 0);
+    return n;
+}
+
+static void test_import_10k_rows(void **state)
+{
+    (void)state;
+    char csv[512];
+    snprintf(csv, sizeof csv, "%s/stock.csv", H.dir);
+    FILE *f = fopen(csv, "w");
+    assert_non_null(f);
+    fputs("sku,location,on_hand,safety_stock\r\n", f);
+    for (int i = 0; i < IMPORT_ROWS; i++) {
+        int sku = i / IMPORT_LOCATIONS, loc = i % IMPORT_LOCATIONS;
+        fprintf(f, "IMP-%05d,loc-%d,%lld,%lld\r\n", sku, loc, import_on_hand(sku, loc),
+                import_safety(sku, loc));
+    }
+    fclose(f);
+
+    long long t0 = harness_now_ms();
+    struct run r = ctl("import %s", csv);
+    long long took = harness_now_ms() - t0;
+    expect_status(&r, 0);
+    assert_non_null(strstr(r.out, "10000 rows, 10000 ok, 0 failed"));
+    /* stderr is not a terminal here: no progress line. */
+    assert_null(strchr(r.err, '\r'));
+    assert_string_equal(r.err, "");
+    print_message("stockctl import of %d rows: %lld ms wall; %s", IMPORT_ROWS, took, r.out);
+    run_free(&r);
+
+    /* Every sku is there, and nothing else. */
+    assert_int_equal(count_stock_keys(), IMPORT_SKUS);
+
+    /* Every row, through stock.get, pipelined in chunks below stockd's
+     * --max-pipeline. */
+    int fd = harness_client(0);
+    for (int base = 0; base < IMPORT_SKUS; base += 250) {
+        char req[160];
+        for (int s = base; s < base + 250; s++) {
+            snprintf(req, sizeof req,
+                     "{\"id\":%d,\"method\":\"stock.get\",\"params\":{\"sku\":\"IMP-%05d\"}}\n", s,
+                     s);
+            client_sends(fd, req);
+        }
+        for (int s = base; s < base + 250; s++) {
+            char *line = client_readline(fd, 10000);
+            assert_non_null(line);
+            cJSON *resp = cJSON_Parse(line);
+            free(line);
+            assert_int_equal(json_int(resp, "id"), s);
+            const cJSON *locs = cJSON_GetObjectItemCaseSensitive(resp_result(resp), "locations");
+            assert_int_equal(cJSON_GetArraySize(locs), IMPORT_LOCATIONS);
+            int loc = 0;
+            for (const cJSON *row = locs->child; row != NULL; row = row->next, loc++) {
+                char name[16];
+                snprintf(name, sizeof name, "loc-%d", loc);
+                assert_string_equal(json_str(row, "location"), name);
+                assert_int_equal(json_int(row, "on_hand"), import_on_hand(s, loc));
+                assert_int_equal(json_int(row, "safety_stock"), import_safety(s, loc));
+            }
+            cJSON_Delete(resp);
+        }
+    }
+
+    /* A sample through stockctl itself. */
+    static const int sample[] = {0, 1, 999, 1234, IMPORT_SKUS - 1};
+    for (size_t i = 0; i < sizeof sample / sizeof sample[0]; i++) {
+        int s = sample[i];
+        r = ctl("--json stock get IMP-%05d loc-3", s);
+        expect_status(&r, 0);
+        cJSON *j = json_out(&r);
+        const cJSON *row = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "locations"), 0);
+        assert_int_equal(json_int(row, "on_hand"), import_on_hand(s, 3));
+        assert_int_equal(json_int(row, "available"), import_on_hand(s, 3) - import_safety(s, 3));
+        cJSON_Delete(j);
+        run_free(&r);
+    }
+
+    /* Again with --json and a small window: the same numbers (stock.set is
+     * absolute), and a summary for scripts. */
+    r = ctl("--json import %s --window 64", csv);
+    expect_status(&r, 0);
+    cJSON *j = json_out(&r);
+    assert_int_equal(json_int(j, "rows"), IMPORT_ROWS);
+    assert_int_equal(json_int(j, "ok"), IMPORT_ROWS);
+    assert_int_equal(json_int(j, "failed"), 0);
+    assert_true(json_int(j, "elapsed_ms") >= 0);
+    assert_true(json_int(j, "rows_per_s") > 0);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "errors")), 0);
+    cJSON_Delete(j);
+    run_free(&r);
+    assert_int_equal(count_stock_keys(), IMPORT_SKUS);
+}
+
+static void test_import_bad_lines(void **state)
+{
+    (void)state;
+    /* A hold on HELD/L so that setting on_hand below it is refused by stockd. */
+    struct run r = ctl("stock set HELD L 5");
+    run_free(&r);
+    r = ctl("reserve --location L HELD=3");
+    expect_status(&r, 0);
+    run_free(&r);
+
+    char csv[512];
+    snprintf(csv, sizeof csv, "%s/bad.csv", H.dir);
+    FILE *f = fopen(csv, "w");
+    fputs("sku,location,on_hand\n" /* line 1 */
+          "GOOD-1,L,1\n"           /* 2 */
+          "SHORT,L\n"              /* 3: too few columns */
+          "\n"                     /* 4: blank, skipped */
+          "NAN,L,many\n"           /* 5: not a number */
+          "\"GOOD-2\",\"L\",2\n"   /* 6: quoted fields are fine */
+          "LONG,L,1,2\n"           /* 7: too many columns */
+          "BAD SKU,L,1\n"          /* 8: not an identifier */
+          "HELD,L,1\n"             /* 9: below reserved: stockd says 1003 */
+          "NEG,L,-4\n"             /* 10: below range */
+          "GOOD-3,L,3\n",          /* 11 */
+          f);
+    fclose(f);
+    r = ctl("import %s", csv);
+    expect_status(&r, 5);
+    assert_non_null(strstr(r.out, "9 rows, 3 ok, 6 failed"));
+    assert_non_null(strstr(r.err, "line 3: bad row: expected 3 columns, found 2"));
+    assert_non_null(strstr(r.err, "line 5: bad row: on_hand 'many'"));
+    assert_non_null(strstr(r.err, "line 7: bad row: expected 3 columns, found 4"));
+    assert_non_null(strstr(r.err, "line 8: bad row: sku 'BAD SKU'"));
+    assert_non_null(strstr(r.err, "line 9: error 1003 below_reserved"));
+    assert_non_null(strstr(r.err, "line 10: bad row: on_hand '-4'"));
+    /* In line order. */
+    assert_true(strstr(r.err, "line 3:") < strstr(r.err, "line 9:"));
+    assert_true(strstr(r.err, "line 9:") < strstr(r.err, "line 10:"));
+    run_free(&r);
+
+    /* The good rows are in, the bad ones were never sent. */
+    assert_int_equal(stock_row(harness_client(0), "GOOD-1", "L").on_hand, 1);
+    assert_int_equal(stock_row(harness_client(0), "GOOD-2", "L").on_hand, 2);
+    assert_int_equal(stock_row(harness_client(0), "GOOD-3", "L").on_hand, 3);
+    assert_int_equal(stock_row(harness_client(0), "HELD", "L").on_hand, 5);
+    redisReply *rr = harness_redis(&H, "EXISTS {inv}:stock:SHORT {inv}:stock:NAN {inv}:stock:LONG "
+                                       "{inv}:stock:NEG");
+    assert_int_equal(rr->integer, 0);
+    freeReplyObject(rr);
+
+    /* The same in JSON: line numbers and codes for scripts. */
+    r = ctl("--json import %s", csv);
+    expect_status(&r, 5);
+    cJSON *j = json_out(&r);
+    assert_int_equal(json_int(j, "failed"), 6);
+    const cJSON *errs = cJSON_GetObjectItemCaseSensitive(j, "errors");
+    assert_int_equal(cJSON_GetArraySize(errs), 6);
+    assert_int_equal(json_int(cJSON_GetArrayItem(errs, 0), "line"), 3);
+    assert_string_equal(json_str(cJSON_GetArrayItem(errs, 0), "reason"), "bad_row");
+    assert_int_equal(json_int(cJSON_GetArrayItem(errs, 4), "line"), 9);
+    assert_int_equal(json_int(cJSON_GetArrayItem(errs, 4), "code"), 1003);
+    assert_string_equal(json_str(cJSON_GetArrayItem(errs, 4), "reason"), "below_reserved");
+    cJSON_Delete(j);
+    run_free(&r);
+
+    /* No usable header: a usage error, nothing sent. */
+    snprintf(csv, sizeof csv, "%s/noheader.csv", H.dir);
+    f = fopen(csv, "w");
+    fputs("NOHEAD,L,1\n", f);
+    fclose(f);
+    r = ctl("import %s", csv);
+    expect_status(&r, 2);
+    assert_non_null(strstr(r.err, "line 1: expected the header"));
+    run_free(&r);
+    rr = harness_redis(&H, "EXISTS {inv}:stock:NOHEAD");
+    assert_int_equal(rr->integer, 0);
+    freeReplyObject(rr);
+    r = ctl("import %s/missing.csv", H.dir);
+    expect_status(&r, 2);
+    run_free(&r);
 }
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_placeholder)};
-    return harness_run("stockctl", tests, 1, 1, NULL);
+    /* The tests choose the token, host and port themselves. */
+    unsetenv("STOCKD_AUTH_TOKEN");
+    unsetenv("STOCKCTL_HOST");
+    unsetenv("STOCKCTL_PORT");
+    unsetenv("STOCKCTL_TIMEOUT_MS");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_help_and_usage_errors, harness_flush_setup),
+        cmocka_unit_test_setup(test_ping, harness_flush_setup),
+        cmocka_unit_test_setup(test_stock_set_adjust_get, harness_flush_setup),
+        cmocka_unit_test_setup(test_channels, harness_flush_setup),
+        cmocka_unit_test_setup(test_reservation_lifecycle, harness_flush_setup),
+        cmocka_unit_test_setup(test_audit, harness_flush_setup),
+        cmocka_unit_test_setup(test_error_exit_codes, harness_flush_setup),
+        cmocka_unit_test_setup(test_auth, harness_flush_setup),
+        cmocka_unit_test_setup(test_import_10k_rows, harness_flush_setup),
+        cmocka_unit_test_setup(test_import_bad_lines, harness_flush_setup),
+    };
+    const char *args[] = {"--http", "127.0.0.1:0", NULL};
+    return harness_run("stockctl", tests, sizeof tests / sizeof tests[0], 1, args);
 }
