@@ -2,7 +2,8 @@
 # The whole test suite: installs what is missing, checks that keys are only
 # built from validated identifiers, builds with warnings as errors, and runs
 # the unit tests and the integration tests (which start their own
-# redis-server and stockd processes on free ports), the integration suite
+# redis-server and stockd processes on free ports), checks the image recipe
+# and the Kubernetes manifests (deploy/check.sh), the integration suite
 # again with stockd under valgrind, both suites again on an ASan+UBSan
 # build (any report fails the run), and each libFuzzer target for
 # FUZZ_SECONDS (20 s) from its seed corpus.
@@ -23,6 +24,9 @@ run_suites() { # build dir, build type
 
 echo "== release build =="
 run_suites "$build" RelWithDebInfo
+
+echo "== deploy: image recipe and Kubernetes manifests =="
+bash deploy/check.sh "$build"
 
 echo "== integration suite with stockd under valgrind =="
 # Any memcheck error or definite leak makes stockd exit 99, which fails the

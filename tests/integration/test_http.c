@@ -208,7 +208,9 @@ static void test_readyz_says_draining(void **state)
     assert_int_equal(http_get(http, "/healthz", &body), 200);
     free(body);
     harness_signal_redis(&H, SIGCONT);
-    assert_non_null(client_readline(fd, 10000)); /* the waiting request is answered */
+    char *answer = client_readline(fd, 10000); /* the waiting request is answered */
+    assert_non_null(answer);
+    free(answer);
     int status = harness_reap_stockd(i);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     close(fd);

@@ -392,7 +392,7 @@ static void test_reservation_lifecycle(void **state)
     /* The human view: times as ISO-8601 UTC and the allocations table. */
     r = ctl("reservation -- %s", id);
     expect_status(&r, 0);
-    char want[64], when[48];
+    char want[256], when[48];
     snprintf(want, sizeof want, "reservation  %s\n", id);
     assert_non_null(strstr(r.out, want));
     assert_non_null(strstr(r.out, "status       held\n"));
