@@ -26,6 +26,8 @@
 
 #include <uv.h>
 
+#include "buf.h" /* xmalloc and friends: allocation failure aborts */
+
 /* --- latency histogram: 64 linear steps per power of two (~1.6 %) ----- */
 
 #define SUB_BITS 6
@@ -277,14 +279,14 @@ static void out_reserve(struct conn *c, size_t n)
         return;
     while (c->out_cap - c->out_len < n)
         c->out_cap = c->out_cap ? c->out_cap * 2 : 8192;
-    c->out = realloc(c->out, c->out_cap);
+    c->out = xrealloc(c->out, c->out_cap);
 }
 
 static void push(struct conn *c, enum kind kind, int units)
 {
     if (c->count == c->cap) {
         int cap = c->cap ? c->cap * 2 : 16;
-        struct pending *f = malloc((size_t)cap * sizeof *f);
+        struct pending *f = xmalloc((size_t)cap * sizeof *f);
         for (int i = 0; i < c->count; i++)
             f[i] = c->fifo[(c->head + i) % c->cap];
         free(c->fifo);
@@ -435,7 +437,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
     (void)suggested;
     if (c->in_cap - c->in_len < 65536) {
         c->in_cap = c->in_cap ? c->in_cap * 2 : 131072;
-        c->in = realloc(c->in, c->in_cap);
+        c->in = xrealloc(c->in, c->in_cap);
     }
     *b = uv_buf_init(c->in + c->in_len, (unsigned)(c->in_cap - c->in_len));
 }
@@ -511,7 +513,7 @@ static bool check_books(long long *reserved, long long *sold)
 
 static int idle_mode(void)
 {
-    int *fds = malloc((size_t)opt.idle * sizeof *fds);
+    int *fds = xmalloc((size_t)opt.idle * sizeof *fds);
     for (int i = 0; i < opt.idle; i++)
         fds[i] = dial();
     /* One request on the last one proves they were all accepted. */
@@ -601,7 +603,7 @@ int main(int argc, char **argv)
         setup();
 
     loop = uv_default_loop();
-    conns = calloc((size_t)opt.connections, sizeof *conns);
+    conns = xcalloc((size_t)opt.connections, sizeof *conns);
     started_ns = now_ns();
     stop_ns = started_ns + (uint64_t)(opt.duration * 1e9);
     uv_timer_t stop_timer;

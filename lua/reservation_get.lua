@@ -43,10 +43,5 @@ if ARGV[2] == 'replay' then
     replayed = 1
 end
 
-local reply = {0, ARGV[1], r[1], r[2], tonumber(r[3]), tonumber(r[4]), r[5] or '', replayed}
-for _, a in ipairs(allocs) do
-    reply[#reply + 1] = a[1]
-    reply[#reply + 1] = a[2]
-    reply[#reply + 1] = a[3]
-end
-return reply
+return reservation_reply(ARGV[1], r[1], r[2], tonumber(r[3]), tonumber(r[4]), r[5] or '',
+                         replayed, allocs)

@@ -1,6 +1,8 @@
 /* Integration test harness (see harness.h). */
 #include "harness.h"
 
+#include "buf.h" /* xmalloc and friends */
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -392,6 +394,20 @@ int harness_add_stockd_down(const char *const *args)
     return harness_start_stockd_listening(&H, args);
 }
 
+char *harness_read_all(FILE *f)
+{
+    size_t len = 0, cap = 65536;
+    char *s = xmalloc(cap);
+    size_t n;
+    while ((n = fread(s + len, 1, cap - len - 1, f)) > 0) {
+        len += n;
+        if (cap - len < 4096)
+            s = xrealloc(s, cap *= 2);
+    }
+    s[len] = '\0';
+    return s;
+}
+
 void harness_flush(struct harness *h)
 {
     freeReplyObject(harness_redis(h, "FLUSHALL"));
@@ -467,7 +483,7 @@ char *client_readline(int fd, int timeout_ms)
             continue;
         if (b->cap - b->len < 65536) {
             b->cap = b->cap ? b->cap * 2 : 131072;
-            b->data = realloc(b->data, b->cap);
+            b->data = xrealloc(b->data, b->cap);
         }
         ssize_t n = recv(fd, b->data + b->len, b->cap - b->len, 0);
         if (n <= 0)

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -90,6 +91,9 @@ void harness_wait_redis_up(int port, int timeout_ms);
  * (a crash, or a sanitizer report in a sanitizer build), after printing
  * the end of their logs: group teardowns return it, so the run fails. */
 int harness_stop(struct harness *h);
+
+/* Reads f to its end into a NUL-terminated malloc'd string (free it). */
+char *harness_read_all(FILE *f);
 
 /* Runs a Redis command on the inspection connection; the caller frees the
  * reply with freeReplyObject. */

@@ -14,6 +14,8 @@
 
 #include "harness.h"
 
+#include "buf.h" /* xrealloc */
+
 /* Sends raw bytes to the HTTP port and reads until the server closes.
  * Returns the status code; *body (malloc'd) holds the body. */
 static int http_raw(int port, const char *request, char **body)
@@ -27,7 +29,7 @@ static int http_raw(int port, const char *request, char **body)
         if (poll(&p, 1, 5000) <= 0)
             break;
         if (len + 4096 > cap)
-            resp = realloc(resp, cap *= 2);
+            resp = xrealloc(resp, cap *= 2);
         ssize_t n = recv(fd, resp + len, cap - len - 1, 0);
         if (n <= 0)
             break;

@@ -50,15 +50,7 @@ static struct demo_run run_demo(int port, const char *token)
     FILE *p = popen(cmd, "r");
     if (p == NULL)
         fail_msg("popen failed: %s", cmd);
-    size_t len = 0, cap = 4096;
-    char *out = malloc(cap);
-    size_t n;
-    while ((n = fread(out + len, 1, cap - len - 1, p)) > 0) {
-        len += n;
-        if (cap - len < 1024)
-            out = realloc(out, cap *= 2);
-    }
-    out[len] = '\0';
+    char *out = harness_read_all(p);
     int st = pclose(p);
     struct demo_run r = {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
     return r;

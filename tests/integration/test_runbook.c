@@ -15,6 +15,8 @@
 
 #include "harness.h"
 
+#include "buf.h" /* xrealloc */
+
 #define README SOURCE_DIR "/README.md"
 #define MAX_CMDS 64
 
@@ -79,15 +81,7 @@ static char *read_file(const char *path)
     FILE *f = fopen(path, "r");
     if (f == NULL)
         fail_msg("cannot read %s", path);
-    size_t len = 0, cap = 65536;
-    char *s = malloc(cap);
-    size_t n;
-    while ((n = fread(s + len, 1, cap - len - 1, f)) > 0) {
-        len += n;
-        if (cap - len < 4096)
-            s = realloc(s, cap *= 2);
-    }
-    s[len] = '\0';
+    char *s = harness_read_all(f);
     fclose(f);
     return s;
 }
@@ -161,7 +155,7 @@ static char *run_sh(const char *script, int *status)
     while ((n = fread(out + len, 1, cap - len - 1, p)) > 0) {
         len += n;
         if (cap - len < 1024)
-            out = realloc(out, cap *= 2);
+            out = xrealloc(out, cap *= 2);
     }
     out[len] = '\0';
     int st = pclose(p);
@@ -177,7 +171,7 @@ static int split_lines(const char *out, char ***lines)
     char **v = malloc(sizeof *v * (size_t)cap);
     for (char *save = NULL, *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
         if (n + 2 > cap)
-            v = realloc(v, sizeof *v * (size_t)(cap *= 2));
+            v = xrealloc(v, sizeof *v * (size_t)(cap *= 2));
         v[n++] = l;
     }
     v[n] = NULL;
