@@ -568,6 +568,33 @@ const char *json_str(const cJSON *obj, const char *name)
     return cJSON_IsString(v) ? v->valuestring : "";
 }
 
+void stock_set(int fd, const char *sku, const char *location, long long on_hand)
+{
+    cJSON *r = client_callf(fd,
+                            "{\"id\":1,\"method\":\"stock.set\",\"params\":{\"sku\":\"%s\","
+                            "\"location\":\"%s\",\"on_hand\":%lld}}",
+                            sku, location, on_hand);
+    if (resp_error_code(r) != 0)
+        die("stock.set %s %s failed", sku, location);
+    cJSON_Delete(r);
+}
+
+void harness_wait_no_holds(int timeout_ms, void (*between)(void))
+{
+    long long give_up = now_ms() + timeout_ms;
+    for (;;) {
+        redisReply *z = harness_redis(&H, "ZCARD {inv}:expiry");
+        long long left = z->integer;
+        freeReplyObject(z);
+        if (left == 0)
+            return;
+        if (now_ms() > give_up)
+            die("%lld holds never ended", left);
+        if (between)
+            between();
+    }
+}
+
 struct row stock_row(int fd, const char *sku, const char *location)
 {
     cJSON *r = client_callf(fd,

@@ -42,16 +42,6 @@ struct outcome {
 static struct outcome out;
 static int next_order;
 
-static void set_stock(int fd, const char *sku, long long on_hand)
-{
-    cJSON *r = client_callf(fd,
-                            "{\"id\":1,\"method\":\"stock.set\",\"params\":{\"sku\":\"%s\","
-                            "\"location\":\"L\",\"on_hand\":%lld}}",
-                            sku, on_hand);
-    assert_int_equal(resp_error_code(r), 0);
-    cJSON_Delete(r);
-}
-
 static void send_reserve(struct load_client *c, int order, int ttl_ms)
 {
     char req[256];
@@ -205,7 +195,7 @@ static void test_redis_killed_under_load(void **state)
     (void)state;
     reset();
     int fd = harness_client(0);
-    set_stock(fd, "F", 100000);
+    stock_set(fd, "F", "L", 100000);
     run_load(H.stockd[0].port, 1500, 500, kill_redis, 600000);
     /* While Redis is down, answers come at once; none waits past the
      * request timeout (plus the loop's and the machine's slack). */
@@ -235,7 +225,7 @@ static void test_redis_stopped_under_load(void **state)
     (void)state;
     reset();
     int fd = harness_client(0);
-    set_stock(fd, "F", 100000);
+    stock_set(fd, "F", "L", 100000);
     int probe = client_connect(H.stockd[0].port);
     run_load(H.stockd[0].port, 1200, 400, stop_redis, 600000);
     /* ping still answers while Redis is stopped. */
@@ -267,7 +257,7 @@ static void test_script_flush_under_load(void **state)
     (void)state;
     reset();
     int fd = harness_client(0);
-    set_stock(fd, "F", 100000);
+    stock_set(fd, "F", "L", 100000);
     run_load(H.stockd[0].port, 800, 300, flush_scripts, 600000);
     assert_int_equal(out.unknown, 0);
     assert_int_equal(out.refused, 0);
@@ -287,7 +277,7 @@ static void test_stockd_killed_under_load(void **state)
     (void)state;
     reset();
     int fd = client_connect(H.stockd[0].port);
-    set_stock(fd, "F", 100000);
+    stock_set(fd, "F", "L", 100000);
     close(fd);
     /* The load sees the connection drop: run it until then by hand. */
     struct load_client cs[CLIENTS];
@@ -347,7 +337,7 @@ static void test_sigterm_with_reserves_in_flight(void **state)
     static const char *const args[] = {"--max-pipeline", "1000", NULL};
     int i = harness_add_stockd(args);
     int fd = client_connect(H.stockd[i].port);
-    set_stock(fd, "G", 100000);
+    stock_set(fd, "G", "L", 100000);
     static char all[N * 200];
     size_t len = 0;
     for (int k = 0; k < N; k++)

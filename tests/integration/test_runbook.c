@@ -149,15 +149,7 @@ static char *run_sh(const char *script, int *status)
     snprintf(cmd, sizeof cmd, "timeout 30 /bin/sh '%s' 2>&1 </dev/null", path);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
-    size_t len = 0, cap = 8192;
-    char *out = malloc(cap);
-    size_t n;
-    while ((n = fread(out + len, 1, cap - len - 1, p)) > 0) {
-        len += n;
-        if (cap - len < 1024)
-            out = xrealloc(out, cap *= 2);
-    }
-    out[len] = '\0';
+    char *out = harness_read_all(p);
     int st = pclose(p);
     *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     return out;

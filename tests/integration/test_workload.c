@@ -243,17 +243,7 @@ static void test_random_workload_keeps_the_books(void **state)
         close(clients[i].fd);
 
     /* Every hold ends: committed, released, or expired by a sweeper. */
-    long long give_up = harness_now_ms() + 20000;
-    for (;;) {
-        redisReply *z = harness_redis(&H, "ZCARD {inv}:expiry");
-        long long left = z->integer;
-        freeReplyObject(z);
-        if (left == 0)
-            break;
-        if (harness_now_ms() > give_up)
-            fail_msg("%lld holds never ended", left);
-        observe();
-    }
+    harness_wait_no_holds(20000, observe);
 
     long long committed[SKUS][LOCS] = {{0}};
     int expired = 0;
