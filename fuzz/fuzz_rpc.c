@@ -11,7 +11,7 @@ static void check_response(const struct buf *out, const struct rpc_id *id)
 {
     FUZZ_CHECK(out->len > 0 && out->data[out->len - 1] == '\n');
     FUZZ_CHECK(memchr(out->data, '\n', out->len - 1) == NULL);
-    FUZZ_CHECK(json_utf8_valid((const unsigned char *)out->data, out->len));
+    FUZZ_CHECK(utf8_valid((const unsigned char *)out->data, out->len));
     cJSON *j = cJSON_ParseWithLength(out->data, out->len - 1);
     FUZZ_CHECK(j != NULL);
     const cJSON *got = cJSON_GetObjectItemCaseSensitive(j, "id");

@@ -18,12 +18,12 @@ static bool allowed(unsigned char c)
 
 static void check_ident(const struct ident *id)
 {
-    FUZZ_CHECK(id->n >= 1 && id->n <= IDENT_MAX);
-    for (size_t i = 0; i < id->n; i++)
-        FUZZ_CHECK(id->p[i] != 0 && allowed((unsigned char)id->p[i]));
+    FUZZ_CHECK(id->s.n >= 1 && id->s.n <= IDENT_MAX);
+    for (size_t i = 0; i < id->s.n; i++)
+        FUZZ_CHECK(id->s.p[i] != 0 && allowed((unsigned char)id->s.p[i]));
     /* A key built from it has exactly the namespace's braces and the two
      * colons of "{ns}:<segment>:<id>". */
-    static const struct ident ns = {"inv", 3};
+    static const struct ident ns = {{"inv", 3}};
     struct buf key;
     buf_init(&key);
     keys_build(&key, &ns, KEY_STOCK, id);
@@ -33,13 +33,13 @@ static void check_ident(const struct ident *id)
         colons += key.data[i] == ':';
     }
     FUZZ_CHECK(braces == 2 && colons == 2);
-    FUZZ_CHECK(key.len == strlen("{inv}:stock:") + id->n);
+    FUZZ_CHECK(key.len == strlen("{inv}:stock:") + id->s.n);
     buf_free(&key);
 }
 
 static bool same(const struct ident *a, const struct ident *b)
 {
-    return a->n == b->n && memcmp(a->p, b->p, a->n) == 0;
+    return str_eq(a->s, b->s);
 }
 
 static void check_params(enum method_id m, const struct params *p, const struct limits *lim)
@@ -47,7 +47,7 @@ static void check_params(enum method_id m, const struct params *p, const struct 
     const struct ident *ids[] = {&p->sku, &p->location, &p->channel, &p->order_id,
                                  &p->reservation_id};
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
-        if (ids[i]->p != NULL)
+        if (ids[i]->s.p != NULL)
             check_ident(ids[i]);
     FUZZ_CHECK(p->n_items <= lim->max_items);
     for (unsigned i = 0; i < p->n_items; i++) {

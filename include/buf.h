@@ -15,6 +15,10 @@ void *xcalloc(size_t count, size_t size);
  * assigns the result; the old pointer is invalid afterwards. */
 void *xrealloc(void *p, size_t n);
 
+/* Grows the array p of *cap elements of `size` bytes to hold at least n,
+ * doubling; returns the (maybe moved) array and updates *cap. */
+void *xgrow(void *p, size_t *cap, size_t n, size_t size);
+
 /* A byte buffer that owns its storage (data is NULL until the first append).
  * len bytes are used out of cap. Not NUL-terminated unless buf_cstr is used. */
 struct buf {

@@ -8,10 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "validate.h"
-
-enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
-enum log_format { LOG_TEXT, LOG_JSON };
+#include "ident.h"
+#include "log.h"
 
 /* Where Redis is: TCP host and port, or a unix socket path. */
 struct redis_url {

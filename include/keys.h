@@ -6,7 +6,7 @@
 #define STOCKD_KEYS_H
 
 #include "buf.h"
-#include "validate.h"
+#include "ident.h"
 
 /* X(enum name, key segment, takes an identifier) */
 #define STOCKD_KEYS(X)                                                                             \

@@ -1,7 +1,8 @@
-/* Process metrics, kept as plain counters by the modules that see the
- * events, and written in the Prometheus text format for GET /metrics. Pure:
- * no I/O; the HTTP side only asks for the text. One instance per process,
- * created by main and handed to each module. */
+/* Process metrics: the one place where stockd counts anything. The modules
+ * that see an event bump its counter here (none keeps a copy of its own);
+ * GET /metrics writes them in the Prometheus text format, and admission and
+ * readiness read them. Pure: no I/O. One instance per process, created by
+ * main and handed to each module. */
 #ifndef STOCKD_METRICS_H
 #define STOCKD_METRICS_H
 
@@ -9,8 +10,8 @@
 #include <stdint.h>
 
 #include "buf.h"
-#include "rpc.h"
-#include "validate.h"
+#include "errors.h"
+#include "methods.h"
 
 /* Upper bounds of the latency histogram buckets, in seconds. */
 #define METRICS_BUCKETS 15
@@ -20,16 +21,32 @@
 
 enum release_from { RELEASED_FROM_HELD, RELEASED_FROM_COMMITTED, RELEASE_FROMS };
 
+/* Why a request was answered -32603: each is a bug, logged and counted. */
+#define STOCKD_INTERNAL_KINDS(X)                                                                   \
+    X(REDIS_ERROR, "redis_error")     /* Redis refused a call with an unexpected error */         \
+    X(MALFORMED, "malformed_reply")   /* a reply of a shape its contract does not allow */        \
+    X(UNFINISHED, "unfinished")       /* a handler returned without answering or calling on */
+
+enum internal_kind {
+#define X(name, label) INTERNAL_##name,
+    STOCKD_INTERNAL_KINDS(X)
+#undef X
+        INTERNAL_KINDS
+};
+
 struct metrics {
     uint64_t requests[METRICS_METHODS][E_COUNT]; /* by method and error (E_NONE: ok) */
     uint64_t latency_buckets[METRICS_METHODS][METRICS_BUCKETS];
     uint64_t latency_count[METRICS_METHODS];
     double latency_sum[METRICS_METHODS]; /* seconds */
-    int64_t inflight;
+    int64_t inflight; /* read and not yet answered: admission compares it with --max-inflight */
     int64_t connections;
     uint64_t connections_refused;
     uint64_t redis_connects, redis_disconnects;
     bool redis_up;
+    uint64_t redis_oom_total; /* calls Redis refused for lack of memory */
+    uint64_t redis_oom_at_ns; /* metrics_now_ns() of the latest of them; 0: none */
+    uint64_t internal_errors[INTERNAL_KINDS];
     uint64_t sweeper_expired;
     uint64_t out_of_stock;
     uint64_t compensations[RELEASE_FROMS];
@@ -42,7 +59,14 @@ void metrics_init(struct metrics *m);
 uint64_t metrics_now_ns(void);
 /* One finished request: its method (METHOD_COUNT when unknown), its error
  * (E_NONE for a result) and when it started (metrics_now_ns). */
-void metrics_request(struct metrics *m, int method, enum error_id e, uint64_t started_ns);
+void metrics_request(struct metrics *m, enum method_id method, enum error_id e,
+                     uint64_t started_ns);
+/* How long after Redis last refused a call for memory it still counts as
+ * full (the stockd_redis_out_of_memory gauge, the /readyz warning). */
+#define METRICS_OOM_RECENT_NS (10ull * 1000000000ull)
+/* True when Redis refused a call for memory within METRICS_OOM_RECENT_NS. */
+bool metrics_redis_full(const struct metrics *m);
+
 /* Appends the whole exposition (text format 0.0.4); rss_bytes < 0: unknown. */
 void metrics_render(const struct metrics *m, struct buf *out, const char *version,
                     long long rss_bytes);

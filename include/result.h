@@ -1,5 +1,6 @@
-/* Result values as plain structs, and their JSON encoding. The store side
- * turns Redis replies into these structs; this module writes them. Pure. */
+/* Result values as plain structs, and their JSON encoding. The request
+ * layer decodes script replies into these structs; this module writes them.
+ * Pure. */
 #ifndef STOCKD_RESULT_H
 #define STOCKD_RESULT_H
 
@@ -7,12 +8,7 @@
 #include <stddef.h>
 
 #include "buf.h"
-
-/* A borrowed string (from a reply or a request). */
-struct str {
-    const char *p;
-    size_t n;
-};
+#include "ident.h"
 
 struct stock_row {
     struct str location;

@@ -1,7 +1,7 @@
 /* JSON-RPC 2.0 on one line: decoding a request line into an envelope, and
  * writing result and error responses. Pure: no I/O, no event loop, so unit
- * tests and fuzzers feed it bytes. The error table below is the only place an
- * error's wire code, reason and message are declared. */
+ * tests and fuzzers feed it bytes. The errors themselves are declared in
+ * errors.h; rpc_write_error is the one function that writes one. */
 #ifndef STOCKD_RPC_H
 #define STOCKD_RPC_H
 
@@ -11,38 +11,9 @@
 #include <cjson/cJSON.h>
 
 #include "buf.h"
-
-/* X(name, json-rpc code, data.reason, message) */
-#define STOCKD_ERRORS(X)                                                                           \
-    X(PARSE, -32700, "parse_error", "The request is not valid JSON.")                              \
-    X(INVALID_REQUEST, -32600, "invalid_request", "The request is not a valid request object.")   \
-    X(TOO_LARGE, -32600, "request_too_large", "The request line is longer than allowed.")          \
-    X(METHOD_NOT_FOUND, -32601, "method_not_found", "The method does not exist.")                  \
-    X(INVALID_PARAMS, -32602, "invalid_params", "Invalid params.")                                 \
-    X(INTERNAL, -32603, "internal", "Internal error.")                                             \
-    X(OUT_OF_STOCK, 1001, "out_of_stock", "Not enough stock available.")                           \
-    X(NOT_FOUND, 1002, "not_found", "No such reservation.")                                        \
-    X(CONFLICT, 1003, "conflict", "The operation conflicts with the current state.")               \
-    X(IDEMPOTENCY, 1004, "idempotency_conflict", "This order_id was used with other items.")       \
-    X(UNKNOWN_CHANNEL, 1005, "unknown_channel", "The sales channel is not configured.")            \
-    X(UNAUTHORIZED, 1006, "unauthorized", "Authenticate first with a valid token.")                \
-    X(UNAVAILABLE, 2001, "unavailable", "Redis is unreachable; nothing was done.")                 \
-    X(TIMEOUT, 2002, "timeout", "Redis did not answer in time; the outcome is unknown.")           \
-    X(OVERLOADED, 2003, "overloaded", "Too many requests in flight; nothing was done.")
-
-/* Error identifiers. Functions return 0 or the negated identifier (-E_PARSE). */
-enum error_id {
-    E_NONE = 0,
-#define X(name, code, reason, msg) E_##name,
-    STOCKD_ERRORS(X)
-#undef X
-        E_COUNT
-};
-
-/* The JSON-RPC code, reason and message of an error identifier. */
-int error_code(enum error_id e);
-const char *error_reason(enum error_id e);
-const char *error_message(enum error_id e);
+#include "errors.h"
+#include "ident.h"
+#include "jsonstr.h"
 
 /* Everything an error response may say. Strings are borrowed: static text,
  * or memory that outlives the call to rpc_write_error. */
@@ -52,10 +23,8 @@ struct rpc_error {
     const char *reason;   /* replaces the table's data.reason when set */
     bool has_field;       /* data.field is present (it may name the key "") */
     char field[64];
-    const char *sku;      /* data.sku when set */
-    size_t sku_len;
-    const char *location; /* data.location when set */
-    size_t location_len;
+    struct str sku;       /* data.sku when sku.p is set */
+    struct str location;  /* data.location when location.p is set */
     bool has_quantities; /* data.requested and data.available */
     long long requested;
     long long available;
@@ -102,12 +71,5 @@ void rpc_write_result_begin(struct buf *out, const struct rpc_id *id);
 void rpc_write_result_end(struct buf *out);
 /* The one function that writes an error response (a whole line). */
 void rpc_write_error(struct buf *out, const struct rpc_id *id, const struct rpc_error *err);
-
-/* True when s[0..n) is well-formed UTF-8 (no overlong forms, surrogates or
- * code points past U+10FFFF). */
-bool json_utf8_valid(const unsigned char *s, size_t n);
-
-/* Appends s as a JSON string (quoted and escaped). */
-void json_write_string(struct buf *out, const char *s, size_t n);
 
 #endif

@@ -1,7 +1,7 @@
-/* Methods and their parameters: the method table, and validation of a
- * request's params object into a plain struct. Identifier validation lives
- * here too; it is the only way to obtain a struct ident, and keys.h builds
- * Redis keys from nothing else. Pure: no I/O. */
+/* Validation of a request's params object into a plain struct, against each
+ * method's params schema (validate.c; the methods themselves are declared in
+ * methods.h). Unknown fields are refused, so a misspelt optional field never
+ * goes unseen. Pure: no I/O. */
 #ifndef STOCKD_VALIDATE_H
 #define STOCKD_VALIDATE_H
 
@@ -10,60 +10,9 @@
 
 #include <cjson/cJSON.h>
 
+#include "ident.h"
+#include "methods.h"
 #include "rpc.h"
-
-#define IDENT_MAX 128        /* bytes in sku, location, channel, order_id, ... */
-#define MAX_LOCATIONS 64     /* in a channel, or in a reserve's locations */
-#define TEXT_MAX 256         /* bytes in a free-text reason */
-#define TOKEN_MAX 1023       /* bytes in an auth token */
-#define QTY_MAX 1000000000LL /* one line of a reservation */
-#define STOCK_MAX 1000000000000000LL /* on_hand, safety_stock, |delta| */
-#define TTL_MIN_MS 1000LL
-#define TTL_MAX_MS 86400000LL
-
-/* X(enum name, wire name). The order is the order of the method table. */
-#define STOCKD_METHODS(X)                                                                          \
-    X(PING, "ping")                                                                                \
-    X(AUTH, "auth")                                                                                \
-    X(STOCK_SET, "stock.set")                                                                      \
-    X(STOCK_ADJUST, "stock.adjust")                                                                \
-    X(STOCK_GET, "stock.get")                                                                      \
-    X(CHANNEL_SET, "channel.set")                                                                  \
-    X(CHANNEL_GET, "channel.get")                                                                  \
-    X(RESERVE, "reserve")                                                                          \
-    X(RESERVATION_GET, "reservation.get")                                                          \
-    X(COMMIT, "commit")                                                                            \
-    X(RELEASE, "release")                                                                          \
-    X(EXTEND, "extend")                                                                            \
-    X(STOCK_AUDIT, "stock.audit")
-
-enum method_id {
-#define X(name, wire) METHOD_##name,
-    STOCKD_METHODS(X)
-#undef X
-        METHOD_COUNT
-};
-
-/* Looks a method up by its wire name (case-sensitive). Returns its id, or
- * -E_METHOD_NOT_FOUND. */
-int method_lookup(const char *name);
-const char *method_name(enum method_id m);
-
-/* An identifier that passed ident_check: 1..IDENT_MAX bytes of
- * [A-Za-z0-9._~@/+=-]. Borrowed: p points into the request or the config. */
-struct ident {
-    const char *p;
-    size_t n;
-};
-
-/* Returns true and fills *out when s[0..n) is a valid identifier. */
-bool ident_check(const char *s, size_t n, struct ident *out);
-
-/* A free-text field (reason): valid UTF-8, no control bytes. Borrowed. */
-struct text {
-    const char *p;
-    size_t n;
-};
 
 enum strategy { STRATEGY_AUTO, STRATEGY_SINGLE, STRATEGY_PER_LINE, STRATEGY_SPLIT };
 const char *strategy_name(enum strategy s);
@@ -90,8 +39,8 @@ enum {
 struct params {
     unsigned present;
     struct ident sku, location, channel, order_id, reservation_id;
-    struct text reason;
-    struct text token; /* auth: never logged or echoed */
+    struct str reason;
+    struct str token; /* auth: never logged or echoed */
     long long on_hand, safety_stock, delta, ttl_ms;
     enum strategy strategy;
     struct ident *locations; /* caller's storage for MAX_LOCATIONS entries */

@@ -1,39 +1,40 @@
 -- audit: checks that every location's reserved count equals the sum of the
--- live holds' allocations there. Read-only.
+-- live holds' allocations there. Read-only. Contract: include/audit.h.
 --
--- KEYS[1]          {ns}:expiry
--- KEYS[1+i]        {ns}:res:<id_i>        i = 1..k: every id in the index
--- KEYS[1+k+j]      {ns}:stock:<sku_j>     j = 1..m: the skus to check
--- ARGV[1]          k;  ARGV[1+i]    id_i
--- ARGV[2+k]        m;  ARGV[2+k+j]  sku_j
+-- K_EXPIRY            {ns}:expiry
+-- KEYS[K_FIXED+i]     {ns}:res:<id_i>        i = 1..k: every id in the index
+-- KEYS[K_FIXED+k+j]   {ns}:stock:<sku_j>     j = 1..m: the skus to check
+-- A_K                 k;  ARGV[A_FIXED+i]  id_i
+-- ARGV[A_FIXED+k+1]   m;  ARGV[A_FIXED+k+1+j]  sku_j
 --
--- Reply: {0, k, m, d, sku, location, reserved, expected, ... (d groups),
+-- Reply: {ST_OK, k, m, d, sku, location, reserved, expected, ... (d groups),
 --         s, id, status, ... (s groups: index entries that are not live
 --         holds)}
---        {2}   the index no longer holds exactly ids 1..k: read it again
+--        {ST_INDEX_MOVED}   the index no longer holds exactly ids 1..k: read
+--                           it again
 --
 -- Invariant: read-only; changes nothing. Redis runs it atomically, so the
 -- counts and the holds it compares are one consistent snapshot.
-local k = tonumber(ARGV[1])
-local m = tonumber(ARGV[2 + k])
-if redis.call('ZCARD', KEYS[1]) ~= k then
-    return {2}
+local k = tonumber(A_K)
+local m = tonumber(ARGV[A_FIXED + k + 1])
+if redis.call('ZCARD', K_EXPIRY) ~= k then
+    return {ST_INDEX_MOVED}
 end
 for i = 1, k do
-    if not redis.call('ZSCORE', KEYS[1], ARGV[1 + i]) then
-        return {2}
+    if not redis.call('ZSCORE', K_EXPIRY, ARGV[A_FIXED + i]) then
+        return {ST_INDEX_MOVED}
     end
 end
 
 local checked = {}
 for j = 1, m do
-    checked[ARGV[2 + k + j]] = {}
+    checked[ARGV[A_FIXED + k + 1 + j]] = {}
 end
 local stale = {}
 for i = 1, k do
-    local r = redis.call('HMGET', KEYS[1 + i], 'status', 'allocations')
+    local r = redis.call('HMGET', KEYS[K_FIXED + i], 'status', 'allocations')
     if r[1] ~= 'held' then
-        stale[#stale + 1] = {ARGV[1 + i], r[1] or 'missing'}
+        stale[#stale + 1] = {ARGV[A_FIXED + i], r[1] or 'missing'}
     else
         for _, a in ipairs(cjson.decode(r[2])) do
             local want = checked[a[1]]
@@ -44,13 +45,13 @@ for i = 1, k do
     end
 end
 
-local reply = {0, k, m, 0}
+local reply = {ST_OK, k, m, 0}
 local d = 0
 for j = 1, m do
-    local sku = ARGV[2 + k + j]
+    local sku = ARGV[A_FIXED + k + 1 + j]
     local want = checked[sku]
     local seen = {}
-    local all = redis.call('HGETALL', KEYS[1 + k + j])
+    local all = redis.call('HGETALL', KEYS[K_FIXED + k + j])
     for f = 1, #all, 2 do
         local loc = string.match(all[f], '^(.*):reserved$')
         if loc then

@@ -1,15 +1,17 @@
--- channel.get: the ordered locations of a channel. Read-only.
+-- channel.get: the ordered locations of a channel. Read-only. Contract:
+-- include/stock.h.
 --
--- KEYS[1]  {ns}:channel:<channel>
+-- K_CHANNEL  {ns}:channel:<channel>
 --
--- Reply: {0, location, ...}, or {1005} when the channel is not configured.
+-- Reply: {ST_OK, location, ...}, or {ST_UNKNOWN} when the channel is not
+-- configured.
 --
 -- Invariant: read-only; changes nothing.
-local locs = redis.call('LRANGE', KEYS[1], 0, -1)
+local locs = redis.call('LRANGE', K_CHANNEL, 0, -1)
 if #locs == 0 then
-    return {1005}
+    return {ST_UNKNOWN}
 end
-local reply = {0}
+local reply = {ST_OK}
 for _, loc in ipairs(locs) do
     reply[#reply + 1] = loc
 end

@@ -1,53 +1,49 @@
--- commit: the order is final; the held units are sold.
+-- commit: the order is final; the held units are sold. Contract:
+-- include/transition.h (the transition layout, k = 1).
 --
--- KEYS[1]      {ns}:res:<id>
--- KEYS[2]      {ns}:expiry
--- KEYS[3]      {ns}:events                 the ledger stream
--- KEYS[4]      {ns}:order:<order_id>       (the res key when it has none)
--- KEYS[4+j]    {ns}:stock:<sku_j>          j = 1..m, every sku it holds
--- ARGV[1]      reservation id
--- ARGV[2]      retention in seconds
--- ARGV[3]      ledger length cap
--- ARGV[4]      unused (the release reason in release.lua)
--- ARGV[5]      m;  ARGV[5+j]  sku_j
+-- K_EXPIRY      {ns}:expiry
+-- K_EVENTS      {ns}:events                the ledger stream
+-- KEYS[K_FIXED+1]  {ns}:res:<id>
+-- KEYS[K_FIXED+2]  {ns}:order:<order_id>   (the res key when it has none)
+-- KEYS[K_FIXED+2+j]  {ns}:stock:<sku_j>    j = 1..m, every sku it holds
+-- A_RETENTION   retention in seconds
+-- A_MAXLEN      ledger length cap
+-- A_REASON      unused (release records it)
+-- A_K           1;  ARGV[A_FIXED+1]  the reservation id
+-- ARGV[A_FIXED+2]  m;  ARGV[A_FIXED+2+j]  sku_j
 --
--- Reply: the reservation (see lib/common.lua) with status 'committed', also
---        when it was committed before
---        {1003, 'expired'}    the deadline passed: the hold was released
---                             now (or earlier, by the sweeper)
---        {1003, 'released'}   released before
---        {1002}               no such reservation
---        {-32603}             a sku it holds has no key in KEYS
+-- Reply: {ST_COMMITTED, reservation...}   also when it was committed before
+--        {ST_EXPIRED}       the deadline passed: the hold was released now
+--                           (or earlier, by the sweeper)
+--        {ST_RELEASED}      released before
+--        {ST_NOT_FOUND}     no such reservation
+--        {ST_KEYS_MISSING}  a sku it holds has no key in KEYS: plan again
 --
 -- Invariant: held units leave reserved and on_hand together, exactly once;
 -- a hold past its deadline is never sold.
-local res, expiry, events = KEYS[1], KEYS[2], KEYS[3]
-local rid, retention, maxlen = ARGV[1], ARGV[2], ARGV[3]
-local r = redis.call('HMGET', res, 'status', 'order_id', 'created_at', 'expires_at', 'reason',
-                     'allocations')
-if not r[1] then
-    return {1002}
+local t = transition_layout()
+local rid, res_key = ARGV[A_FIXED + 1], KEYS[K_FIXED + 1]
+local res = load_reservation(res_key)
+if not res then
+    return {ST_NOT_FOUND}
 end
-local allocs = cjson.decode(r[6])
-if r[1] == 'committed' then
-    return reservation_reply(rid, 'committed', r[2], tonumber(r[3]), tonumber(r[4]), r[5], 0,
-                             allocs)
+if res.status == 'committed' then
+    return reservation_reply(ST_COMMITTED, rid, res)
+elseif res.status == 'released' then
+    return {ST_RELEASED}
+elseif res.status ~= 'held' then
+    return {ST_EXPIRED}
 end
-if r[1] ~= 'held' then
-    return {1003, r[1]}
+if not keys_cover(res.allocs, t.stock) then
+    return {ST_KEYS_MISSING}
 end
-local keys = stock_keys(5, 6, tonumber(ARGV[5]))
-if not keys_cover(allocs, keys) then
-    return {-32603}
-end
-local order_key = r[2] ~= '' and KEYS[4] or nil
+local _, _, order_key = transition_item(t, 1, res)
 
-local now = now_ms()
-if now >= tonumber(r[4]) then
-    move_units('expire', allocs, keys, events, maxlen, rid, '')
-    finish(res, order_key, expiry, rid, 'expired', '', retention)
-    return {1003, 'expired'}
+if now_ms() >= res.expires then
+    expire_hold(t, res, rid, res_key, order_key)
+    return {ST_EXPIRED}
 end
-move_units('commit', allocs, keys, events, maxlen, rid, '')
-finish(res, order_key, expiry, rid, 'committed', '', retention)
-return reservation_reply(rid, 'committed', r[2], tonumber(r[3]), tonumber(r[4]), r[5], 0, allocs)
+move_units('commit', res.allocs, t.stock, K_EVENTS, t.maxlen, rid, '')
+finish(res_key, order_key, K_EXPIRY, rid, 'committed', '', t.retention)
+res.status = 'committed'
+return reservation_reply(ST_COMMITTED, rid, res)

@@ -1,16 +1,16 @@
 -- expire_due: the held reservations whose deadline has passed, oldest
--- first, at most ARGV[1] of them. Read-only: the first step of a sweep,
--- which then learns their keys (reservation_plan) and releases them
--- (expire).
+-- first, at most A_LIMIT of them. Read-only: the first step of a sweep,
+-- which then releases them through a transition (reservation_plan, then
+-- expire). Contract: include/sweeper.h.
 --
--- KEYS[1]  {ns}:expiry
--- ARGV[1]  the most ids to return
+-- K_EXPIRY  {ns}:expiry
+-- A_LIMIT   the most ids to return
 --
--- Reply: {0, id, ...}
+-- Reply: {ST_OK, id, ...}
 --
 -- Invariant: read-only; changes nothing.
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_ms(), 'LIMIT', 0, tonumber(ARGV[1]))
-local reply = {0}
+local due = redis.call('ZRANGEBYSCORE', K_EXPIRY, '-inf', now_ms(), 'LIMIT', 0, tonumber(A_LIMIT))
+local reply = {ST_OK}
 for _, id in ipairs(due) do
     reply[#reply + 1] = id
 end

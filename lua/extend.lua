@@ -1,31 +1,36 @@
--- extend: a held reservation gets a new deadline, now + ttl_ms.
+-- extend: a held reservation gets a new deadline, now + ttl_ms. Contract:
+-- include/reservation.h.
 --
--- KEYS[1]  {ns}:res:<id>
--- KEYS[2]  {ns}:expiry
--- ARGV[1]  reservation id
--- ARGV[2]  ttl_ms
+-- K_RES      {ns}:res:<id>
+-- K_EXPIRY   {ns}:expiry
+-- A_ID       reservation id
+-- A_TTL      ttl_ms
 --
--- Reply: the reservation with its new expires_at
---        {1003, 'expired'|'committed'|'released'}   not held, or its
---                                                   deadline has passed
---        {1002}                                     no such reservation
+-- Reply: {ST_EXTENDED, reservation...}   with its new expires_at
+--        {ST_EXPIRED}                    its deadline has passed (the sweeper
+--                                        gives its units back), or it
+--                                        expired before
+--        {ST_COMMITTED} | {ST_RELEASED}  not held
+--        {ST_NOT_FOUND}                  no such reservation
 --
 -- Invariant: the expiry index and the record always hold the same
 -- deadline; a hold past its deadline is never revived.
-local r = redis.call('HMGET', KEYS[1], 'status', 'order_id', 'created_at', 'expires_at', 'reason',
-                     'allocations')
-if not r[1] then
-    return {1002}
+local res = load_reservation(K_RES)
+if not res then
+    return {ST_NOT_FOUND}
 end
-if r[1] ~= 'held' then
-    return {1003, r[1]}
+if res.status == 'committed' then
+    return {ST_COMMITTED}
+elseif res.status == 'released' then
+    return {ST_RELEASED}
+elseif res.status ~= 'held' then
+    return {ST_EXPIRED}
 end
 local now = now_ms()
-if now >= tonumber(r[4]) then
-    return {1003, 'expired'}
+if now >= res.expires then
+    return {ST_EXPIRED}
 end
-local expires = now + tonumber(ARGV[2])
-redis.call('HSET', KEYS[1], 'expires_at', int(expires))
-redis.call('ZADD', KEYS[2], expires, ARGV[1])
-return reservation_reply(ARGV[1], 'held', r[2], tonumber(r[3]), expires, r[5], 0,
-                         cjson.decode(r[6]))
+res.expires = now + tonumber(A_TTL)
+redis.call('HSET', K_RES, 'expires_at', int(res.expires))
+redis.call('ZADD', K_EXPIRY, res.expires, A_ID)
+return reservation_reply(ST_EXTENDED, A_ID, res)

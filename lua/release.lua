@@ -1,59 +1,55 @@
 -- release: compensation. A held reservation gives its units back to
--- available; a committed one is restocked (on_hand goes back up).
+-- available; a committed one is restocked (on_hand goes back up). Contract:
+-- include/transition.h (the transition layout, k = 1).
 --
--- KEYS[1]      {ns}:res:<id>
--- KEYS[2]      {ns}:expiry
--- KEYS[3]      {ns}:events                 the ledger stream
--- KEYS[4]      {ns}:order:<order_id>       (the res key when it has none)
--- KEYS[4+j]    {ns}:stock:<sku_j>          j = 1..m, every sku it holds
--- ARGV[1]      reservation id
--- ARGV[2]      retention in seconds
--- ARGV[3]      ledger length cap
--- ARGV[4]      reason ('' for none), recorded on the reservation
--- ARGV[5]      m;  ARGV[5+j]  sku_j
+-- K_EXPIRY      {ns}:expiry
+-- K_EVENTS      {ns}:events                the ledger stream
+-- KEYS[K_FIXED+1]  {ns}:res:<id>
+-- KEYS[K_FIXED+2]  {ns}:order:<order_id>   (the res key when it has none)
+-- KEYS[K_FIXED+2+j]  {ns}:stock:<sku_j>    j = 1..m, every sku it holds
+-- A_RETENTION   retention in seconds
+-- A_MAXLEN      ledger length cap
+-- A_REASON      reason ('' for none), recorded on the reservation
+-- A_K           1;  ARGV[A_FIXED+1]  the reservation id
+-- ARGV[A_FIXED+2]  m;  ARGV[A_FIXED+2+j]  sku_j
 --
--- Reply: the reservation in its final state (in the replayed slot: 1 when
---        a hold was given back, 2 a committed order, 0 nothing): 'released', or 'expired' when
---        its deadline had passed (the units go back either way). Releasing
---        a released or expired reservation changes nothing.
---        {1002}     no such reservation
---        {-32603}   a sku it holds has no key in KEYS
+-- Reply, each with the reservation in its final state after the status:
+--        {ST_RELEASED, ...}    a hold was given back
+--        {ST_RESTOCKED, ...}   a committed order was given back
+--        {ST_EXPIRED, ...}     its deadline had passed: its units went back
+--                              as an expiry
+--        {ST_UNCHANGED, ...}   released or expired before: nothing changes
+--        {ST_NOT_FOUND}        no such reservation
+--        {ST_KEYS_MISSING}     a sku it holds has no key in KEYS: plan again
 --
 -- Invariant: a reservation's units come back exactly once, however often
 -- release is called.
-local res, expiry, events = KEYS[1], KEYS[2], KEYS[3]
-local rid, retention, maxlen, reason = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local r = redis.call('HMGET', res, 'status', 'order_id', 'created_at', 'expires_at', 'reason',
-                     'allocations')
-if not r[1] then
-    return {1002}
+local t = transition_layout()
+local rid, res_key = ARGV[A_FIXED + 1], KEYS[K_FIXED + 1]
+local reason = A_REASON
+local res = load_reservation(res_key)
+if not res then
+    return {ST_NOT_FOUND}
 end
-local allocs = cjson.decode(r[6])
--- The slot reserve uses for "replayed" says what this call gave back:
--- 1 a hold, 2 a committed order, 0 nothing.
-local function reply(status, why, from)
-    return reservation_reply(rid, status, r[2], tonumber(r[3]), tonumber(r[4]), why, from, allocs)
+if res.status == 'released' or res.status == 'expired' then
+    return reservation_reply(ST_UNCHANGED, rid, res)
 end
-if r[1] == 'released' or r[1] == 'expired' then
-    return reply(r[1], r[5], 0)
+if not keys_cover(res.allocs, t.stock) then
+    return {ST_KEYS_MISSING}
 end
-local keys = stock_keys(5, 6, tonumber(ARGV[5]))
-if not keys_cover(allocs, keys) then
-    return {-32603}
-end
-local order_key = r[2] ~= '' and KEYS[4] or nil
+local _, _, order_key = transition_item(t, 1, res)
 
-local now = now_ms()
-if r[1] == 'committed' then
-    move_units('restock', allocs, keys, events, maxlen, rid, reason)
-    finish(res, order_key, expiry, rid, 'released', reason, retention)
-    return reply('released', reason, 2)
+if res.status == 'committed' then
+    move_units('restock', res.allocs, t.stock, K_EVENTS, t.maxlen, rid, reason)
+    finish(res_key, order_key, K_EXPIRY, rid, 'released', reason, t.retention)
+    res.status, res.reason = 'released', reason
+    return reservation_reply(ST_RESTOCKED, rid, res)
 end
-if now >= tonumber(r[4]) then
-    move_units('expire', allocs, keys, events, maxlen, rid, '')
-    finish(res, order_key, expiry, rid, 'expired', '', retention)
-    return reply('expired', '', 0)
+if now_ms() >= res.expires then
+    expire_hold(t, res, rid, res_key, order_key)
+    return reservation_reply(ST_EXPIRED, rid, res)
 end
-move_units('release', allocs, keys, events, maxlen, rid, reason)
-finish(res, order_key, expiry, rid, 'released', reason, retention)
-return reply('released', reason, 1)
+move_units('release', res.allocs, t.stock, K_EVENTS, t.maxlen, rid, reason)
+finish(res_key, order_key, K_EXPIRY, rid, 'released', reason, t.retention)
+res.status, res.reason = 'released', reason
+return reservation_reply(ST_RELEASED, rid, res)

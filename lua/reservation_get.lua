@@ -1,47 +1,44 @@
 -- reservation.get: one reservation as it is now; also the second half of an
 -- idempotent reserve replay, which checks that the retry asks for the same
--- items as the reservation bound to its order_id. Read-only.
+-- items as the reservation bound to its order_id. Read-only. Contract:
+-- include/reservation.h.
 --
--- KEYS[1]    {ns}:res:<id>
--- ARGV[1]    reservation id
--- ARGV[2]    'get', or 'replay' to compare items
--- ARGV[3..]  with 'replay': sku, quantity, sku, quantity, ... of the retry
+-- K_RES      {ns}:res:<id>
+-- A_ID       reservation id
+-- A_MODE     'get', or 'replay' to compare items
+-- ARGV[A_FIXED+1..]  with 'replay': sku, quantity, sku, quantity, ... of
+--                    the retry
 --
--- Reply: {0, id, status, order_id, created_at, expires_at, reason, replayed,
---         sku, location, quantity, ...}
---        {1002}   no such reservation
---        {1004}   replay with other items than the bound reservation
+-- Reply: {ST_FOUND, reservation...}      (reservation_reply)
+--        {ST_REPLAYED, reservation...}   a replay whose items match
+--        {ST_NOT_FOUND}                  no such reservation
+--        {ST_MISMATCH}                   a replay with other items than the
+--                                        bound reservation
 --
 -- Invariant: read-only; changes nothing.
-local r = redis.call('HMGET', KEYS[1], 'status', 'order_id', 'created_at', 'expires_at',
-                     'reason', 'allocations')
-if not r[1] then
-    return {1002}
+local res = load_reservation(K_RES)
+if not res then
+    return {ST_NOT_FOUND}
 end
-local allocs = cjson.decode(r[6])
-
-local replayed = 0
-if ARGV[2] == 'replay' then
-    local held = {}
-    local n_held = 0
-    for _, a in ipairs(allocs) do
-        if not held[a[1]] then
-            n_held = n_held + 1
-            held[a[1]] = 0
-        end
-        held[a[1]] = held[a[1]] + a[3]
-    end
-    local n_asked = (#ARGV - 2) / 2
-    if n_asked ~= n_held then
-        return {1004}
-    end
-    for i = 3, #ARGV, 2 do
-        if held[ARGV[i]] ~= tonumber(ARGV[i + 1]) then
-            return {1004}
-        end
-    end
-    replayed = 1
+if A_MODE ~= 'replay' then
+    return reservation_reply(ST_FOUND, A_ID, res)
 end
 
-return reservation_reply(ARGV[1], r[1], r[2], tonumber(r[3]), tonumber(r[4]), r[5] or '',
-                         replayed, allocs)
+local held = {}
+local n_held = 0
+for _, a in ipairs(res.allocs) do
+    if not held[a[1]] then
+        n_held = n_held + 1
+        held[a[1]] = 0
+    end
+    held[a[1]] = held[a[1]] + a[3]
+end
+if (#ARGV - A_FIXED) / 2 ~= n_held then
+    return {ST_MISMATCH}
+end
+for i = A_FIXED + 1, #ARGV, 2 do
+    if held[ARGV[i]] ~= tonumber(ARGV[i + 1]) then
+        return {ST_MISMATCH}
+    end
+end
+return reservation_reply(ST_REPLAYED, A_ID, res)

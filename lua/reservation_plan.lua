@@ -1,16 +1,17 @@
 -- reservation_plan: what a transition of these reservations will touch: the
 -- order binding and the skus they hold. Read-only: commit, release and the
--- sweeper call it first, because a script must be given every key it uses
--- in KEYS and these keys are only known from the records.
+-- sweeper call it first (transition.c), because a script must be given
+-- every key it uses in KEYS and these keys are only known from the records.
+-- Contract: include/transition.h.
 --
 -- KEYS[1..k]  {ns}:res:<id>
 --
--- Reply: {0, group_1, ..., group_k}, each group flat: order_id ('' for
+-- Reply: {ST_OK, group_1, ..., group_k}, each group flat: order_id ('' for
 --        none), n, sku_1, ..., sku_n (distinct); n = -1 when the
 --        reservation does not exist.
 --
 -- Invariant: read-only; changes nothing.
-local reply = {0}
+local reply = {ST_OK}
 for i = 1, #KEYS do
     local r = redis.call('HMGET', KEYS[i], 'order_id', 'allocations')
     if not r[2] then

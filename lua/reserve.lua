@@ -1,36 +1,37 @@
 -- reserve: take stock for every line of an order from the candidate
 -- locations, in preference order, all or nothing, and record the hold.
+-- Contract: include/reserve.h.
 --
--- KEYS[1]      {ns}:expiry             zset of held reservation ids by deadline
--- KEYS[2]      {ns}:res:<id>           the new reservation (a fresh 128-bit
+-- K_EXPIRY     {ns}:expiry             zset of held reservation ids by deadline
+-- K_RES        {ns}:res:<id>           the new reservation (a fresh 128-bit
 --                                      random id: it does not exist)
--- KEYS[3]      {ns}:order:<order_id>   idempotency binding (when no order_id:
---                                      any key of the namespace, unused)
--- KEYS[4]      {ns}:channel:<channel>  the channel's ordered locations
--- KEYS[5]      {ns}:events             the ledger stream
--- KEYS[5+i]    {ns}:stock:<sku_i>      one per line, i = 1..n
--- ARGV[1]      the new reservation id
--- ARGV[2]      order_id, or '' for none
--- ARGV[3]      ttl_ms
--- ARGV[4]      strategy: auto | single | per_line | split
--- ARGV[5]      ledger length cap
--- ARGV[6]      '1' when the caller may sweep and retry on a shortage
--- ARGV[7]      n, the number of lines
--- ARGV[6+2i]   sku of line i;  ARGV[7+2i]  its quantity
--- ARGV[8+2n]   m, the number of requested locations (0: the channel's list)
--- ARGV[8+2n+j] requested location j, in shipping-rule order
+-- K_ORDER      {ns}:order:<order_id>   idempotency binding (when no order_id:
+--                                      the new reservation's key, unused)
+-- K_CHANNEL    {ns}:channel:<channel>  the channel's ordered locations
+-- K_EVENTS     {ns}:events             the ledger stream
+-- KEYS[K_FIXED+i]  {ns}:stock:<sku_i>  one per line, i = 1..n
+-- A_ID         the new reservation id
+-- A_ORDER_ID   order_id, or '' for none
+-- A_TTL        ttl_ms
+-- A_STRATEGY   auto | single | per_line | split
+-- A_MAXLEN     ledger length cap
+-- A_MAY_SWEEP  '1' when the caller may sweep and retry on a shortage
+-- A_N          n, the number of lines
+-- ARGV[A_FIXED+2i-1]  sku of line i;  ARGV[A_FIXED+2i]  its quantity
+-- ARGV[A_FIXED+2n+1]  m, the number of requested locations (0: the channel's)
+-- ARGV[A_FIXED+2n+1+j]  requested location j, in shipping-rule order
 --
--- Reply: {0, id, 'held', order_id, created_at, expires_at, '', 0,
---         sku, location, quantity, ...}       the hold and its allocations
---        {1, bound_id}                        order_id is already bound: the
---                                             caller replays that reservation
---        {2}                                  too little stock, but some holds
---                                             are past their deadline: the
---                                             caller sweeps them and retries
---                                             (only when ARGV[6] is '1')
---        {1001, sku, requested, available}    the first line that cannot be
---                                             filled; nothing written
---        {1005}                               unknown channel, no locations
+-- Reply: {ST_HELD, reservation...}         the hold and its allocations
+--                                          (reservation_reply)
+--        {ST_BOUND, bound_id}              order_id is already bound: the
+--                                          caller replays that reservation
+--        {ST_SWEEP}                        too little stock, but some holds
+--                                          are past their deadline: the
+--                                          caller sweeps them and retries
+--                                          (only when A_MAY_SWEEP is '1')
+--        {ST_SHORT, sku, requested, available}  the first line that cannot
+--                                          be filled; nothing written
+--        {ST_NO_CHANNEL}                   unknown channel, no locations
 --
 -- Candidates: the requested locations filtered to the channel's (keeping the
 -- request's order) when the channel is configured, the requested locations
@@ -38,32 +39,32 @@
 -- Strategies: single = the first candidate that fills every line; per_line =
 -- each line from the first candidate that fills it; split = each line
 -- greedily across candidates in order; auto = single, else per_line, else
--- split. 'available' in a 1001 reply is measured the way the strategy fills
--- a line: at the most preferred candidate (single), at the best single
+-- split. 'available' in a ST_SHORT reply is measured the way the strategy
+-- fills a line: at the most preferred candidate (single), at the best single
 -- candidate (per_line), summed over candidates (split, auto).
 --
 -- Invariant: a hold takes at most on_hand - reserved - safety at each
 -- (sku, location), so available never goes negative; every check is done
 -- before the first write.
-local rid, order_id, ttl, strategy = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local maxlen, may_sweep = ARGV[5], ARGV[6] == '1'
-local n = tonumber(ARGV[7])
+local rid, order_id, ttl, strategy = A_ID, A_ORDER_ID, tonumber(A_TTL), A_STRATEGY
+local maxlen, may_sweep = A_MAXLEN, A_MAY_SWEEP == '1'
+local n = tonumber(A_N)
 
 if order_id ~= '' then
-    local bound = redis.call('GET', KEYS[3])
+    local bound = redis.call('GET', K_ORDER)
     if bound then
-        return {1, bound}
+        return {ST_BOUND, bound}
     end
 end
 
 local skus, qty = {}, {}
 for i = 1, n do
-    skus[i] = ARGV[6 + 2 * i]
-    qty[i] = tonumber(ARGV[7 + 2 * i])
+    skus[i] = ARGV[A_FIXED + 2 * i - 1]
+    qty[i] = tonumber(ARGV[A_FIXED + 2 * i])
 end
 
-local m = tonumber(ARGV[8 + 2 * n])
-local channel = redis.call('LRANGE', KEYS[4], 0, -1)
+local m = tonumber(ARGV[A_FIXED + 2 * n + 1])
+local channel = redis.call('LRANGE', K_CHANNEL, 0, -1)
 local cands = {}
 if m > 0 then
     local allowed = nil
@@ -74,18 +75,18 @@ if m > 0 then
         end
     end
     for j = 1, m do
-        local loc = ARGV[8 + 2 * n + j]
+        local loc = ARGV[A_FIXED + 2 * n + 1 + j]
         if allowed == nil or allowed[loc] then
             cands[#cands + 1] = loc
         end
     end
 elseif #channel == 0 then
-    return {1005}
+    return {ST_NO_CHANNEL}
 else
     cands = channel
 end
 if #cands == 0 then
-    return {1001, skus[1], qty[1], 0}
+    return {ST_SHORT, skus[1], qty[1], 0}
 end
 
 -- avail[i][j]: what line i may take at candidate j.
@@ -93,12 +94,10 @@ local k = #cands
 local avail = {}
 local fields = {}
 for j, loc in ipairs(cands) do
-    fields[3 * j - 2] = loc .. ':on_hand'
-    fields[3 * j - 1] = loc .. ':reserved'
-    fields[3 * j] = loc .. ':safety'
+    fields[3 * j - 2], fields[3 * j - 1], fields[3 * j] = stock_fields(loc)
 end
 for i = 1, n do
-    local v = redis.call('HMGET', KEYS[5 + i], unpack(fields))
+    local v = redis.call('HMGET', KEYS[K_FIXED + i], unpack(fields))
     local row = {}
     for j = 1, k do
         local a = (tonumber(v[3 * j - 2]) or 0) - (tonumber(v[3 * j - 1]) or 0) -
@@ -182,8 +181,8 @@ if not plan then
     -- An expired hold must never cost a sale: when holds are past their
     -- deadline, let the caller release them (their keys are not in KEYS)
     -- and ask again.
-    if may_sweep and #redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_ms(), 'LIMIT', 0, 1) > 0 then
-        return {2}
+    if may_sweep and #redis.call('ZRANGEBYSCORE', K_EXPIRY, '-inf', now_ms(), 'LIMIT', 0, 1) > 0 then
+        return {ST_SWEEP}
     end
     for i = 1, n do
         local have = 0
@@ -201,32 +200,32 @@ if not plan then
             end
         end
         if have < qty[i] then
-            return {1001, skus[i], qty[i], have}
+            return {ST_SHORT, skus[i], qty[i], have}
         end
     end
-    return {1001, skus[1], qty[1], 0}
+    return {ST_SHORT, skus[1], qty[1], 0}
 end
 
 local now = now_ms()
 local expires = now + ttl
 
-local reply = {0, rid, 'held', order_id, now, expires, '', 0}
+local reply = {ST_HELD, rid, 'held', order_id, now, expires, ''}
 local stored = {}
 for i = 1, n do
     for _, part in ipairs(plan[i]) do
         local loc, q = cands[part[1]], part[2]
-        redis.call('HINCRBY', KEYS[5 + i], loc .. ':reserved', q)
-        ledger(KEYS[5], maxlen, 'reserve', skus[i], loc, q, rid, '')
+        redis.call('HINCRBY', KEYS[K_FIXED + i], fields[3 * part[1] - 1], q) -- its reserved
+        ledger(K_EVENTS, maxlen, 'reserve', skus[i], loc, q, rid, '')
         stored[#stored + 1] = {skus[i], loc, q}
         reply[#reply + 1] = skus[i]
         reply[#reply + 1] = loc
         reply[#reply + 1] = q
     end
 end
-redis.call('HSET', KEYS[2], 'status', 'held', 'order_id', order_id, 'created_at', int(now),
+redis.call('HSET', K_RES, 'status', 'held', 'order_id', order_id, 'created_at', int(now),
            'expires_at', int(expires), 'allocations', cjson.encode(stored))
-redis.call('ZADD', KEYS[1], expires, rid)
+redis.call('ZADD', K_EXPIRY, expires, rid)
 if order_id ~= '' then
-    redis.call('SET', KEYS[3], rid)
+    redis.call('SET', K_ORDER, rid)
 end
 return reply

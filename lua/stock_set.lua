@@ -1,37 +1,36 @@
 -- stock.set: set the absolute on_hand (and optionally the safety stock) of one
--- (sku, location), e.g. after a cycle count.
+-- (sku, location), e.g. after a cycle count. Contract: include/stock.h.
 --
--- KEYS[1]  {ns}:stock:<sku>   hash of <location>:on_hand|reserved|safety
--- KEYS[2]  {ns}:events        the ledger stream
--- ARGV[1]  location
--- ARGV[2]  on_hand, a whole number >= 0
--- ARGV[3]  safety_stock, or '' to keep the current one
--- ARGV[4]  sku (for the ledger)
--- ARGV[5]  ledger length cap
+-- K_STOCK      {ns}:stock:<sku>   hash of <location>:on_hand|reserved|safety
+-- K_EVENTS     {ns}:events        the ledger stream
+-- A_LOCATION   location
+-- A_ON_HAND    on_hand, a whole number >= 0
+-- A_SAFETY     safety_stock, or '' to keep the current one
+-- A_SKU        sku (for the ledger)
+-- A_MAXLEN     ledger length cap
 --
--- Reply: {0, on_hand, reserved, safety_stock}
---        {1003, 'below_reserved', reserved}   nothing written
+-- Reply: {ST_OK, on_hand, reserved, safety_stock}
+--        {ST_BELOW_RESERVED, reserved}   nothing written
 --
 -- Invariant: reserved <= on_hand at every location; live holds are never
 -- left without the units they hold.
-local loc = ARGV[1]
-local f_on, f_res, f_saf = loc .. ':on_hand', loc .. ':reserved', loc .. ':safety'
-local cur = redis.call('HMGET', KEYS[1], f_on, f_res, f_saf)
+local f_on, f_res, f_saf = stock_fields(A_LOCATION)
+local cur = redis.call('HMGET', K_STOCK, f_on, f_res, f_saf)
 local before = tonumber(cur[1]) or 0
 local reserved = tonumber(cur[2]) or 0
 local safety = tonumber(cur[3]) or 0
-local on_hand = tonumber(ARGV[2])
+local on_hand = tonumber(A_ON_HAND)
 
 if on_hand < reserved then
-    return {1003, 'below_reserved', reserved}
+    return {ST_BELOW_RESERVED, reserved}
 end
 
-if ARGV[3] ~= '' then
-    safety = tonumber(ARGV[3])
-    redis.call('HSET', KEYS[1], f_on, ARGV[2], f_saf, ARGV[3])
+if A_SAFETY ~= '' then
+    safety = tonumber(A_SAFETY)
+    redis.call('HSET', K_STOCK, f_on, A_ON_HAND, f_saf, A_SAFETY)
 else
-    redis.call('HSET', KEYS[1], f_on, ARGV[2])
+    redis.call('HSET', K_STOCK, f_on, A_ON_HAND)
 end
 -- The movement is the change in on_hand (0 when only safety changed).
-ledger(KEYS[2], ARGV[5], 'set', ARGV[4], loc, on_hand - before, '', '')
-return {0, on_hand, reserved, safety}
+ledger(K_EVENTS, A_MAXLEN, 'set', A_SKU, A_LOCATION, on_hand - before, '', '')
+return {ST_OK, on_hand, reserved, safety}

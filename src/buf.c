@@ -35,6 +35,17 @@ void *xrealloc(void *p, size_t n)
     return q;
 }
 
+void *xgrow(void *p, size_t *cap, size_t n, size_t size)
+{
+    if (n <= *cap)
+        return p;
+    size_t c = *cap ? *cap : 16;
+    while (c < n)
+        c *= 2;
+    *cap = c;
+    return xrealloc(p, c * size);
+}
+
 void buf_init(struct buf *b)
 {
     b->data = NULL;

@@ -206,8 +206,8 @@ static int set_option(struct config *cfg, const struct option *o, const char *v,
         struct ident id;
         if (!ident_check(v, strlen(v), &id))
             goto bad;
-        memcpy(where, v, id.n + 1);
-        ident_check(cfg->namespace_buf, id.n, &cfg->ns); /* the stored copy */
+        memcpy(where, v, id.s.n + 1);
+        ident_check(cfg->namespace_buf, id.s.n, &cfg->ns); /* the stored copy */
         return 0;
     }
     case OPT_PATH:

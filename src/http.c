@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "closer.h"
+#include "listener.h"
 #include "log.h"
 
 #define REQUEST_MAX 8192
@@ -19,13 +21,13 @@ struct hconn {
     uv_timer_t timer;
     uv_write_t write;
     struct http_server *srv;
-    struct hconn *prev, *next;
+    struct queue node; /* in srv->conns until it starts closing */
     char in[REQUEST_MAX];
     size_t len;
     struct buf out; /* owned: the response */
     bool answered;
     bool closing;
-    int open_handles;
+    struct closer closer;
 };
 
 struct http_server {
@@ -37,26 +39,23 @@ struct http_server {
     int port;
     bool draining;
     bool stopping;
-    bool listener_closed;
-    struct hconn *conns;
-    int n_conns;     /* in conns: accepted and not closing */
-    int alive_conns; /* not yet freed */
+    struct queue conns; /* accepted and not closing */
+    int n_conns;
+    int alive;          /* accepted and not yet freed */
+    struct closer closer; /* while stopping: the listener and every connection */
     void (*on_stopped)(void *);
     void *on_stopped_data;
 };
 
-static void maybe_stopped(struct http_server *h);
-
-static void on_handle_closed(uv_handle_t *handle)
+static void hconn_free(void *data)
 {
-    struct hconn *c = handle->data;
-    if (--c->open_handles > 0)
-        return;
+    struct hconn *c = data;
     struct http_server *h = c->srv;
     buf_free(&c->out);
     free(c);
-    h->alive_conns--;
-    maybe_stopped(h);
+    h->alive--;
+    if (h->stopping)
+        closer_release(&h->closer); /* held in http_stop */
 }
 
 static void hconn_close(struct hconn *c)
@@ -64,16 +63,12 @@ static void hconn_close(struct hconn *c)
     if (c->closing)
         return;
     c->closing = true;
-    struct http_server *h = c->srv;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        h->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    h->n_conns--;
-    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
-    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+    queue_remove(&c->node);
+    c->srv->n_conns--;
+    closer_begin(&c->closer, hconn_free, c);
+    closer_close(&c->closer, (uv_handle_t *)&c->tcp);
+    closer_close(&c->closer, (uv_handle_t *)&c->timer);
+    closer_end(&c->closer);
 }
 
 static void on_written(uv_write_t *w, int status)
@@ -142,10 +137,20 @@ static void handle(struct hconn *c)
     if (strcmp(path, "/healthz") == 0) {
         respond_text(c, 200, "OK", "ok\n");
     } else if (strcmp(path, "/readyz") == 0) {
+        enum store_health health = store_health(h->store);
         if (h->draining)
             respond_text(c, 503, "Service Unavailable", "draining\n");
-        else if (!store_is_up(h->store))
+        else if (health == STORE_CONNECTING)
+            respond_text(c, 503, "Service Unavailable", "redis connecting\n");
+        else if (health == STORE_DOWN)
             respond_text(c, 503, "Service Unavailable", "redis down\n");
+        else if (metrics_redis_full(h->metrics))
+            /* Every replica shares the one Redis: taking this one out of
+             * the Service would not help, and reads still work. Say why
+             * writes fail instead. */
+            respond_text(c, 200, "OK",
+                         "ready\nwarning: redis is out of memory (maxmemory reached): writes "
+                         "are refused with 2004 storage_full\n");
         else
             respond_text(c, 200, "OK", "ready\n");
     } else if (strcmp(path, "/metrics") == 0) {
@@ -203,13 +208,9 @@ static void on_connection(uv_stream_t *l, int status)
     uv_tcp_init(h->loop, &c->tcp);
     uv_timer_init(h->loop, &c->timer);
     c->tcp.data = c->timer.data = c;
-    c->open_handles = 2;
-    h->alive_conns++;
-    c->next = h->conns;
-    if (h->conns)
-        h->conns->prev = c;
-    h->conns = c;
+    queue_insert_tail(&h->conns, &c->node);
     h->n_conns++;
+    h->alive++;
     if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0 || h->n_conns > MAX_HTTP_CONNS) {
         hconn_close(c);
         return;
@@ -226,31 +227,14 @@ struct http_server *http_start(uv_loop_t *loop, const struct config *cfg, struct
     h->cfg = cfg;
     h->metrics = m;
     h->store = store;
-    struct sockaddr_storage addr;
-    if (uv_ip4_addr(cfg->http_host, cfg->http_port, (struct sockaddr_in *)&addr) != 0 &&
-        uv_ip6_addr(cfg->http_host, cfg->http_port, (struct sockaddr_in6 *)&addr) != 0) {
-        log_error("--http: '%s' is not an IP address", cfg->http_host);
+    queue_init(&h->conns);
+    h->port = listener_open(loop, &h->listener, "--http", cfg->http_host, cfg->http_port, 128,
+                            on_connection, h);
+    if (h->port < 0) {
+        uv_run(loop, UV_RUN_NOWAIT); /* let the close finish before freeing */
         free(h);
         return NULL;
     }
-    uv_tcp_init(loop, &h->listener);
-    h->listener.data = h;
-    int rc = uv_tcp_bind(&h->listener, (struct sockaddr *)&addr, 0);
-    if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&h->listener, 128, on_connection);
-    if (rc != 0) {
-        log_error("cannot serve HTTP on %s:%d: %s", cfg->http_host, cfg->http_port,
-                  uv_strerror(rc));
-        uv_close((uv_handle_t *)&h->listener, NULL);
-        uv_run(loop, UV_RUN_NOWAIT);
-        free(h);
-        return NULL;
-    }
-    struct sockaddr_storage bound;
-    int len = sizeof bound;
-    uv_tcp_getsockname(&h->listener, (struct sockaddr *)&bound, &len);
-    h->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                                                : ((struct sockaddr_in *)&bound)->sin_port);
     return h;
 }
 
@@ -264,24 +248,14 @@ void http_set_draining(struct http_server *h)
     h->draining = true;
 }
 
-/* The server goes when the listener and every connection have closed
- * (libuv runs close callbacks in no order this code may rely on). */
-static void maybe_stopped(struct http_server *h)
+static void http_free(void *data)
 {
-    if (!h->stopping || !h->listener_closed || h->alive_conns > 0)
-        return;
+    struct http_server *h = data;
     void (*done)(void *) = h->on_stopped;
-    void *data = h->on_stopped_data;
+    void *done_data = h->on_stopped_data;
     free(h);
     if (done)
-        done(data);
-}
-
-static void on_listener_closed(uv_handle_t *handle)
-{
-    struct http_server *h = handle->data;
-    h->listener_closed = true;
-    maybe_stopped(h);
+        done(done_data);
 }
 
 void http_stop(struct http_server *h, void (*done)(void *), void *data)
@@ -289,7 +263,12 @@ void http_stop(struct http_server *h, void (*done)(void *), void *data)
     h->stopping = true;
     h->on_stopped = done;
     h->on_stopped_data = data;
-    while (h->conns != NULL)
-        hconn_close(h->conns);
-    uv_close((uv_handle_t *)&h->listener, on_listener_closed);
+    closer_begin(&h->closer, http_free, h);
+    for (int i = 0; i < h->alive; i++)
+        closer_hold(&h->closer); /* released as each connection is freed */
+    struct queue *q;
+    while ((q = queue_first(&h->conns)) != NULL)
+        hconn_close(queue_data(q, struct hconn, node));
+    closer_close(&h->closer, (uv_handle_t *)&h->listener);
+    closer_end(&h->closer);
 }

@@ -1,6 +1,7 @@
 /* Redis key names (see keys.h). */
 #include "keys.h"
 
+#include <assert.h>
 #include <string.h>
 
 static const struct {
@@ -12,28 +13,31 @@ static const struct {
 #undef X
 };
 
-void keys_build(struct buf *out, const struct ident *ns, enum key_kind kind, const struct ident *id)
+static void prefix(struct buf *out, const struct ident *ns, enum key_kind kind)
 {
     buf_appendc(out, '{');
-    buf_append(out, ns->p, ns->n);
+    buf_append(out, ns->s.p, ns->s.n);
     buf_append(out, "}:", 2);
     buf_appends(out, key_table[kind].segment);
+}
+
+void keys_build(struct buf *out, const struct ident *ns, enum key_kind kind, const struct ident *id)
+{
+    prefix(out, ns, kind);
     if (key_table[kind].has_id) {
+        assert(id != NULL && id->s.n > 0);
         buf_appendc(out, ':');
-        buf_append(out, id->p, id->n);
+        buf_append(out, id->s.p, id->s.n);
     }
 }
 
 void keys_pattern(struct buf *out, const struct ident *ns, enum key_kind kind)
 {
-    buf_appendc(out, '{');
-    buf_append(out, ns->p, ns->n);
-    buf_append(out, "}:", 2);
-    buf_appends(out, key_table[kind].segment);
+    prefix(out, ns, kind);
     buf_append(out, ":*", 2);
 }
 
 size_t keys_prefix_len(const struct ident *ns, enum key_kind kind)
 {
-    return ns->n + 4 + strlen(key_table[kind].segment); /* "{" "}:" ":" */
+    return ns->s.n + 4 + strlen(key_table[kind].segment); /* "{" "}:" ":" */
 }

@@ -1,5 +1,6 @@
 /* stockd: start-up, signals and shutdown. Wires config -> store (Redis) ->
- * service (requests) -> server (clients) onto one libuv loop. */
+ * request pool (requests) -> server (clients) onto one libuv loop, with the
+ * sweeper and the HTTP endpoint beside them. */
 #include <errno.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -11,12 +12,13 @@
 
 #include <uv.h>
 
+#include "closer.h"
 #include "config.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "request.h"
 #include "server.h"
-#include "service.h"
 #include "store.h"
 #include "sweeper.h"
 
@@ -25,13 +27,14 @@ struct app {
     struct config cfg;
     struct store *store;
     struct sweeper *sweeper;
-    struct service *svc;
+    struct request_pool *pool;
     struct server *server;
     struct http_server *http;
     struct metrics metrics;
     uv_signal_t sigterm, sigint;
+    uv_timer_t housekeeping; /* once a second: summaries of repeated log lines */
     int signals;
-    int closing; /* store and sweeper still closing */
+    struct closer closer;    /* the store and the sweeper, then the rest */
 };
 
 static const char *env_lookup(const char *name)
@@ -87,15 +90,21 @@ static void on_http_stopped(void *data)
     app->http = NULL;
     uv_close((uv_handle_t *)&app->sigterm, NULL);
     uv_close((uv_handle_t *)&app->sigint, NULL);
+    uv_close((uv_handle_t *)&app->housekeeping, NULL);
+}
+
+static void on_parts_closed(void *data)
+{
+    struct app *app = data;
+    app->store = NULL;
+    app->sweeper = NULL;
+    /* Health and metrics stay up to the end; they go last. */
+    http_stop(app->http, on_http_stopped, app);
 }
 
 static void on_part_closed(void *data)
 {
-    struct app *app = data;
-    if (--app->closing > 0)
-        return;
-    /* Health and metrics stay up to the end; they go last. */
-    http_stop(app->http, on_http_stopped, app);
+    closer_release(&((struct app *)data)->closer);
 }
 
 static void on_server_stopped(void *data)
@@ -103,11 +112,20 @@ static void on_server_stopped(void *data)
     struct app *app = data;
     app->server = NULL;
     log_info("all connections answered and closed");
-    /* The store first: closing it answers the sweeper's call in flight,
-     * while the sweeper is still there to take the answer. */
-    app->closing = 2;
+    /* The store first: closing it ends the sweeper's call in flight, while
+     * the sweeper is still there to take the answer. */
+    closer_begin(&app->closer, on_parts_closed, app);
+    closer_hold(&app->closer);
     store_close(app->store, on_part_closed, app);
+    closer_hold(&app->closer);
     sweeper_close(app->sweeper, on_part_closed, app);
+    closer_end(&app->closer);
+}
+
+static void on_housekeeping(uv_timer_t *t)
+{
+    (void)t;
+    log_flush_repeats();
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -151,8 +169,8 @@ int main(int argc, char **argv)
     metrics_init(&app.metrics);
     app.store = store_new(app.loop, &app.cfg, &app.metrics);
     app.sweeper = sweeper_new(app.loop, app.store, &app.cfg, &app.metrics);
-    app.svc = service_new(app.store, app.sweeper, &app.cfg, &app.metrics);
-    app.server = server_start(app.loop, &app.cfg, app.svc, &app.metrics);
+    app.pool = request_pool_new(app.store, app.sweeper, &app.cfg, &app.metrics);
+    app.server = server_start(app.loop, &app.cfg, app.pool, &app.metrics);
     if (app.server == NULL)
         return 1;
     app.http = http_start(app.loop, &app.cfg, &app.metrics, app.store);
@@ -164,6 +182,8 @@ int main(int argc, char **argv)
     app.sigterm.data = app.sigint.data = &app;
     uv_signal_start(&app.sigterm, on_signal, SIGTERM);
     uv_signal_start(&app.sigint, on_signal, SIGINT);
+    uv_timer_init(app.loop, &app.housekeeping);
+    uv_timer_start(&app.housekeeping, on_housekeeping, 1000, 1000);
 
     store_start(app.store);
     sweeper_start(app.sweeper);
@@ -173,7 +193,8 @@ int main(int argc, char **argv)
 
     uv_run(app.loop, UV_RUN_DEFAULT);
 
-    service_free(app.svc);
+    request_pool_free(app.pool);
+    log_flush_repeats();
     uv_loop_close(app.loop);
     log_info("stopped");
     return 0;

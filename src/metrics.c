@@ -24,11 +24,12 @@ uint64_t metrics_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-void metrics_request(struct metrics *m, int method, enum error_id e, uint64_t started_ns)
+void metrics_request(struct metrics *m, enum method_id method, enum error_id e,
+                     uint64_t started_ns)
 {
     if (method < 0 || method > METHOD_COUNT)
         method = METHOD_COUNT;
-    if (e >= E_COUNT)
+    if (e < E_NONE || e >= E_COUNT)
         e = E_INTERNAL;
     m->requests[method][e]++;
     double s = (double)(metrics_now_ns() - started_ns) / 1e9;
@@ -41,10 +42,21 @@ void metrics_request(struct metrics *m, int method, enum error_id e, uint64_t st
     m->latency_sum[method] += s;
 }
 
+bool metrics_redis_full(const struct metrics *m)
+{
+    return m->redis_oom_at_ns != 0 && metrics_now_ns() - m->redis_oom_at_ns < METRICS_OOM_RECENT_NS;
+}
+
 static const char *method_label(int method)
 {
-    return method < METHOD_COUNT ? method_name((enum method_id)method) : "unknown";
+    return method_name((enum method_id)method);
 }
+
+static const char *const internal_labels[INTERNAL_KINDS] = {
+#define X(name, label) [INTERNAL_##name] = label,
+    STOCKD_INTERNAL_KINDS(X)
+#undef X
+};
 
 static void head(struct buf *out, const char *name, const char *type, const char *help)
 {
@@ -79,8 +91,8 @@ void metrics_render(const struct metrics *m, struct buf *out, const char *versio
             if (m->requests[meth][e] == 0)
                 continue;
             snprintf(labels, sizeof labels, "{method=\"%s\",code=\"%d\",reason=\"%s\"}",
-                     method_label(meth), e == E_NONE ? 0 : error_code((enum error_id)e),
-                     e == E_NONE ? "ok" : error_reason((enum error_id)e));
+                     method_label(meth), error_code((enum error_id)e),
+                     error_reason((enum error_id)e));
             sample_u(out, "stockd_requests_total", labels, m->requests[meth][e]);
         }
 
@@ -120,6 +132,18 @@ void metrics_render(const struct metrics *m, struct buf *out, const char *versio
     head(out, "stockd_redis_disconnects_total", "counter",
          "Connections to Redis lost or dropped (timeouts, errors, restarts).");
     sample_u(out, "stockd_redis_disconnects_total", "", m->redis_disconnects);
+    head(out, "stockd_redis_out_of_memory", "gauge",
+         "1 when Redis refused a call for lack of memory in the last 10 s, else 0.");
+    sample_u(out, "stockd_redis_out_of_memory", "", metrics_redis_full(m) ? 1 : 0);
+    head(out, "stockd_redis_oom_total", "counter",
+         "Calls Redis refused for lack of memory (answered 2004 storage_full).");
+    sample_u(out, "stockd_redis_oom_total", "", m->redis_oom_total);
+    head(out, "stockd_internal_errors_total", "counter",
+         "Requests answered -32603 internal, by cause (each one is a bug: see the log).");
+    for (int k = 0; k < INTERNAL_KINDS; k++) {
+        snprintf(labels, sizeof labels, "{kind=\"%s\"}", internal_labels[k]);
+        sample_u(out, "stockd_internal_errors_total", labels, m->internal_errors[k]);
+    }
     head(out, "stockd_sweeper_expired_total", "counter",
          "Held reservations this process released at their deadline.");
     sample_u(out, "stockd_sweeper_expired_total", "", m->sweeper_expired);

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rpc.h"
+#include "jsonstr.h"
 
 long long stock_row_available(const struct stock_row *row)
 {
@@ -163,13 +163,7 @@ void result_audit(struct buf *out, long long skus_checked, long long holds,
 
 static int row_cmp(const void *a, const void *b)
 {
-    const struct str *x = &((const struct stock_row *)a)->location;
-    const struct str *y = &((const struct stock_row *)b)->location;
-    size_t n = x->n < y->n ? x->n : y->n;
-    int c = memcmp(x->p, y->p, n);
-    if (c != 0)
-        return c;
-    return (x->n > y->n) - (x->n < y->n);
+    return str_cmp(((const struct stock_row *)a)->location, ((const struct stock_row *)b)->location);
 }
 
 void stock_rows_sort(struct stock_row *rows, size_t n)

@@ -8,32 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct {
-    int code;
-    const char *reason;
-    const char *message;
-} error_table[E_COUNT] = {
-    [E_NONE] = {0, "", ""},
-#define X(name, code, reason, msg) [E_##name] = {code, reason, msg},
-    STOCKD_ERRORS(X)
-#undef X
-};
-
-int error_code(enum error_id e)
-{
-    return error_table[e].code;
-}
-
-const char *error_reason(enum error_id e)
-{
-    return error_table[e].reason;
-}
-
-const char *error_message(enum error_id e)
-{
-    return error_table[e].message;
-}
-
 int rpc_error_set(struct rpc_error *err, enum error_id id)
 {
     memset(err, 0, sizeof *err);
@@ -52,45 +26,6 @@ int rpc_error_param(struct rpc_error *err, const char *field, const char *messag
     err->field[n] = '\0';
     err->message = message;
     return -E_INVALID_PARAMS;
-}
-
-bool json_utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        unsigned cp;
-        if (c >= 0xc2 && c <= 0xdf) {
-            len = 2;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            len = 3;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (i + len > n)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        /* No overlong forms, no surrogates, nothing past U+10FFFF. */
-        if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-            return false;
-        i += len;
-    }
-    return true;
 }
 
 static bool is_digit(char c)
@@ -146,7 +81,7 @@ static int prescan(const char *p, size_t n, struct rpc_error *err)
 {
     int depth = 0;
     bool in_string = false;
-    if (!json_utf8_valid((const unsigned char *)p, n))
+    if (!utf8_valid((const unsigned char *)p, n))
         goto bad_json;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
@@ -329,44 +264,6 @@ void rpc_request_free(struct rpc_request *req)
     req->root = NULL;
 }
 
-void json_write_string(struct buf *out, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    buf_reserve(out, n + 2);
-    buf_appendc(out, '"');
-    size_t run = 0; /* bytes copied verbatim in one go */
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        buf_append(out, s + run, i - run);
-        run = i + 1;
-        switch (c) {
-        case '"':
-            buf_append(out, "\\\"", 2);
-            break;
-        case '\\':
-            buf_append(out, "\\\\", 2);
-            break;
-        case '\n':
-            buf_append(out, "\\n", 2);
-            break;
-        case '\r':
-            buf_append(out, "\\r", 2);
-            break;
-        case '\t':
-            buf_append(out, "\\t", 2);
-            break;
-        default: {
-            char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            buf_append(out, u, sizeof u);
-        }
-        }
-    }
-    buf_append(out, s + run, n - run);
-    buf_appendc(out, '"');
-}
-
 static void write_id(struct buf *out, const struct rpc_id *id)
 {
     buf_appends(out, "{\"jsonrpc\":\"2.0\",\"id\":");
@@ -410,13 +307,13 @@ void rpc_write_error(struct buf *out, const struct rpc_id *id, const struct rpc_
         buf_appends(out, ",\"field\":");
         json_write_string(out, err->field, strlen(err->field));
     }
-    if (err->sku != NULL) {
+    if (err->sku.p != NULL) {
         buf_appends(out, ",\"sku\":");
-        json_write_string(out, err->sku, err->sku_len);
+        json_write_string(out, err->sku.p, err->sku.n);
     }
-    if (err->location != NULL) {
+    if (err->location.p != NULL) {
         buf_appends(out, ",\"location\":");
-        json_write_string(out, err->location, err->location_len);
+        json_write_string(out, err->location.p, err->location.n);
     }
     if (err->has_quantities) {
         buf_appends(out, ",\"requested\":");

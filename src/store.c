@@ -1,133 +1,62 @@
-/* The Redis side (see store.h).
+/* The Redis side (see store.h). Calls are ops on two queues:
  *
- * Connection states:
+ *   waiting: queued while the link connects, not yet given to hiredis
+ *            (they go out, in order, the moment it is up)
+ *   sent:    given to hiredis, in the order hiredis will call back (Redis
+ *            answers a connection in order)
  *
- *   DOWN --retry timer--> RESOLVING --uv_getaddrinfo--> CONNECTING
- *     ^                                                     |
- *     |                                        hiredis onConnect(OK)
- *     |                                                     v
- *     +---- any failure, timeout or disconnect ------- HANDSHAKE
- *     |                                                     |
- *     |                        AUTH, SELECT, SCRIPT LOAD... all answered
- *     |                                                     v
- *     +-------------------------------------------------- UP
+ *   store_eval --link up--> sent --reply / NULL--> fn(data, outcome)
+ *        |  \--connecting--> waiting --up--> sent
+ *        |                      \--round failed, or deadline--> NOT_SENT
+ *        +--link down--> -1 (refused at once)
  *
- * Only UP accepts calls. Every command sent is an op in one FIFO, in the
- * order hiredis will call back (Redis answers a connection in order):
- *
- *   head (oldest, sent first) -> ... -> tail (newest, maybe still unsent)
- *
- * The deadline timer watches the head only: if the oldest op is late, Redis
- * is stuck, so the connection is dropped. Before hiredis then calls every
- * pending callback with a NULL reply, the FIFO is classified: ops whose bytes
- * are still in hiredis's output buffer were never sent (-E_UNAVAILABLE), the
- * others may have run (-E_TIMEOUT). A NOSCRIPT reply (script cache flushed)
- * loads the script and resends the same bytes once. */
+ * One deadline timer watches the head of each queue (deadlines grow with
+ * arrival). A waiting op past its deadline ends NOT_SENT. A sent op past its
+ * deadline means Redis is stuck: the connection is dropped. Before hiredis
+ * then ends every sent op with a NULL reply, the queue is classified: ops
+ * whose bytes still sit in hiredis's output buffer never left this process
+ * (NOT_SENT), the others may have run (UNKNOWN). A NOSCRIPT reply (script
+ * cache flushed) loads the script and resends the same bytes, once. */
 #include "store.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include <hiredis/async.h>
 #include <hiredis/sds.h>
+#include <uv.h>
 
+#include "closer.h"
+#include "link.h"
 #include "log.h"
-#include "rpc.h"
-#include "uvredis.h"
-
-#define BACKOFF_MIN_MS 50
-#define BACKOFF_MAX_MS 5000
+#include "queue.h"
 
 struct op {
-    struct op *next;
-    store_fn fn;
+    struct queue node; /* in sent, waiting or spare */
+    struct store *store;
+    store_fn fn;       /* NULL for the store's own (a script reload) */
     void *data;
     uint64_t deadline;
     struct buf cmd; /* owned: the RESP bytes, kept for a NOSCRIPT resend */
-    int script;     /* enum script_id, or -1 for internal commands */
+    int script;     /* enum script_id, or -1 for plain commands */
     bool retried;
-    int fail_err; /* what a NULL reply means for this op; 0: not classified */
+    enum store_outcome fail; /* what a NULL reply means; STORE_REPLY: not yet classified */
 };
-
-enum store_state { ST_DOWN, ST_RESOLVING, ST_CONNECTING, ST_HANDSHAKE, ST_UP, ST_CLOSING };
 
 struct store {
     uv_loop_t *loop;
     const struct config *cfg;
     struct metrics *metrics;
-    enum store_state state;
-    redisAsyncContext *ac; /* owned by hiredis once connecting; NULL when down */
-    struct op *head, *tail;
-    struct op *spare; /* free list, reused to avoid an allocation per call */
+    struct link *link;
+    redisAsyncContext *ac; /* the link's while it is up, else NULL */
+    struct queue sent, waiting, spare;
     uv_timer_t deadline_timer;
-    uv_timer_t retry_timer; /* reconnect backoff, and the connect deadline */
-    uv_getaddrinfo_t gai;
-    unsigned attempts;
-    int handshake_pending;
-    bool handshake_failed;
-    int open_handles;
+    bool closing;
+    struct closer closer;
     void (*on_closed)(void *);
     void *on_closed_data;
+    struct log_repeat log_noscript;
 };
-
-/* --- arguments --------------------------------------------------------- */
-
-void args_init(struct args *a)
-{
-    buf_init(&a->bytes);
-    a->v = NULL;
-    a->n = a->cap = 0;
-}
-
-void args_free(struct args *a)
-{
-    buf_free(&a->bytes);
-    free(a->v);
-    args_init(a);
-}
-
-void args_reset(struct args *a)
-{
-    buf_reset(&a->bytes);
-    a->n = 0;
-}
-
-static void args_push(struct args *a, size_t off)
-{
-    if (a->n == a->cap) {
-        a->cap = a->cap ? a->cap * 2 : 32;
-        a->v = xrealloc(a->v, (size_t)a->cap * sizeof *a->v);
-    }
-    a->v[a->n].off = off;
-    a->v[a->n].len = a->bytes.len - off;
-    a->n++;
-}
-
-void args_add(struct args *a, const char *p, size_t n)
-{
-    size_t off = a->bytes.len;
-    buf_append(&a->bytes, p, n);
-    args_push(a, off);
-}
-
-void args_add_int(struct args *a, long long v)
-{
-    size_t off = a->bytes.len;
-    buf_append_int(&a->bytes, v);
-    args_push(a, off);
-}
-
-void args_add_ident(struct args *a, const struct ident *id)
-{
-    args_add(a, id->p, id->n);
-}
-
-void args_add_key(struct args *a, const struct ident *ns, enum key_kind kind,
-                  const struct ident *id)
-{
-    size_t off = a->bytes.len;
-    keys_build(&a->bytes, ns, kind, id);
-    args_push(a, off);
-}
 
 /* --- RESP formatting --------------------------------------------------- */
 
@@ -145,27 +74,23 @@ static void resp_arg(struct buf *b, const char *p, size_t n)
     buf_append(b, "\r\n", 2);
 }
 
-static void resp_args(struct buf *b, int argc, const char **argv)
-{
-    resp_count(b, '*', (size_t)argc);
-    for (int i = 0; i < argc; i++)
-        resp_arg(b, argv[i], strlen(argv[i]));
-}
-
-/* --- the op FIFO ------------------------------------------------------- */
+/* --- ops ---------------------------------------------------------------- */
 
 static struct op *op_get(struct store *s)
 {
-    struct op *op = s->spare;
-    if (op != NULL) {
-        s->spare = op->next;
+    struct queue *q = queue_first(&s->spare);
+    struct op *op;
+    if (q != NULL) {
+        queue_remove(q);
+        op = queue_data(q, struct op, node);
         buf_reset(&op->cmd);
     } else {
         op = xcalloc(1, sizeof *op);
+        queue_init(&op->node);
+        op->store = s;
     }
-    op->next = NULL;
     op->retried = false;
-    op->fail_err = 0;
+    op->fail = STORE_REPLY;
     op->script = -1;
     return op;
 }
@@ -174,370 +99,105 @@ static void op_put(struct store *s, struct op *op)
 {
     if (op->cmd.cap > 65536)
         buf_free(&op->cmd);
-    op->next = s->spare;
-    s->spare = op;
+    queue_insert_head(&s->spare, &op->node);
 }
 
-static void fifo_push(struct store *s, struct op *op)
+static struct op *head_of(const struct queue *q)
 {
-    op->next = NULL;
-    if (s->tail)
-        s->tail->next = op;
-    else
-        s->head = op;
-    s->tail = op;
+    struct queue *first = queue_first(q);
+    return first ? queue_data(first, struct op, node) : NULL;
 }
 
-static struct op *fifo_pop(struct store *s)
-{
-    struct op *op = s->head;
-    if (op) {
-        s->head = op->next;
-        if (s->head == NULL)
-            s->tail = NULL;
-    }
-    return op;
-}
-
-/* Marks what a NULL reply will mean for each pending op: the newest ops whose
+/* Marks what a NULL reply will mean for each sent op: the newest ops whose
  * bytes all still sit in hiredis's output buffer never left this process. */
-static void classify_pending(struct store *s)
+static void classify_sent(struct store *s, const redisAsyncContext *ac)
 {
-    size_t unsent = s->ac ? sdslen(s->ac->c.obuf) : 0;
-    size_t n = 0;
-    for (struct op *op = s->head; op; op = op->next)
-        n++;
-    struct op **v = xmalloc((n ? n : 1) * sizeof *v);
-    size_t i = 0;
-    for (struct op *op = s->head; op; op = op->next)
-        v[i++] = op;
-    while (i > 0) {
-        struct op *op = v[--i];
-        if (op->fail_err != 0)
+    size_t unsent = ac != NULL ? sdslen(ac->c.obuf) : 0;
+    for (struct queue *q = s->sent.prev; q != &s->sent; q = q->prev) {
+        struct op *op = queue_data(q, struct op, node);
+        if (op->fail != STORE_REPLY)
             continue;
         if (unsent >= op->cmd.len) {
             unsent -= op->cmd.len;
-            op->fail_err = -E_UNAVAILABLE;
+            op->fail = STORE_NOT_SENT;
         } else {
             unsent = 0;
-            op->fail_err = -E_TIMEOUT;
+            op->fail = STORE_UNKNOWN;
         }
     }
-    free(v);
 }
 
-/* --- connection lifecycle ----------------------------------------------- */
+/* --- deadlines ------------------------------------------------------------ */
 
-static void start_connect(struct store *s);
+static void on_deadline(uv_timer_t *t);
 
-static void on_retry(uv_timer_t *t)
+static void arm_deadline(struct store *s)
 {
-    start_connect(t->data);
-}
-
-static void schedule_retry(struct store *s)
-{
-    s->metrics->redis_up = false;
-    if (s->state == ST_CLOSING)
+    struct op *a = head_of(&s->sent), *b = head_of(&s->waiting);
+    if (a == NULL && b == NULL) {
+        uv_timer_stop(&s->deadline_timer);
         return;
-    s->state = ST_DOWN;
-    unsigned shift = s->attempts < 10 ? s->attempts : 10;
-    uint64_t delay = (uint64_t)BACKOFF_MIN_MS << shift;
-    if (delay > BACKOFF_MAX_MS)
-        delay = BACKOFF_MAX_MS;
-    /* Jitter, so that many replicas do not reconnect in lockstep. */
-    delay = delay / 2 + (uint64_t)rand() % (delay / 2 + 1);
-    s->attempts++;
-    uv_timer_start(&s->retry_timer, on_retry, delay, 0);
-}
-
-/* Drops the connection (timeout, handshake failure). hiredis answers every
- * pending op with a NULL reply; a context that had connected then calls
- * on_disconnect, which schedules the reconnect; for one that never connected
- * it is done here. Inside a hiredis callback the free is deferred by hiredis
- * until the callback returns. */
-static void drop_connection(struct store *s, const char *why)
-{
-    redisAsyncContext *ac = s->ac;
-    if (ac == NULL)
-        return;
-    bool connected = (ac->c.flags & REDIS_CONNECTED) != 0;
-    log_warn("redis: dropping the connection: %s", why);
-    classify_pending(s);
-    if (s->state != ST_CLOSING)
-        s->state = ST_DOWN;
-    redisAsyncFree(ac);
-    if (!connected) {
-        s->ac = NULL;
-        schedule_retry(s);
     }
+    uint64_t at = a == NULL ? b->deadline : b == NULL ? a->deadline
+                  : a->deadline < b->deadline ? a->deadline : b->deadline;
+    uint64_t now = uv_now(s->loop);
+    uv_timer_start(&s->deadline_timer, on_deadline, at > now ? at - now : 0, 0);
+}
+
+/* Ends an op that never reached hiredis. */
+static void end_unsent(struct store *s, struct op *op)
+{
+    queue_remove(&op->node);
+    if (op->fn)
+        op->fn(op->data, NULL, STORE_NOT_SENT);
+    op_put(s, op);
 }
 
 static void on_deadline(uv_timer_t *t)
 {
     struct store *s = t->data;
-    struct op *head = s->head;
-    if (head == NULL)
-        return;
     uint64_t now = uv_now(s->loop);
-    if (head->deadline > now) {
-        uv_timer_start(&s->deadline_timer, on_deadline, head->deadline - now, 0);
-        return;
+    struct op *op;
+    while ((op = head_of(&s->waiting)) != NULL && op->deadline <= now)
+        end_unsent(s, op);
+    op = head_of(&s->sent);
+    if (op != NULL && op->deadline <= now && s->ac != NULL) {
+        classify_sent(s, s->ac);
+        link_drop(s->link, "a call passed its deadline (Redis stuck or unreachable)");
     }
-    drop_connection(s, "a request passed its deadline (Redis stuck or unreachable)");
+    if (!s->closing)
+        arm_deadline(s);
 }
 
-static void arm_deadline(struct store *s, uint64_t deadline)
-{
-    if (uv_is_active((uv_handle_t *)&s->deadline_timer))
-        return;
-    uint64_t now = uv_now(s->loop);
-    uv_timer_start(&s->deadline_timer, on_deadline, deadline > now ? deadline - now : 0, 0);
-}
+/* --- sending -------------------------------------------------------------- */
 
 static void on_reply(redisAsyncContext *ac, void *r, void *privdata);
 
-/* Queues op (its cmd already formatted). Returns 0 or -1 when hiredis
- * refuses (disconnecting); then the op is not queued. */
-static int send_op(struct store *s, struct op *op)
+/* Gives op (its cmd formatted) to hiredis. Returns false when hiredis
+ * refuses (the context is going away); then op is on no queue. */
+static bool send_op(struct store *s, struct op *op)
 {
-    if (redisAsyncFormattedCommand(s->ac, on_reply, op, op->cmd.data, op->cmd.len) != REDIS_OK)
-        return -1;
-    fifo_push(s, op);
-    arm_deadline(s, op->deadline);
-    return 0;
+    if (s->ac == NULL ||
+        redisAsyncFormattedCommand(s->ac, on_reply, op, op->cmd.data, op->cmd.len) != REDIS_OK)
+        return false;
+    queue_insert_tail(&s->sent, &op->node);
+    if (!uv_is_active((uv_handle_t *)&s->deadline_timer))
+        arm_deadline(s);
+    return true;
 }
 
-static void internal_command(struct store *s, store_fn fn, int script, int argc,
-                             const char **argv)
+static void load_script(struct store *s, int id)
 {
     struct op *op = op_get(s);
-    op->fn = fn;
-    op->data = s;
-    op->script = script;
-    op->deadline = uv_now(s->loop) + (uint64_t)s->cfg->request_timeout_ms;
-    resp_args(&op->cmd, argc, argv);
-    if (send_op(s, op) != 0)
-        op_put(s, op);
-}
-
-static void handshake_step_done(struct store *s, bool ok)
-{
-    if (!ok)
-        s->handshake_failed = true;
-    if (--s->handshake_pending > 0 || s->state != ST_HANDSHAKE)
-        return;
-    if (s->handshake_failed) {
-        drop_connection(s, "the handshake failed");
-        return;
-    }
-    s->state = ST_UP;
-    s->attempts = 0;
-    s->metrics->redis_up = true;
-    s->metrics->redis_connects++;
-    log_info("redis: connected, %d scripts loaded", SCRIPT_COUNT);
-}
-
-static bool reply_ok(const redisReply *r, int err)
-{
-    return err == 0 && r != NULL && r->type != REDIS_REPLY_ERROR;
-}
-
-static void on_auth_reply(void *data, const redisReply *r, int err)
-{
-    struct store *s = data;
-    if (!reply_ok(r, err) && r != NULL)
-        log_error("redis: AUTH failed: %s", r->type == REDIS_REPLY_ERROR ? r->str : "?");
-    handshake_step_done(s, reply_ok(r, err));
-}
-
-static void on_select_reply(void *data, const redisReply *r, int err)
-{
-    struct store *s = data;
-    if (!reply_ok(r, err) && r != NULL)
-        log_error("redis: SELECT %d failed: %s", s->cfg->redis.db,
-                  r->type == REDIS_REPLY_ERROR ? r->str : "?");
-    handshake_step_done(s, reply_ok(r, err));
-}
-
-static void on_policy_reply(void *data, const redisReply *r, int err)
-{
-    struct store *s = data;
-    if (reply_ok(r, err) && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-        r->element[1]->type == REDIS_REPLY_STRING) {
-        if (strcmp(r->element[1]->str, "noeviction") != 0)
-            log_warn("redis: maxmemory-policy is '%s', not 'noeviction': Redis may evict stock "
-                     "keys under memory pressure, which creates or destroys units. Set "
-                     "maxmemory-policy noeviction.",
-                     r->element[1]->str);
-    } else if (err == 0) {
-        log_warn("redis: could not read maxmemory-policy (CONFIG GET refused); make sure it is "
-                 "noeviction");
-    }
-    /* Not fatal: the warning is the point. */
-    handshake_step_done(s, err == 0);
-}
-
-static void on_load_reply(void *data, const redisReply *r, int err)
-{
-    struct store *s = data;
-    bool ok = reply_ok(r, err) && r->type == REDIS_REPLY_STRING;
-    if (err == 0 && !ok)
-        log_error("redis: SCRIPT LOAD failed: %s",
-                  r && r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-    handshake_step_done(s, ok);
-}
-
-static void load_script(struct store *s, int id, store_fn fn)
-{
-    const char *argv[] = {"SCRIPT", "LOAD", scripts[id].body};
-    struct op *op = op_get(s);
-    op->fn = fn;
-    op->data = s;
+    op->fn = NULL;
     op->deadline = uv_now(s->loop) + (uint64_t)s->cfg->request_timeout_ms;
     resp_count(&op->cmd, '*', 3);
-    resp_arg(&op->cmd, argv[0], 6);
-    resp_arg(&op->cmd, argv[1], 4);
+    resp_arg(&op->cmd, "SCRIPT", 6);
+    resp_arg(&op->cmd, "LOAD", 4);
     resp_arg(&op->cmd, scripts[id].body, scripts[id].len);
-    if (send_op(s, op) != 0)
+    if (!send_op(s, op))
         op_put(s, op);
 }
-
-static void on_connect(const redisAsyncContext *ac, int status)
-{
-    struct store *s = ac->data;
-    uv_timer_stop(&s->retry_timer);
-    if (status != REDIS_OK) {
-        log_warn("redis: connect failed: %s", ac->errstr ? ac->errstr : "unknown error");
-        /* hiredis frees the context after this callback. */
-        s->ac = NULL;
-        schedule_retry(s);
-        return;
-    }
-    s->state = ST_HANDSHAKE;
-    s->handshake_pending = 0;
-    s->handshake_failed = false;
-    const struct redis_url *u = &s->cfg->redis;
-    if (u->password[0] != '\0') {
-        s->handshake_pending++;
-        if (u->user[0] != '\0')
-            internal_command(s, on_auth_reply, -1, 3,
-                             (const char *[]){"AUTH", u->user, u->password});
-        else
-            internal_command(s, on_auth_reply, -1, 2, (const char *[]){"AUTH", u->password});
-    }
-    if (u->db != 0) {
-        char db[16];
-        snprintf(db, sizeof db, "%d", u->db);
-        s->handshake_pending++;
-        internal_command(s, on_select_reply, -1, 2, (const char *[]){"SELECT", db});
-    }
-    s->handshake_pending++;
-    internal_command(s, on_policy_reply, -1, 3,
-                     (const char *[]){"CONFIG", "GET", "maxmemory-policy"});
-    for (int i = 0; i < SCRIPT_COUNT; i++) {
-        s->handshake_pending++;
-        load_script(s, i, on_load_reply);
-    }
-}
-
-static void on_disconnect(const redisAsyncContext *ac, int status)
-{
-    struct store *s = ac->data;
-    (void)status;
-    if (s->ac == ac)
-        s->ac = NULL;
-    s->metrics->redis_disconnects++;
-    s->metrics->redis_up = false;
-    if (s->state == ST_CLOSING)
-        return;
-    bool why = ac->errstr != NULL && ac->errstr[0] != '\0';
-    log_warn("redis: disconnected%s%s", why ? ": " : "", why ? ac->errstr : "");
-    schedule_retry(s);
-}
-
-static void on_connect_deadline(uv_timer_t *t)
-{
-    struct store *s = t->data;
-    if (s->state == ST_CONNECTING)
-        drop_connection(s, "connect timed out");
-}
-
-static void connect_to(struct store *s, const char *ip, int port, const char *unix_path)
-{
-    redisAsyncContext *ac =
-        unix_path ? redisAsyncConnectUnix(unix_path) : redisAsyncConnect(ip, port);
-    if (ac == NULL || ac->err) {
-        log_warn("redis: cannot connect: %s", ac ? ac->errstr : "out of memory");
-        if (ac)
-            redisAsyncFree(ac);
-        schedule_retry(s);
-        return;
-    }
-    if (uvredis_attach(ac, s->loop) != 0) {
-        redisAsyncFree(ac);
-        schedule_retry(s);
-        return;
-    }
-    ac->data = s;
-    s->ac = ac;
-    s->state = ST_CONNECTING;
-    redisAsyncSetConnectCallback(ac, on_connect);
-    redisAsyncSetDisconnectCallback(ac, on_disconnect);
-    uv_timer_start(&s->retry_timer, on_connect_deadline, (uint64_t)s->cfg->request_timeout_ms,
-                   0);
-}
-
-static void store_free(struct store *s);
-
-static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
-{
-    struct store *s = req->data;
-    s->open_handles--;
-    if (s->state == ST_CLOSING) {
-        uv_freeaddrinfo(res);
-        if (s->open_handles == 0)
-            store_free(s);
-        return;
-    }
-    if (status != 0 || res == NULL) {
-        log_warn("redis: cannot resolve %s: %s", s->cfg->redis.host, uv_strerror(status));
-        uv_freeaddrinfo(res);
-        schedule_retry(s);
-        return;
-    }
-    char ip[64] = "";
-    if (res->ai_family == AF_INET6)
-        uv_ip6_name((struct sockaddr_in6 *)res->ai_addr, ip, sizeof ip);
-    else
-        uv_ip4_name((struct sockaddr_in *)res->ai_addr, ip, sizeof ip);
-    uv_freeaddrinfo(res);
-    connect_to(s, ip, s->cfg->redis.port, NULL);
-}
-
-static void start_connect(struct store *s)
-{
-    if (s->state == ST_CLOSING)
-        return;
-    const struct redis_url *u = &s->cfg->redis;
-    if (u->unix_path[0] != '\0') {
-        connect_to(s, NULL, 0, u->unix_path);
-        return;
-    }
-    /* hiredis resolves names with blocking getaddrinfo; resolve on libuv's
-     * thread pool first and hand hiredis a numeric address. */
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-    char port[8];
-    snprintf(port, sizeof port, "%d", u->port);
-    s->state = ST_RESOLVING;
-    s->gai.data = s;
-    if (uv_getaddrinfo(s->loop, &s->gai, on_resolved, u->host, port, &hints) != 0)
-        schedule_retry(s);
-    else
-        s->open_handles++;
-}
-
-/* --- calls ------------------------------------------------------------- */
 
 static bool is_noscript(const redisReply *r)
 {
@@ -546,24 +206,23 @@ static bool is_noscript(const redisReply *r)
 
 static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
-    struct store *s = ac->data;
     struct op *op = privdata;
+    struct store *s = op->store;
     redisReply *reply = r;
 
-    if (reply == NULL && op->fail_err == 0) {
+    if (reply == NULL && op->fail == STORE_REPLY) {
         /* The first NULL reply of a disconnect that hiredis noticed itself
-         * (Redis closed or reset the connection): sort the pending ops into
+         * (Redis closed or reset the connection): sort the sent ops into
          * sent and never sent while hiredis's output buffer still says so. */
-        classify_pending(s);
-        if (s->state != ST_CLOSING)
-            s->state = ST_DOWN;
+        classify_sent(s, ac);
     }
-    if (fifo_pop(s) != op) {
+    if (head_of(&s->sent) != op) {
         /* Redis answers in order; anything else is a bug worth a crash. */
         log_error("redis: reply out of order");
         abort();
     }
-    if (s->head == NULL)
+    queue_remove(&op->node);
+    if (queue_empty(&s->sent) && queue_empty(&s->waiting))
         uv_timer_stop(&s->deadline_timer);
 
     if (reply != NULL && op->script >= 0 && !op->retried && is_noscript(reply)) {
@@ -571,16 +230,16 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
          * load the script and resend the same bytes, once. Redis runs the
          * load before the resend: one connection is answered in order. */
         op->retried = true;
-        log_warn("redis: NOSCRIPT for %s, reloading", scripts[op->script].name);
-        load_script(s, op->script, NULL);
-        if (send_op(s, op) == 0)
+        log_repeat(&s->log_noscript, LOG_WARN, "redis: NOSCRIPT for %s, reloading",
+                   scripts[op->script].name);
+        load_script(s, op->script);
+        if (send_op(s, op))
             return;
         reply = NULL;
-        op->fail_err = -E_UNAVAILABLE;
+        op->fail = STORE_NOT_SENT; /* the first try did not run either */
     }
-
     if (op->fn)
-        op->fn(op->data, reply, reply == NULL ? op->fail_err : 0);
+        op->fn(op->data, reply, reply == NULL ? op->fail : STORE_REPLY);
     op_put(s, op);
 }
 
@@ -589,8 +248,9 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
 static int submit(struct store *s, int script, int nkeys, const struct args *a, uint64_t deadline,
                   store_fn fn, void *data)
 {
-    if (s->state != ST_UP || s->ac == NULL)
-        return -E_UNAVAILABLE;
+    enum link_state st = s->closing ? LINK_CLOSING : link_state(s->link);
+    if (st == LINK_DOWN || st == LINK_CLOSING)
+        return -1;
     struct op *op = op_get(s);
     op->fn = fn;
     op->data = data;
@@ -610,10 +270,16 @@ static int submit(struct store *s, int script, int nkeys, const struct args *a, 
     }
     for (int i = 0; i < a->n; i++)
         resp_arg(b, a->bytes.data + a->v[i].off, a->v[i].len);
-    if (send_op(s, op) != 0) {
+    if (st == LINK_UP) {
+        if (send_op(s, op))
+            return 0;
         op_put(s, op);
-        return -E_UNAVAILABLE;
+        return -1;
     }
+    /* Connecting: wait for the link, within the call's deadline. */
+    queue_insert_tail(&s->waiting, &op->node);
+    if (!uv_is_active((uv_handle_t *)&s->deadline_timer))
+        arm_deadline(s);
     return 0;
 }
 
@@ -634,70 +300,120 @@ uint64_t store_now(const struct store *s)
     return uv_now(s->loop);
 }
 
-bool store_is_up(const struct store *s)
+enum store_health store_health(const struct store *s)
 {
-    return s->state == ST_UP;
+    switch (s->closing ? LINK_CLOSING : link_state(s->link)) {
+    case LINK_UP:
+        return STORE_UP;
+    case LINK_CONNECTING:
+        return STORE_CONNECTING;
+    default:
+        return STORE_DOWN;
+    }
 }
+
+/* --- the link's events ---------------------------------------------------- */
+
+static void on_link_up(void *data, redisAsyncContext *ac)
+{
+    struct store *s = data;
+    s->ac = ac;
+    /* What waited for the connection goes out now, in order. */
+    struct queue waiting;
+    queue_init(&waiting);
+    queue_move_all(&s->waiting, &waiting);
+    struct queue *q;
+    while ((q = queue_first(&waiting)) != NULL) {
+        struct op *op = queue_data(q, struct op, node);
+        queue_remove(q);
+        if (!send_op(s, op)) {
+            if (op->fn)
+                op->fn(op->data, NULL, STORE_NOT_SENT);
+            op_put(s, op);
+        }
+    }
+}
+
+static void on_link_lost(void *data)
+{
+    struct store *s = data;
+    /* hiredis has ended every sent op before telling the link. */
+    assert(queue_empty(&s->sent));
+    s->ac = NULL;
+}
+
+static void on_link_failed(void *data)
+{
+    struct store *s = data;
+    struct op *op;
+    while ((op = head_of(&s->waiting)) != NULL)
+        end_unsent(s, op);
+}
+
+static const struct link_events link_events = {on_link_up, on_link_lost, on_link_failed};
 
 /* --- creation and teardown --------------------------------------------- */
 
-struct store *store_new(uv_loop_t *loop, const struct config *cfg, struct metrics *m)
+struct store *store_new(struct uv_loop_s *loop, const struct config *cfg, struct metrics *m)
 {
     struct store *s = xcalloc(1, sizeof *s);
     s->loop = loop;
     s->cfg = cfg;
     s->metrics = m;
-    s->state = ST_DOWN;
+    queue_init(&s->sent);
+    queue_init(&s->waiting);
+    queue_init(&s->spare);
     uv_timer_init(loop, &s->deadline_timer);
-    uv_timer_init(loop, &s->retry_timer);
     s->deadline_timer.data = s;
-    s->retry_timer.data = s;
-    s->open_handles = 2;
+    s->link = link_new(loop, cfg, m, &link_events, s);
     return s;
 }
 
 void store_start(struct store *s)
 {
-    start_connect(s);
+    link_start(s->link);
 }
 
-static void store_free(struct store *s)
+static void store_free(void *data)
 {
-    while (s->spare) {
-        struct op *op = s->spare;
-        s->spare = op->next;
+    struct store *s = data;
+    struct queue *q;
+    assert(queue_empty(&s->sent) && queue_empty(&s->waiting));
+    while ((q = queue_first(&s->spare)) != NULL) {
+        struct op *op = queue_data(q, struct op, node);
+        queue_remove(q);
         buf_free(&op->cmd);
         free(op);
     }
+    log_repeat_done(&s->log_noscript);
     void (*done)(void *) = s->on_closed;
-    void *data = s->on_closed_data;
+    void *done_data = s->on_closed_data;
     free(s);
-    if (done)
-        done(data);
+    done(done_data);
 }
 
-static void on_handle_closed(uv_handle_t *h)
+static void on_link_closed(void *data)
 {
-    struct store *s = h->data;
-    if (--s->open_handles == 0)
-        store_free(s);
+    struct store *s = data;
+    s->link = NULL;
+    closer_release(&s->closer);
 }
 
 void store_close(struct store *s, void (*done)(void *), void *data)
 {
     s->on_closed = done;
     s->on_closed_data = data;
-    s->state = ST_CLOSING;
-    if (s->ac != NULL) {
-        redisAsyncContext *ac = s->ac;
-        classify_pending(s);
-        s->ac = NULL;
-        redisAsyncFree(ac);
-    }
-    if (s->open_handles == 3) {
-        /* A name lookup is running; it cannot be closed, only waited for. */
-        uv_cancel((uv_req_t *)&s->gai);
-    }
-    uv_close((uv_handle_t *)&s->deadline_timer, on_handle_closed);
-    uv_close((uv_handle_t *)&s->retry_timer, on_handle_closed);
+    s->closing = true;
+    closer_begin(&s->closer, store_free, s);
+    struct op *op;
+    while ((op = head_of(&s->waiting)) != NULL)
+        end_unsent(s, op);
+    if (s->ac != NULL)
+        classify_sent(s, s->ac);
+    s->ac = NULL;
+    /* Closing the link frees the connection: hiredis ends every sent op. */
+    closer_hold(&s->closer);
+    link_close(s->link, on_link_closed, s);
+    closer_close(&s->closer, (uv_handle_t *)&s->deadline_timer);
+    closer_end(&s->closer);
 }

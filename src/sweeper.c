@@ -1,20 +1,26 @@
 /* The sweeper (see sweeper.h). One sweep is a loop of batches:
  *
  *   expire_due        which held ids are past their deadline (Redis clock)
- *     -> reservation_plan   their order bindings and skus (keys to declare)
- *     -> expire             release those still held and due, exactly once
+ *     -> a transition of them (transition.c): plan, then expire, which
+ *        releases those still held and due, exactly once
  *     -> again while a batch came back full, up to SWEEP_MAX_BATCHES
  *
  * Waiters that arrive while a sweep runs are served by the next one, so a
- * waiter always sees a sweep that started after it asked. */
+ * waiter always sees a sweep that started after it asked; they are served
+ * in the order they asked. */
 #include "sweeper.h"
 
 #include <stdlib.h>
-#include <string.h>
 
+#include <uv.h>
+
+#include "args.h"
+#include "closer.h"
+#include "keys.h"
 #include "log.h"
-#include "result.h"
-#include "rpc.h"
+#include "reply.h"
+#include "store.h"
+#include "transition.h"
 
 struct sweeper {
     uv_loop_t *loop;
@@ -23,16 +29,24 @@ struct sweeper {
     struct metrics *metrics;
     uv_timer_t timer;
     bool running;
+    bool closing;
+    bool stalled;           /* a call of the transition could not be sent */
     int batches;
     struct args args;       /* the call being built */
-    struct args ids;        /* the due ids of the batch in flight */
-    struct str *skus;       /* scratch for de-duplicating skus */
+    struct args id_bytes;   /* the due ids of the batch in flight */
+    struct ident ids[SWEEP_BATCH];
+    struct transition t;
+    int n_status;           /* of the call in flight */
+    struct ident *skus;     /* the transition's scratch */
     size_t skus_cap;
-    struct sweep_waiter *current; /* served by the running sweep */
-    struct sweep_waiter *next;    /* served by the one after it */
-    unsigned long long released;
+    struct allocation *allocs;
+    size_t allocs_cap;
+    struct queue current;   /* waiters served by the running sweep */
+    struct queue next;      /* waiters served by the one after it */
+    struct closer closer;
     void (*on_closed)(void *);
     void *on_closed_data;
+    struct log_repeat log_failed;
 };
 
 static void step_due(struct sweeper *sw);
@@ -46,167 +60,127 @@ static void run(struct sweeper *sw)
 {
     sw->running = true;
     sw->batches = 0;
-    sw->current = sw->next;
-    sw->next = NULL;
+    queue_move_all(&sw->next, &sw->current);
     step_due(sw);
 }
 
 static void end_run(struct sweeper *sw)
 {
-    struct sweep_waiter *w = sw->current;
-    sw->current = NULL;
     sw->running = false;
-    while (w != NULL) {
-        struct sweep_waiter *next = w->next;
+    struct queue *q;
+    while ((q = queue_first(&sw->current)) != NULL) {
+        queue_remove(q);
+        struct sweep_waiter *w = queue_data(q, struct sweep_waiter, node);
         w->fn(w);
-        w = next;
     }
-    if (sw->next != NULL && sw->on_closed == NULL)
+    assert(!sw->closing || queue_empty(&sw->next));
+    if (!queue_empty(&sw->next) && !sw->closing && !sw->running)
         run(sw);
 }
 
-static void fail_run(struct sweeper *sw, const char *what, const redisReply *r, int err)
+static void fail_run(struct sweeper *sw, const char *what, const redisReply *r,
+                     enum store_outcome outcome)
 {
-    if (err == 0)
-        log_warn("sweeper: %s: %s", what,
-                 r && r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+    if (outcome == STORE_REPLY)
+        log_repeat(&sw->log_failed, LOG_WARN, "sweeper: %s: %s", what,
+                   r && r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
     end_run(sw);
 }
 
-static bool is_array(const redisReply *r, int err)
-{
-    return err == 0 && r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
-           r->element[0]->type == REDIS_REPLY_INTEGER && r->element[0]->integer == 0;
-}
+/* --- releasing a batch: a transition ------------------------------------ */
 
-static int str_cmp(const void *a, const void *b)
-{
-    const struct str *x = a, *y = b;
-    size_t n = x->n < y->n ? x->n : y->n;
-    int c = memcmp(x->p, y->p, n);
-    return c != 0 ? c : (x->n > y->n) - (x->n < y->n);
-}
-
-static void on_expired(void *data, const redisReply *r, int err)
+static void on_transition_reply(void *data, const redisReply *r, enum store_outcome outcome)
 {
     struct sweeper *sw = data;
-    if (!is_array(r, err) || r->elements != 2) {
-        fail_run(sw, "expire failed", r, err);
+    if (outcome != STORE_REPLY || r->type == REDIS_REPLY_ERROR) {
+        fail_run(sw, "a transition failed", r, outcome);
         return;
     }
-    long long n = r->element[1]->integer;
-    sw->released += (unsigned long long)n;
-    sw->metrics->sweeper_expired += (uint64_t)n;
-    if (n > 0)
-        log_debug("sweeper: expired %lld holds", n);
-    if (sw->ids.n == SWEEP_BATCH && ++sw->batches < SWEEP_MAX_BATCHES)
+    struct reply rd;
+    reply_script(&rd, r, sw->n_status);
+    sw->stalled = false;
+    if (transition_reply(&sw->t, &rd) != 0)
+        fail_run(sw, "a transition's reply broke its contract", NULL, STORE_REPLY);
+    else if (sw->stalled)
+        end_run(sw);
+}
+
+static void transition_send(struct transition *t, enum script_id script, int nkeys, int n_status)
+{
+    struct sweeper *sw = t->data;
+    sw->n_status = n_status;
+    if (store_eval(sw->store, script, nkeys, t->args, deadline(sw), on_transition_reply, sw) != 0)
+        sw->stalled = true; /* ended by whoever called the transition */
+}
+
+static void expired(struct transition *t, const struct transition_result *res)
+{
+    struct sweeper *sw = t->data;
+    if (res->status != EXPIRE_ST_OK) {
+        fail_run(sw, "expire gave up: the records kept changing", NULL, STORE_REPLY);
+        return;
+    }
+    sw->metrics->sweeper_expired += (uint64_t)res->expired;
+    if (res->expired > 0)
+        log_debug("sweeper: expired %lld holds", res->expired);
+    if (t->k == SWEEP_BATCH && ++sw->batches < SWEEP_MAX_BATCHES)
         step_due(sw);
     else
         end_run(sw);
 }
 
-/* Builds the expire call from the plan: every key it will touch. */
-static void on_plan(void *data, const redisReply *r, int err)
+/* --- the due ids: lua/expire_due.lua -------------------------------------- */
+
+/* {OK, id, ...} */
+static void on_due(void *data, const redisReply *r, enum store_outcome outcome)
 {
     struct sweeper *sw = data;
-    const struct ident *ns = &sw->cfg->ns;
-    if (!is_array(r, err)) {
-        fail_run(sw, "reservation_plan failed", r, err);
+    if (outcome != STORE_REPLY || r->type == REDIS_REPLY_ERROR) {
+        fail_run(sw, "expire_due failed", r, outcome);
         return;
     }
-    int k = sw->ids.n;
-    /* Walk the groups once to find each order_id and collect the skus. */
-    const redisReply *order[SWEEP_BATCH];
-    size_t n_skus = 0;
-    size_t at = 1;
-    for (int i = 0; i < k; i++) {
-        if (at + 1 >= r->elements || r->element[at + 1]->type != REDIS_REPLY_INTEGER) {
-            fail_run(sw, "reservation_plan reply is malformed", NULL, 0);
-            return;
-        }
-        order[i] = r->element[at];
-        long long n = r->element[at + 1]->integer;
-        at += 2;
-        for (long long j = 0; j < n && at < r->elements; j++, at++) {
-            if (n_skus == sw->skus_cap) {
-                sw->skus_cap = sw->skus_cap ? 2 * sw->skus_cap : 64;
-                sw->skus = xrealloc(sw->skus, sw->skus_cap * sizeof *sw->skus);
-            }
-            sw->skus[n_skus].p = r->element[at]->str;
-            sw->skus[n_skus].n = r->element[at]->len;
-            n_skus++;
-        }
+    struct reply rd;
+    reply_script(&rd, r, EXPIRE_DUE_STATUSES);
+    size_t n = reply_count(&rd) > 0 ? reply_count(&rd) - 1 : 0;
+    if (n > SWEEP_BATCH)
+        rd.bad = true;
+    args_reset(&sw->id_bytes);
+    for (size_t i = 0; i < n && !rd.bad; i++) {
+        struct ident id = reply_ident(&rd, 1 + i);
+        args_add_ident(&sw->id_bytes, &id);
     }
-    if (n_skus > 1)
-        qsort(sw->skus, n_skus, sizeof *sw->skus, str_cmp);
-    size_t m = 0;
-    for (size_t j = 0; j < n_skus; j++)
-        if (m == 0 || str_cmp(&sw->skus[m - 1], &sw->skus[j]) != 0)
-            sw->skus[m++] = sw->skus[j];
-
-    struct args *a = &sw->args;
-    args_reset(a);
-    args_add_key(a, ns, KEY_EXPIRY, NULL);
-    args_add_key(a, ns, KEY_EVENTS, NULL);
-    struct ident id, ident;
-    for (int i = 0; i < k; i++) {
-        ident_check(sw->ids.bytes.data + sw->ids.v[i].off, sw->ids.v[i].len, &id);
-        args_add_key(a, ns, KEY_RES, &id);
-    }
-    for (int i = 0; i < k; i++) {
-        const redisReply *o = order[i];
-        if (o->type == REDIS_REPLY_STRING && o->len > 0 && ident_check(o->str, o->len, &ident)) {
-            args_add_key(a, ns, KEY_ORDER, &ident);
-        } else {
-            ident_check(sw->ids.bytes.data + sw->ids.v[i].off, sw->ids.v[i].len, &id);
-            args_add_key(a, ns, KEY_RES, &id); /* placeholder: no binding */
-        }
-    }
-    for (size_t j = 0; j < m; j++) {
-        if (!ident_check(sw->skus[j].p, sw->skus[j].n, &ident)) {
-            fail_run(sw, "a reservation holds an invalid sku", NULL, 0);
-            return;
-        }
-        args_add_key(a, ns, KEY_STOCK, &ident);
-    }
-    int nkeys = a->n;
-    args_add_int(a, sw->cfg->retention_s);
-    args_add_int(a, sw->cfg->ledger_maxlen);
-    args_add_int(a, k);
-    for (int i = 0; i < k; i++)
-        args_add(a, sw->ids.bytes.data + sw->ids.v[i].off, sw->ids.v[i].len);
-    args_add_int(a, (long long)m);
-    for (size_t j = 0; j < m; j++)
-        args_add(a, sw->skus[j].p, sw->skus[j].n);
-    if (store_eval(sw->store, SCRIPT_EXPIRE, nkeys, a, deadline(sw), on_expired, sw) != 0)
-        end_run(sw);
-}
-
-static void on_due(void *data, const redisReply *r, int err)
-{
-    struct sweeper *sw = data;
-    if (!is_array(r, err)) {
-        fail_run(sw, "expire_due failed", r, err);
+    if (rd.bad) {
+        fail_run(sw, "expire_due's reply broke its contract", NULL, STORE_REPLY);
         return;
     }
-    args_reset(&sw->ids);
-    struct args *a = &sw->args;
-    args_reset(a);
-    for (size_t i = 1; i < r->elements && i <= SWEEP_BATCH; i++) {
-        struct ident id;
-        const redisReply *e = r->element[i];
-        if (e->type != REDIS_REPLY_STRING || !ident_check(e->str, e->len, &id)) {
-            fail_run(sw, "the expiry index holds an invalid id", NULL, 0);
-            return;
-        }
-        args_add_ident(&sw->ids, &id);
-        args_add_key(a, &sw->cfg->ns, KEY_RES, &id);
-    }
-    if (sw->ids.n == 0) {
+    if (n == 0) {
         end_run(sw);
         return;
     }
-    if (store_eval(sw->store, SCRIPT_RESERVATION_PLAN, a->n, a, deadline(sw), on_plan, sw) != 0)
+    for (size_t i = 0; i < n; i++) {
+        struct str s = args_get(&sw->id_bytes, (int)i);
+        ident_check(s.p, s.n, &sw->ids[i]); /* checked above; now in our own copy */
+    }
+    sw->t = (struct transition){
+        .kind = TRANSITION_EXPIRE,
+        .ns = &sw->cfg->ns,
+        .ids = sw->ids,
+        .k = (int)n,
+        .reason = {"", 0},
+        .retention_s = sw->cfg->retention_s,
+        .ledger_maxlen = sw->cfg->ledger_maxlen,
+        .args = &sw->args,
+        .skus = &sw->skus,
+        .skus_cap = &sw->skus_cap,
+        .allocs = &sw->allocs,
+        .allocs_cap = &sw->allocs_cap,
+        .send = transition_send,
+        .done = expired,
+        .data = sw,
+    };
+    sw->stalled = false;
+    transition_start(&sw->t);
+    if (sw->stalled)
         end_run(sw);
 }
 
@@ -214,20 +188,23 @@ static void step_due(struct sweeper *sw)
 {
     struct args *a = &sw->args;
     args_reset(a);
+    ARGS_AT(a, EXPIRE_DUE_K_EXPIRY);
     args_add_key(a, &sw->cfg->ns, KEY_EXPIRY, NULL);
+    ARGS_AT(a, EXPIRE_DUE_K_FIXED + EXPIRE_DUE_A_LIMIT);
     args_add_int(a, SWEEP_BATCH);
-    if (store_eval(sw->store, SCRIPT_EXPIRE_DUE, 1, a, deadline(sw), on_due, sw) != 0)
+    if (store_eval(sw->store, SCRIPT_EXPIRE_DUE, EXPIRE_DUE_K_FIXED, a, deadline(sw), on_due, sw) !=
+        0)
         end_run(sw);
 }
 
 static void on_tick(uv_timer_t *t)
 {
     struct sweeper *sw = t->data;
-    if (!sw->running && store_is_up(sw->store))
+    if (!sw->running && store_health(sw->store) == STORE_UP)
         run(sw);
 }
 
-struct sweeper *sweeper_new(uv_loop_t *loop, struct store *store, const struct config *cfg,
+struct sweeper *sweeper_new(struct uv_loop_s *loop, struct store *store, const struct config *cfg,
                             struct metrics *m)
 {
     struct sweeper *sw = xcalloc(1, sizeof *sw);
@@ -236,7 +213,9 @@ struct sweeper *sweeper_new(uv_loop_t *loop, struct store *store, const struct c
     sw->store = store;
     sw->cfg = cfg;
     args_init(&sw->args);
-    args_init(&sw->ids);
+    args_init(&sw->id_bytes);
+    queue_init(&sw->current);
+    queue_init(&sw->next);
     uv_timer_init(loop, &sw->timer);
     sw->timer.data = sw;
     return sw;
@@ -250,32 +229,32 @@ void sweeper_start(struct sweeper *sw)
 
 void sweeper_kick(struct sweeper *sw, struct sweep_waiter *w)
 {
-    w->next = sw->next;
-    sw->next = w;
+    assert(!sw->closing);
+    queue_insert_tail(&sw->next, &w->node);
     if (!sw->running)
         run(sw);
 }
 
-unsigned long long sweeper_released(const struct sweeper *sw)
+static void sweeper_free(void *data)
 {
-    return sw->released;
-}
-
-static void on_timer_closed(uv_handle_t *h)
-{
-    struct sweeper *sw = h->data;
+    struct sweeper *sw = data;
     void (*done)(void *) = sw->on_closed;
-    void *data = sw->on_closed_data;
+    void *done_data = sw->on_closed_data;
     args_free(&sw->args);
-    args_free(&sw->ids);
+    args_free(&sw->id_bytes);
     free(sw->skus);
+    free(sw->allocs);
+    log_repeat_done(&sw->log_failed);
     free(sw);
-    done(data);
+    done(done_data);
 }
 
 void sweeper_close(struct sweeper *sw, void (*done)(void *), void *data)
 {
     sw->on_closed = done;
     sw->on_closed_data = data;
-    uv_close((uv_handle_t *)&sw->timer, on_timer_closed);
+    sw->closing = true;
+    closer_begin(&sw->closer, sweeper_free, sw);
+    closer_close(&sw->closer, (uv_handle_t *)&sw->timer);
+    closer_end(&sw->closer);
 }

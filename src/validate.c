@@ -1,60 +1,10 @@
-/* Method table and params validation (see validate.h). Each method declares
- * its fields once, in a table; one generic walker checks a params object
- * against that table. */
+/* Params validation (see validate.h). Each method declares its fields once,
+ * in a schema below; one generic walker checks a params object against it. */
 #include "validate.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-
-static const char *const method_names[METHOD_COUNT] = {
-#define X(name, wire) [METHOD_##name] = wire,
-    STOCKD_METHODS(X)
-#undef X
-};
-
-int method_lookup(const char *name)
-{
-    for (int m = 0; m < METHOD_COUNT; m++)
-        if (strcmp(method_names[m], name) == 0)
-            return m;
-    return -E_METHOD_NOT_FOUND;
-}
-
-const char *method_name(enum method_id m)
-{
-    return m < METHOD_COUNT ? method_names[m] : "?";
-}
-
-/* [A-Za-z0-9._~@/+=-]: nothing that can split or retag a Redis key
- * (':' '{' '}'), no spaces, no control bytes, no quotes. */
-static bool ident_byte(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '~' || c == '@' || c == '/' || c == '+' || c == '=' ||
-           c == '-';
-}
-
-bool ident_check(const char *s, size_t n, struct ident *out)
-{
-    if (s == NULL || n == 0 || n > IDENT_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!ident_byte((unsigned char)s[i]))
-            return false;
-    out->p = s;
-    out->n = n;
-    return true;
-}
-
-/* Well-formed UTF-8 and no control bytes. */
-static bool text_check(const unsigned char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < 0x20 || s[i] == 0x7f)
-            return false;
-    return json_utf8_valid(s, n);
-}
 
 static const char *const strategy_names[] = {
     [STRATEGY_AUTO] = "auto",
@@ -93,12 +43,12 @@ static const struct field f_reservation_id = {
     "reservation_id", F_IDENT, REQ, OFF(reservation_id), 0, 0, false,
     IDENT_RULE("reservation_id")};
 
-static const struct field *const fields_ping[] = {NULL};
-static const struct field *const fields_auth[] = {
+static const struct field *const fields_PING[] = {NULL};
+static const struct field *const fields_AUTH[] = {
     &(const struct field){"token", F_SECRET, REQ, OFF(token), 1, TOKEN_MAX, false,
                           "token must be a string of 1 to 1023 bytes."},
     NULL};
-static const struct field *const fields_stock_set[] = {
+static const struct field *const fields_STOCK_SET[] = {
     &f_sku,
     &f_location,
     &(const struct field){"on_hand", F_INT, REQ, OFF(on_hand), 0, STOCK_MAX, false,
@@ -109,7 +59,7 @@ static const struct field *const fields_stock_set[] = {
     NULL};
 static const struct field f_reason = {"reason", F_TEXT, HAS_REASON, OFF(reason), 1, TEXT_MAX, false,
                                       "reason must be 1 to 256 bytes of printable UTF-8."};
-static const struct field *const fields_stock_adjust[] = {
+static const struct field *const fields_STOCK_ADJUST[] = {
     &f_sku,
     &f_location,
     &(const struct field){"delta", F_INT, REQ, OFF(delta), -STOCK_MAX, STOCK_MAX, true,
@@ -119,14 +69,14 @@ static const struct field *const fields_stock_adjust[] = {
 static const struct field f_locations_opt = {
     "locations", F_LOCATIONS, HAS_LOCATIONS, OFF(locations), 1, MAX_LOCATIONS, false,
     "locations must be an array of 1 to 64 distinct location identifiers."};
-static const struct field *const fields_stock_get[] = {&f_sku, &f_locations_opt, NULL};
-static const struct field *const fields_channel_set[] = {
+static const struct field *const fields_STOCK_GET[] = {&f_sku, &f_locations_opt, NULL};
+static const struct field *const fields_CHANNEL_SET[] = {
     &f_channel,
     &(const struct field){"locations", F_LOCATIONS, REQ, OFF(locations), 1, MAX_LOCATIONS, false,
                           "locations must be an array of 1 to 64 distinct location identifiers."},
     NULL};
-static const struct field *const fields_channel_get[] = {&f_channel, NULL};
-static const struct field *const fields_reserve[] = {
+static const struct field *const fields_CHANNEL_GET[] = {&f_channel, NULL};
+static const struct field *const fields_RESERVE[] = {
     &(const struct field){"order_id", F_IDENT, HAS_ORDER_ID, OFF(order_id), 0, 0, false,
                           IDENT_RULE("order_id")},
     &(const struct field){"items", F_ITEMS, REQ, OFF(items), 1, 0, false,
@@ -139,32 +89,24 @@ static const struct field *const fields_reserve[] = {
     &(const struct field){"ttl_ms", F_INT, HAS_TTL, OFF(ttl_ms), TTL_MIN_MS, TTL_MAX_MS, false,
                           "ttl_ms must be a whole number from 1000 to 86400000."},
     NULL};
-static const struct field *const fields_reservation_get[] = {&f_reservation_id, NULL};
-static const struct field *const fields_commit[] = {&f_reservation_id, NULL};
-static const struct field *const fields_release[] = {&f_reservation_id, &f_reason, NULL};
-static const struct field *const fields_extend[] = {
+static const struct field *const fields_RESERVATION_GET[] = {&f_reservation_id, NULL};
+static const struct field *const fields_COMMIT[] = {&f_reservation_id, NULL};
+static const struct field *const fields_RELEASE[] = {&f_reservation_id, &f_reason, NULL};
+static const struct field *const fields_EXTEND[] = {
     &f_reservation_id,
     &(const struct field){"ttl_ms", F_INT, REQ, OFF(ttl_ms), TTL_MIN_MS, TTL_MAX_MS, false,
                           "ttl_ms must be a whole number from 1000 to 86400000."},
     NULL};
-static const struct field *const fields_stock_audit[] = {
+static const struct field *const fields_STOCK_AUDIT[] = {
     &(const struct field){"sku", F_IDENT, HAS_SKU, OFF(sku), 0, 0, false, IDENT_RULE("sku")},
     NULL};
 
+/* Every method of methods.h has a schema named after it: a method without
+ * one does not compile. */
 static const struct field *const *const method_fields[METHOD_COUNT] = {
-    [METHOD_PING] = fields_ping,
-    [METHOD_AUTH] = fields_auth,
-    [METHOD_STOCK_SET] = fields_stock_set,
-    [METHOD_STOCK_ADJUST] = fields_stock_adjust,
-    [METHOD_STOCK_GET] = fields_stock_get,
-    [METHOD_CHANNEL_SET] = fields_channel_set,
-    [METHOD_CHANNEL_GET] = fields_channel_get,
-    [METHOD_RESERVE] = fields_reserve,
-    [METHOD_RESERVATION_GET] = fields_reservation_get,
-    [METHOD_COMMIT] = fields_commit,
-    [METHOD_RELEASE] = fields_release,
-    [METHOD_EXTEND] = fields_extend,
-    [METHOD_STOCK_AUDIT] = fields_stock_audit,
+#define X(name, wire, handler, flags) [METHOD_##name] = fields_##name,
+    STOCKD_METHODS(X)
+#undef X
 };
 
 static bool int_in_range(const cJSON *v, long long min, long long max, bool nonzero, long long *out)
@@ -197,8 +139,7 @@ static int check_locations(const struct field *f, const cJSON *v, struct params 
         if (!ident_value(e, &out->locations[i]))
             return rpc_error_param(err, f->name, f->rule);
         for (unsigned k = 0; k < i; k++)
-            if (out->locations[k].n == out->locations[i].n &&
-                memcmp(out->locations[k].p, out->locations[i].p, out->locations[i].n) == 0)
+            if (str_eq(out->locations[k].s, out->locations[i].s))
                 return rpc_error_param(err, f->name, "locations must not repeat a location.");
     }
     out->n_locations = i;
@@ -240,8 +181,7 @@ static int check_items(const struct field *f, const cJSON *v, const struct limit
             return item_error(err, i, "quantity",
                               "quantity must be a whole number from 1 to 1000000000.");
         for (unsigned k = 0; k < i; k++)
-            if (out->items[k].sku.n == it->sku.n &&
-                memcmp(out->items[k].sku.p, it->sku.p, it->sku.n) == 0)
+            if (str_eq(out->items[k].sku.s, it->sku.s))
                 return rpc_error_param(err, f->name, "Each sku may appear only once in items.");
     }
     out->n_items = i;
@@ -266,7 +206,7 @@ static int check_field(const struct field *f, const cJSON *v, const struct limit
         if (n < (size_t)f->min || n > (size_t)f->max ||
             !text_check((const unsigned char *)v->valuestring, n))
             return rpc_error_param(err, f->name, f->rule);
-        struct text *t = (struct text *)(void *)slot;
+        struct str *t = (struct str *)(void *)slot;
         t->p = v->valuestring;
         t->n = n;
         return 0;
@@ -276,7 +216,7 @@ static int check_field(const struct field *f, const cJSON *v, const struct limit
         size_t n = cJSON_IsString(v) ? strlen(v->valuestring) : 0;
         if (n < (size_t)f->min || n > (size_t)f->max)
             return rpc_error_param(err, f->name, f->rule);
-        struct text *t = (struct text *)(void *)slot;
+        struct str *t = (struct str *)(void *)slot;
         t->p = v->valuestring;
         t->n = n;
         return 0;

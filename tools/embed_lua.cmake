@@ -1,14 +1,121 @@
-# Generates a C source that embeds Lua scripts with their SHA1, so that the
-# binary is self-contained and calls EVALSHA with hashes fixed at build time.
-# Each script is the helpers of lua/lib/common.lua that it uses, followed by
-# lua/<name>.lua: Redis runs every script on its own, so shared helpers are
-# prepended here. Helpers are the blank-line-separated blocks of common.lua
-# that define `local function NAME`; a block goes in when the script, or a
-# block that goes in, mentions NAME (every call defines them anew, so
-# unused ones would cost time on every call).
-# Usage: cmake -DOUT=file.c -DLUA_DIR=lua -P embed_lua.cmake
-cmake_policy(SET CMP0007 NEW)
+# Generates a C source that embeds the Lua scripts with their SHA1, so that
+# the binary is self-contained and calls EVALSHA with hashes fixed at build
+# time. Each script is, in order:
+#   1. its contract: the ST_, K_ and A_ constants, read from the X-macros
+#      <SCRIPT>_STATUS, <SCRIPT>_KEYS and <SCRIPT>_ARGV in the C headers (see
+#      include/contract.h), so that C and Lua cannot drift;
+#   2. the helpers of lua/lib/common.lua that it uses: the blank-line
+#      separated blocks that define `local function NAME`, taken when the
+#      script, or a block taken, mentions NAME (every call defines them
+#      anew, so unused ones would cost time on every call);
+#   3. lua/<name>.lua.
+# Usage: cmake -DOUT=file.c -DLUA_DIR=lua -DINCLUDE_DIR=include -P embed_lua.cmake
+cmake_minimum_required(VERSION 3.18)
 file(GLOB SCRIPTS "${LUA_DIR}/*.lua")
+file(GLOB HEADERS "${INCLUDE_DIR}/*.h")
+set(CONTRACTS "")
+foreach(h IN LISTS HEADERS)
+  file(READ "${h}" text)
+  string(APPEND CONTRACTS "${text}\n")
+endforeach()
+
+# The names of the X-macro `macro` (a list, in order), with the prefix
+# `<SCRIPT>_` taken off each: "RESERVE_K_EXPIRY" -> "K_EXPIRY". Follows one
+# alias (`#define A_KEYS(X) B_KEYS(X)`). found is FALSE without a macro.
+function(contract_names macro kind out found)
+  set(${found} FALSE PARENT_SCOPE)
+  set(${out} "" PARENT_SCOPE)
+  string(FIND "${CONTRACTS}" "#define ${macro}(X)" pos)
+  if(pos EQUAL -1)
+    return()
+  endif()
+  string(SUBSTRING "${CONTRACTS}" ${pos} -1 rest)
+  set(text "")
+  while(TRUE)
+    string(FIND "${rest}" "\n" nl)
+    string(SUBSTRING "${rest}" 0 ${nl} line)
+    string(APPEND text " ${line}")
+    math(EXPR after "${nl} + 1")
+    string(SUBSTRING "${rest}" ${after} -1 rest)
+    if(NOT line MATCHES "\\\\[ \t]*$")
+      break()
+    endif()
+  endwhile()
+  string(REPLACE "#define ${macro}(X)" "" body "${text}")
+  string(REPLACE "\\" " " body "${body}")
+  if(body MATCHES "^[ \t]*([A-Z0-9_]+_${kind})\\(X\\)[ \t]*$")
+    contract_names("${CMAKE_MATCH_1}" "${kind}" names ok)
+    set(${out} "${names}" PARENT_SCOPE)
+    set(${found} ${ok} PARENT_SCOPE)
+    return()
+  endif()
+  string(REGEX REPLACE "_${kind}$" "_" prefix "${macro}")
+  string(LENGTH "${prefix}" plen)
+  string(REGEX MATCHALL "X\\([A-Z0-9_]+\\)" items "${body}")
+  set(names "")
+  foreach(item IN LISTS items)
+    string(REGEX REPLACE "^X\\(([A-Z0-9_]+)\\)$" "\\1" name "${item}")
+    string(FIND "${name}" "${prefix}" at)
+    if(NOT at EQUAL 0)
+      message(FATAL_ERROR "contract ${macro}: ${name} does not start with ${prefix}")
+    endif()
+    string(SUBSTRING "${name}" ${plen} -1 short)
+    list(APPEND names "${short}")
+  endforeach()
+  set(${out} "${names}" PARENT_SCOPE)
+  set(${found} TRUE PARENT_SCOPE)
+endfunction()
+
+# `local N1, N2 = V1, V2` for names (which must start with marker) bound to
+# values: TABLE[1].. when table is KEYS or ARGV, else 0, 1, ...
+function(lua_locals names marker table out)
+  set(lhs "")
+  set(rhs "")
+  set(i 0)
+  foreach(n IN LISTS names)
+    if(NOT n MATCHES "^${marker}")
+      message(FATAL_ERROR "contract: ${n} must start with ${marker}")
+    endif()
+    if(i GREATER 0)
+      string(APPEND lhs ", ")
+      string(APPEND rhs ", ")
+    endif()
+    string(APPEND lhs "${n}")
+    if(table STREQUAL "")
+      string(APPEND rhs "${i}")
+    else()
+      math(EXPR pos "${i} + 1")
+      string(APPEND rhs "${table}[${pos}]")
+    endif()
+    math(EXPR i "${i} + 1")
+  endforeach()
+  set(${out} "local ${lhs} = ${rhs}\n" PARENT_SCOPE)
+endfunction()
+
+function(contract_prelude upper out)
+  contract_names("${upper}_STATUS" "STATUS" statuses ok)
+  if(NOT ok OR statuses STREQUAL "")
+    message(FATAL_ERROR "lua/: no contract #define ${upper}_STATUS(X) in include/*.h")
+  endif()
+  set(text "-- The contract of this script, generated from its C declaration (contract.h).\n")
+  lua_locals("${statuses}" "ST_" "" line)
+  string(APPEND text "${line}")
+  foreach(part KEYS ARGV)
+    if(part STREQUAL "KEYS")
+      set(marker "K_")
+    else()
+      set(marker "A_")
+    endif()
+    contract_names("${upper}_${part}" "${part}" names ok)
+    if(ok)
+      lua_locals("${names}" "${marker}" "${part}" line)
+      list(LENGTH names count)
+      string(APPEND text "${line}local ${marker}FIXED = ${count}\n")
+    endif()
+  endforeach()
+  set(${out} "${text}\n" PARENT_SCOPE)
+endfunction()
+
 file(READ "${LUA_DIR}/lib/common.lua" common)
 # Split common.lua into blocks at blank lines; remember each block's name.
 string(REPLACE ";" "\\;" common "${common}")
@@ -58,16 +165,21 @@ function(helpers_for text out)
   endforeach()
   set(${out} "${result}" PARENT_SCOPE)
 endfunction()
-set(body "/* Generated from lua/ by tools/embed_lua.cmake: do not edit. */\n")
+
+set(body "/* Generated from lua/ and include/ by tools/embed_lua.cmake: do not edit. */\n")
 string(APPEND body "#include \"scripts.h\"\n\nconst struct script scripts[SCRIPT_COUNT] = {\n")
 foreach(path IN LISTS SCRIPTS)
   get_filename_component(name "${path}" NAME_WE)
   string(TOUPPER "${name}" upper)
   file(READ "${path}" own)
+  contract_prelude("${upper}" contract)
   helpers_for("${own}" prelude)
-  set(whole "${prelude}${own}")
+  set(whole "${contract}${prelude}${own}")
   string(SHA1 sha "${whole}")
   file(WRITE "${OUT}.lua.tmp" "${whole}")
+  if(DEFINED DUMP_DIR)
+    file(WRITE "${DUMP_DIR}/${name}.lua" "${whole}")
+  endif()
   file(SIZE "${OUT}.lua.tmp" size)
   file(READ "${OUT}.lua.tmp" hex HEX)
   file(REMOVE "${OUT}.lua.tmp")

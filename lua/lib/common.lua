@@ -1,6 +1,8 @@
--- Helpers every script starts with. tools/embed_lua.cmake prepends this
--- file to each lua/*.lua at build time (Redis runs every script on its own,
--- so nothing can be shared at run time); the SHA1 covers both parts.
+-- Helpers for the scripts. tools/embed_lua.cmake starts each script with its
+-- contract (the ST_, K_ and A_ constants generated from the C declaration,
+-- see include/contract.h), then the helpers below that the script uses
+-- (and those they use), then the script itself: Redis runs every script on
+-- its own, so nothing can be shared at run time. The SHA1 covers the whole.
 
 -- Milliseconds on the Redis server's clock, the only clock stockd uses.
 local function now_ms()
@@ -13,6 +15,12 @@ local function int(n)
     return string.format('%d', n)
 end
 
+-- The fields of one location in a {ns}:stock:<sku> hash: units on hand,
+-- units held by live reservations, and the safety stock never sold.
+local function stock_fields(loc)
+    return loc .. ':on_hand', loc .. ':reserved', loc .. ':safety'
+end
+
 -- Appends one stock movement to the ledger stream, capped at about maxlen
 -- entries. The entry id is the Redis time in ms ("<ms>-<seq>"). Every entry
 -- has the same fields, so the stream stores their names once.
@@ -21,12 +29,23 @@ local function ledger(events, maxlen, kind, sku, loc, qty, rid, reason)
                'location', loc, 'quantity', int(qty), 'reservation', rid, 'reason', reason)
 end
 
--- The reply that describes a reservation:
--- {0, id, status, order_id, created_at, expires_at, reason, replayed,
+-- A reservation record as a table, or nil when there is none.
+local function load_reservation(key)
+    local r = redis.call('HMGET', key, 'status', 'order_id', 'created_at', 'expires_at', 'reason',
+                         'allocations')
+    if not r[1] then
+        return nil
+    end
+    return {status = r[1], order_id = r[2] or '', created = tonumber(r[3]),
+            expires = tonumber(r[4]), reason = r[5] or '', allocs = cjson.decode(r[6])}
+end
+
+-- The reply that describes a reservation (reply.h, reply_reservation):
+-- {status, id, state, order_id, created_at, expires_at, reason,
 --  sku, location, quantity, ...}
-local function reservation_reply(id, status, order_id, created, expires, reason, replayed, allocs)
-    local reply = {0, id, status, order_id, created, expires, reason or '', replayed}
-    for _, a in ipairs(allocs) do
+local function reservation_reply(status, id, res)
+    local reply = {status, id, res.status, res.order_id, res.created, res.expires, res.reason}
+    for _, a in ipairs(res.allocs) do
         reply[#reply + 1] = a[1]
         reply[#reply + 1] = a[2]
         reply[#reply + 1] = a[3]
@@ -60,13 +79,14 @@ end
 local function move_units(kind, allocs, keys_by_sku, events, maxlen, rid, reason)
     for _, a in ipairs(allocs) do
         local key, loc, q = keys_by_sku[a[1]], a[2], a[3]
+        local f_on, f_res = stock_fields(loc)
         if kind == 'commit' then
-            redis.call('HINCRBY', key, loc .. ':on_hand', -q)
-            redis.call('HINCRBY', key, loc .. ':reserved', -q)
+            redis.call('HINCRBY', key, f_on, -q)
+            redis.call('HINCRBY', key, f_res, -q)
         elseif kind == 'restock' then
-            redis.call('HINCRBY', key, loc .. ':on_hand', q)
+            redis.call('HINCRBY', key, f_on, q)
         else
-            redis.call('HINCRBY', key, loc .. ':reserved', -q)
+            redis.call('HINCRBY', key, f_res, -q)
         end
         ledger(events, maxlen, kind, a[1], loc, q, rid, reason)
     end
@@ -87,3 +107,32 @@ local function finish(res_key, order_key, expiry_key, rid, status, reason, reten
     end
 end
 
+-- The layout that commit, release and expire share (transition.h): k
+-- reservations, the i-th with id ARGV[A_FIXED + i], record KEYS[K_FIXED + i]
+-- and order binding KEYS[K_FIXED + k + i] (its own record when it has no
+-- order_id), then the stock key of each distinct sku held.
+local function transition_layout()
+    local k = tonumber(A_K)
+    local m = tonumber(ARGV[A_FIXED + k + 1])
+    return {k = k, stock = stock_keys(K_FIXED + 2 * k + 1, A_FIXED + k + 2, m),
+            retention = A_RETENTION, maxlen = A_MAXLEN}
+end
+
+-- The i-th reservation of a transition: its id, record key, and order
+-- binding key when it has one (nil otherwise).
+local function transition_item(t, i, res)
+    local order_key = nil
+    if res and res.order_id ~= '' then
+        order_key = KEYS[K_FIXED + t.k + i]
+    end
+    return ARGV[A_FIXED + i], KEYS[K_FIXED + i], order_key
+end
+
+-- A held reservation past its deadline gives its units back and becomes
+-- 'expired': the one step for a late hold, wherever it is found (commit,
+-- release, the sweeper).
+local function expire_hold(t, res, rid, res_key, order_key)
+    move_units('expire', res.allocs, t.stock, K_EVENTS, t.maxlen, rid, '')
+    finish(res_key, order_key, K_EXPIRY, rid, 'expired', '', t.retention)
+    res.status, res.reason = 'expired', ''
+end

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -81,10 +82,15 @@ static int free_port(void)
 
 static pid_t spawn(char *const argv[], const char *log_path)
 {
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0)
         die("fork: %s", strerror(errno));
     if (pid == 0) {
+        /* If the test program dies (killed by a timeout), so does this. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
         int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0) {
             dup2(fd, 1);
@@ -105,6 +111,25 @@ static bool exited(pid_t pid)
     return waitpid(pid, &st, WNOHANG) == pid;
 }
 
+/* A signal (a ctest timeout, Ctrl-C) ends the test program: take every
+ * process it started along, with async-signal-safe calls only. */
+static void on_fatal_signal(int sig)
+{
+    for (size_t i = 0; i < sizeof registered / sizeof registered[0]; i++) {
+        struct harness *h = registered[i];
+        if (h == NULL)
+            continue;
+        for (int k = 0; k < MAX_STOCKDS; k++)
+            if (h->stockd[k].pid > 0) {
+                kill(-h->stockd[k].pid, SIGKILL); /* its process group (valgrind, sh) */
+                kill(h->stockd[k].pid, SIGKILL);
+            }
+        if (h->redis_pid > 0)
+            kill(h->redis_pid, SIGKILL);
+    }
+    _exit(128 + sig);
+}
+
 static void do_register(struct harness *h)
 {
     for (size_t i = 0; i < sizeof registered / sizeof registered[0]; i++)
@@ -118,6 +143,9 @@ static void do_register(struct harness *h)
     static bool hooked;
     if (!hooked) {
         atexit(stop_all);
+        static const int fatal[] = {SIGTERM, SIGINT, SIGHUP, SIGALRM, SIGQUIT};
+        for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
+            signal(fatal[i], on_fatal_signal);
         hooked = true;
     }
 }
@@ -227,32 +255,43 @@ void harness_wait_redis_up(int port, int timeout_ms)
     close(fd);
 }
 
-static int start_stockd(struct harness *h, const char *const *extra_args, bool wait_for_redis);
+/* Writes the end of path to stderr. */
+static void print_log_tail(const char *path);
 
-int harness_start_stockd(struct harness *h, const char *const *extra_args)
+int harness_stockd(const struct stockd_opts *opts)
 {
-    return start_stockd(h, extra_args, true);
-}
-
-int harness_start_stockd_listening(struct harness *h, const char *const *extra_args)
-{
-    return start_stockd(h, extra_args, false);
-}
-
-static int start_stockd(struct harness *h, const char *const *extra_args, bool wait_for_redis)
-{
+    static const struct stockd_opts defaults;
+    struct harness *h = &H;
+    if (opts == NULL)
+        opts = &defaults;
     if (h->n_stockd >= MAX_STOCKDS)
         die("too many stockd processes");
     struct stockd_proc *p = &h->stockd[h->n_stockd];
+    memset(p, 0, sizeof *p);
     const char *bin = getenv("STOCKD_BIN") ? getenv("STOCKD_BIN") : STOCKD_BIN;
-    char url[64];
-    snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", h->redis_port);
+    char url[160];
+    if (opts->redis_url)
+        snprintf(url, sizeof url, "%s", opts->redis_url);
+    else
+        snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", h->redis_port);
     char log_path[sizeof p->log_path];
-    snprintf(log_path, sizeof log_path, "%s/stockd-%d.log", h->dir, h->n_stockd);
+    snprintf(log_path, sizeof log_path, "%.300s/stockd-%d.log", h->dir, h->n_stockd);
     memcpy(p->log_path, log_path, sizeof log_path);
 
-    char *argv[64];
+    char *argv[80];
     int n = 0;
+    char mount[1200];
+    if (opts->hosts_file) {
+        /* Its own mount namespace, where the file is /etc/hosts; the shell
+         * then becomes stockd (exec), so the pid is stockd's. */
+        snprintf(mount, sizeof mount, "mount --bind '%s' /etc/hosts && exec \"$0\" \"$@\"",
+                 opts->hosts_file);
+        argv[n++] = "unshare";
+        argv[n++] = "-m";
+        argv[n++] = "sh";
+        argv[n++] = "-c";
+        argv[n++] = mount;
+    }
     /* STOCKD_VALGRIND=1: every stockd under memcheck; any error or definite
      * leak makes it exit 99, which harness_stop reports. */
     if (getenv("STOCKD_VALGRIND") != NULL) {
@@ -269,15 +308,22 @@ static int start_stockd(struct harness *h, const char *const *extra_args, bool w
     argv[n++] = url;
     argv[n++] = "--http"; /* many stockds at once: each its own free port */
     argv[n++] = "127.0.0.1:0";
-    for (int i = 0; extra_args && extra_args[i] && n < 62; i++)
-        argv[n++] = (char *)extra_args[i];
+    for (int i = 0; opts->args && opts->args[i] && n < 78; i++)
+        argv[n++] = (char *)opts->args[i];
     argv[n] = NULL;
     p->pid = spawn(argv, p->log_path);
+    /* Counted at once, so that a failure from here on stops it too. */
+    int index = h->n_stockd++;
+    if (opts->no_wait)
+        return index;
 
     long long deadline = now_ms() + READY_TIMEOUT_MS;
     while (p->port == 0 || p->http_port == 0) {
-        if (now_ms() > deadline || exited(p->pid))
+        if (now_ms() > deadline || exited(p->pid)) {
+            p->pid = exited(p->pid) ? 0 : p->pid;
+            print_log_tail(p->log_path);
             die("stockd did not start listening (see %s)", p->log_path);
+        }
         FILE *f = fopen(p->log_path, "r");
         char line[1024];
         while (f && fgets(line, sizeof line, f)) {
@@ -290,13 +336,13 @@ static int start_stockd(struct harness *h, const char *const *extra_args, bool w
         }
         if (f)
             fclose(f);
-        if (p->port == 0)
+        if (p->port == 0 || p->http_port == 0)
             probe_pause();
     }
     /* Listening is not ready: ready is when ping says Redis is up. */
-    if (wait_for_redis)
+    if (!opts->listening_only)
         harness_wait_redis_up(p->port, (int)(deadline - now_ms()));
-    return h->n_stockd++;
+    return index;
 }
 
 static void print_log_tail(const char *path)
@@ -326,7 +372,18 @@ int harness_stop(struct harness *h)
         if (h->stockd[i].pid > 0) {
             int status = 0;
             kill(h->stockd[i].pid, SIGTERM);
-            waitpid(h->stockd[i].pid, &status, 0);
+            long long give_up = now_ms() + 30000;
+            while (waitpid(h->stockd[i].pid, &status, WNOHANG) == 0) {
+                if (now_ms() > give_up) {
+                    fprintf(stderr, "harness: stockd %d did not stop in 30 s\n", i);
+                    kill(-h->stockd[i].pid, SIGKILL);
+                    kill(h->stockd[i].pid, SIGKILL);
+                    waitpid(h->stockd[i].pid, &status, 0);
+                    status = -1;
+                    break;
+                }
+                probe_pause();
+            }
             h->stockd[i].pid = 0;
             if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
                 fprintf(stderr, "harness: stockd %d ended badly (status 0x%x)\n", i, status);
@@ -384,16 +441,6 @@ void harness_wait_redis_time(struct harness *h, long long ms)
     }
 }
 
-int harness_add_stockd(const char *const *args)
-{
-    return harness_start_stockd(&H, args);
-}
-
-int harness_add_stockd_down(const char *const *args)
-{
-    return harness_start_stockd_listening(&H, args);
-}
-
 char *harness_read_all(FILE *f)
 {
     size_t len = 0, cap = 65536;
@@ -440,6 +487,32 @@ int client_connect(int port)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     rbuf_of(fd)->len = 0;
     return fd;
+}
+
+int client_connect_retry(int port, int timeout_ms)
+{
+    long long deadline = now_ms() + timeout_ms;
+    for (;;) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_port = htons((uint16_t)port),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0) {
+            int one = 1;
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            rbuf_of(fd)->len = 0;
+            return fd;
+        }
+        if (fd >= 0)
+            close(fd);
+        if (now_ms() > deadline)
+            die("nothing accepted on port %d in %d ms", port, timeout_ms);
+    }
+}
+
+int harness_free_port(void)
+{
+    return free_port();
 }
 
 void client_send(int fd, const char *data, size_t len)
@@ -490,6 +563,62 @@ char *client_readline(int fd, int timeout_ms)
             return NULL;
         b->len += (size_t)n;
     }
+}
+
+char **client_exchange(int fd, const char *data, size_t len, int n_lines, int timeout_ms)
+{
+    struct rbuf *b = rbuf_of(fd);
+    char **lines = xcalloc((size_t)n_lines + 1, sizeof *lines);
+    int got = 0;
+    size_t sent = 0;
+    long long deadline = now_ms() + timeout_ms;
+    while (got < n_lines) {
+        char *nl;
+        while (got < n_lines && b->len > 0 && (nl = memchr(b->data, '\n', b->len)) != NULL) {
+            size_t n = (size_t)(nl - b->data);
+            lines[got] = xmalloc(n + 1);
+            memcpy(lines[got], b->data, n);
+            lines[got][n] = '\0';
+            memmove(b->data, nl + 1, b->len - n - 1);
+            b->len -= n + 1;
+            got++;
+        }
+        if (got == n_lines)
+            break;
+        long long left = deadline - now_ms();
+        if (left <= 0)
+            die("client_exchange: %d of %d lines in %d ms (%zu of %zu bytes sent)", got, n_lines,
+                timeout_ms, sent, len);
+        struct pollfd p = {.fd = fd, .events = POLLIN | (sent < len ? POLLOUT : 0)};
+        if (poll(&p, 1, (int)left) <= 0)
+            continue;
+        if ((p.revents & POLLOUT) && sent < len) {
+            ssize_t n = send(fd, data + sent, len - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n > 0)
+                sent += (size_t)n;
+            else if (n < 0 && errno != EAGAIN && errno != EINTR)
+                die("client_exchange: send: %s", strerror(errno));
+        }
+        if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+            if (b->cap - b->len < 65536) {
+                b->cap = b->cap ? b->cap * 2 : 131072;
+                b->data = xrealloc(b->data, b->cap);
+            }
+            ssize_t n = recv(fd, b->data + b->len, b->cap - b->len, MSG_DONTWAIT);
+            if (n == 0)
+                die("client_exchange: closed after %d of %d lines", got, n_lines);
+            if (n > 0)
+                b->len += (size_t)n;
+        }
+    }
+    return lines;
+}
+
+void client_free_lines(char **lines, int n_lines)
+{
+    for (int i = 0; i < n_lines; i++)
+        free(lines[i]);
+    free(lines);
 }
 
 bool client_wait_closed(int fd, int timeout_ms)
@@ -618,7 +747,7 @@ static int group_setup(void **state)
     (void)state;
     harness_start_redis(&H);
     for (int i = 0; i < run_n_stockd; i++)
-        harness_start_stockd(&H, run_args);
+        harness_stockd(&(struct stockd_opts){.args = run_args});
     return 0;
 }
 
@@ -702,4 +831,100 @@ int harness_client(int i)
     if (clients[i] <= 0)
         clients[i] = client_connect(H.stockd[i].port);
     return clients[i];
+}
+
+/* --- logs, memory and HTTP ---------------------------------------------- */
+
+int harness_log_count(int i, const char *needle)
+{
+    FILE *f = fopen(H.stockd[i].log_path, "r");
+    char line[4096];
+    int n = 0;
+    while (f && fgets(line, sizeof line, f))
+        n += strstr(line, needle) != NULL;
+    if (f)
+        fclose(f);
+    return n;
+}
+
+int harness_log_lines(int i)
+{
+    FILE *f = fopen(H.stockd[i].log_path, "r");
+    int n = 0, c;
+    while (f && (c = fgetc(f)) != EOF)
+        n += c == '\n';
+    if (f)
+        fclose(f);
+    return n;
+}
+
+long harness_rss_kb(int i)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)H.stockd[i].pid);
+    FILE *f = fopen(path, "r");
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            kb = atol(line + 6);
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+int harness_http_raw(int port, const char *request, char **body)
+{
+    int fd = client_connect(port);
+    client_sends(fd, request);
+    size_t cap = 1 << 16, len = 0;
+    char *resp = xmalloc(cap);
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 5000) <= 0)
+            break;
+        if (len + 4096 > cap)
+            resp = xrealloc(resp, cap *= 2);
+        ssize_t n = recv(fd, resp + len, cap - len - 1, 0);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    resp[len] = '\0';
+    int status = 0;
+    sscanf(resp, "HTTP/1.1 %d", &status);
+    const char *sep = strstr(resp, "\r\n\r\n");
+    if (body)
+        *body = strdup(sep ? sep + 4 : "");
+    free(resp);
+    return status;
+}
+
+int harness_http_get(int port, const char *path, char **body)
+{
+    char req[512];
+    snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: stockd\r\n\r\n", path);
+    return harness_http_raw(port, req, body);
+}
+
+double metric_value(const char *text, const char *series)
+{
+    const char *p = text;
+    size_t n = strlen(series);
+    while ((p = strstr(p, series)) != NULL) {
+        if ((p == text || p[-1] == '\n') && p[n] == ' ')
+            return atof(p + n + 1);
+        p += n;
+    }
+    return -1;
+}
+
+double harness_metric(int i, const char *series)
+{
+    char *body = NULL;
+    if (harness_http_get(H.stockd[i].http_port, "/metrics", &body) != 200)
+        die("GET /metrics of stockd %d failed", i);
+    double v = metric_value(body, series);
+    free(body);
+    return v;
 }

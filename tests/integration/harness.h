@@ -1,7 +1,10 @@
 /* Integration test harness: starts a real redis-server and real stockd
  * processes on free ports in a temp dir, waits for each to be ready, talks
- * to them over TCP, and tears everything down (also from atexit, so a failed
- * assertion leaves no process behind). */
+ * to them over TCP, and tears everything down. No process outlives the
+ * test program however it ends: a failed assertion or die() stops them from
+ * atexit, a signal (a ctest timeout) from a handler, and a test program that
+ * is killed outright takes them along (each child asks the kernel for
+ * SIGKILL when its parent dies). */
 #ifndef STOCKD_TEST_HARNESS_H
 #define STOCKD_TEST_HARNESS_H
 
@@ -18,7 +21,7 @@
 #include <cjson/cJSON.h>
 #include <hiredis/hiredis.h>
 
-#define MAX_STOCKDS 16
+#define MAX_STOCKDS 40
 
 struct stockd_proc {
     pid_t pid;
@@ -47,12 +50,23 @@ int harness_run(const char *name, const struct CMUnitTest *tests, size_t n_tests
                 const char *const *args);
 /* A per-test setup that empties Redis. */
 int harness_flush_setup(void **state);
-/* Starts one more stockd for H from inside a test (with its own flags); it
- * is stopped with the rest. Returns its index in H.stockd. */
-int harness_add_stockd(const char *const *args);
-/* Same, but waits only until it listens: for a stockd that cannot reach
- * Redis on purpose. */
-int harness_add_stockd_down(const char *const *args);
+
+/* How to start one stockd. Zeroed fields mean the defaults. */
+struct stockd_opts {
+    const char *const *args; /* extra flags, NULL-terminated (may be NULL) */
+    bool listening_only;     /* wait until it listens, not until ping says redis up (for a
+                              * stockd that cannot reach Redis, or a test of its start) */
+    const char *hosts_file;  /* run it with this file as its /etc/hosts (a private mount
+                              * namespace: needs root and unshare(1)) */
+    const char *redis_url;   /* instead of the harness's Redis */
+    bool no_wait;            /* return as soon as it is started: the caller waits for what
+                              * it needs (its ports are then only known if args set them) */
+};
+
+/* The one way to start a stockd: against the harness's Redis (or
+ * opts->redis_url), on free ports, stopped with the rest. opts may be NULL.
+ * Returns its index in H.stockd. */
+int harness_stockd(const struct stockd_opts *opts);
 /* A connection to stockd i of H, opened on first use and kept. */
 int harness_client(int i);
 
@@ -64,19 +78,29 @@ extern const char *const *harness_redis_args;
 void harness_signal_stockd(int i, int sig);
 /* Waits until stockd i's log holds needle; fails after timeout_ms. */
 void harness_wait_log(int i, const char *needle, int timeout_ms);
+/* How many lines of stockd i's log hold needle. */
+int harness_log_count(int i, const char *needle);
+/* Lines in stockd i's log. */
+int harness_log_lines(int i);
 /* Waits for stockd i to end and returns its wait status; the harness does
  * not stop or check it again. */
 int harness_reap_stockd(int i);
+/* stockd i's resident memory (VmRSS), in kB; -1 when unknown. */
+long harness_rss_kb(int i);
+
+/* HTTP on a stockd's --http port: the status of GET path, with the body in
+ * *body (malloc'd; may be NULL). */
+int harness_http_get(int port, const char *path, char **body);
+/* Raw bytes to an HTTP port, read until it closes: the status, the body. */
+int harness_http_raw(int port, const char *request, char **body);
+/* The value of one sample ("name{labels}") in an exposition; -1 if absent. */
+double metric_value(const char *text, const char *series);
+/* The same, read from stockd i's /metrics now. */
+double harness_metric(int i, const char *series);
 
 /* Starts redis-server (no persistence) in a fresh temp dir. Aborts the test
  * program with a message when it cannot. */
 void harness_start_redis(struct harness *h);
-/* Starts one more stockd against the harness's Redis with extra flags (a
- * NULL-terminated list, may be NULL) and waits until it is listening and
- * its ping says redis is up. Returns its index. */
-int harness_start_stockd(struct harness *h, const char *const *extra_args);
-/* The same without waiting for Redis: only until it listens. */
-int harness_start_stockd_listening(struct harness *h, const char *const *extra_args);
 /* Kills redis-server with SIGKILL (no shutdown, like a crash). */
 void harness_kill_redis(struct harness *h);
 /* Starts redis-server again on the same port and waits until it answers. */
@@ -86,10 +110,11 @@ void harness_signal_redis(struct harness *h, int sig);
 /* Waits until stockd's ping reports redis up; fails the test program after
  * timeout_ms. */
 void harness_wait_redis_up(int port, int timeout_ms);
-/* Everything the harness started: stockd first (SIGTERM), then Redis.
- * Returns the number of stockd processes that did not exit with status 0
- * (a crash, or a sanitizer report in a sanitizer build), after printing
- * the end of their logs: group teardowns return it, so the run fails. */
+/* Everything the harness started: stockd first (SIGTERM, then SIGKILL if it
+ * has not ended in 30 s), then Redis. Returns the number of stockd
+ * processes that did not exit with status 0 (a crash, a hang, or a
+ * sanitizer report in a sanitizer build), after printing the end of their
+ * logs: group teardowns return it, so the run fails. */
 int harness_stop(struct harness *h);
 
 /* Reads f to its end into a NUL-terminated malloc'd string (free it). */
@@ -109,11 +134,23 @@ void harness_flush(struct harness *h);
 
 /* A blocking client connection to 127.0.0.1:port. Returns the fd. */
 int client_connect(int port);
+/* The same, retried until the port accepts (a server that is starting);
+ * fails the test after timeout_ms. */
+int client_connect_retry(int port, int timeout_ms);
+/* A port that was free a moment ago. */
+int harness_free_port(void);
 void client_send(int fd, const char *data, size_t len);
 void client_sends(int fd, const char *s);
 /* Reads one line (without "\n") into a malloc'd string, waiting at most
  * timeout_ms. Returns NULL on EOF or timeout. */
 char *client_readline(int fd, int timeout_ms);
+/* Writes len bytes while reading n_lines lines, as a pipelining client
+ * must (a server that applies back-pressure stops reading a client that
+ * does not read its answers). Returns the lines (each and the array
+ * malloc'd; free with client_free_lines); fails the test when they do not
+ * all arrive within timeout_ms. */
+char **client_exchange(int fd, const char *data, size_t len, int n_lines, int timeout_ms);
+void client_free_lines(char **lines, int n_lines);
 /* True when the peer closed the connection within timeout_ms (no more data). */
 bool client_wait_closed(int fd, int timeout_ms);
 

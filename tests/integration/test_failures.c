@@ -305,7 +305,7 @@ static void test_stockd_killed_under_load(void **state)
         close(cs[i].fd);
     }
 
-    int again = harness_add_stockd(stockd_args);
+    int again = harness_stockd(&(struct stockd_opts){.args = stockd_args});
     fd = harness_client(again);
     for (int o = 0; o < next_order; o++) {
         if (out.ids[o][0] == '\0')
@@ -335,7 +335,7 @@ static void test_sigterm_with_reserves_in_flight(void **state)
     (void)state;
     enum { N = 500 };
     static const char *const args[] = {"--max-pipeline", "1000", NULL};
-    int i = harness_add_stockd(args);
+    int i = harness_stockd(&(struct stockd_opts){.args = args});
     int fd = client_connect(H.stockd[i].port);
     stock_set(fd, "G", "L", 100000);
     static char all[N * 200];
@@ -375,7 +375,7 @@ static void test_second_signal_exits_at_once(void **state)
 {
     (void)state;
     static const char *const args[] = {"--request-timeout-ms", "5000", NULL};
-    int i = harness_add_stockd(args);
+    int i = harness_stockd(&(struct stockd_opts){.args = args});
     int fd = client_connect(H.stockd[i].port);
     harness_signal_redis(&H, SIGSTOP);
     client_sends(fd, "{\"id\":1,\"method\":\"stock.get\",\"params\":{\"sku\":\"A\"}}\n");

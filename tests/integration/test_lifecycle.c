@@ -26,7 +26,7 @@ static int still(void)
     if (still_index < 0) {
         static const char *const args[] = {"--namespace", "still", "--sweep-interval-ms", "60000",
                                            "--retention-s", "600", NULL};
-        still_index = harness_add_stockd(args);
+        still_index = harness_stockd(&(struct stockd_opts){.args = args});
     }
     return harness_client(still_index);
 }
@@ -35,7 +35,7 @@ static int replica_port(void)
 {
     if (replica_index < 0) {
         static const char *const args[] = {STOCKD_ARGS, NULL};
-        replica_index = harness_add_stockd(args);
+        replica_index = harness_stockd(&(struct stockd_opts){.args = args});
     }
     return H.stockd[replica_index].port;
 }

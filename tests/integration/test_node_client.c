@@ -222,7 +222,7 @@ static void test_demo_with_auth(void **state)
     fprintf(f, "%s\n", token);
     fclose(f);
     const char *args[] = {"--auth-token-file", path, NULL};
-    int i = harness_add_stockd(args);
+    int i = harness_stockd(&(struct stockd_opts){.args = args});
 
     run_and_verify(i, token);
 

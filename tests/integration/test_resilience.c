@@ -2,10 +2,13 @@
  * restarted: calls are answered 2001/2002 at once, stockd reconnects by
  * itself. Stopped (SIGSTOP): calls are answered 2002 within the request
  * timeout, ping still answers, and it recovers after SIGCONT. Script cache
- * flushed: callers see nothing. */
+ * flushed: callers see nothing. And while a connection is being made (at
+ * start, or after the connection broke), a request waits for it within its
+ * deadline instead of being refused. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -100,12 +103,112 @@ static void test_script_flush_is_invisible(void **state)
     close(fd);
 }
 
+/* Waits until stockd i holds n requests in flight (/metrics), and fails if
+ * an answer arrives on fd first: the request must wait, not be refused. */
+static void wait_in_flight(int i, int fd, int n)
+{
+    long long give_up = now_ms() + 10000;
+    while (harness_metric(i, "stockd_requests_in_flight") < n) {
+        char *line = client_readline(fd, 10);
+        if (line != NULL)
+            fail_msg("answered while Redis could not answer: %s", line);
+        if (now_ms() > give_up)
+            fail_msg("stockd never held the request");
+    }
+}
+
+/* 20 cold starts: the first request, sent the moment the port opens, gets
+ * a result. */
+static void test_cold_starts(void **state)
+{
+    (void)state;
+    for (int k = 0; k < 20; k++) {
+        char listen[32];
+        int port = harness_free_port();
+        snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+        const char *args[] = {"--listen", listen, NULL};
+        int i = harness_stockd(&(struct stockd_opts){.args = args, .no_wait = true});
+        int fd = client_connect_retry(port, 15000);
+        cJSON *r = client_callf(fd,
+                                "{\"id\":1,\"method\":\"stock.set\",\"params\":{\"sku\":\"COLD-%d\","
+                                "\"location\":\"L\",\"on_hand\":1}}",
+                                k);
+        if (resp_error_code(r) != 0)
+            fail_msg("cold start %d: the first request was answered %d", k, resp_error_code(r));
+        cJSON_Delete(r);
+        close(fd);
+        harness_signal_stockd(i, SIGTERM);
+        int status = harness_reap_stockd(i);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+}
+
+/* Redis stopped while stockd starts: the TCP connect succeeds, the
+ * handshake waits. A request sent meanwhile waits too, and gets its result
+ * once Redis answers. */
+static void test_request_waits_for_the_handshake(void **state)
+{
+    (void)state;
+    static const char *const args[] = {"--request-timeout-ms", "5000", NULL};
+    harness_signal_redis(&H, SIGSTOP);
+    int i = harness_stockd(&(struct stockd_opts){.args = args, .listening_only = true});
+    int fd = client_connect(H.stockd[i].port);
+    client_sends(fd, "{\"id\":1,\"method\":\"stock.set\",\"params\":{\"sku\":\"HS\","
+                     "\"location\":\"L\",\"on_hand\":4}}\n");
+    wait_in_flight(i, fd, 1);
+    harness_signal_redis(&H, SIGCONT);
+    char *line = client_readline(fd, 10000);
+    assert_non_null(line);
+    cJSON *r = cJSON_Parse(line);
+    free(line);
+    assert_int_equal(resp_error_code(r), 0);
+    assert_int_equal(json_int(resp_result(r), "on_hand"), 4);
+    cJSON_Delete(r);
+    close(fd);
+}
+
+/* The connection breaks, and the new one is slow to complete (Redis
+ * paused): a request sent meanwhile waits for it. */
+static void test_request_waits_for_a_reconnect(void **state)
+{
+    (void)state;
+    static const char *const args[] = {"--request-timeout-ms", "5000", NULL};
+    int i = harness_stockd(&(struct stockd_opts){.args = args});
+    int fd = client_connect(H.stockd[i].port);
+    cJSON *r = client_call(fd, get_req);
+    assert_int_equal(resp_error_code(r), 0);
+    cJSON_Delete(r);
+    /* In one step: drop every stockd connection, and hold every command
+     * for 1.5 s, the new connection's handshake among them. */
+    freeReplyObject(harness_redis(&H, "MULTI"));
+    freeReplyObject(harness_redis(&H, "CLIENT KILL TYPE normal SKIPME yes"));
+    freeReplyObject(harness_redis(&H, "CLIENT PAUSE 1500 ALL"));
+    redisReply *x = harness_redis(&H, "EXEC");
+    assert_int_equal(x->type, REDIS_REPLY_ARRAY);
+    freeReplyObject(x);
+    client_sends(fd, "{\"id\":2,\"method\":\"stock.set\",\"params\":{\"sku\":\"RC\","
+                     "\"location\":\"L\",\"on_hand\":7}}\n");
+    wait_in_flight(i, fd, 1);
+    char *line = client_readline(fd, 10000);
+    assert_non_null(line);
+    r = cJSON_Parse(line);
+    free(line);
+    assert_int_equal(resp_error_code(r), 0);
+    assert_int_equal(json_int(resp_result(r), "on_hand"), 7);
+    cJSON_Delete(r);
+    close(fd);
+    harness_wait_redis_up(H.stockd[0].port, 15000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_redis_killed_and_restarted),
         cmocka_unit_test(test_redis_stopped),
         cmocka_unit_test(test_script_flush_is_invisible),
+        cmocka_unit_test(test_cold_starts),
+        cmocka_unit_test(test_request_waits_for_the_handshake),
+        cmocka_unit_test(test_request_waits_for_a_reconnect),
     };
     static const char *const args[] = {"--request-timeout-ms", "300", NULL};
     return harness_run("resilience", tests, sizeof tests / sizeof tests[0], 1, args);

@@ -564,7 +564,7 @@ static void test_error_exit_codes(void **state)
     char url[64];
     snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", port);
     const char *args[] = {"--redis", url, "--http", "127.0.0.1:0", NULL};
-    int down = harness_add_stockd_down(args);
+    int down = harness_stockd(&(struct stockd_opts){.args = args, .listening_only = true});
     r = ctl_at(H.stockd[down].port, "stock get MUG");
     expect_status(&r, 4);
     assert_non_null(strstr(r.err, "error 2001 unavailable"));
@@ -588,7 +588,7 @@ static void test_auth(void **state)
     fputs("s3cret-t0ken\n", f);
     fclose(f);
     const char *args[] = {"--auth-token-file", path, "--http", "127.0.0.1:0", NULL};
-    int i = harness_add_stockd(args);
+    int i = harness_stockd(&(struct stockd_opts){.args = args});
     int port = H.stockd[i].port;
 
     struct run r = ctl_at(port, "stock set SEC L 4");

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "buf.h"
 #include "config.h"
 
 struct env_var {
@@ -68,7 +69,7 @@ static void describe(const struct config *cfg, const char *key, char *out, size_
         snprintf(out, n, "host=%s port=%d db=%d unix=%s user=%s password=%s", r->host, r->port,
                  r->db, r->unix_path, r->user, r->password);
     else if (strcmp(key, "namespace") == 0)
-        snprintf(out, n, "%.*s", (int)cfg->ns.n, cfg->ns.p ? cfg->ns.p : "(null)");
+        snprintf(out, n, "%.*s", (int)cfg->ns.s.n, cfg->ns.s.p ? cfg->ns.s.p : "(null)");
     else if (strcmp(key, "auth_token") == 0)
         snprintf(out, n, "%s", cfg->auth_token);
     else if (strcmp(key, "auth_token_file") == 0)
@@ -162,7 +163,7 @@ static void test_defaults(void **state)
                          default_settings[i].want);
         }
         /* ns points into the config's own buffer. */
-        assert_ptr_equal(cfg.ns.p, cfg.namespace_buf);
+        assert_ptr_equal(cfg.ns.s.p, cfg.namespace_buf);
         assert_string_equal(cfg.namespace_buf, "inv");
         assert_string_equal(errbuf, "");
     }

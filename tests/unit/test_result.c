@@ -486,7 +486,7 @@ static void test_keys_prefix_len(void **state)
         struct buf b;
         buf_init(&b);
         keys_build(&b, &ns, kinds[i], &id);
-        assert_int_equal(keys_prefix_len(&ns, kinds[i]) + id.n, b.len);
+        assert_int_equal(keys_prefix_len(&ns, kinds[i]) + id.s.n, b.len);
         buf_free(&b);
     }
 }

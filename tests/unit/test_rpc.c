@@ -110,6 +110,7 @@ static const struct code_case {
     {E_UNAVAILABLE, 2001, "unavailable"},
     {E_TIMEOUT, 2002, "timeout"},
     {E_OVERLOADED, 2003, "overloaded"},
+    {E_STORAGE_FULL, 2004, "storage_full"},
 };
 
 static void test_error_table(void **state)
@@ -169,8 +170,8 @@ static void test_error_set_and_param(void **state)
     assert_int_equal(err.id, E_CONFLICT);
     assert_null(err.message);
     assert_null(err.reason);
-    assert_null(err.sku);
-    assert_null(err.location);
+    assert_null(err.sku.p);
+    assert_null(err.location.p);
     assert_string_equal(err.field, "");
     assert_false(err.has_field);
     assert_false(err.has_quantities);
@@ -644,22 +645,20 @@ static const struct write_error_case {
      "invalid_params", "items[0].sku", NULL, NULL, false, 0, 0, false, 0, 2},
     {"out of stock with sku and quantities", {RPC_ID_STRING, 0, "o\"1"},
      {.id = E_OUT_OF_STOCK,
-      .sku = sku_storage,
-      .sku_len = 5,
+      .sku = {sku_storage, 5},
       .has_quantities = true,
       .requested = 5,
       .available = 2},
      1001, "Not enough stock available.", "out_of_stock", NULL, "SKU-1", NULL, true, 5, 2, false,
      0, 4},
     {"zero available is still written", {RPC_ID_INT, 1, NULL},
-     {.id = E_OUT_OF_STOCK, .sku = "A", .sku_len = 1, .has_quantities = true, .requested = 1},
+     {.id = E_OUT_OF_STOCK, .sku = {"A", 1}, .has_quantities = true, .requested = 1},
      1001, "Not enough stock available.", "out_of_stock", NULL, "A", NULL, true, 1, 0, false, 0,
      4},
     {"conflict with a reason, location and reserved", {RPC_ID_INT, 2, NULL},
      {.id = E_CONFLICT,
       .reason = "below_reserved",
-      .location = loc_storage,
-      .location_len = 7,
+      .location = {loc_storage, 7},
       .has_reserved = true,
       .reserved = 3},
      1003, "The operation conflicts with the current state.", "below_reserved", NULL, NULL,
@@ -675,10 +674,8 @@ static const struct write_error_case {
      {.id = E_OUT_OF_STOCK,
       .has_field = true,
       .field = "items",
-      .sku = "S",
-      .sku_len = 1,
-      .location = "L",
-      .location_len = 1,
+      .sku = {"S", 1},
+      .location = {"L", 1},
       .has_quantities = true,
       .requested = 1000000000,
       .available = -1,

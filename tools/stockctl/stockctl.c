@@ -354,7 +354,7 @@ static bool text_ok(const char *s)
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
             return false;
-    return json_utf8_valid((const unsigned char *)s, n);
+    return utf8_valid((const unsigned char *)s, n);
 }
 
 /* --- building params from the table -------------------------------------- */

@@ -1,0 +1,43 @@
+/* The arguments of one Redis command, built in one buffer: keys (from
+ * keys.h), identifiers, numbers and plain bytes, in order. Reused from call
+ * to call, so that building a call allocates nothing once warm. Pure: the
+ * store formats them as RESP. */
+#ifndef STOCKD_ARGS_H
+#define STOCKD_ARGS_H
+
+#include <assert.h>
+
+#include "buf.h"
+#include "ident.h"
+#include "keys.h"
+
+struct args {
+    struct buf bytes; /* owned: all arguments back to back */
+    struct arg_span {
+        size_t off, len;
+    } *v; /* owned */
+    int n, cap;
+};
+
+void args_init(struct args *a);
+void args_free(struct args *a);
+/* Forgets the arguments, keeps the storage. */
+void args_reset(struct args *a);
+void args_add(struct args *a, const char *p, size_t n);
+void args_add_str(struct args *a, struct str s);
+void args_add_int(struct args *a, long long v);
+void args_add_ident(struct args *a, const struct ident *id);
+/* Adds a key built by keys_build. */
+void args_add_key(struct args *a, const struct ident *ns, enum key_kind kind,
+                  const struct ident *id);
+/* Adds the SCAN pattern of every key of a kind (keys_pattern). */
+void args_add_pattern(struct args *a, const struct ident *ns, enum key_kind kind);
+/* Argument i, borrowed until the next change of a. */
+struct str args_get(const struct args *a, int i);
+
+/* A script contract names its fixed KEYS and ARGV positions; a builder
+ * states which one it adds next, so that C and Lua cannot disagree on the
+ * order (checked in debug builds). */
+#define ARGS_AT(a, pos) assert((a)->n == (pos))
+
+#endif

@@ -1,0 +1,49 @@
+/* The method table: every JSON-RPC method stockd answers, declared once.
+ * Validation (validate.c) takes each method's params schema from it, the
+ * dispatcher (dispatch.c) its handler, metrics its label. Adding a method is
+ * one line here, its params schema in validate.c, its handler in its
+ * family's file, and its script with that script's contract. */
+#ifndef STOCKD_METHODS_H
+#define STOCKD_METHODS_H
+
+/* What the request layer must know about a method. */
+enum method_flag {
+    M_OPEN = 1u << 0,    /* allowed before auth, never refused for load (ping, auth) */
+    M_WRITES = 1u << 1,  /* may change data in Redis */
+    M_BARRIER = 1u << 2, /* takes effect in a later call than its first: requests after
+                          * it on the same connection wait until it is done */
+};
+
+/* X(enum name, wire name, handler, flags). The handler is a function
+ * `void handler(struct request *)` of the method's family (dispatch.c). */
+#define STOCKD_METHODS(X)                                                                          \
+    X(PING, "ping", request_ping, M_OPEN)                                                          \
+    X(AUTH, "auth", request_auth, M_OPEN)                                                          \
+    X(STOCK_SET, "stock.set", stock_set, M_WRITES)                                                 \
+    X(STOCK_ADJUST, "stock.adjust", stock_adjust, M_WRITES)                                        \
+    X(STOCK_GET, "stock.get", stock_get, 0)                                                        \
+    X(CHANNEL_SET, "channel.set", channel_set, M_WRITES)                                           \
+    X(CHANNEL_GET, "channel.get", channel_get, 0)                                                  \
+    X(RESERVE, "reserve", reserve_order, M_WRITES)                                                 \
+    X(RESERVATION_GET, "reservation.get", reservation_get, 0)                                      \
+    X(COMMIT, "commit", reservation_commit, M_WRITES | M_BARRIER)                                  \
+    X(RELEASE, "release", reservation_release, M_WRITES | M_BARRIER)                               \
+    X(EXTEND, "extend", reservation_extend, M_WRITES)                                              \
+    X(STOCK_AUDIT, "stock.audit", audit_run, 0)
+
+enum method_id {
+#define X(name, wire, handler, flags) METHOD_##name,
+    STOCKD_METHODS(X)
+#undef X
+        METHOD_COUNT
+};
+
+/* Looks a method up by its wire name (case-sensitive). Returns its id, or
+ * -1 when there is none. */
+int method_lookup(const char *name);
+/* The wire name; "unknown" for METHOD_COUNT (a request whose method was
+ * never known). */
+const char *method_name(enum method_id m);
+unsigned method_flags(enum method_id m);
+
+#endif

@@ -1,0 +1,81 @@
+/* Redis command arguments (see args.h). */
+#include "args.h"
+
+#include <assert.h>
+#include <stdlib.h>
+
+void args_init(struct args *a)
+{
+    buf_init(&a->bytes);
+    a->v = NULL;
+    a->n = a->cap = 0;
+}
+
+void args_free(struct args *a)
+{
+    buf_free(&a->bytes);
+    free(a->v);
+    args_init(a);
+}
+
+void args_reset(struct args *a)
+{
+    buf_reset(&a->bytes);
+    a->n = 0;
+}
+
+static void push(struct args *a, size_t off)
+{
+    if (a->n == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 32;
+        a->v = xrealloc(a->v, (size_t)a->cap * sizeof *a->v);
+    }
+    a->v[a->n].off = off;
+    a->v[a->n].len = a->bytes.len - off;
+    a->n++;
+}
+
+void args_add(struct args *a, const char *p, size_t n)
+{
+    size_t off = a->bytes.len;
+    buf_append(&a->bytes, p, n);
+    push(a, off);
+}
+
+void args_add_str(struct args *a, struct str s)
+{
+    args_add(a, s.p, s.n);
+}
+
+void args_add_int(struct args *a, long long v)
+{
+    size_t off = a->bytes.len;
+    buf_append_int(&a->bytes, v);
+    push(a, off);
+}
+
+void args_add_ident(struct args *a, const struct ident *id)
+{
+    args_add(a, id->s.p, id->s.n);
+}
+
+void args_add_key(struct args *a, const struct ident *ns, enum key_kind kind,
+                  const struct ident *id)
+{
+    size_t off = a->bytes.len;
+    keys_build(&a->bytes, ns, kind, id);
+    push(a, off);
+}
+
+void args_add_pattern(struct args *a, const struct ident *ns, enum key_kind kind)
+{
+    size_t off = a->bytes.len;
+    keys_pattern(&a->bytes, ns, kind);
+    push(a, off);
+}
+
+struct str args_get(const struct args *a, int i)
+{
+    assert(i >= 0 && i < a->n);
+    return (struct str){a->bytes.data + a->v[i].off, a->v[i].len};
+}

@@ -1,0 +1,332 @@
+/* A client connection (see conn.h).
+ *
+ * Its requests form a queue in arrival order:
+ *
+ *   requests: head (oldest) -> ... -> tail (newest)
+ *
+ * A request joins at the tail when its line is read and is answered in any
+ * order (validation errors at once, Redis calls later). Only the answered
+ * prefix at the head is moved to the output buffer, so answers leave in
+ * request order. One write is in flight at a time; answers finished
+ * meanwhile gather in `out` and go in the next one. Flushing is deferred to
+ * the server's flusher, once per loop iteration, so that all the answers
+ * one Redis read or one client read produced leave in one write.
+ *
+ * Effects follow request order too. Most methods are one script call, and
+ * Redis runs the calls of stockd's one connection in order. A barrier
+ * method (methods.h: commit, release, whose effect is their second call)
+ * holds back what follows: nothing after it on the same connection is
+ * framed until it is answered.
+ *
+ * Back-pressure, never refusal: while --max-pipeline requests of this
+ * connection are queued, or --max-output-bytes of answers are unwritten (a
+ * client that sends but does not read), framing stops and the socket is not
+ * read; bytes already read wait in the framer's tail. Reading resumes as
+ * answers leave. A client may pipeline any number of requests: each is
+ * answered, in order, with memory bounded by the limits.
+ *
+ * Timeouts (conn_reap): a connection with nothing queued and no complete
+ * line for --idle-timeout-ms is closed, and so is one whose started line is
+ * not finished within --line-timeout-ms (a slowloris client), after an
+ * error line that says so. */
+#include "conn.h"
+
+#include <stdlib.h>
+
+#include "log.h"
+#include "server.h"
+
+static void update_reading(struct conn *c);
+
+/* --- requests ---------------------------------------------------------- */
+
+static struct request *head(const struct conn *c)
+{
+    struct queue *q = queue_first(&c->requests);
+    return q ? queue_data(q, struct request, node) : NULL;
+}
+
+static bool pipeline_full(const struct conn *c)
+{
+    return c->queued >= (unsigned)c->cfg->max_pipeline;
+}
+
+static void on_request_done(struct request *req)
+{
+    struct conn *c = req->owner;
+    if (c == NULL) {
+        /* The connection went away while Redis was working on it. */
+        request_put(req);
+        return;
+    }
+    if (c->barrier == req)
+        c->barrier = NULL; /* the flush frames what waited behind it */
+    if (head(c) == req || c->barrier == NULL)
+        server_mark_dirty(c->srv, c);
+}
+
+static struct request *enqueue(struct conn *c)
+{
+    struct request *req = request_get(c->pool, c, on_request_done);
+    queue_insert_tail(&c->requests, &req->node);
+    c->queued++;
+    return req;
+}
+
+static int on_line(void *ctx, const char *line, size_t len)
+{
+    struct conn *c = ctx;
+    struct request *req = enqueue(c);
+    c->last_line_at = uv_now(c->tcp.loop);
+    request_start(req, &c->session, line, len);
+    if (!request_done(req) && (method_flags(req->method) & M_BARRIER)) {
+        c->barrier = req;
+        return 1;
+    }
+    /* Back-pressure: the rest of the bytes wait in the framer's tail until
+     * answers leave. */
+    return pipeline_full(c) ? 1 : 0;
+}
+
+static void refuse_line(struct conn *c, enum error_id e, const char *message)
+{
+    struct rpc_error err;
+    rpc_error_set(&err, e);
+    err.message = message;
+    request_refuse(enqueue(c), &err);
+}
+
+/* --- reading ----------------------------------------------------------- */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+    struct conn *c = h->data;
+    size_t len = 0;
+    (void)suggested;
+    b->base = server_read_buf(c->srv, &len);
+    b->len = len;
+}
+
+static void feed(struct conn *c, const char *data, size_t len)
+{
+    if (c->spent)
+        return;
+    if (c->backlog || c->barrier != NULL) {
+        /* Lines wait in the tail already, or must wait: keep the bytes. */
+        buf_append(&c->framer.tail, data, len);
+        c->backlog = true;
+        return;
+    }
+    size_t used = 0;
+    enum framer_status st = framer_feed(&c->framer, data, len, on_line, c, &used);
+    if (st == FRAMER_STOPPED && used < len) {
+        /* A full pipeline, or a barrier: what was read but not framed waits
+         * in the tail (after the last delivered line, so it starts a line)
+         * and is framed later. */
+        buf_append(&c->framer.tail, data + used, len - used);
+        c->backlog = true;
+    } else if (st == FRAMER_TOO_LARGE) {
+        refuse_line(c, E_TOO_LARGE, NULL);
+        c->spent = true;
+        c->draining = true;
+    }
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+    struct conn *c = s->data;
+    if (nread > 0 && !c->draining) {
+        uint64_t last_line = c->last_line_at;
+        feed(c, b->base, (size_t)nread);
+        /* The clock of an unfinished line starts with its first byte. */
+        if (framer_pending(&c->framer) == 0 || c->backlog)
+            c->partial_since = 0;
+        else if (c->partial_since == 0 || c->last_line_at != last_line)
+            c->partial_since = uv_now(c->tcp.loop);
+    } else if (nread < 0) {
+        if (nread != UV_EOF)
+            log_debug("client read error: %s", uv_strerror((int)nread));
+        /* EOF: the client may have half-closed after its last request
+         * (printf ... | nc), so answer what was read, then close. A last
+         * line without its newline is taken as complete. */
+        if (nread == UV_EOF && framer_pending(&c->framer) > 0)
+            feed(c, "\n", 1);
+        c->draining = true;
+    }
+    server_read_buf_back(c->srv, b->base);
+    /* Stop at once when the pipeline filled: libuv would read again before
+     * the flusher runs. */
+    update_reading(c);
+    server_mark_dirty(c->srv, c);
+}
+
+static void update_reading(struct conn *c)
+{
+    if (c->closing)
+        return;
+    bool want = !c->draining && !c->backlog && !pipeline_full(c) &&
+                c->out.len + c->writing.len < (size_t)c->cfg->max_output_bytes;
+    if (want && !c->reading) {
+        c->reading = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0;
+    } else if (!want && c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
+}
+
+/* Lines kept while the pipeline was full or a barrier was up are framed
+ * once they may be, also while draining: they were read, so they are
+ * answered. */
+static void refeed_backlog(struct conn *c)
+{
+    if (!c->backlog || c->barrier != NULL || pipeline_full(c))
+        return;
+    struct buf pending = c->framer.tail;
+    buf_init(&c->framer.tail);
+    c->backlog = false;
+    feed(c, pending.data, pending.len);
+    buf_free(&pending);
+}
+
+/* --- writing ----------------------------------------------------------- */
+
+static void on_write(uv_write_t *w, int status)
+{
+    struct conn *c = w->data;
+    c->write_active = false;
+    buf_reset(&c->writing);
+    if (c->writing.cap > (size_t)c->cfg->max_output_bytes)
+        buf_free(&c->writing);
+    if (status < 0) {
+        if (status != UV_ECANCELED)
+            log_debug("client write error: %s", uv_strerror(status));
+        conn_close(c);
+        return;
+    }
+    server_mark_dirty(c->srv, c);
+}
+
+static void start_write(struct conn *c)
+{
+    if (c->write_active || c->out.len == 0 || c->closing)
+        return;
+    struct buf tmp = c->writing;
+    c->writing = c->out;
+    c->out = tmp;
+    uv_buf_t b = uv_buf_init(c->writing.data, (unsigned)c->writing.len);
+    c->wreq.data = c;
+    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
+        conn_close(c);
+        return;
+    }
+    c->write_active = true;
+}
+
+void conn_flush(struct conn *c)
+{
+    if (c->closing)
+        return;
+    struct request *req;
+    while ((req = head(c)) != NULL && request_done(req)) {
+        queue_remove(&req->node);
+        c->queued--;
+        buf_append(&c->out, req->out.data, req->out.len);
+        request_put(req);
+    }
+    refeed_backlog(c);
+    start_write(c);
+    if (c->draining && queue_empty(&c->requests) && !c->backlog && !c->write_active &&
+        c->out.len == 0) {
+        conn_close(c);
+        return;
+    }
+    update_reading(c);
+}
+
+/* --- lifecycle --------------------------------------------------------- */
+
+static void on_closed(uv_handle_t *h)
+{
+    struct conn *c = h->data;
+    struct server *srv = c->srv;
+    framer_free(&c->framer);
+    buf_free(&c->out);
+    buf_free(&c->writing);
+    free(c);
+    server_conn_closed(srv);
+}
+
+void conn_close(struct conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    c->barrier = NULL;
+    /* Requests still at Redis finish later, without a connection. */
+    struct queue *q;
+    while ((q = queue_first(&c->requests)) != NULL) {
+        struct request *req = queue_data(q, struct request, node);
+        queue_remove(q);
+        if (request_done(req)) {
+            request_put(req);
+        } else {
+            req->owner = NULL;
+            req->session = NULL;
+        }
+    }
+    c->queued = 0;
+    server_conn_closing(c->srv, c);
+    c->metrics->connections--;
+    uv_close((uv_handle_t *)&c->tcp, on_closed);
+}
+
+void conn_drain(struct conn *c)
+{
+    c->draining = true;
+    conn_flush(c);
+}
+
+void conn_reap(struct conn *c, uint64_t now)
+{
+    const struct config *cfg = c->cfg;
+    if (c->partial_since != 0 && !c->draining &&
+        now - c->partial_since > (uint64_t)cfg->line_timeout_ms) {
+        log_debug("closing a connection: line not finished in time");
+        framer_free(&c->framer);
+        c->spent = true;
+        c->draining = true;
+        c->partial_since = 0;
+        refuse_line(c, E_INVALID_REQUEST, "The request line was not finished in time.");
+        server_mark_dirty(c->srv, c);
+    } else if (queue_empty(&c->requests) && !c->write_active && c->out.len == 0 && !c->backlog &&
+               now - c->last_line_at > (uint64_t)cfg->idle_timeout_ms) {
+        log_debug("closing an idle connection");
+        conn_close(c);
+    }
+}
+
+struct conn *conn_accept(struct server *srv, uv_stream_t *listener, const struct config *cfg,
+                         struct request_pool *pool, struct metrics *m)
+{
+    struct conn *c = xcalloc(1, sizeof *c);
+    c->srv = srv;
+    c->cfg = cfg;
+    c->pool = pool;
+    c->metrics = m;
+    queue_init(&c->node);
+    queue_init(&c->dirty_node);
+    queue_init(&c->requests);
+    framer_init(&c->framer, (size_t)cfg->max_request_bytes);
+    uv_tcp_init(listener->loop, &c->tcp);
+    c->tcp.data = c;
+    if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
+        framer_free(&c->framer);
+        uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
+        return NULL;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    c->last_line_at = uv_now(listener->loop);
+    m->connections++;
+    update_reading(c);
+    return c;
+}

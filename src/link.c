@@ -1,0 +1,428 @@
+/* The link to Redis (see link.h). Within a round, an address is tried in
+ * three phases: CONNECT (hiredis connects), HANDSHAKE (our commands, sent
+ * with hiredis callbacks of their own), then UP. Any failure, or the
+ * round's timer, moves on to the next address. */
+#include "link.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "closer.h"
+#include "log.h"
+#include "scripts.h"
+#include "uvredis.h"
+
+#define BACKOFF_MIN_MS 50
+#define BACKOFF_MAX_MS 5000
+
+enum phase { PHASE_IDLE, PHASE_RESOLVE, PHASE_CONNECT, PHASE_HANDSHAKE, PHASE_UP };
+
+struct link {
+    uv_loop_t *loop;
+    const struct config *cfg;
+    struct metrics *metrics;
+    struct link_events ev;
+    void *data;
+    enum link_state state;
+    enum phase phase;
+    redisAsyncContext *ac;   /* owned by hiredis once connecting; NULL when none */
+    uv_getaddrinfo_t gai;
+    bool gai_active;
+    struct addrinfo *addrs;  /* owned: this round's addresses */
+    struct addrinfo *next;   /* the next of them to try */
+    char where[128];         /* the address being tried, for the log */
+    uv_timer_t timer;        /* the backoff, or an address's connect + handshake deadline */
+    unsigned attempts;       /* failed rounds in a row */
+    int handshake_pending;
+    bool handshake_failed;
+    struct closer closer;
+    void (*on_closed)(void *);
+    void *on_closed_data;
+    struct log_repeat log_connect;   /* cannot resolve, cannot connect */
+    struct log_repeat log_handshake; /* AUTH or SCRIPT LOAD refused */
+    struct log_repeat log_drop;      /* a connection dropped */
+};
+
+static void begin_round(struct link *l);
+static void try_next(struct link *l);
+
+static void free_addrs(struct link *l)
+{
+    if (l->addrs != NULL)
+        uv_freeaddrinfo(l->addrs);
+    l->addrs = l->next = NULL;
+}
+
+static void on_backoff(uv_timer_t *t)
+{
+    begin_round(t->data);
+}
+
+static void on_move_on(uv_timer_t *t)
+{
+    try_next(t->data);
+}
+
+/* Moves on to the next address from a fresh stack: never inside a hiredis
+ * callback, whose context is freed after it returns. */
+static void move_on(struct link *l)
+{
+    uv_timer_start(&l->timer, on_move_on, 0, 0);
+}
+
+/* Every address of the round failed: Redis is known to be down until the
+ * backoff ends. */
+static void round_failed(struct link *l)
+{
+    free_addrs(l);
+    l->phase = PHASE_IDLE;
+    l->state = LINK_DOWN;
+    l->metrics->redis_up = false;
+    unsigned shift = l->attempts < 10 ? l->attempts : 10;
+    uint64_t delay = (uint64_t)BACKOFF_MIN_MS << shift;
+    if (delay > BACKOFF_MAX_MS)
+        delay = BACKOFF_MAX_MS;
+    /* Jitter, so that many replicas do not reconnect in lockstep. */
+    delay = delay / 2 + (uint64_t)rand() % (delay / 2 + 1);
+    l->attempts++;
+    uv_timer_start(&l->timer, on_backoff, delay, 0);
+    l->ev.failed(l->data);
+}
+
+/* --- the handshake ------------------------------------------------------ */
+
+static void handshake_step(struct link *l, bool ok)
+{
+    if (!ok)
+        l->handshake_failed = true;
+    assert(l->handshake_pending > 0);
+    if (--l->handshake_pending > 0 || l->phase != PHASE_HANDSHAKE)
+        return;
+    if (l->handshake_failed) {
+        link_drop(l, "the handshake failed");
+        return;
+    }
+    uv_timer_stop(&l->timer);
+    free_addrs(l);
+    l->phase = PHASE_UP;
+    l->state = LINK_UP;
+    l->attempts = 0;
+    l->metrics->redis_up = true;
+    l->metrics->redis_connects++;
+    log_info("redis: connected to %s, %d scripts loaded", l->where, SCRIPT_COUNT);
+    l->ev.up(l->data, l->ac);
+}
+
+/* A reply to a handshake command; NULL when the connection went first (the
+ * disconnect callback then moves on). */
+static bool reply_ok(const redisReply *r)
+{
+    return r != NULL && r->type != REDIS_REPLY_ERROR;
+}
+
+static void on_auth(redisAsyncContext *ac, void *reply, void *data)
+{
+    struct link *l = data;
+    const redisReply *r = reply;
+    (void)ac;
+    if (r != NULL && r->type == REDIS_REPLY_ERROR)
+        log_repeat(&l->log_handshake, LOG_ERROR, "redis: AUTH failed at %s: %s", l->where, r->str);
+    handshake_step(l, reply_ok(r));
+}
+
+static void on_select(redisAsyncContext *ac, void *reply, void *data)
+{
+    struct link *l = data;
+    const redisReply *r = reply;
+    (void)ac;
+    if (r != NULL && r->type == REDIS_REPLY_ERROR)
+        log_error("redis: SELECT %d failed: %s", l->cfg->redis.db, r->str);
+    handshake_step(l, reply_ok(r));
+}
+
+static void on_policy(redisAsyncContext *ac, void *reply, void *data)
+{
+    struct link *l = data;
+    const redisReply *r = reply;
+    (void)ac;
+    if (reply_ok(r) && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+        r->element[1]->type == REDIS_REPLY_STRING) {
+        if (strcmp(r->element[1]->str, "noeviction") != 0)
+            log_warn("redis: maxmemory-policy is '%s', not 'noeviction': Redis may evict stock "
+                     "keys under memory pressure, which creates or destroys units. Set "
+                     "maxmemory-policy noeviction.",
+                     r->element[1]->str);
+    } else if (r != NULL) {
+        log_warn("redis: could not read maxmemory-policy (CONFIG GET refused); make sure it is "
+                 "noeviction");
+    }
+    /* Not fatal: the warning is the point. */
+    handshake_step(l, r != NULL);
+}
+
+static void on_load(redisAsyncContext *ac, void *reply, void *data)
+{
+    struct link *l = data;
+    const redisReply *r = reply;
+    (void)ac;
+    bool ok = reply_ok(r) && r->type == REDIS_REPLY_STRING;
+    if (r != NULL && !ok)
+        log_repeat(&l->log_handshake, LOG_ERROR, "redis: SCRIPT LOAD failed at %s: %s", l->where,
+                   r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+    handshake_step(l, ok);
+}
+
+static void handshake_send(struct link *l, redisCallbackFn *fn, int argc, const char **argv,
+                 const size_t *lens)
+{
+    if (redisAsyncCommandArgv(l->ac, fn, l, argc, argv, lens) == REDIS_OK)
+        l->handshake_pending++;
+    else
+        l->handshake_failed = true;
+}
+
+static void handshake(struct link *l)
+{
+    const struct redis_url *u = &l->cfg->redis;
+    l->phase = PHASE_HANDSHAKE;
+    l->handshake_pending = 1; /* held until every command is queued */
+    l->handshake_failed = false;
+    if (u->password[0] != '\0') {
+        const char *argv[] = {"AUTH", u->user, u->password};
+        if (u->user[0] != '\0')
+            handshake_send(l, on_auth, 3, argv, NULL);
+        else
+            handshake_send(l, on_auth, 2, (const char *[]){"AUTH", u->password}, NULL);
+    }
+    if (u->db != 0) {
+        char db[16];
+        snprintf(db, sizeof db, "%d", u->db);
+        handshake_send(l, on_select, 2, (const char *[]){"SELECT", db}, NULL);
+    }
+    handshake_send(l, on_policy, 3, (const char *[]){"CONFIG", "GET", "maxmemory-policy"}, NULL);
+    for (int i = 0; i < SCRIPT_COUNT; i++) {
+        const char *argv[] = {"SCRIPT", "LOAD", scripts[i].body};
+        const size_t lens[] = {6, 4, scripts[i].len};
+        handshake_send(l, on_load, 3, argv, lens);
+    }
+    handshake_step(l, true);
+}
+
+/* --- connecting --------------------------------------------------------- */
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+    struct link *l = ac->data;
+    if (l->ac != ac)
+        return;
+    if (status != REDIS_OK) {
+        log_repeat(&l->log_connect, LOG_WARN, "redis: cannot connect to %s: %s", l->where,
+                   ac->errstr[0] ? ac->errstr : "unknown error");
+        l->ac = NULL; /* hiredis frees it after this callback */
+        move_on(l);
+        return;
+    }
+    handshake(l);
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+    struct link *l = ac->data;
+    (void)status;
+    if (l->ac != ac)
+        return;
+    l->ac = NULL;
+    if (l->state == LINK_CLOSING)
+        return;
+    bool why = ac->errstr[0] != '\0';
+    if (l->phase == PHASE_UP) {
+        l->metrics->redis_disconnects++;
+        l->metrics->redis_up = false;
+        log_warn("redis: disconnected from %s%s%s", l->where, why ? ": " : "",
+                 why ? ac->errstr : "");
+        l->phase = PHASE_IDLE;
+        l->state = LINK_CONNECTING;
+        l->ev.lost(l->data);
+        uv_timer_start(&l->timer, on_backoff, 0, 0); /* at once: it was up a moment ago */
+        return;
+    }
+    move_on(l); /* the handshake failed or timed out */
+}
+
+static void on_deadline(uv_timer_t *t)
+{
+    struct link *l = t->data;
+    link_drop(l, l->phase == PHASE_CONNECT ? "connect timed out" : "handshake timed out");
+}
+
+/* Starts a connection to one address; false when it fails at once. */
+static bool connect_to(struct link *l, const char *ip, int port, const char *unix_path)
+{
+    redisAsyncContext *ac =
+        unix_path ? redisAsyncConnectUnix(unix_path) : redisAsyncConnect(ip, port);
+    if (ac == NULL || ac->err) {
+        log_repeat(&l->log_connect, LOG_WARN, "redis: cannot connect to %s: %s", l->where,
+                   ac ? ac->errstr : "out of memory");
+        if (ac)
+            redisAsyncFree(ac);
+        return false;
+    }
+    if (uvredis_attach(ac, l->loop) != 0) {
+        redisAsyncFree(ac);
+        return false;
+    }
+    ac->data = l;
+    l->ac = ac;
+    l->phase = PHASE_CONNECT;
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    uv_timer_start(&l->timer, on_deadline, (uint64_t)l->cfg->request_timeout_ms, 0);
+    return true;
+}
+
+/* Tries the round's next address, or fails the round when none is left. */
+static void try_next(struct link *l)
+{
+    uv_timer_stop(&l->timer);
+    const struct redis_url *u = &l->cfg->redis;
+    while (l->next != NULL) {
+        struct addrinfo *a = l->next;
+        l->next = a->ai_next;
+        char ip[64] = "";
+        if (a->ai_family == AF_INET6)
+            uv_ip6_name((struct sockaddr_in6 *)a->ai_addr, ip, sizeof ip);
+        else if (a->ai_family == AF_INET)
+            uv_ip4_name((struct sockaddr_in *)a->ai_addr, ip, sizeof ip);
+        else
+            continue;
+        snprintf(l->where, sizeof l->where, a->ai_family == AF_INET6 ? "[%s]:%d" : "%s:%d", ip,
+                 u->port);
+        if (connect_to(l, ip, u->port, NULL))
+            return;
+    }
+    round_failed(l);
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    struct link *l = req->data;
+    l->gai_active = false;
+    if (l->state == LINK_CLOSING) {
+        uv_freeaddrinfo(res);
+        closer_release(&l->closer);
+        return;
+    }
+    if (status != 0 || res == NULL) {
+        log_repeat(&l->log_connect, LOG_WARN, "redis: cannot resolve %s: %s", l->cfg->redis.host,
+                   uv_strerror(status));
+        uv_freeaddrinfo(res);
+        round_failed(l);
+        return;
+    }
+    l->addrs = l->next = res;
+    try_next(l);
+}
+
+static void begin_round(struct link *l)
+{
+    const struct redis_url *u = &l->cfg->redis;
+    assert(l->ac == NULL && l->addrs == NULL);
+    l->state = LINK_CONNECTING;
+    if (u->unix_path[0] != '\0') {
+        snprintf(l->where, sizeof l->where, "unix:%s", u->unix_path);
+        if (!connect_to(l, NULL, 0, u->unix_path))
+            round_failed(l);
+        return;
+    }
+    /* Every address the name resolves to (getaddrinfo's order): a name may
+     * resolve to ::1 first on a host whose Redis listens on 127.0.0.1. */
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    char port[8];
+    snprintf(port, sizeof port, "%d", u->port);
+    l->phase = PHASE_RESOLVE;
+    l->gai.data = l;
+    if (uv_getaddrinfo(l->loop, &l->gai, on_resolved, u->host, port, &hints) != 0)
+        round_failed(l);
+    else
+        l->gai_active = true;
+}
+
+/* --- the owner's calls --------------------------------------------------- */
+
+struct link *link_new(uv_loop_t *loop, const struct config *cfg, struct metrics *m,
+                      const struct link_events *ev, void *data)
+{
+    struct link *l = xcalloc(1, sizeof *l);
+    l->loop = loop;
+    l->cfg = cfg;
+    l->metrics = m;
+    l->ev = *ev;
+    l->data = data;
+    l->state = LINK_DOWN;
+    uv_timer_init(loop, &l->timer);
+    l->timer.data = l;
+    return l;
+}
+
+void link_start(struct link *l)
+{
+    begin_round(l);
+}
+
+enum link_state link_state(const struct link *l)
+{
+    return l->state;
+}
+
+void link_drop(struct link *l, const char *why)
+{
+    redisAsyncContext *ac = l->ac;
+    if (ac == NULL)
+        return;
+    bool connected = (ac->c.flags & REDIS_CONNECTED) != 0;
+    log_repeat(&l->log_drop, LOG_WARN, "redis: dropping the connection to %s: %s", l->where,
+               why);
+    /* hiredis ends every pending callback with NULL; a context that had
+     * connected then calls on_disconnect, which moves on. Inside a hiredis
+     * callback the free waits until that callback returns. */
+    redisAsyncFree(ac);
+    if (!connected && l->ac == ac) {
+        l->ac = NULL;
+        if (l->state != LINK_CLOSING)
+            move_on(l);
+    }
+}
+
+static void link_free(void *data)
+{
+    struct link *l = data;
+    void (*done)(void *) = l->on_closed;
+    void *done_data = l->on_closed_data;
+    free_addrs(l);
+    log_repeat_done(&l->log_connect);
+    log_repeat_done(&l->log_handshake);
+    log_repeat_done(&l->log_drop);
+    free(l);
+    done(done_data);
+}
+
+void link_close(struct link *l, void (*done)(void *), void *data)
+{
+    l->on_closed = done;
+    l->on_closed_data = data;
+    l->state = LINK_CLOSING;
+    l->metrics->redis_up = false;
+    closer_begin(&l->closer, link_free, l);
+    if (l->ac != NULL) {
+        redisAsyncContext *ac = l->ac;
+        l->ac = NULL;
+        redisAsyncFree(ac);
+    }
+    if (l->gai_active) {
+        /* A name lookup cannot be closed, only cancelled and waited for. */
+        closer_hold(&l->closer);
+        uv_cancel((uv_req_t *)&l->gai);
+    }
+    closer_close(&l->closer, (uv_handle_t *)&l->timer);
+    closer_end(&l->closer);
+}

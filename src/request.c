@@ -1,0 +1,488 @@
+/* The request kernel (see request.h): lifecycle, admission, auth, the one
+ * place where a store outcome becomes an answer, and the one place where a
+ * request is answered.
+ *
+ *   request_start -> RUNNING --handler--> CALLING --reply--> RUNNING -> ...
+ *                       |                    \--> PARKED --wake--> RUNNING
+ *                       +--> DONE (result or error; on_done runs once)
+ *
+ * A request that is RUNNING when its handler or reply function returns was
+ * left unfinished: settle() answers it -32603. */
+#include "request.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "log.h"
+#include "store.h"
+
+struct request_pool {
+    struct store *store;
+    struct sweeper *sweeper;
+    const struct config *cfg;
+    struct metrics *metrics;
+    struct limits limits;
+    struct args args;    /* reused for every call: the store copies them */
+    struct queue spare;  /* requests back from their connections */
+    unsigned char rnd[4096]; /* random bytes, refilled in bulk */
+    size_t rnd_pos;
+    struct request_scratch scratch;
+    struct log_repeat log_oom, log_refused, log_internal, log_auth;
+};
+
+/* --- answering ---------------------------------------------------------- */
+
+static void answer(struct request *req)
+{
+    assert(req->state == REQ_RUNNING);
+    struct metrics *m = req->pool->metrics;
+    if (req->rpc.id.kind == RPC_ID_NONE)
+        buf_reset(&req->out); /* a notification is executed, never answered */
+    req->state = REQ_DONE;
+    if (req->on_end != NULL) {
+        req->on_end(req);
+        req->on_end = NULL;
+    }
+    m->inflight--;
+    assert(m->inflight >= 0);
+    metrics_request(m, req->method, req->error, req->started_ns);
+    req->on_done(req);
+}
+
+struct buf *request_result(struct request *req)
+{
+    assert(req->state == REQ_RUNNING && req->out.len == 0);
+    rpc_write_result_begin(&req->out, &req->rpc.id);
+    return &req->out;
+}
+
+void request_finish(struct request *req)
+{
+    rpc_write_result_end(&req->out);
+    answer(req);
+}
+
+void request_fail(struct request *req, const struct rpc_error *err)
+{
+    req->error = err->id;
+    buf_reset(&req->out);
+    rpc_write_error(&req->out, &req->rpc.id, err);
+    answer(req);
+}
+
+void request_fail_with(struct request *req, enum error_id e)
+{
+    struct rpc_error err;
+    rpc_error_set(&err, e);
+    request_fail(req, &err);
+}
+
+static void internal(struct request *req, enum internal_kind kind, const char *what)
+{
+    struct request_pool *pool = req->pool;
+    pool->metrics->internal_errors[kind]++;
+    log_repeat(&pool->log_internal, LOG_ERROR, "internal error in %s: %s",
+               method_name(req->method), what);
+    request_fail_with(req, E_INTERNAL);
+}
+
+/* After a handler or a reply function: the request must be answered,
+ * waiting for a call, or parked. */
+static void settle(struct request *req, bool bad_reply)
+{
+    if (req->state != REQ_RUNNING)
+        return;
+    if (bad_reply)
+        internal(req, INTERNAL_MALFORMED, "a script reply of a shape its contract does not allow");
+    else
+        internal(req, INTERNAL_UNFINISHED, "the request was left unanswered");
+}
+
+/* --- the store's outcomes ----------------------------------------------- */
+
+static bool has_prefix(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Redis errors that mean "not done, try again later" rather than a bug. */
+static bool transient_redis_error(const char *msg)
+{
+    static const char *const prefixes[] = {"LOADING",    "BUSY",     "READONLY", "MASTERDOWN",
+                                           "NOREPLICAS", "CLUSTERDOWN", "TRYAGAIN", "NOAUTH",
+                                           "MISCONF"};
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (has_prefix(msg, prefixes[i]))
+            return true;
+    return false;
+}
+
+static void redis_error(struct request *req, const redisReply *r)
+{
+    struct request_pool *pool = req->pool;
+    const char *what = method_name(req->method);
+    if (has_prefix(r->str, "OOM")) {
+        /* maxmemory reached with noeviction: Redis refused the script's
+         * first write, and scripts write only after every check, so nothing
+         * was done. */
+        pool->metrics->redis_oom_total++;
+        pool->metrics->redis_oom_at_ns = metrics_now_ns();
+        log_repeat(&pool->log_oom, LOG_WARN,
+                   "redis: out of memory (maxmemory reached): %s answered 2004 storage_full", what);
+        request_fail_with(req, E_STORAGE_FULL);
+    } else if (transient_redis_error(r->str)) {
+        log_repeat(&pool->log_refused, LOG_WARN, "redis: %s refused: %s", what, r->str);
+        request_fail_with(req, E_UNAVAILABLE);
+    } else {
+        pool->metrics->internal_errors[INTERNAL_REDIS_ERROR]++;
+        log_repeat(&pool->log_internal, LOG_ERROR, "redis: %s failed: %s", what, r->str);
+        request_fail_with(req, E_INTERNAL);
+    }
+}
+
+/* The single entry point of every reply to a request's call. */
+static void on_outcome(void *data, const redisReply *r, enum store_outcome outcome)
+{
+    struct request *req = data;
+    assert(req->state == REQ_CALLING);
+    req->state = REQ_RUNNING;
+    request_reply_fn fn = req->on_reply;
+    req->on_reply = NULL;
+    switch (outcome) {
+    case STORE_NOT_SENT:
+        request_fail_with(req, E_UNAVAILABLE);
+        return;
+    case STORE_UNKNOWN:
+        request_fail_with(req, E_TIMEOUT);
+        return;
+    case STORE_REPLY:
+        break;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        redis_error(req, r);
+        return;
+    }
+    struct reply rd;
+    if (req->n_status > 0)
+        reply_script(&rd, r, req->n_status);
+    else
+        reply_plain(&rd, r);
+    if (!rd.bad)
+        fn(req, &rd);
+    settle(req, rd.bad);
+}
+
+void request_call(struct request *req, enum script_id script, int nkeys, int n_status,
+                  request_reply_fn fn)
+{
+    assert(req->state == REQ_RUNNING && n_status > 0 && fn != NULL);
+    struct request_pool *pool = req->pool;
+    req->on_reply = fn;
+    req->n_status = n_status;
+    req->state = REQ_CALLING;
+    if (store_eval(pool->store, script, nkeys, &pool->args, req->deadline, on_outcome, req) != 0) {
+        req->state = REQ_RUNNING;
+        request_fail_with(req, E_UNAVAILABLE);
+    }
+}
+
+void request_command(struct request *req, request_reply_fn fn)
+{
+    assert(req->state == REQ_RUNNING && fn != NULL);
+    struct request_pool *pool = req->pool;
+    req->on_reply = fn;
+    req->n_status = 0;
+    req->state = REQ_CALLING;
+    if (store_command(pool->store, &pool->args, req->deadline, on_outcome, req) != 0) {
+        req->state = REQ_RUNNING;
+        request_fail_with(req, E_UNAVAILABLE);
+    }
+}
+
+void request_renew_deadline(struct request *req)
+{
+    req->deadline = store_now(req->pool->store) + (uint64_t)req->pool->cfg->request_timeout_ms;
+}
+
+void request_park(struct request *req)
+{
+    assert(req->state == REQ_RUNNING);
+    req->state = REQ_PARKED;
+}
+
+void request_wake(struct request *req, void (*fn)(struct request *req))
+{
+    assert(req->state == REQ_PARKED);
+    req->state = REQ_RUNNING;
+    fn(req);
+    settle(req, false);
+}
+
+/* --- the pool and its shared parts ------------------------------------- */
+
+const struct ident *request_ns(const struct request *req)
+{
+    return &req->pool->cfg->ns;
+}
+
+const struct config *request_cfg(const struct request *req)
+{
+    return req->pool->cfg;
+}
+
+struct metrics *request_metrics(const struct request *req)
+{
+    return req->pool->metrics;
+}
+
+struct sweeper *request_sweeper(const struct request *req)
+{
+    return req->pool->sweeper;
+}
+
+struct args *request_args(struct request *req)
+{
+    args_reset(&req->pool->args);
+    return &req->pool->args;
+}
+
+struct request_scratch *request_scratch(const struct request *req)
+{
+    return &req->pool->scratch;
+}
+
+void request_on_end(struct request *req, void (*fn)(struct request *req))
+{
+    req->on_end = fn;
+}
+
+void *request_ctx(struct request *req, size_t size)
+{
+    assert(size <= sizeof req->ctx.bytes);
+    (void)size;
+    return req->ctx.bytes;
+}
+
+/* Random bytes come from getrandom in bulk; the alphabet is base64 with '.'
+ * and '_' (identifier bytes, and never '-', so an id is never mistaken for
+ * an option on a command line). */
+void request_random_id(struct request *req, char out[REQUEST_ID_LEN + 1])
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._";
+    struct request_pool *pool = req->pool;
+    if (pool->rnd_pos + 16 > sizeof pool->rnd) {
+        size_t got = 0;
+        while (got < sizeof pool->rnd) {
+            ssize_t n = getrandom(pool->rnd + got, sizeof pool->rnd - got, 0);
+            if (n < 0 && errno != EINTR) {
+                log_error("getrandom failed: %s", strerror(errno));
+                abort();
+            }
+            if (n > 0)
+                got += (size_t)n;
+        }
+        pool->rnd_pos = 0;
+    }
+    const unsigned char *r = pool->rnd + pool->rnd_pos;
+    unsigned acc = 0;
+    int bits = 0, n = 0;
+    for (int i = 0; i < 16; i++) {
+        acc = (acc << 8) | r[i];
+        bits += 8;
+        while (bits >= 6) {
+            bits -= 6;
+            out[n++] = b64[(acc >> bits) & 63];
+        }
+    }
+    out[n++] = b64[(acc << (6 - bits)) & 63]; /* the last 2 bits */
+    out[n] = '\0';
+    assert(n == REQUEST_ID_LEN);
+    /* Used bytes are wiped so no id can be read back from memory later. */
+    memset(pool->rnd + pool->rnd_pos, 0, 16);
+    pool->rnd_pos += 16;
+}
+
+struct request_pool *request_pool_new(struct store *store, struct sweeper *sweeper,
+                                      const struct config *cfg, struct metrics *m)
+{
+    struct request_pool *pool = xcalloc(1, sizeof *pool);
+    pool->store = store;
+    pool->sweeper = sweeper;
+    pool->cfg = cfg;
+    pool->metrics = m;
+    pool->limits.max_items = (unsigned)cfg->max_items;
+    pool->limits.default_ttl_ms = cfg->default_ttl_ms;
+    args_init(&pool->args);
+    queue_init(&pool->spare);
+    pool->rnd_pos = sizeof pool->rnd; /* empty: filled on first use */
+    return pool;
+}
+
+static void request_destroy(struct request *req)
+{
+    rpc_request_free(&req->rpc);
+    buf_free(&req->out);
+    free(req->loc_storage);
+    free(req->item_storage);
+    free(req);
+}
+
+void request_pool_free(struct request_pool *pool)
+{
+    struct queue *q;
+    while ((q = queue_first(&pool->spare)) != NULL) {
+        queue_remove(q);
+        request_destroy(queue_data(q, struct request, node));
+    }
+    log_repeat_done(&pool->log_oom);
+    log_repeat_done(&pool->log_refused);
+    log_repeat_done(&pool->log_internal);
+    log_repeat_done(&pool->log_auth);
+    args_free(&pool->args);
+    free(pool->scratch.allocs);
+    free(pool->scratch.rows);
+    free(pool->scratch.strs);
+    free(pool->scratch.idents);
+    free(pool);
+}
+
+struct request *request_get(struct request_pool *pool, void *owner, request_done_fn on_done)
+{
+    struct queue *q = queue_first(&pool->spare);
+    struct request *req;
+    if (q != NULL) {
+        queue_remove(q);
+        req = queue_data(q, struct request, node);
+    } else {
+        req = xcalloc(1, sizeof *req);
+        buf_init(&req->out);
+        queue_init(&req->node);
+        req->pool = pool;
+    }
+    assert(req->state == REQ_IDLE && req->out.len == 0);
+    req->owner = owner;
+    req->on_done = on_done;
+    req->method = METHOD_COUNT;
+    req->rpc.id.kind = RPC_ID_NULL;
+    return req;
+}
+
+void request_put(struct request *req)
+{
+    struct request_pool *pool = req->pool;
+    assert(req->state == REQ_DONE || req->state == REQ_IDLE);
+    assert(!queue_linked(&req->node));
+    rpc_request_free(&req->rpc);
+    buf_reset(&req->out);
+    if (req->out.cap > 16384)
+        buf_free(&req->out); /* do not keep a huge response's buffer around */
+    req->state = REQ_IDLE;
+    req->owner = NULL;
+    req->session = NULL;
+    queue_insert_head(&pool->spare, &req->node); /* the warmest first */
+}
+
+/* --- starting ----------------------------------------------------------- */
+
+static void begin(struct request *req, struct session *session)
+{
+    struct request_pool *pool = req->pool;
+    assert(req->state == REQ_IDLE);
+    pool->metrics->inflight++;
+    req->session = session;
+    req->started_ns = metrics_now_ns();
+    req->error = E_NONE;
+    req->method = METHOD_COUNT;
+    req->on_reply = NULL;
+    req->on_end = NULL;
+    req->deadline = store_now(pool->store) + (uint64_t)pool->cfg->request_timeout_ms;
+    memset(&req->ctx, 0, sizeof req->ctx);
+    req->state = REQ_RUNNING;
+}
+
+void request_refuse(struct request *req, const struct rpc_error *err)
+{
+    begin(req, NULL);
+    request_fail(req, err);
+}
+
+void request_start(struct request *req, struct session *session, const char *line, size_t len)
+{
+    struct request_pool *pool = req->pool;
+    struct rpc_error err;
+    begin(req, session);
+    if (rpc_decode(line, len, &req->rpc, &err) != 0) {
+        request_fail(req, &err);
+        return;
+    }
+    int m = method_lookup(req->rpc.method);
+    if (m < 0) {
+        request_fail_with(req, E_METHOD_NOT_FOUND);
+        return;
+    }
+    req->method = (enum method_id)m;
+    bool open = (method_flags(req->method) & M_OPEN) != 0;
+    if (!open && pool->cfg->auth_token[0] != '\0' && !session->authenticated) {
+        request_fail_with(req, E_UNAUTHORIZED);
+        return;
+    }
+    /* Load shedding: the count includes this request. A connection's own
+     * pipeline is bounded by back-pressure instead (conn.c). */
+    if (!open && pool->metrics->inflight > pool->cfg->max_inflight) {
+        request_fail_with(req, E_OVERLOADED);
+        return;
+    }
+    if (req->loc_storage == NULL) {
+        req->loc_storage = xcalloc(MAX_LOCATIONS, sizeof *req->loc_storage);
+        req->item_storage = xcalloc(pool->limits.max_items, sizeof *req->item_storage);
+    }
+    req->params.locations = req->loc_storage;
+    req->params.items = req->item_storage;
+    if (params_validate(req->method, req->rpc.params, &pool->limits, &req->params, &err) != 0) {
+        request_fail(req, &err);
+        return;
+    }
+    dispatch(req);
+    settle(req, false);
+}
+
+/* --- the methods of the kernel: ping and auth --------------------------- */
+
+void request_ping(struct request *req)
+{
+    result_pong(request_result(req), store_health(req->pool->store) == STORE_UP);
+    request_finish(req);
+}
+
+/* Compares in time that depends only on the configured token's length. */
+static bool token_matches(const char *want, size_t want_n, struct str got)
+{
+    unsigned char diff = want_n != got.n;
+    for (size_t i = 0; i < want_n; i++)
+        diff |= (unsigned char)want[i] ^ (unsigned char)(i < got.n ? got.p[i] : 0);
+    return diff == 0;
+}
+
+void request_auth(struct request *req)
+{
+    struct request_pool *pool = req->pool;
+    const char *want = pool->cfg->auth_token;
+    if (want[0] != '\0' && !token_matches(want, strlen(want), req->params.token)) {
+        pool->metrics->auth_failures++;
+        log_repeat(&pool->log_auth, LOG_WARN, "auth: a client sent a wrong token (%llu since start)",
+                   (unsigned long long)pool->metrics->auth_failures);
+        if (req->session != NULL)
+            req->session->authenticated = false;
+        struct rpc_error err;
+        rpc_error_set(&err, E_UNAUTHORIZED);
+        err.message = "Wrong token.";
+        request_fail(req, &err);
+        return;
+    }
+    if (req->session != NULL)
+        req->session->authenticated = true;
+    buf_appends(request_result(req), "{\"authenticated\":true}");
+    request_finish(req);
+}

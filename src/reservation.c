@@ -1,0 +1,252 @@
+/* The reservation family (see reservation.h): reservation.get and the
+ * replay of a bound reserve (lua/reservation_get.lua), extend
+ * (lua/extend.lua), and commit and release, which are transitions
+ * (transition.c) whose results this file turns into answers. */
+#include "reservation.h"
+
+#include "keys.h"
+#include "request.h"
+#include "transition.h"
+
+/* The conflicts a reservation can be in, with what they tell a client. */
+enum conflict { CONFLICT_EXPIRED, CONFLICT_RELEASED, CONFLICT_COMMITTED };
+
+static const struct {
+    const char *reason;
+    const char *message;
+} conflicts[] = {
+    [CONFLICT_EXPIRED] = {"expired", "The reservation expired; its units went back to stock."},
+    [CONFLICT_RELEASED] = {"released", "The reservation was released."},
+    [CONFLICT_COMMITTED] = {"committed", "The reservation is committed."},
+};
+
+static void fail_conflict(struct request *req, enum conflict c)
+{
+    struct rpc_error err;
+    rpc_error_set(&err, E_CONFLICT);
+    err.reason = conflicts[c].reason;
+    err.message = conflicts[c].message;
+    request_fail(req, &err);
+}
+
+/* Answers the reservation whose body starts at element 1 of rd. */
+static void answer_reservation(struct request *req, struct reply *rd, bool has_replayed,
+                               bool replayed)
+{
+    struct request_scratch *sc = request_scratch(req);
+    struct reservation r;
+    reply_reservation(rd, 1, &r, &sc->allocs, &sc->allocs_cap);
+    if (rd->bad)
+        return;
+    r.has_replayed = has_replayed;
+    r.replayed = replayed;
+    result_reservation(request_result(req), &r);
+    request_finish(req);
+}
+
+/* --- reservation.get and the replay: lua/reservation_get.lua ------------- */
+
+/* {FOUND | REPLAYED, reservation...}, {NOT_FOUND} or {MISMATCH}. */
+static void reservation_get_reply(struct request *req, struct reply *rd)
+{
+    switch (reply_status(rd)) {
+    case RESERVATION_GET_ST_FOUND:
+        answer_reservation(req, rd, false, false);
+        return;
+    case RESERVATION_GET_ST_REPLAYED:
+        answer_reservation(req, rd, true, true);
+        return;
+    case RESERVATION_GET_ST_NOT_FOUND:
+        reply_expect(rd, 1);
+        if (!rd->bad)
+            request_fail_with(req, E_NOT_FOUND);
+        return;
+    case RESERVATION_GET_ST_MISMATCH:
+        reply_expect(rd, 1);
+        if (!rd->bad)
+            request_fail_with(req, E_IDEMPOTENCY);
+        return;
+    }
+}
+
+static void reservation_get_call(struct request *req, const struct ident *id, bool replay)
+{
+    struct args *a = request_args(req);
+    ARGS_AT(a, RESERVATION_GET_K_RES);
+    args_add_key(a, request_ns(req), KEY_RES, id);
+    ARGS_AT(a, RESERVATION_GET_K_FIXED + RESERVATION_GET_A_ID);
+    args_add_ident(a, id);
+    ARGS_AT(a, RESERVATION_GET_K_FIXED + RESERVATION_GET_A_MODE);
+    if (replay) {
+        args_add(a, "replay", 6);
+        for (unsigned i = 0; i < req->params.n_items; i++) {
+            args_add_ident(a, &req->params.items[i].sku);
+            args_add_int(a, req->params.items[i].quantity);
+        }
+    } else {
+        args_add(a, "get", 3);
+    }
+    request_call(req, SCRIPT_RESERVATION_GET, RESERVATION_GET_K_FIXED, RESERVATION_GET_STATUSES,
+                 reservation_get_reply);
+}
+
+void reservation_get(struct request *req)
+{
+    reservation_get_call(req, &req->params.reservation_id, false);
+}
+
+void reservation_replay(struct request *req, const struct ident *id)
+{
+    reservation_get_call(req, id, true);
+}
+
+/* --- extend: lua/extend.lua --------------------------------------------- */
+
+/* {EXTENDED, reservation...}, or {NOT_FOUND | EXPIRED | COMMITTED |
+ * RELEASED}. */
+static void extend_reply(struct request *req, struct reply *rd)
+{
+    int status = reply_status(rd);
+    if (status == EXTEND_ST_EXTENDED) {
+        answer_reservation(req, rd, false, false);
+        return;
+    }
+    reply_expect(rd, 1);
+    if (rd->bad)
+        return;
+    switch (status) {
+    case EXTEND_ST_NOT_FOUND:
+        request_fail_with(req, E_NOT_FOUND);
+        return;
+    case EXTEND_ST_EXPIRED:
+        fail_conflict(req, CONFLICT_EXPIRED);
+        return;
+    case EXTEND_ST_COMMITTED:
+        fail_conflict(req, CONFLICT_COMMITTED);
+        return;
+    case EXTEND_ST_RELEASED:
+        fail_conflict(req, CONFLICT_RELEASED);
+        return;
+    }
+}
+
+void reservation_extend(struct request *req)
+{
+    const struct params *p = &req->params;
+    const struct ident *ns = request_ns(req);
+    struct args *a = request_args(req);
+    ARGS_AT(a, EXTEND_K_RES);
+    args_add_key(a, ns, KEY_RES, &p->reservation_id);
+    ARGS_AT(a, EXTEND_K_EXPIRY);
+    args_add_key(a, ns, KEY_EXPIRY, NULL);
+    ARGS_AT(a, EXTEND_K_FIXED + EXTEND_A_ID);
+    args_add_ident(a, &p->reservation_id);
+    ARGS_AT(a, EXTEND_K_FIXED + EXTEND_A_TTL);
+    args_add_int(a, p->ttl_ms);
+    request_call(req, SCRIPT_EXTEND, EXTEND_K_FIXED, EXTEND_STATUSES, extend_reply);
+}
+
+/* --- commit and release: transitions ------------------------------------ */
+
+static struct request *request_of(struct transition *t)
+{
+    return t->data;
+}
+
+static void transition_on_reply(struct request *req, struct reply *rd)
+{
+    /* A bad reply stays bad: the kernel answers it -32603. */
+    transition_reply(REQUEST_CTX(req, struct transition), rd);
+}
+
+static void transition_send(struct transition *t, enum script_id script, int nkeys, int n_status)
+{
+    request_call(request_of(t), script, nkeys, n_status, transition_on_reply);
+}
+
+static void answer_result(struct request *req, const struct transition_result *res)
+{
+    result_reservation(request_result(req), &res->res);
+    request_finish(req);
+}
+
+static void commit_done(struct transition *t, const struct transition_result *res)
+{
+    struct request *req = request_of(t);
+    switch (res->status) {
+    case COMMIT_ST_COMMITTED:
+        answer_result(req, res);
+        return;
+    case COMMIT_ST_NOT_FOUND:
+        request_fail_with(req, E_NOT_FOUND);
+        return;
+    case COMMIT_ST_EXPIRED:
+        fail_conflict(req, CONFLICT_EXPIRED);
+        return;
+    case COMMIT_ST_RELEASED:
+        fail_conflict(req, CONFLICT_RELEASED);
+        return;
+    }
+    /* KEYS_MISSING never comes here (transition.c plans again, then gives
+     * up with a bad reply); the kernel answers anything left. */
+}
+
+static void release_done(struct transition *t, const struct transition_result *res)
+{
+    struct request *req = request_of(t);
+    struct metrics *m = request_metrics(req);
+    switch (res->status) {
+    case RELEASE_ST_RELEASED:
+        m->compensations[RELEASED_FROM_HELD]++;
+        answer_result(req, res);
+        return;
+    case RELEASE_ST_RESTOCKED:
+        m->compensations[RELEASED_FROM_COMMITTED]++;
+        answer_result(req, res);
+        return;
+    case RELEASE_ST_EXPIRED:
+    case RELEASE_ST_UNCHANGED:
+        answer_result(req, res);
+        return;
+    case RELEASE_ST_NOT_FOUND:
+        request_fail_with(req, E_NOT_FOUND);
+        return;
+    }
+}
+
+static void start_transition(struct request *req, enum transition_kind kind,
+                             transition_done_fn done)
+{
+    const struct params *p = &req->params;
+    const struct config *cfg = request_cfg(req);
+    struct request_scratch *sc = request_scratch(req);
+    struct transition *t = REQUEST_CTX(req, struct transition);
+    *t = (struct transition){
+        .kind = kind,
+        .ns = request_ns(req),
+        .ids = &p->reservation_id,
+        .k = 1,
+        .reason = (p->present & HAS_REASON) ? p->reason : (struct str){"", 0},
+        .retention_s = cfg->retention_s,
+        .ledger_maxlen = cfg->ledger_maxlen,
+        .args = request_args(req),
+        .skus = &sc->idents,
+        .skus_cap = &sc->idents_cap,
+        .allocs = &sc->allocs,
+        .allocs_cap = &sc->allocs_cap,
+        .send = transition_send,
+        .done = done,
+        .data = req,
+    };
+    transition_start(t);
+}
+
+void reservation_commit(struct request *req)
+{
+    start_transition(req, TRANSITION_COMMIT, commit_done);
+}
+
+void reservation_release(struct request *req)
+{
+    start_transition(req, TRANSITION_RELEASE, release_done);
+}

@@ -1,0 +1,208 @@
+/* The stock and channel family (see stock.h): each method is one script
+ * call. Per script, in order: the KEYS/ARGV builder, then the reply reader,
+ * both following the contract in stock.h. */
+#include "stock.h"
+
+#include "keys.h"
+#include "request.h"
+
+/* --- stock.set: lua/stock_set.lua --------------------------------------- */
+
+static void stock_set_reply(struct request *req, struct reply *rd);
+
+void stock_set(struct request *req)
+{
+    const struct params *p = &req->params;
+    const struct ident *ns = request_ns(req);
+    struct args *a = request_args(req);
+    ARGS_AT(a, STOCK_SET_K_STOCK);
+    args_add_key(a, ns, KEY_STOCK, &p->sku);
+    ARGS_AT(a, STOCK_SET_K_EVENTS);
+    args_add_key(a, ns, KEY_EVENTS, NULL);
+    ARGS_AT(a, STOCK_SET_K_FIXED + STOCK_SET_A_LOCATION);
+    args_add_ident(a, &p->location);
+    ARGS_AT(a, STOCK_SET_K_FIXED + STOCK_SET_A_ON_HAND);
+    args_add_int(a, p->on_hand);
+    ARGS_AT(a, STOCK_SET_K_FIXED + STOCK_SET_A_SAFETY);
+    if (p->present & HAS_SAFETY_STOCK)
+        args_add_int(a, p->safety_stock);
+    else
+        args_add(a, "", 0); /* keep the current one */
+    ARGS_AT(a, STOCK_SET_K_FIXED + STOCK_SET_A_SKU);
+    args_add_ident(a, &p->sku);
+    ARGS_AT(a, STOCK_SET_K_FIXED + STOCK_SET_A_MAXLEN);
+    args_add_int(a, request_cfg(req)->ledger_maxlen);
+    request_call(req, SCRIPT_STOCK_SET, STOCK_SET_K_FIXED, STOCK_SET_STATUSES, stock_set_reply);
+}
+
+/* stock.set and stock.adjust share their success reply:
+ * {OK, on_hand, reserved, safety_stock}. */
+static void write_row(struct request *req, struct reply *rd)
+{
+    const struct params *p = &req->params;
+    reply_expect(rd, 4);
+    struct stock_row row = {p->location.s, reply_int(rd, 1), reply_int(rd, 2), reply_int(rd, 3)};
+    if (rd->bad)
+        return;
+    result_row(request_result(req), p->sku.s, &row);
+    request_finish(req);
+}
+
+/* {OK, ...row} or {BELOW_RESERVED, reserved}. */
+static void stock_set_reply(struct request *req, struct reply *rd)
+{
+    if (reply_status(rd) == STOCK_SET_ST_OK) {
+        write_row(req, rd);
+        return;
+    }
+    reply_expect(rd, 2);
+    struct rpc_error err;
+    rpc_error_set(&err, E_CONFLICT);
+    err.reason = "below_reserved";
+    err.message = "on_hand cannot be set below the units reserved there.";
+    err.has_reserved = true;
+    err.reserved = reply_int(rd, 1);
+    if (!rd->bad)
+        request_fail(req, &err);
+}
+
+/* --- stock.adjust: lua/stock_adjust.lua --------------------------------- */
+
+static void stock_adjust_reply(struct request *req, struct reply *rd);
+
+void stock_adjust(struct request *req)
+{
+    const struct params *p = &req->params;
+    const struct ident *ns = request_ns(req);
+    struct args *a = request_args(req);
+    ARGS_AT(a, STOCK_ADJUST_K_STOCK);
+    args_add_key(a, ns, KEY_STOCK, &p->sku);
+    ARGS_AT(a, STOCK_ADJUST_K_EVENTS);
+    args_add_key(a, ns, KEY_EVENTS, NULL);
+    ARGS_AT(a, STOCK_ADJUST_K_FIXED + STOCK_ADJUST_A_LOCATION);
+    args_add_ident(a, &p->location);
+    ARGS_AT(a, STOCK_ADJUST_K_FIXED + STOCK_ADJUST_A_DELTA);
+    args_add_int(a, p->delta);
+    ARGS_AT(a, STOCK_ADJUST_K_FIXED + STOCK_ADJUST_A_MAX);
+    args_add_int(a, STOCK_MAX);
+    ARGS_AT(a, STOCK_ADJUST_K_FIXED + STOCK_ADJUST_A_SKU);
+    args_add_ident(a, &p->sku);
+    ARGS_AT(a, STOCK_ADJUST_K_FIXED + STOCK_ADJUST_A_MAXLEN);
+    args_add_int(a, request_cfg(req)->ledger_maxlen);
+    ARGS_AT(a, STOCK_ADJUST_K_FIXED + STOCK_ADJUST_A_REASON);
+    args_add(a, p->reason.p, (p->present & HAS_REASON) ? p->reason.n : 0);
+    request_call(req, SCRIPT_STOCK_ADJUST, STOCK_ADJUST_K_FIXED, STOCK_ADJUST_STATUSES,
+                 stock_adjust_reply);
+}
+
+/* {OK, ...row}, {SHORT, requested, available} or {TOO_LARGE}. */
+static void stock_adjust_reply(struct request *req, struct reply *rd)
+{
+    const struct params *p = &req->params;
+    struct rpc_error err;
+    switch (reply_status(rd)) {
+    case STOCK_ADJUST_ST_OK:
+        write_row(req, rd);
+        return;
+    case STOCK_ADJUST_ST_SHORT:
+        reply_expect(rd, 3);
+        rpc_error_set(&err, E_OUT_OF_STOCK);
+        err.message = "The adjustment would take on_hand below the units reserved there.";
+        err.sku = p->sku.s;
+        err.location = p->location.s;
+        err.has_quantities = true;
+        err.requested = reply_int(rd, 1);
+        err.available = reply_int(rd, 2);
+        if (!rd->bad)
+            request_fail(req, &err);
+        return;
+    case STOCK_ADJUST_ST_TOO_LARGE:
+        reply_expect(rd, 1);
+        rpc_error_param(&err, "delta", "on_hand would exceed 1000000000000000.");
+        if (!rd->bad)
+            request_fail(req, &err);
+        return;
+    }
+}
+
+/* --- stock.get: lua/stock_get.lua --------------------------------------- */
+
+/* {OK, location, on_hand, reserved, safety_stock, ...}: one group of four
+ * per location, unordered. */
+static void stock_get_reply(struct request *req, struct reply *rd)
+{
+    struct request_scratch *sc = request_scratch(req);
+    size_t count = reply_count(rd);
+    if ((count - 1) % 4 != 0)
+        rd->bad = true;
+    size_t n = (count - 1) / 4;
+    sc->rows = xgrow(sc->rows, &sc->rows_cap, n, sizeof *sc->rows);
+    for (size_t i = 0; i < n; i++) {
+        struct stock_row *row = &sc->rows[i];
+        row->location = reply_str(rd, 1 + 4 * i);
+        row->on_hand = reply_int(rd, 2 + 4 * i);
+        row->reserved = reply_int(rd, 3 + 4 * i);
+        row->safety_stock = reply_int(rd, 4 + 4 * i);
+    }
+    if (rd->bad)
+        return;
+    stock_rows_sort(sc->rows, n);
+    result_stock(request_result(req), req->params.sku.s, sc->rows, n);
+    request_finish(req);
+}
+
+void stock_get(struct request *req)
+{
+    const struct params *p = &req->params;
+    struct args *a = request_args(req);
+    ARGS_AT(a, STOCK_GET_K_STOCK);
+    args_add_key(a, request_ns(req), KEY_STOCK, &p->sku);
+    for (unsigned i = 0; i < p->n_locations; i++)
+        args_add_ident(a, &p->locations[i]);
+    request_call(req, SCRIPT_STOCK_GET, STOCK_GET_K_FIXED, STOCK_GET_STATUSES, stock_get_reply);
+}
+
+/* --- channel.set and channel.get: lua/channel_set.lua, channel_get.lua --- */
+
+/* {OK, location, ...} (channel.get also {UNKNOWN}; both scripts number OK
+ * the same, checked below). */
+static void channel_reply(struct request *req, struct reply *rd)
+{
+    _Static_assert((int)CHANNEL_SET_ST_OK == (int)CHANNEL_GET_ST_OK, "one reader for both");
+    if (reply_status(rd) != CHANNEL_GET_ST_OK) {
+        reply_expect(rd, 1);
+        if (!rd->bad)
+            request_fail_with(req, E_UNKNOWN_CHANNEL);
+        return;
+    }
+    struct request_scratch *sc = request_scratch(req);
+    size_t n = reply_count(rd) - 1;
+    sc->strs = xgrow(sc->strs, &sc->strs_cap, n, sizeof *sc->strs);
+    for (size_t i = 0; i < n; i++)
+        sc->strs[i] = reply_str(rd, 1 + i);
+    if (rd->bad)
+        return;
+    result_channel(request_result(req), req->params.channel.s, sc->strs, n);
+    request_finish(req);
+}
+
+void channel_set(struct request *req)
+{
+    const struct params *p = &req->params;
+    struct args *a = request_args(req);
+    ARGS_AT(a, CHANNEL_SET_K_CHANNEL);
+    args_add_key(a, request_ns(req), KEY_CHANNEL, &p->channel);
+    for (unsigned i = 0; i < p->n_locations; i++)
+        args_add_ident(a, &p->locations[i]);
+    request_call(req, SCRIPT_CHANNEL_SET, CHANNEL_SET_K_FIXED, CHANNEL_SET_STATUSES,
+                 channel_reply);
+}
+
+void channel_get(struct request *req)
+{
+    struct args *a = request_args(req);
+    ARGS_AT(a, CHANNEL_GET_K_CHANNEL);
+    args_add_key(a, request_ns(req), KEY_CHANNEL, &req->params.channel);
+    request_call(req, SCRIPT_CHANNEL_GET, CHANNEL_GET_K_FIXED, CHANNEL_GET_STATUSES,
+                 channel_reply);
+}
