@@ -238,7 +238,7 @@ static struct conn *conns;
 static struct histogram hist;
 static uint64_t started_ns, stop_ns;
 static long long sent, answered, operations;
-static long long codes[8]; /* 0, 1001, 1003, 2001, 2002, 2003, parse, other */
+static long long codes[9]; /* 0, 1001, 1003, 2001, 2002, 2003, 2004, parse, other */
 static long long held_units, sold_units;
 static bool stopping;
 static int open_conns;
@@ -263,15 +263,17 @@ static int code_slot(long long code)
         return 4;
     case 2003:
         return 5;
-    case -32700:
+    case 2004:
         return 6;
-    default:
+    case -32700:
         return 7;
+    default:
+        return 8;
     }
 }
 
-static const char *const code_names[] = {"ok",   "1001", "1003", "2001",
-                                         "2002", "2003", "parse", "other"};
+static const char *const code_names[] = {"ok",   "1001", "1003",  "2001", "2002",
+                                         "2003", "2004", "parse", "other"};
 
 static void out_reserve(struct conn *c, size_t n)
 {
@@ -637,7 +639,7 @@ int main(int argc, char **argv)
                (unsigned long long)hist_pct(&hist, 0.99), (unsigned long long)hist_pct(&hist, 0.999),
                (unsigned long long)hist.max);
         bool first = true;
-        for (int i = 0; i < 8; i++)
+        for (int i = 0; i < 9; i++)
             if (codes[i]) {
                 printf("%s\"%s\":%lld", first ? "" : ",", code_names[i], codes[i]);
                 first = false;
@@ -653,7 +655,7 @@ int main(int argc, char **argv)
                (unsigned long long)hist_pct(&hist, 0.99), (unsigned long long)hist_pct(&hist, 0.999),
                (unsigned long long)hist.max);
         printf("  answers:");
-        for (int i = 0; i < 8; i++)
+        for (int i = 0; i < 9; i++)
             if (codes[i])
                 printf(" %s=%lld", code_names[i], codes[i]);
         printf("\n  books: %s (told held %lld, sold %lld; stockd says reserved %lld, sold %lld)\n",

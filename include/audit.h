@@ -1,4 +1,4 @@
-/* The audit family: stock.audit (handler declared in request.h), which
+/* The audit family: stock.audit, which
  * proves the books: every location's reserved count equals the sum of the
  * live holds there. It walks the skus a page at a time (SCAN), lists the
  * live holds (ZRANGE of the expiry index), and has lua/audit.lua compare
@@ -14,6 +14,11 @@
 #define AUDIT_KEYS(X) X(AUDIT_K_EXPIRY)
 #define AUDIT_ARGV(X) X(AUDIT_A_K)
 #define AUDIT_STATUS(X) X(AUDIT_ST_OK) X(AUDIT_ST_INDEX_MOVED)
+
+struct request;
+
+/* The handler of stock.audit (methods.h). */
+void audit_run(struct request *req);
 
 enum { AUDIT_KEYS(CONTRACT_ENUM) AUDIT_K_FIXED };
 enum { AUDIT_ARGV(CONTRACT_ENUM) AUDIT_A_FIXED };

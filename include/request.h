@@ -1,7 +1,8 @@
 /* The request kernel: the life of one request from its line to its answer.
  *
  *   request_start: decode the envelope, find the method, auth, admission,
- *   validate the params, run the method's handler (dispatch.c).
+ *   validate the params, run the method's handler (from the table the pool
+ *   was given: dispatch.c).
  *
  * A handler (in its family's file) builds a script call with request_args
  * and request_call, and its reply function reads the reply and answers
@@ -47,6 +48,8 @@ enum request_state {
 
 struct request;
 struct request_pool;
+/* Runs a method: builds its first call, or answers at once. */
+typedef void (*request_handler_fn)(struct request *req);
 /* Called once, when a request is answered. */
 typedef void (*request_done_fn)(struct request *req);
 /* Reads the reply of a call (rd is bad when its shape is wrong; see reply.h). */
@@ -84,10 +87,12 @@ struct request {
 struct store;
 struct sweeper;
 
-/* The store, sweeper, config and metrics are borrowed and must outlive the
- * pool. */
+/* handlers[m] runs method m (dispatch.h has the table; the kernel knows no
+ * family). The store, sweeper, config, metrics and handlers are borrowed and
+ * must outlive the pool. */
 struct request_pool *request_pool_new(struct store *store, struct sweeper *sweeper,
-                                      const struct config *cfg, struct metrics *m);
+                                      const struct config *cfg, struct metrics *m,
+                                      const request_handler_fn *handlers);
 /* Frees the pool and the spare requests; requests still out must have been
  * put back. */
 void request_pool_free(struct request_pool *pool);
@@ -170,12 +175,8 @@ void request_on_end(struct request *req, void (*fn)(struct request *req));
 void *request_ctx(struct request *req, size_t size);
 #define REQUEST_CTX(req, type) ((type *)request_ctx((req), sizeof(type)))
 
-/* The handlers of the method table (methods.h), defined in their families'
- * files and run by dispatch.c. */
-#define X(name, wire, handler, flags) void handler(struct request *req);
-STOCKD_METHODS(X)
-#undef X
-/* Runs the handler of req->method (dispatch.c). */
-void dispatch(struct request *req);
+/* The kernel's own methods (methods.h): ping and auth. */
+void request_ping(struct request *req);
+void request_auth(struct request *req);
 
 #endif

@@ -1,6 +1,6 @@
 /* The reservation family: reservation.get, commit, release and extend
- * (handlers declared in request.h; commit and release run through
- * transition.c), and the contracts of the scripts it calls itself. */
+ * (commit and release run through transition.c), the replay of a bound
+ * reserve, and the contracts of the scripts it calls itself. */
 #ifndef STOCKD_RESERVATION_H
 #define STOCKD_RESERVATION_H
 
@@ -30,6 +30,12 @@ enum { EXTEND_STATUS(CONTRACT_ENUM) EXTEND_STATUSES };
 
 struct request;
 struct ident;
+
+/* The handlers (methods.h). */
+void reservation_get(struct request *req);
+void reservation_commit(struct request *req);
+void reservation_release(struct request *req);
+void reservation_extend(struct request *req);
 
 /* The second half of a reserve whose order_id is bound already: reads the
  * bound reservation `id` and answers it, replayed, if it holds the same

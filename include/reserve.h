@@ -1,5 +1,5 @@
-/* The reserve family: reserve (handler declared in request.h), its
- * idempotent replay, and the contract of its script (see contract.h). */
+/* The reserve family: reserve, and the contract of its script (see
+ * contract.h). */
 #ifndef STOCKD_RESERVE_H
 #define STOCKD_RESERVE_H
 
@@ -16,6 +16,11 @@
 #define RESERVE_STATUS(X)                                                                          \
     X(RESERVE_ST_HELD) X(RESERVE_ST_BOUND) X(RESERVE_ST_SWEEP) X(RESERVE_ST_SHORT)                 \
     X(RESERVE_ST_NO_CHANNEL)
+
+struct request;
+
+/* The handler of reserve (methods.h). */
+void reserve_order(struct request *req);
 
 enum { RESERVE_KEYS(CONTRACT_ENUM) RESERVE_K_FIXED };
 enum { RESERVE_ARGV(CONTRACT_ENUM) RESERVE_A_FIXED };

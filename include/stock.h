@@ -1,6 +1,6 @@
 /* The stock and channel family: stock.set, stock.adjust, stock.get,
- * channel.set and channel.get (handlers declared in request.h), and the
- * contracts of their scripts (see contract.h). */
+ * channel.set and channel.get, and the contracts of their scripts (see
+ * contract.h). */
 #ifndef STOCKD_STOCK_H
 #define STOCKD_STOCK_H
 
@@ -32,6 +32,15 @@
 /* lua/channel_get.lua */
 #define CHANNEL_GET_KEYS(X) X(CHANNEL_GET_K_CHANNEL)
 #define CHANNEL_GET_STATUS(X) X(CHANNEL_GET_ST_OK) X(CHANNEL_GET_ST_UNKNOWN)
+
+struct request;
+
+/* The handlers (methods.h). */
+void stock_set(struct request *req);
+void stock_adjust(struct request *req);
+void stock_get(struct request *req);
+void channel_set(struct request *req);
+void channel_get(struct request *req);
 
 enum { STOCK_SET_KEYS(CONTRACT_ENUM) STOCK_SET_K_FIXED };
 enum { STOCK_SET_ARGV(CONTRACT_ENUM) STOCK_SET_A_FIXED };

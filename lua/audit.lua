@@ -32,11 +32,11 @@ for j = 1, m do
 end
 local stale = {}
 for i = 1, k do
-    local r = redis.call('HMGET', KEYS[K_FIXED + i], 'status', 'allocations')
-    if r[1] ~= 'held' then
-        stale[#stale + 1] = {ARGV[A_FIXED + i], r[1] or 'missing'}
+    local res = load_reservation(KEYS[K_FIXED + i])
+    if not res or res.status ~= 'held' then
+        stale[#stale + 1] = {ARGV[A_FIXED + i], res and res.status or 'missing'}
     else
-        for _, a in ipairs(cjson.decode(r[2])) do
+        for _, a in ipairs(res.allocs) do
             local want = checked[a[1]]
             if want then
                 want[a[2]] = (want[a[2]] or 0) + a[3]
@@ -53,6 +53,7 @@ for j = 1, m do
     local seen = {}
     local all = redis.call('HGETALL', KEYS[K_FIXED + k + j])
     for f = 1, #all, 2 do
+        -- The reserved field of a location (stock_fields names them).
         local loc = string.match(all[f], '^(.*):reserved$')
         if loc then
             seen[loc] = true

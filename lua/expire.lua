@@ -18,22 +18,27 @@
 --        {ST_KEYS_MISSING}   a sku held has no key in KEYS: plan again
 --
 -- Invariant: only a reservation still held and past its deadline (Redis
--- clock) gives its units back; stale index entries are dropped. All checks
--- run before the first write.
+-- clock) gives its units back, once, even when its id is given twice; stale
+-- index entries are dropped. All checks run before the first write.
 local t = transition_layout()
 local now = now_ms()
 
-local due, stale = {}, {}
+local due, stale, seen = {}, {}, {}
 for i = 1, t.k do
     local rid, res_key = transition_item(t, i, nil)
-    local res = load_reservation(res_key)
-    if not res or res.status ~= 'held' then
-        stale[#stale + 1] = rid
-    elseif res.expires <= now then
-        if not keys_cover(res.allocs, t.stock) then
-            return {ST_KEYS_MISSING}
+    -- An id given twice is looked at once: every record is read before the
+    -- first write, so a second look would still see it held.
+    if not seen[rid] then
+        seen[rid] = true
+        local res = load_reservation(res_key)
+        if not res or res.status ~= 'held' then
+            stale[#stale + 1] = rid
+        elseif res.expires <= now then
+            if not keys_cover(res.allocs, t.stock) then
+                return {ST_KEYS_MISSING}
+            end
+            due[#due + 1] = {i, res}
         end
-        due[#due + 1] = {i, res}
     end
 end
 

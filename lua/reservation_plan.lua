@@ -13,14 +13,14 @@
 -- Invariant: read-only; changes nothing.
 local reply = {ST_OK}
 for i = 1, #KEYS do
-    local r = redis.call('HMGET', KEYS[i], 'order_id', 'allocations')
-    if not r[2] then
+    local res = load_reservation(KEYS[i])
+    if not res then
         reply[#reply + 1] = ''
         reply[#reply + 1] = -1
     else
-        reply[#reply + 1] = r[1] or ''
+        reply[#reply + 1] = res.order_id
         local seen, skus = {}, {}
-        for _, a in ipairs(cjson.decode(r[2])) do
+        for _, a in ipairs(res.allocs) do
             if not seen[a[1]] then
                 seen[a[1]] = true
                 skus[#skus + 1] = a[1]

@@ -33,10 +33,96 @@
 
 #include <stdlib.h>
 
+#include "buf.h"
+#include "closer.h"
+#include "framer.h"
 #include "log.h"
-#include "server.h"
+#include "queue.h"
+
+#define READ_BUF_SIZE 65536
+
+struct conns {
+    uv_loop_t *loop;
+    const struct config *cfg;
+    struct request_pool *pool;
+    struct metrics *metrics;
+    struct queue open;       /* connections not closing */
+    unsigned long handles;   /* connection handles not yet closed */
+    char read_buf[READ_BUF_SIZE]; /* shared: libuv reads one socket at a time */
+    bool read_buf_busy;
+    uv_check_t flusher;      /* flushes `dirty` after I/O callbacks */
+    uv_prepare_t preflusher; /* and before the loop blocks */
+    struct queue dirty;      /* connections with answers to move and write */
+    bool draining;
+    void (*on_drained)(void *);
+    void *on_drained_data;
+    uv_idle_t drained_soon;  /* runs on_drained on a later iteration */
+    struct closer closer;
+    void (*on_freed)(void *);
+    void *on_freed_data;
+};
+
+struct conn {
+    uv_tcp_t tcp; /* first: the handle's memory is the connection's */
+    struct conns *set;
+    struct queue node;       /* in set->open */
+    struct queue dirty_node; /* in set->dirty while dirty */
+    struct framer framer;
+    struct queue requests;   /* read and not yet written, in arrival order */
+    unsigned queued;         /* how many */
+    struct buf out;     /* owned: finished responses not yet being written */
+    struct buf writing; /* owned: the bytes of the write in flight */
+    uv_write_t wreq;
+    bool write_active;
+    bool reading;
+    bool draining; /* stop reading; close when all is answered and written */
+    bool backlog;  /* framer.tail may hold whole lines, read while framing waited */
+    struct request *barrier; /* a two-call request that later lines wait for */
+    bool spent;    /* an oversized line: nothing after it is framed */
+    bool closing;
+    struct session session;
+    uint64_t last_line_at;  /* uv_now() of the last complete line, or accept */
+    uint64_t partial_since; /* uv_now() when the unfinished line began; 0: none */
+};
 
 static void update_reading(struct conn *c);
+static void conn_flush(struct conn *c);
+static void conn_close(struct conn *c);
+
+/* --- flushing, once per loop iteration ----------------------------------- */
+
+static void flush_dirty(struct conns *set)
+{
+    struct queue *q;
+    while ((q = queue_first(&set->dirty)) != NULL) {
+        queue_remove(q);
+        conn_flush(queue_data(q, struct conn, dirty_node));
+    }
+    uv_check_stop(&set->flusher);
+    uv_prepare_stop(&set->preflusher);
+}
+
+static void on_flush(uv_check_t *check)
+{
+    flush_dirty(check->data);
+}
+
+static void on_preflush(uv_prepare_t *prepare)
+{
+    flush_dirty(prepare->data);
+}
+
+static void mark_dirty(struct conn *c)
+{
+    struct conns *set = c->set;
+    if (queue_linked(&c->dirty_node) || c->closing)
+        return;
+    if (queue_empty(&set->dirty)) {
+        uv_check_start(&set->flusher, on_flush);
+        uv_prepare_start(&set->preflusher, on_preflush);
+    }
+    queue_insert_tail(&set->dirty, &c->dirty_node);
+}
 
 /* --- requests ---------------------------------------------------------- */
 
@@ -48,7 +134,7 @@ static struct request *head(const struct conn *c)
 
 static bool pipeline_full(const struct conn *c)
 {
-    return c->queued >= (unsigned)c->cfg->max_pipeline;
+    return c->queued >= (unsigned)c->set->cfg->max_pipeline;
 }
 
 static void on_request_done(struct request *req)
@@ -59,15 +145,16 @@ static void on_request_done(struct request *req)
         request_put(req);
         return;
     }
+    assert(request_done(req));
     if (c->barrier == req)
         c->barrier = NULL; /* the flush frames what waited behind it */
     if (head(c) == req || c->barrier == NULL)
-        server_mark_dirty(c->srv, c);
+        mark_dirty(c);
 }
 
 static struct request *enqueue(struct conn *c)
 {
-    struct request *req = request_get(c->pool, c, on_request_done);
+    struct request *req = request_get(c->set->pool, c, on_request_done);
     queue_insert_tail(&c->requests, &req->node);
     c->queued++;
     return req;
@@ -100,11 +187,16 @@ static void refuse_line(struct conn *c, enum error_id e, const char *message)
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 {
-    struct conn *c = h->data;
-    size_t len = 0;
+    struct conns *set = ((struct conn *)h->data)->set;
     (void)suggested;
-    b->base = server_read_buf(c->srv, &len);
-    b->len = len;
+    if (set->read_buf_busy) {
+        b->base = NULL;
+        b->len = 0;
+        return;
+    }
+    set->read_buf_busy = true;
+    b->base = set->read_buf;
+    b->len = sizeof set->read_buf;
 }
 
 static void feed(struct conn *c, const char *data, size_t len)
@@ -153,11 +245,12 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
             feed(c, "\n", 1);
         c->draining = true;
     }
-    server_read_buf_back(c->srv, b->base);
+    if (b->base == c->set->read_buf)
+        c->set->read_buf_busy = false;
     /* Stop at once when the pipeline filled: libuv would read again before
      * the flusher runs. */
     update_reading(c);
-    server_mark_dirty(c->srv, c);
+    mark_dirty(c);
 }
 
 static void update_reading(struct conn *c)
@@ -165,7 +258,7 @@ static void update_reading(struct conn *c)
     if (c->closing)
         return;
     bool want = !c->draining && !c->backlog && !pipeline_full(c) &&
-                c->out.len + c->writing.len < (size_t)c->cfg->max_output_bytes;
+                c->out.len + c->writing.len < (size_t)c->set->cfg->max_output_bytes;
     if (want && !c->reading) {
         c->reading = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0;
     } else if (!want && c->reading) {
@@ -195,7 +288,7 @@ static void on_write(uv_write_t *w, int status)
     struct conn *c = w->data;
     c->write_active = false;
     buf_reset(&c->writing);
-    if (c->writing.cap > (size_t)c->cfg->max_output_bytes)
+    if (c->writing.cap > (size_t)c->set->cfg->max_output_bytes)
         buf_free(&c->writing);
     if (status < 0) {
         if (status != UV_ECANCELED)
@@ -203,7 +296,7 @@ static void on_write(uv_write_t *w, int status)
         conn_close(c);
         return;
     }
-    server_mark_dirty(c->srv, c);
+    mark_dirty(c);
 }
 
 static void start_write(struct conn *c)
@@ -222,13 +315,14 @@ static void start_write(struct conn *c)
     c->write_active = true;
 }
 
-void conn_flush(struct conn *c)
+static void conn_flush(struct conn *c)
 {
     if (c->closing)
         return;
     struct request *req;
     while ((req = head(c)) != NULL && request_done(req)) {
         queue_remove(&req->node);
+        assert(c->queued > 0);
         c->queued--;
         buf_append(&c->out, req->out.data, req->out.len);
         request_put(req);
@@ -245,18 +339,35 @@ void conn_flush(struct conn *c)
 
 /* --- lifecycle --------------------------------------------------------- */
 
+static void on_drained_soon(uv_idle_t *idle)
+{
+    struct conns *set = idle->data;
+    uv_idle_stop(idle);
+    set->on_drained(set->on_drained_data);
+}
+
+/* The drain ends when the last connection handle has closed. */
+static void check_drained(struct conns *set)
+{
+    if (set->draining && set->handles == 0 && set->on_drained != NULL &&
+        !uv_is_active((uv_handle_t *)&set->drained_soon))
+        uv_idle_start(&set->drained_soon, on_drained_soon);
+}
+
 static void on_closed(uv_handle_t *h)
 {
     struct conn *c = h->data;
-    struct server *srv = c->srv;
+    struct conns *set = c->set;
     framer_free(&c->framer);
     buf_free(&c->out);
     buf_free(&c->writing);
     free(c);
-    server_conn_closed(srv);
+    assert(set->handles > 0);
+    set->handles--;
+    check_drained(set);
 }
 
-void conn_close(struct conn *c)
+static void conn_close(struct conn *c)
 {
     if (c->closing)
         return;
@@ -275,20 +386,17 @@ void conn_close(struct conn *c)
         }
     }
     c->queued = 0;
-    server_conn_closing(c->srv, c);
-    c->metrics->connections--;
+    queue_remove(&c->node);
+    if (queue_linked(&c->dirty_node))
+        queue_remove(&c->dirty_node);
+    assert(c->set->metrics->connections > 0);
+    c->set->metrics->connections--;
     uv_close((uv_handle_t *)&c->tcp, on_closed);
 }
 
-void conn_drain(struct conn *c)
+static void conn_reap(struct conn *c, uint64_t now)
 {
-    c->draining = true;
-    conn_flush(c);
-}
-
-void conn_reap(struct conn *c, uint64_t now)
-{
-    const struct config *cfg = c->cfg;
+    const struct config *cfg = c->set->cfg;
     if (c->partial_since != 0 && !c->draining &&
         now - c->partial_since > (uint64_t)cfg->line_timeout_ms) {
         log_debug("closing a connection: line not finished in time");
@@ -297,7 +405,7 @@ void conn_reap(struct conn *c, uint64_t now)
         c->draining = true;
         c->partial_since = 0;
         refuse_line(c, E_INVALID_REQUEST, "The request line was not finished in time.");
-        server_mark_dirty(c->srv, c);
+        mark_dirty(c);
     } else if (queue_empty(&c->requests) && !c->write_active && c->out.len == 0 && !c->backlog &&
                now - c->last_line_at > (uint64_t)cfg->idle_timeout_ms) {
         log_debug("closing an idle connection");
@@ -305,28 +413,100 @@ void conn_reap(struct conn *c, uint64_t now)
     }
 }
 
-struct conn *conn_accept(struct server *srv, uv_stream_t *listener, const struct config *cfg,
-                         struct request_pool *pool, struct metrics *m)
+bool conns_accept(struct conns *set, uv_stream_t *listener)
 {
     struct conn *c = xcalloc(1, sizeof *c);
-    c->srv = srv;
-    c->cfg = cfg;
-    c->pool = pool;
-    c->metrics = m;
+    c->set = set;
     queue_init(&c->node);
     queue_init(&c->dirty_node);
     queue_init(&c->requests);
-    framer_init(&c->framer, (size_t)cfg->max_request_bytes);
-    uv_tcp_init(listener->loop, &c->tcp);
+    framer_init(&c->framer, (size_t)set->cfg->max_request_bytes);
+    uv_tcp_init(set->loop, &c->tcp);
     c->tcp.data = c;
     if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
         framer_free(&c->framer);
         uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
-        return NULL;
+        return false;
     }
     uv_tcp_nodelay(&c->tcp, 1);
-    c->last_line_at = uv_now(listener->loop);
-    m->connections++;
+    c->last_line_at = uv_now(set->loop);
+    queue_insert_tail(&set->open, &c->node);
+    set->handles++;
+    set->metrics->connections++;
     update_reading(c);
-    return c;
+    return true;
+}
+
+/* --- the set ------------------------------------------------------------- */
+
+struct conns *conns_new(uv_loop_t *loop, const struct config *cfg, struct request_pool *pool,
+                        struct metrics *m)
+{
+    struct conns *set = xcalloc(1, sizeof *set);
+    set->loop = loop;
+    set->cfg = cfg;
+    set->pool = pool;
+    set->metrics = m;
+    queue_init(&set->open);
+    queue_init(&set->dirty);
+    uv_check_init(loop, &set->flusher);
+    uv_prepare_init(loop, &set->preflusher);
+    uv_idle_init(loop, &set->drained_soon);
+    set->flusher.data = set->preflusher.data = set->drained_soon.data = set;
+    return set;
+}
+
+void conns_reap(struct conns *set, uint64_t now)
+{
+    struct queue *q = set->open.next;
+    while (q != &set->open) {
+        struct conn *c = queue_data(q, struct conn, node);
+        q = q->next; /* c may close and leave the set */
+        conn_reap(c, now);
+    }
+}
+
+void conns_drain(struct conns *set, void (*drained)(void *), void *data)
+{
+    set->draining = true;
+    set->on_drained = drained;
+    set->on_drained_data = data;
+    struct queue *q = set->open.next;
+    while (q != &set->open) {
+        struct conn *c = queue_data(q, struct conn, node);
+        q = q->next;
+        c->draining = true;
+        conn_flush(c);
+    }
+    check_drained(set);
+}
+
+void conns_close_all(struct conns *set)
+{
+    struct queue *q;
+    if (!queue_empty(&set->open))
+        log_warn("shutdown: closing connections that did not take their answers in time");
+    while ((q = queue_first(&set->open)) != NULL)
+        conn_close(queue_data(q, struct conn, node));
+}
+
+static void conns_freed(void *data)
+{
+    struct conns *set = data;
+    void (*done)(void *) = set->on_freed;
+    void *done_data = set->on_freed_data;
+    free(set);
+    done(done_data);
+}
+
+void conns_free(struct conns *set, void (*done)(void *), void *data)
+{
+    assert(queue_empty(&set->open) && set->handles == 0);
+    set->on_freed = done;
+    set->on_freed_data = data;
+    closer_begin(&set->closer, conns_freed, set);
+    closer_close(&set->closer, (uv_handle_t *)&set->flusher);
+    closer_close(&set->closer, (uv_handle_t *)&set->preflusher);
+    closer_close(&set->closer, (uv_handle_t *)&set->drained_soon);
+    closer_end(&set->closer);
 }

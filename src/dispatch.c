@@ -1,18 +1,15 @@
-/* The dispatcher: from a method to its handler, as the method table
- * (methods.h) says. Nothing else happens here; the kernel (request.c) has
- * decoded, authenticated, admitted and validated the request already. */
-#include "request.h"
+/* The dispatcher (see dispatch.h): from a method to its handler, as the
+ * method table says. A method whose handler is not declared by its family
+ * does not compile. */
+#include "dispatch.h"
 
-typedef void (*handler_fn)(struct request *req);
+#include "audit.h"
+#include "reservation.h"
+#include "reserve.h"
+#include "stock.h"
 
-static const handler_fn handlers[METHOD_COUNT] = {
+const request_handler_fn dispatch_handlers[METHOD_COUNT] = {
 #define X(name, wire, handler, flags) [METHOD_##name] = handler,
     STOCKD_METHODS(X)
 #undef X
 };
-
-void dispatch(struct request *req)
-{
-    assert(req->method >= 0 && req->method < METHOD_COUNT);
-    handlers[req->method](req);
-}

@@ -14,6 +14,7 @@
 
 #include "closer.h"
 #include "config.h"
+#include "dispatch.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -169,7 +170,8 @@ int main(int argc, char **argv)
     metrics_init(&app.metrics);
     app.store = store_new(app.loop, &app.cfg, &app.metrics);
     app.sweeper = sweeper_new(app.loop, app.store, &app.cfg, &app.metrics);
-    app.pool = request_pool_new(app.store, app.sweeper, &app.cfg, &app.metrics);
+    app.pool =
+        request_pool_new(app.store, app.sweeper, &app.cfg, &app.metrics, dispatch_handlers);
     app.server = server_start(app.loop, &app.cfg, app.pool, &app.metrics);
     if (app.server == NULL)
         return 1;

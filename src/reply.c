@@ -1,6 +1,8 @@
 /* Reading script replies (see reply.h). */
 #include "reply.h"
 
+#include <string.h>
+
 #include "buf.h"
 
 void reply_plain(struct reply *rd, const redisReply *r)
@@ -49,7 +51,8 @@ struct str reply_str(struct reply *rd, size_t i)
 struct ident reply_ident(struct reply *rd, size_t i)
 {
     struct str s = reply_str(rd, i);
-    struct ident id = {{"", 0}};
+    struct ident id;
+    memset(&id, 0, sizeof id); /* read only when rd is not bad */
     if (!rd->bad && !ident_check(s.p, s.n, &id))
         rd->bad = true;
     return id;

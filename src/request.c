@@ -23,6 +23,7 @@ struct request_pool {
     struct sweeper *sweeper;
     const struct config *cfg;
     struct metrics *metrics;
+    const request_handler_fn *handlers; /* by method */
     struct limits limits;
     struct args args;    /* reused for every call: the store copies them */
     struct queue spare;  /* requests back from their connections */
@@ -305,9 +306,11 @@ void request_random_id(struct request *req, char out[REQUEST_ID_LEN + 1])
 }
 
 struct request_pool *request_pool_new(struct store *store, struct sweeper *sweeper,
-                                      const struct config *cfg, struct metrics *m)
+                                      const struct config *cfg, struct metrics *m,
+                                      const request_handler_fn *handlers)
 {
     struct request_pool *pool = xcalloc(1, sizeof *pool);
+    pool->handlers = handlers;
     pool->store = store;
     pool->sweeper = sweeper;
     pool->cfg = cfg;
@@ -444,7 +447,8 @@ void request_start(struct request *req, struct session *session, const char *lin
         request_fail(req, &err);
         return;
     }
-    dispatch(req);
+    assert(req->method < METHOD_COUNT && pool->handlers[req->method] != NULL);
+    pool->handlers[req->method](req);
     settle(req, false);
 }
 

@@ -97,6 +97,7 @@ static struct op *op_get(struct store *s)
 
 static void op_put(struct store *s, struct op *op)
 {
+    assert(!queue_linked(&op->node));
     if (op->cmd.cap > 65536)
         buf_free(&op->cmd);
     queue_insert_head(&s->spare, &op->node);
@@ -317,6 +318,7 @@ enum store_health store_health(const struct store *s)
 static void on_link_up(void *data, redisAsyncContext *ac)
 {
     struct store *s = data;
+    assert(s->ac == NULL && queue_empty(&s->sent));
     s->ac = ac;
     /* What waited for the connection goes out now, in order. */
     struct queue waiting;

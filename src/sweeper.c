@@ -58,6 +58,7 @@ static uint64_t deadline(const struct sweeper *sw)
 
 static void run(struct sweeper *sw)
 {
+    assert(!sw->running && !sw->closing);
     sw->running = true;
     sw->batches = 0;
     queue_move_all(&sw->next, &sw->current);

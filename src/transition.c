@@ -149,6 +149,7 @@ static bool read_act(struct transition *t, struct reply *rd)
 
 int transition_reply(struct transition *t, struct reply *rd)
 {
+    assert(t->k >= 1 && t->tries < TRANSITION_TRIES);
     if (rd->bad)
         return -1;
     if (!t->acting)

@@ -22,7 +22,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define READY_TIMEOUT_MS 15000
+/* How long a process may take to become ready: STOCKD_TEST_READY_MS, or 15 s. */
+static long long ready_timeout_ms(void)
+{
+    const char *v = getenv("STOCKD_TEST_READY_MS");
+    return v != NULL && atoll(v) > 0 ? atoll(v) : 15000;
+}
+#define READY_TIMEOUT_MS ready_timeout_ms()
 #define CALL_TIMEOUT_MS 10000
 
 struct harness H;
@@ -126,6 +132,18 @@ static void on_fatal_signal(int sig)
             }
         if (h->redis_pid > 0)
             kill(h->redis_pid, SIGKILL);
+        if (h->dir[0] != '\0') {
+            /* Its temp dir too (fork and execve are async-signal-safe). */
+            char *const argv[] = {"rm", "-rf", h->dir, NULL};
+            char *const envp[] = {NULL};
+            pid_t rm = fork();
+            if (rm == 0) {
+                execve("/bin/rm", argv, envp);
+                _exit(127);
+            }
+            if (rm > 0)
+                waitpid(rm, NULL, 0);
+        }
     }
     _exit(128 + sig);
 }
@@ -697,7 +715,7 @@ const char *json_str(const cJSON *obj, const char *name)
     return cJSON_IsString(v) ? v->valuestring : "";
 }
 
-void stock_set(int fd, const char *sku, const char *location, long long on_hand)
+void client_stock_set(int fd, const char *sku, const char *location, long long on_hand)
 {
     cJSON *r = client_callf(fd,
                             "{\"id\":1,\"method\":\"stock.set\",\"params\":{\"sku\":\"%s\","

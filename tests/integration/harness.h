@@ -174,7 +174,7 @@ struct row {
 };
 struct row stock_row(int fd, const char *sku, const char *location);
 /* stock.set of on_hand at (sku, location); fails the test if refused. */
-void stock_set(int fd, const char *sku, const char *location, long long on_hand);
+void client_stock_set(int fd, const char *sku, const char *location, long long on_hand);
 
 /* Waits until the expiry index of namespace {inv} is empty (every hold
  * committed, released or expired), calling between() (may be NULL) on each

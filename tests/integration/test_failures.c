@@ -195,7 +195,7 @@ static void test_redis_killed_under_load(void **state)
     (void)state;
     reset();
     int fd = harness_client(0);
-    stock_set(fd, "F", "L", 100000);
+    client_stock_set(fd, "F", "L", 100000);
     run_load(H.stockd[0].port, 1500, 500, kill_redis, 600000);
     /* While Redis is down, answers come at once; none waits past the
      * request timeout (plus the loop's and the machine's slack). */
@@ -225,7 +225,7 @@ static void test_redis_stopped_under_load(void **state)
     (void)state;
     reset();
     int fd = harness_client(0);
-    stock_set(fd, "F", "L", 100000);
+    client_stock_set(fd, "F", "L", 100000);
     int probe = client_connect(H.stockd[0].port);
     run_load(H.stockd[0].port, 1200, 400, stop_redis, 600000);
     /* ping still answers while Redis is stopped. */
@@ -257,7 +257,7 @@ static void test_script_flush_under_load(void **state)
     (void)state;
     reset();
     int fd = harness_client(0);
-    stock_set(fd, "F", "L", 100000);
+    client_stock_set(fd, "F", "L", 100000);
     run_load(H.stockd[0].port, 800, 300, flush_scripts, 600000);
     assert_int_equal(out.unknown, 0);
     assert_int_equal(out.refused, 0);
@@ -277,7 +277,7 @@ static void test_stockd_killed_under_load(void **state)
     (void)state;
     reset();
     int fd = client_connect(H.stockd[0].port);
-    stock_set(fd, "F", "L", 100000);
+    client_stock_set(fd, "F", "L", 100000);
     close(fd);
     /* The load sees the connection drop: run it until then by hand. */
     struct load_client cs[CLIENTS];
@@ -337,7 +337,7 @@ static void test_sigterm_with_reserves_in_flight(void **state)
     static const char *const args[] = {"--max-pipeline", "1000", NULL};
     int i = harness_stockd(&(struct stockd_opts){.args = args});
     int fd = client_connect(H.stockd[i].port);
-    stock_set(fd, "G", "L", 100000);
+    client_stock_set(fd, "G", "L", 100000);
     static char all[N * 200];
     size_t len = 0;
     for (int k = 0; k < N; k++)

@@ -78,7 +78,7 @@ static const char *const state_names[] = {"held", "held past deadline", "committ
  * every deadline. */
 static void prepare_state(int fd, const char *sku, enum state st, char id[64], long long *expires)
 {
-    stock_set(fd, sku, "L", 10);
+    client_stock_set(fd, sku, "L", 10);
     *expires = 0;
     if (st == UNKNOWN) {
         strcpy(id, "0123456789abcdef0123456789abcdef");
@@ -176,7 +176,7 @@ static void test_release_reason_and_ledger(void **state)
 {
     (void)state;
     int fd = sweeping();
-    stock_set(fd, "R", "L", 10);
+    client_stock_set(fd, "R", "L", 10);
     const char *id = hold(fd, "R", 4, 600000, NULL);
     char rid[64];
     snprintf(rid, sizeof rid, "%s", id);
@@ -212,7 +212,7 @@ static void test_retention_only_for_finished(void **state)
 {
     (void)state;
     int fd = still();
-    stock_set(fd, "K", "L", 10);
+    client_stock_set(fd, "K", "L", 10);
     cJSON *r = client_call(fd, "{\"id\":1,\"method\":\"reserve\",\"params\":{\"order_id\":\"ret-1\","
                                "\"items\":[{\"sku\":\"K\",\"quantity\":1}],\"locations\":[\"L\"]}}");
     char id[64];
@@ -251,7 +251,7 @@ static void test_expiry_by_the_sweeper(void **state)
 {
     (void)state;
     int fd = sweeping();
-    stock_set(fd, "E", "L", 5);
+    client_stock_set(fd, "E", "L", 5);
     long long expires;
     const char *id = hold(fd, "E", 5, 1000, &expires);
     char rid[64];
@@ -285,7 +285,7 @@ static void test_extend_moves_the_deadline(void **state)
 {
     (void)state;
     int fd = sweeping();
-    stock_set(fd, "X", "L", 5);
+    client_stock_set(fd, "X", "L", 5);
     long long expires;
     const char *id = hold(fd, "X", 2, 1000, &expires);
     char rid[64];
@@ -313,7 +313,7 @@ static void test_reserve_sweeps_due_holds(void **state)
 {
     (void)state;
     int fd = still();
-    stock_set(fd, "D", "L", 2);
+    client_stock_set(fd, "D", "L", 2);
     long long expires;
     hold(fd, "D", 2, 1000, &expires);
     harness_wait_redis_time(&H, expires);
@@ -329,7 +329,7 @@ static void test_concurrent_retries_make_one_hold(void **state)
     (void)state;
     enum { RETRIES = 20 };
     int fd = sweeping();
-    stock_set(fd, "I", "L", 100);
+    client_stock_set(fd, "I", "L", 100);
     int fds[RETRIES];
     const char *req = "{\"id\":1,\"method\":\"reserve\",\"params\":{\"order_id\":\"same-order\","
                       "\"items\":[{\"sku\":\"I\",\"quantity\":3}],\"locations\":[\"L\"]}}\n";
@@ -368,7 +368,7 @@ static void test_two_sweepers_release_each_hold_once(void **state)
     enum { HOLDS = 300 };
     int fd = sweeping();
     (void)replica_port(); /* the second sweeper */
-    stock_set(fd, "S", "L", HOLDS);
+    client_stock_set(fd, "S", "L", HOLDS);
     /* Pipelined: all holds share about the same deadline. */
     for (int i = 0; i < HOLDS; i++)
         client_sends(fd, "{\"id\":1,\"method\":\"reserve\",\"params\":{\"items\":[{\"sku\":"
@@ -409,8 +409,8 @@ static void test_audit_finds_planted_difference(void **state)
 {
     (void)state;
     int fd = sweeping();
-    stock_set(fd, "A1", "L", 10);
-    stock_set(fd, "A2", "L", 10);
+    client_stock_set(fd, "A1", "L", 10);
+    client_stock_set(fd, "A2", "L", 10);
     hold(fd, "A1", 3, 600000, NULL);
     hold(fd, "A2", 1, 600000, NULL);
     cJSON *r = client_call(fd, "{\"id\":1,\"method\":\"stock.audit\",\"params\":{}}");

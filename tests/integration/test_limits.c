@@ -168,7 +168,7 @@ static void test_deep_pipeline_bounded(void **state)
     static const char *const args[] = {"--max-pipeline", "16", NULL};
     int i = harness_stockd(&(struct stockd_opts){.args = args});
     int fd = client_connect(H.stockd[i].port);
-    stock_set(fd, "DEEP", "L", N);
+    client_stock_set(fd, "DEEP", "L", N);
     size_t cap = (size_t)N * 160, len = 0;
     char *all = xmalloc(cap);
     for (int k = 1; k <= N; k++)

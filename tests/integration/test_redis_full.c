@@ -58,7 +58,7 @@ static void test_out_of_memory(void **state)
     (void)state;
     int i = harness_stockd(NULL);
     int fd = client_connect(H.stockd[i].port);
-    stock_set(fd, "FULL", "L", 1000000000);
+    client_stock_set(fd, "FULL", "L", 1000000000);
     int lines_before = harness_log_lines(i);
 
     /* Room for a few hundred holds, then Redis is full. */

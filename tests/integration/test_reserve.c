@@ -72,9 +72,9 @@ static void expect_out_of_stock(cJSON *r, const char *sku, long long requested, 
 static void test_channel_order_decides(void **state)
 {
     (void)state;
-    stock_set(conn(), "A", "a-dc", 5); /* first alphabetically and first recorded */
-    stock_set(conn(), "A", "z-store", 5);
-    stock_set(conn(), "A", "m-wh", 5);
+    client_stock_set(conn(), "A", "a-dc", 5); /* first alphabetically and first recorded */
+    client_stock_set(conn(), "A", "z-store", 5);
+    client_stock_set(conn(), "A", "m-wh", 5);
     set_channel("web", "[\"m-wh\",\"z-store\",\"a-dc\"]");
 
     cJSON *r = reserve("{\"items\":[{\"sku\":\"A\",\"quantity\":2}],\"channel\":\"web\"}");
@@ -94,10 +94,10 @@ static void test_channel_order_decides(void **state)
 static void test_request_locations_filtered_by_channel(void **state)
 {
     (void)state;
-    stock_set(conn(), "A", "a-dc", 5);
-    stock_set(conn(), "A", "z-store", 5);
-    stock_set(conn(), "A", "m-wh", 5);
-    stock_set(conn(), "A", "outside", 100);
+    client_stock_set(conn(), "A", "a-dc", 5);
+    client_stock_set(conn(), "A", "z-store", 5);
+    client_stock_set(conn(), "A", "m-wh", 5);
+    client_stock_set(conn(), "A", "outside", 100);
     set_channel("web", "[\"m-wh\",\"z-store\",\"a-dc\"]");
 
     cJSON *r = reserve("{\"items\":[{\"sku\":\"A\",\"quantity\":1}],\"channel\":\"web\","
@@ -130,7 +130,7 @@ static void test_request_locations_filtered_by_channel(void **state)
 static void test_unknown_and_default_channel(void **state)
 {
     (void)state;
-    stock_set(conn(), "A", "L1", 5);
+    client_stock_set(conn(), "A", "L1", 5);
     cJSON *r = reserve("{\"items\":[{\"sku\":\"A\",\"quantity\":1}],\"channel\":\"nope\"}");
     assert_int_equal(resp_error_code(r), 1005);
     assert_string_equal(resp_error_reason(r), "unknown_channel");
@@ -154,12 +154,12 @@ static void test_unknown_and_default_channel(void **state)
  * An order for A x2, B x2. */
 static void strategy_stock(void)
 {
-    stock_set(conn(), "A", "L1", 2);
-    stock_set(conn(), "B", "L1", 1);
-    stock_set(conn(), "A", "L2", 1);
-    stock_set(conn(), "B", "L2", 2);
-    stock_set(conn(), "A", "L3", 2);
-    stock_set(conn(), "B", "L3", 2);
+    client_stock_set(conn(), "A", "L1", 2);
+    client_stock_set(conn(), "B", "L1", 1);
+    client_stock_set(conn(), "A", "L2", 1);
+    client_stock_set(conn(), "B", "L2", 2);
+    client_stock_set(conn(), "A", "L3", 2);
+    client_stock_set(conn(), "B", "L3", 2);
     set_channel("web", "[\"L1\",\"L2\",\"L3\"]");
 }
 
@@ -195,10 +195,10 @@ static void test_auto_falls_back(void **state)
 {
     (void)state;
     /* No L3: nothing fills the whole order, so auto takes per_line. */
-    stock_set(conn(), "A", "L1", 2);
-    stock_set(conn(), "B", "L1", 1);
-    stock_set(conn(), "A", "L2", 1);
-    stock_set(conn(), "B", "L2", 2);
+    client_stock_set(conn(), "A", "L1", 2);
+    client_stock_set(conn(), "B", "L1", 1);
+    client_stock_set(conn(), "A", "L2", 1);
+    client_stock_set(conn(), "B", "L2", 2);
     set_channel("web", "[\"L1\",\"L2\"]");
     const char *order = "{\"items\":[{\"sku\":\"A\",\"quantity\":2},{\"sku\":\"B\","
                         "\"quantity\":2}],\"channel\":\"web\",\"strategy\":\"%s\"}";
@@ -215,8 +215,8 @@ static void test_auto_falls_back(void **state)
 
     /* A x3 fits nowhere whole: auto splits it. per_line cannot. */
     harness_flush(&H);
-    stock_set(conn(), "A", "L1", 2);
-    stock_set(conn(), "A", "L2", 1);
+    client_stock_set(conn(), "A", "L1", 2);
+    client_stock_set(conn(), "A", "L2", 1);
     set_channel("web", "[\"L1\",\"L2\"]");
     r = reserve("{\"items\":[{\"sku\":\"A\",\"quantity\":3}],\"channel\":\"web\","
                 "\"strategy\":\"per_line\"}");
@@ -234,9 +234,9 @@ static void test_auto_falls_back(void **state)
 static void test_all_or_nothing(void **state)
 {
     (void)state;
-    stock_set(conn(), "A", "L1", 10);
-    stock_set(conn(), "B", "L1", 3);
-    stock_set(conn(), "B", "L2", 1);
+    client_stock_set(conn(), "A", "L1", 10);
+    client_stock_set(conn(), "B", "L1", 3);
+    client_stock_set(conn(), "B", "L2", 1);
     set_channel("web", "[\"L1\",\"L2\"]");
     cJSON *r = reserve("{\"items\":[{\"sku\":\"A\",\"quantity\":1},{\"sku\":\"B\",\"quantity\":5}],"
                        "\"channel\":\"web\"}");
@@ -268,8 +268,8 @@ static void test_safety_stock_is_not_sold(void **state)
 static void test_record_in_redis(void **state)
 {
     (void)state;
-    stock_set(conn(), "A", "L1", 5);
-    stock_set(conn(), "B", "L1", 5);
+    client_stock_set(conn(), "A", "L1", 5);
+    client_stock_set(conn(), "B", "L1", 5);
     cJSON *r = reserve("{\"order_id\":\"ord-1001\",\"items\":[{\"sku\":\"A\",\"quantity\":2},"
                        "{\"sku\":\"B\",\"quantity\":1}],\"locations\":[\"L1\"],\"ttl_ms\":60000}");
     const cJSON *res = resp_result(r);
@@ -326,8 +326,8 @@ static void test_record_in_redis(void **state)
 static void test_idempotent_retry(void **state)
 {
     (void)state;
-    stock_set(conn(), "A", "L1", 5);
-    stock_set(conn(), "B", "L1", 5);
+    client_stock_set(conn(), "A", "L1", 5);
+    client_stock_set(conn(), "B", "L1", 5);
     cJSON *first = reserve("{\"order_id\":\"o-7\",\"items\":[{\"sku\":\"A\",\"quantity\":2},"
                            "{\"sku\":\"B\",\"quantity\":1}],\"locations\":[\"L1\"]}");
     const char *id = json_str(resp_result(first), "reservation_id");
@@ -363,7 +363,7 @@ static void test_idempotent_retry(void **state)
 static void test_reserve_validation(void **state)
 {
     (void)state;
-    stock_set(conn(), "A", "L1", 5);
+    client_stock_set(conn(), "A", "L1", 5);
     static const struct {
         const char *params;
         const char *field;

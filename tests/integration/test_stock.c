@@ -66,7 +66,7 @@ static void test_set_returns_row(void **state)
 static void test_adjust(void **state)
 {
     (void)state;
-    stock_set(conn(), "A", "L", 5);
+    client_stock_set(conn(), "A", "L", 5);
     cJSON *r =
         client_call(conn(), "{\"id\":1,\"method\":\"stock.adjust\",\"params\":{\"sku\":\"A\","
                             "\"location\":\"L\",\"delta\":7,\"reason\":\"received PO-17\"}}");
@@ -106,7 +106,7 @@ static void test_adjust(void **state)
     assert_int_equal(resp_error_code(r), 1001);
     cJSON_Delete(r);
     /* Past the largest on_hand is refused. */
-    stock_set(conn(), "M", "L", 1000000000000000LL);
+    client_stock_set(conn(), "M", "L", 1000000000000000LL);
     r = client_call(conn(), "{\"id\":1,\"method\":\"stock.adjust\",\"params\":{\"sku\":\"M\","
                             "\"location\":\"L\",\"delta\":1}}");
     assert_int_equal(resp_error_code(r), -32602);
@@ -117,7 +117,7 @@ static void test_adjust(void **state)
 static void test_set_below_reserved(void **state)
 {
     (void)state;
-    stock_set(conn(), "A", "L", 5);
+    client_stock_set(conn(), "A", "L", 5);
     cJSON *r =
         client_call(conn(), "{\"id\":1,\"method\":\"reserve\",\"params\":{\"items\":[{\"sku\":"
                             "\"A\",\"quantity\":3}],\"locations\":[\"L\"]}}");
@@ -130,7 +130,7 @@ static void test_set_below_reserved(void **state)
     assert_int_equal(json_int(error_data(r), "reserved"), 3);
     cJSON_Delete(r);
     assert_int_equal(stock_row(conn(), "A", "L").on_hand, 5);
-    stock_set(conn(), "A", "L", 3);
+    client_stock_set(conn(), "A", "L", 3);
     struct row row = stock_row(conn(), "A", "L");
     assert_int_equal(row.on_hand, 3);
     assert_int_equal(row.available, 0);
@@ -139,9 +139,9 @@ static void test_set_below_reserved(void **state)
 static void test_get(void **state)
 {
     (void)state;
-    stock_set(conn(), "A", "zeta", 1);
-    stock_set(conn(), "A", "Alpha", 2);
-    stock_set(conn(), "A", "mid", 3);
+    client_stock_set(conn(), "A", "zeta", 1);
+    client_stock_set(conn(), "A", "Alpha", 2);
+    client_stock_set(conn(), "A", "mid", 3);
     cJSON *r =
         client_call(conn(), "{\"id\":1,\"method\":\"stock.get\",\"params\":{\"sku\":\"A\"}}");
     const cJSON *locs = cJSON_GetObjectItemCaseSensitive(resp_result(r), "locations");
@@ -211,7 +211,7 @@ static void test_channels(void **state)
 static void test_bad_input_changes_nothing(void **state)
 {
     (void)state;
-    stock_set(conn(), "A", "L", 5);
+    client_stock_set(conn(), "A", "L", 5);
     long long before = dbsize();
     static const char *const bad[] = {
         "{\"id\":1,\"method\":\"stock.set\",\"params\":{\"sku\":\"A\",\"location\":\"L\","

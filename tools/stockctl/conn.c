@@ -385,5 +385,5 @@ void response_describe(const struct response *r, struct buf *out)
 
 int ctl_exit_for_code(int code)
 {
-    return code >= 2001 && code <= 2003 ? CTL_EXIT_RETRYABLE : CTL_EXIT_REFUSED;
+    return code >= 2001 && code <= 2004 ? CTL_EXIT_RETRYABLE : CTL_EXIT_REFUSED;
 }

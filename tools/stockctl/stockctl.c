@@ -303,7 +303,8 @@ static void print_help(void)
            "  2  usage error: bad arguments, or an import file without a valid header\n"
            "  3  cannot connect, connection lost, or no answer within --timeout-ms\n"
            "  4  retryable: Redis unavailable (2001), Redis timeout (2002: outcome\n"
-           "     unknown), stockd overloaded (2003); ping: Redis is down\n"
+           "     unknown), stockd overloaded (2003), Redis out of memory (2004);\n"
+           "     ping: Redis is down\n"
            "  5  import: at least one row was not applied (bad line or refused)\n"
            "\n"
            "Errors go to stderr as \"stockctl: METHOD: error CODE REASON: MESSAGE\".\n");

@@ -1,0 +1,1057 @@
+/* Integration: each script of lua/ on its own against a real redis-server,
+ * called with EVAL and its embedded body (contract and helpers included), as
+ * stockd sends it. Every KEYS and ARGV array is filled by the positions of
+ * the script's C contract (the enums of stock.h, reserve.h, ...), so a script
+ * that reads a key or an argument from another position than its C
+ * declaration fails here. Each test checks the reply element by element, the
+ * state the script leaves (hash fields, index scores, bindings, TTLs, lists)
+ * and the ledger entries it appends; a refusal, and every call of a
+ * read-only script, must leave the whole dataset as it was. No stockd runs. */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+#include "audit.h"
+#include "reservation.h"
+#include "reserve.h"
+#include "scripts.h"
+#include "sweeper.h"
+#include "stock.h"
+#include "transition.h"
+
+#define NS "{t}"
+#define EXPIRY NS ":expiry"
+#define EVENTS NS ":events"
+#define CHANNEL NS ":channel:web"
+#define STOCK(sku) NS ":stock:" sku
+#define RES(id) NS ":res:" id
+#define ORDER(id) NS ":order:" id
+#define MAXLEN "10000"
+#define RETENTION 86400 /* the transitions' A_RETENTION, in seconds */
+#define TTL_MS 30000    /* reserve's A_TTL */
+#define STR(x) #x
+#define XSTR(x) STR(x) /* a number macro as a string */
+
+/* A command on the inspection connection (hiredis format); free the reply. */
+#define R(...) harness_redis(&H, __VA_ARGS__)
+
+/* Short-lived formatted strings (keys, numbers as arguments): a ring, so
+ * that one call may hold many without freeing them. */
+static const char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static const char *fmt(const char *f, ...)
+{
+    static char ring[128][1024];
+    static unsigned next;
+    char *s = ring[next++ % 128];
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(s, sizeof ring[0], f, ap);
+    va_end(ap);
+    return s;
+}
+
+/* Arranges a test's state with one command (hiredis format). */
+static void run(const char *f, ...)
+{
+    va_list ap;
+    va_start(ap, f);
+    redisReply *r = redisvCommand(H.redis, f, ap);
+    va_end(ap);
+    assert_non_null(r);
+    bool failed = r->type == REDIS_REPLY_ERROR;
+    freeReplyObject(r);
+    assert_false(failed);
+}
+
+static long long now(void)
+{
+    return harness_redis_time_ms(&H);
+}
+
+/* --- replies and state as text ------------------------------------------- */
+
+/* A reply as text: integers as they are, strings quoted, nested arrays in
+ * brackets: "0 'r1' ['a' 1] nil". */
+static void print_reply(FILE *f, const redisReply *r)
+{
+    if (r->type == REDIS_REPLY_INTEGER) {
+        fprintf(f, "%lld", r->integer);
+    } else if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS ||
+               r->type == REDIS_REPLY_ERROR) {
+        fprintf(f, "'%s'", r->str);
+    } else if (r->type == REDIS_REPLY_ARRAY) {
+        for (size_t i = 0; i < r->elements; i++) {
+            bool nested = r->element[i]->type == REDIS_REPLY_ARRAY;
+            fprintf(f, "%s%s", i ? " " : "", nested ? "[" : "");
+            print_reply(f, r->element[i]);
+            fputs(nested ? "]" : "", f);
+        }
+    } else {
+        fputs("nil", f);
+    }
+}
+
+/* A reply as text (print_reply), in a ring string; frees the reply. */
+static const char *text_of(redisReply *r)
+{
+    char buf[1024] = "";
+    FILE *f = fmemopen(buf, sizeof buf, "w");
+    assert_non_null(f);
+    print_reply(f, r);
+    fclose(f);
+    freeReplyObject(r);
+    return fmt("%s", buf);
+}
+
+/* What a failed check names after its line (a table-driven test's case). */
+static char context[128];
+
+/* Checks a reply (of a script, or of a command that reads state) against
+ * its expected text, as print_reply writes it, and frees it. */
+#define is(...) is_at(__LINE__, __VA_ARGS__)
+static void is_at(int line, redisReply *r, const char *want, ...)
+    __attribute__((format(printf, 3, 4)));
+static void is_at(int line, redisReply *r, const char *want, ...)
+{
+    char w[1024];
+    va_list ap;
+    va_start(ap, want);
+    vsnprintf(w, sizeof w, want, ap);
+    va_end(ap);
+    const char *got = text_of(r);
+    if (strcmp(got, w) != 0)
+        fail_msg("line %d %s\nwant: %s\n got: %s", line, context, w, got);
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp((*(redisReply *const *)a)->str, (*(redisReply *const *)b)->str);
+}
+
+/* Everything in Redis as text: each key (sorted) with its type, its whole
+ * value, and whether it has a TTL (not its value, which ticks). */
+static char *snapshot(void)
+{
+    static const char *const dump[][2] = {{"string", "GET %s"},
+                                          {"hash", "HGETALL %s"},
+                                          {"list", "LRANGE %s 0 -1"},
+                                          {"zset", "ZRANGE %s 0 -1 WITHSCORES"},
+                                          {"stream", "XRANGE %s - +"}};
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    redisReply *keys = R("KEYS *");
+    if (keys->elements > 1) /* an empty reply has no element array */
+        qsort(keys->element, keys->elements, sizeof *keys->element, by_name);
+    for (size_t i = 0; i < keys->elements; i++) {
+        const char *key = keys->element[i]->str;
+        redisReply *type = R("TYPE %s", key), *ttl = R("TTL %s", key);
+        fprintf(f, "%s %s%s:", key, type->str, ttl->integer >= 0 ? " (ttl)" : "");
+        for (size_t j = 0; j < sizeof dump / sizeof dump[0]; j++) {
+            if (strcmp(type->str, dump[j][0]) == 0) {
+                redisReply *v = R(dump[j][1], key);
+                fputc(' ', f);
+                print_reply(f, v);
+                freeReplyObject(v);
+            }
+        }
+        fputc('\n', f);
+        freeReplyObject(type);
+        freeReplyObject(ttl);
+    }
+    freeReplyObject(keys);
+    fclose(f);
+    return text;
+}
+
+/* Appends s to the string in dst[size], cut short if it does not fit. */
+static void cat(char *dst, size_t size, const char *s)
+{
+    strncat(dst, s, size - strlen(dst) - 1);
+}
+
+/* The dataset is still the one of snapshot `before` (freed here). */
+#define same(before) same_at(__LINE__, before)
+static void same_at(int line, char *before)
+{
+    char *after = snapshot();
+    if (strcmp(after, before) != 0)
+        fail_msg("line %d %s: changed\nbefore:\n%s\nafter:\n%s", line, context, before, after);
+    free(after);
+    free(before);
+}
+
+/* A call that must answer as is() expects and change nothing at all. */
+#define UNCHANGED(call, ...)                                                                       \
+    do {                                                                                           \
+        char *before_ = snapshot();                                                                \
+        is((call), __VA_ARGS__);                                                                   \
+        same(before_);                                                                             \
+    } while (0)
+
+/* The ledger holds len entries, and the last n of them, oldest first, have
+ * these values of type, sku, location, quantity, reservation and reason
+ * (the fields in that order), one entry's values joined to the next by
+ * " | ". */
+#define ledger_is(...) ledger_at(__LINE__, __VA_ARGS__)
+static void ledger_at(int line, long long len, int n, const char *want, ...)
+    __attribute__((format(printf, 4, 5)));
+static void ledger_at(int line, long long len, int n, const char *want, ...)
+{
+    static const char *const names[] = {"type",     "sku",         "location",
+                                        "quantity", "reservation", "reason"};
+    char w[1024], got[1024] = "";
+    va_list ap;
+    va_start(ap, want);
+    vsnprintf(w, sizeof w, want, ap);
+    va_end(ap);
+    /* Values only: a field of another name shows with its name. */
+    redisReply *r = R("XREVRANGE " EVENTS " + - COUNT %d", n > 0 ? n : 1);
+    for (int i = n - 1; i >= 0 && i < (int)r->elements; i--) {
+        const redisReply *fv = r->element[i]->element[1];
+        for (size_t j = 0; j + 1 < fv->elements; j += 2) {
+            bool named = j < 12 && strcmp(fv->element[j]->str, names[j / 2]) == 0;
+            cat(got, sizeof got,
+                fmt("%s%s'%s'",
+                    j           ? " "
+                    : i < n - 1 ? " | "
+                                : "",
+                    named ? "" : fv->element[j]->str, fv->element[j + 1]->str));
+        }
+    }
+    freeReplyObject(r);
+    const char *have = text_of(R("XLEN " EVENTS));
+    if (strcmp(have, fmt("%lld", len)) != 0 || strcmp(got, w) != 0)
+        fail_msg("line %d: %s ledger entries, want %lld\nwant: %s\n got: %s", line, have, len, w,
+                 got);
+}
+
+/* A reservation finished in status: out of the index, and its record,
+ * and its order binding unless order_id is "", expire after the retention
+ * time (a live hold's never do). */
+static void finished(const char *rid, const char *order_id, const char *status)
+{
+    is(R("HGET " NS ":res:%s status", rid), "'%s'", status);
+    is(R("ZSCORE " EXPIRY " %s", rid), "nil");
+    const char *keys[] = {fmt(NS ":res:%s", rid), fmt(NS ":order:%s", order_id)};
+    for (int i = 0; i < (order_id[0] ? 2 : 1); i++) {
+        redisReply *r = R("TTL %s", keys[i]);
+        long long ttl = r->integer;
+        freeReplyObject(r);
+        if (ttl <= 0 || ttl > RETENTION)
+            fail_msg("TTL of %s: %lld", keys[i], ttl);
+    }
+}
+
+/* Splits s at spaces into at most max words (ring strings); their count. */
+static int words(const char *s, const char **out, int max)
+{
+    int n = 0;
+    for (size_t len; *s; s += len + (s[len] == ' ')) {
+        len = strcspn(s, " ");
+        assert_true(n < max);
+        out[n++] = fmt("%.*s", (int)len, s);
+    }
+    return n;
+}
+
+static void put_stock(const char *sku, const char *loc, long long on_hand, long long reserved,
+                      long long safety)
+{
+    run("HSET " NS ":stock:%s %s:on_hand %lld %s:reserved %lld %s:safety %lld", sku, loc, on_hand,
+        loc, reserved, loc, safety);
+}
+
+/* A reservation record as reserve writes it (created a minute before its
+ * deadline), its allocations given as "sku loc qty ...", with its index
+ * entry when held and its order binding. The units it holds are the
+ * caller's to count in the stock. */
+static void put_hold(const char *rid, const char *order_id, const char *status, long long expires,
+                     const char *allocs)
+{
+    const char *w[12];
+    int n = words(allocs, w, 12);
+    char json[512] = "[";
+    for (int i = 0; i + 2 < n; i += 3)
+        cat(json, sizeof json, fmt("%s[\"%s\",\"%s\",%s]", i ? "," : "", w[i], w[i + 1], w[i + 2]));
+    cat(json, sizeof json, "]");
+    run("HSET " NS ":res:%s status %s order_id %s created_at %lld expires_at %lld allocations %s",
+        rid, status, order_id, expires - 60000, expires, json);
+    if (strcmp(status, "held") == 0)
+        run("ZADD " EXPIRY " %lld %s", expires, rid);
+    if (order_id[0] != '\0')
+        run("SET " NS ":order:%s %s", order_id, rid);
+}
+
+/* --- the calls, by contract position -------------------------------------- */
+
+/* EVAL of script id with nk KEYS then na ARGV. Every slot must be set: a
+ * NULL is a contract position the test forgot. Every script answers a
+ * table, so any other reply fails the test. */
+static redisReply *eval(enum script_id id, const char *const *keys, int nk, const char *const *args,
+                        int na)
+{
+    enum { MAX_ARGV = 64 };
+    const char *argv[MAX_ARGV];
+    size_t lens[MAX_ARGV];
+    int argc = 3 + nk + na;
+    assert_true(argc <= MAX_ARGV);
+    argv[0] = "EVAL";
+    argv[1] = scripts[id].body;
+    argv[2] = fmt("%d", nk);
+    for (int i = 0; i < nk + na; i++) {
+        argv[3 + i] = i < nk ? keys[i] : args[i - nk];
+        if (argv[3 + i] == NULL)
+            fail_msg("%s: %s[%d] not set", scripts[id].name, i < nk ? "KEYS" : "ARGV",
+                     (i < nk ? i : i - nk) + 1);
+    }
+    for (int i = 0; i < argc; i++)
+        lens[i] = i == 1 ? scripts[id].len : strlen(argv[i]);
+    redisReply *r = redisCommandArgv(H.redis, argc, argv, lens);
+    if (r == NULL)
+        fail_msg("%s: %s", scripts[id].name, H.redis->errstr);
+    if (r->type != REDIS_REPLY_ARRAY)
+        is(r, "a table from %s", scripts[id].name); /* fails, showing the reply */
+    return r;
+}
+
+/* eval of a read-only script: it must change nothing at all. */
+static redisReply *eval_ro(enum script_id id, const char *const *keys, int nk,
+                           const char *const *args, int na)
+{
+    char *before = snapshot();
+    redisReply *r = eval(id, keys, nk, args, na);
+    same(before);
+    return r;
+}
+
+static redisReply *call_stock_set(const char *sku, const char *loc, const char *on_hand,
+                                  const char *safety)
+{
+    const char *keys[STOCK_SET_K_FIXED] = {
+        [STOCK_SET_K_STOCK] = fmt(NS ":stock:%s", sku), [STOCK_SET_K_EVENTS] = EVENTS};
+    const char *args[STOCK_SET_A_FIXED] = {[STOCK_SET_A_LOCATION] = loc,
+                                           [STOCK_SET_A_ON_HAND] = on_hand,
+                                           [STOCK_SET_A_SAFETY] = safety,
+                                           [STOCK_SET_A_SKU] = sku,
+                                           [STOCK_SET_A_MAXLEN] = MAXLEN};
+    return eval(SCRIPT_STOCK_SET, keys, STOCK_SET_K_FIXED, args, STOCK_SET_A_FIXED);
+}
+
+/* stock_adjust with a largest on_hand of 100. */
+static redisReply *call_adjust(const char *sku, const char *loc, const char *delta,
+                               const char *reason)
+{
+    const char *keys[STOCK_ADJUST_K_FIXED] = {
+        [STOCK_ADJUST_K_STOCK] = fmt(NS ":stock:%s", sku), [STOCK_ADJUST_K_EVENTS] = EVENTS};
+    const char *args[STOCK_ADJUST_A_FIXED] = {
+        [STOCK_ADJUST_A_LOCATION] = loc,  [STOCK_ADJUST_A_DELTA] = delta,
+        [STOCK_ADJUST_A_MAX] = "100",     [STOCK_ADJUST_A_SKU] = sku,
+        [STOCK_ADJUST_A_MAXLEN] = MAXLEN, [STOCK_ADJUST_A_REASON] = reason};
+    return eval(SCRIPT_STOCK_ADJUST, keys, STOCK_ADJUST_K_FIXED, args, STOCK_ADJUST_A_FIXED);
+}
+
+/* stock_get of sku at the locations "L1 L2 ..." ("": all of them). */
+static redisReply *call_stock_get(const char *sku, const char *locs)
+{
+    const char *keys[STOCK_GET_K_FIXED] = {[STOCK_GET_K_STOCK] = fmt(NS ":stock:%s", sku)};
+    const char *args[8];
+    return eval_ro(SCRIPT_STOCK_GET, keys, STOCK_GET_K_FIXED, args, words(locs, args, 8));
+}
+
+/* reserve of the lines "sku qty ..." on channel "web" with a ttl of TTL_MS,
+ * at the requested locations "L1 ..." ("": the channel's), laid out as
+ * reserve.c lays it out: a stock key per line after the fixed KEYS; sku and
+ * quantity per line, m and the m locations after the fixed ARGV. */
+static redisReply *call_reserve(const char *rid, const char *order_id, const char *strategy,
+                                const char *may_sweep, const char *lines, const char *locs)
+{
+    const char *w[8], *res = fmt(NS ":res:%s", rid);
+    const char *order = order_id[0] ? fmt(NS ":order:%s", order_id) : res;
+    int n = words(lines, w, 8) / 2;
+    const char *keys[RESERVE_K_FIXED + 4] = {[RESERVE_K_EXPIRY] = EXPIRY,
+                                             [RESERVE_K_RES] = res,
+                                             [RESERVE_K_ORDER] = order,
+                                             [RESERVE_K_CHANNEL] = CHANNEL,
+                                             [RESERVE_K_EVENTS] = EVENTS};
+    const char *args[RESERVE_A_FIXED + 8 + 1 + 4] = {
+        [RESERVE_A_ID] = rid,           [RESERVE_A_ORDER_ID] = order_id,
+        [RESERVE_A_TTL] = XSTR(TTL_MS), [RESERVE_A_STRATEGY] = strategy,
+        [RESERVE_A_MAXLEN] = MAXLEN,    [RESERVE_A_MAY_SWEEP] = may_sweep,
+        [RESERVE_A_N] = fmt("%d", n)};
+    assert_true(n <= 4);
+    for (int i = 0; i < n; i++) {
+        keys[RESERVE_K_FIXED + i] = fmt(NS ":stock:%s", w[2 * i]);
+        args[RESERVE_A_FIXED + 2 * i] = w[2 * i];
+        args[RESERVE_A_FIXED + 2 * i + 1] = w[2 * i + 1];
+    }
+    int m = words(locs, args + RESERVE_A_FIXED + 2 * n + 1, 4);
+    args[RESERVE_A_FIXED + 2 * n] = fmt("%d", m);
+    return eval(SCRIPT_RESERVE, keys, RESERVE_K_FIXED + n, args, RESERVE_A_FIXED + 2 * n + 1 + m);
+}
+
+/* One line of qty of sku A, auto, may sweep, at the channel's locations. */
+static redisReply *reserve_a(const char *rid, int qty)
+{
+    return call_reserve(rid, "", "auto", "1", fmt("A %d", qty), "");
+}
+
+/* reservation_get; with mode 'replay', of the items "sku qty ...". */
+static redisReply *call_get(const char *rid, const char *mode, const char *items)
+{
+    const char *keys[RESERVATION_GET_K_FIXED] = {[RESERVATION_GET_K_RES] = fmt(NS ":res:%s", rid)};
+    const char *args[RESERVATION_GET_A_FIXED + 8] = {
+        [RESERVATION_GET_A_ID] = rid, [RESERVATION_GET_A_MODE] = mode};
+    int n = words(items, args + RESERVATION_GET_A_FIXED, 8);
+    return eval_ro(SCRIPT_RESERVATION_GET, keys, RESERVATION_GET_K_FIXED, args,
+                   RESERVATION_GET_A_FIXED + n);
+}
+
+static redisReply *call_extend(const char *rid)
+{
+    const char *keys[EXTEND_K_FIXED] = {
+        [EXTEND_K_RES] = fmt(NS ":res:%s", rid), [EXTEND_K_EXPIRY] = EXPIRY};
+    const char *args[EXTEND_A_FIXED] = {[EXTEND_A_ID] = rid, [EXTEND_A_TTL] = "60000"};
+    return eval(SCRIPT_EXTEND, keys, EXTEND_K_FIXED, args, EXTEND_A_FIXED);
+}
+
+/* commit, release or expire in the layout of transition.h: the ids "r1 r2"
+ * with their order bindings "o-1 -" ('-': none, the record key stands in),
+ * then the stock keys of the skus "A B". */
+static redisReply *call_act(enum script_id script, const char *reason, const char *ids,
+                            const char *orders, const char *skus)
+{
+    const char *id[8], *order[8], *sku[4];
+    int k = words(ids, id, 8), m = words(skus, sku, 4);
+    assert_int_equal(words(orders, order, 8), k);
+    const char *keys[TRANSITION_K_FIXED + 2 * 8 + 4] = {
+        [TRANSITION_K_EXPIRY] = EXPIRY, [TRANSITION_K_EVENTS] = EVENTS};
+    const char *args[TRANSITION_A_FIXED + 8 + 1 + 4] = {[TRANSITION_A_RETENTION] = XSTR(RETENTION),
+                                                        [TRANSITION_A_MAXLEN] = MAXLEN,
+                                                        [TRANSITION_A_REASON] = reason,
+                                                        [TRANSITION_A_K] = fmt("%d", k)};
+    for (int i = 0; i < k; i++) {
+        keys[TRANSITION_K_FIXED + i] = fmt(NS ":res:%s", id[i]);
+        keys[TRANSITION_K_FIXED + k + i] =
+            strcmp(order[i], "-") ? fmt(NS ":order:%s", order[i]) : keys[TRANSITION_K_FIXED + i];
+        args[TRANSITION_A_FIXED + i] = id[i];
+    }
+    args[TRANSITION_A_FIXED + k] = fmt("%d", m);
+    for (int j = 0; j < m; j++) {
+        keys[TRANSITION_K_FIXED + 2 * k + j] = fmt(NS ":stock:%s", sku[j]);
+        args[TRANSITION_A_FIXED + k + 1 + j] = sku[j];
+    }
+    return eval(script, keys, TRANSITION_K_FIXED + 2 * k + m, args, TRANSITION_A_FIXED + k + 1 + m);
+}
+
+/* audit of the index entries "r1 r2" and the skus of a page "A B". */
+static redisReply *call_audit(const char *ids, const char *skus)
+{
+    const char *id[8], *sku[4];
+    int k = words(ids, id, 8), m = words(skus, sku, 4);
+    const char *keys[AUDIT_K_FIXED + 8 + 4] = {[AUDIT_K_EXPIRY] = EXPIRY};
+    const char *args[AUDIT_A_FIXED + 8 + 1 + 4] = {[AUDIT_A_K] = fmt("%d", k)};
+    for (int i = 0; i < k; i++) {
+        keys[AUDIT_K_FIXED + i] = fmt(NS ":res:%s", id[i]);
+        args[AUDIT_A_FIXED + i] = id[i];
+    }
+    args[AUDIT_A_FIXED + k] = fmt("%d", m);
+    for (int j = 0; j < m; j++) {
+        keys[AUDIT_K_FIXED + k + j] = fmt(NS ":stock:%s", sku[j]);
+        args[AUDIT_A_FIXED + k + 1 + j] = sku[j];
+    }
+    return eval_ro(SCRIPT_AUDIT, keys, AUDIT_K_FIXED + k + m, args, AUDIT_A_FIXED + k + 1 + m);
+}
+
+static redisReply *call_due(const char *limit)
+{
+    const char *keys[EXPIRE_DUE_K_FIXED] = {[EXPIRE_DUE_K_EXPIRY] = EXPIRY};
+    const char *args[EXPIRE_DUE_A_FIXED] = {[EXPIRE_DUE_A_LIMIT] = limit};
+    return eval_ro(SCRIPT_EXPIRE_DUE, keys, EXPIRE_DUE_K_FIXED, args, EXPIRE_DUE_A_FIXED);
+}
+
+/* --- stock and channels -------------------------------------------------- */
+
+static void test_stock_set(void **state)
+{
+    (void)state;
+    /* A first set creates the row; reserved is not written (it reads as 0),
+     * and the ledger records the whole on_hand as the movement. */
+    is(call_stock_set("A", "L", "10", "3"), "%d 10 0 3", STOCK_SET_ST_OK);
+    is(R("HMGET " STOCK("A") " L:on_hand L:reserved L:safety"), "'10' nil '3'");
+    ledger_is(1, 1, "'set' 'A' 'L' '10' '' ''");
+    /* '' keeps the current safety stock; the movement is the change. */
+    is(call_stock_set("A", "L", "12", ""), "%d 12 0 3", STOCK_SET_ST_OK);
+    is(R("HMGET " STOCK("A") " L:on_hand L:safety"), "'12' '3'");
+    ledger_is(2, 1, "'set' 'A' 'L' '2' '' ''");
+    /* Only the safety stock changes: a movement of 0, still recorded. */
+    is(call_stock_set("A", "L", "12", "5"), "%d 12 0 5", STOCK_SET_ST_OK);
+    is(R("HMGET " STOCK("A") " L:on_hand L:safety"), "'12' '5'");
+    ledger_is(3, 1, "'set' 'A' 'L' '0' '' ''");
+
+    /* With units reserved, on_hand may go down to them (a negative
+     * movement) but not below: then nothing at all is written, not even
+     * the new safety stock, and the ledger does not move. */
+    run("HSET " STOCK("A") " L:reserved 4");
+    is(call_stock_set("A", "L", "4", ""), "%d 4 4 5", STOCK_SET_ST_OK);
+    ledger_is(4, 1, "'set' 'A' 'L' '-8' '' ''");
+    UNCHANGED(call_stock_set("A", "L", "3", "0"), "%d 4", STOCK_SET_ST_BELOW_RESERVED);
+
+    /* Each location is its own row (L's reserved and safety are not M's),
+     * and the largest on_hand comes back exactly, as an integer. */
+    is(call_stock_set("A", "M", "1000000000000000", ""), "%d 1000000000000000 0 0",
+       STOCK_SET_ST_OK);
+    ledger_is(5, 1, "'set' 'A' 'M' '1000000000000000' '' ''");
+}
+
+static void test_stock_adjust(void **state)
+{
+    (void)state;
+    put_stock("A", "L", 5, 2, 1);
+    /* A receipt: the reason goes to the ledger with the delta. */
+    is(call_adjust("A", "L", "7", "received PO-17"), "%d 12 2 1", STOCK_ADJUST_ST_OK);
+    is(R("HGET " STOCK("A") " L:on_hand"), "'12'");
+    ledger_is(1, 1, "'adjust' 'A' 'L' '7' '' 'received PO-17'");
+    is(call_adjust("A", "L", "-3", ""), "%d 9 2 1", STOCK_ADJUST_ST_OK);
+    ledger_is(2, 1, "'adjust' 'A' 'L' '-3' '' ''");
+
+    /* Below the reserved units: requested is -delta and available is
+     * on_hand - reserved (an adjust may take the safety stock). Down to
+     * exactly the reserved units is fine. */
+    UNCHANGED(call_adjust("A", "L", "-8", "damaged"), "%d 8 7", STOCK_ADJUST_ST_SHORT);
+    is(call_adjust("A", "L", "-7", ""), "%d 2 2 1", STOCK_ADJUST_ST_OK);
+    /* Past the largest on_hand: refused; exactly the largest: accepted. */
+    UNCHANGED(call_adjust("A", "L", "99", ""), "%d", STOCK_ADJUST_ST_TOO_LARGE);
+    is(call_adjust("A", "L", "98", ""), "%d 100 2 1", STOCK_ADJUST_ST_OK);
+    ledger_is(4, 1, "'adjust' 'A' 'L' '98' '' ''");
+
+    /* A location without stock has nothing to take, and may receive. */
+    UNCHANGED(call_adjust("A", "M", "-1", ""), "%d 1 0", STOCK_ADJUST_ST_SHORT);
+    is(call_adjust("A", "M", "4", "found"), "%d 4 0 0", STOCK_ADJUST_ST_OK);
+    is(R("HMGET " STOCK("A") " M:on_hand L:on_hand"), "'4' '100'");
+    ledger_is(5, 1, "'adjust' 'A' 'M' '4' '' 'found'");
+}
+
+static void test_stock_get(void **state)
+{
+    (void)state;
+    put_stock("A", "L1", 10, 2, 1);
+    /* A location with only on_hand, one whose name holds ':', and fields
+     * that are no location's stock field, which must be ignored. */
+    run("HSET " STOCK("A") " L2:on_hand 5 dc:3:on_hand 8 dc:3:reserved 1 note x L9:colour red");
+    /* Listed: in the order asked, zeros for an unknown location. */
+    is(call_stock_get("A", "L1 X L2"), "%d 'L1' 10 2 1 'X' 0 0 0 'L2' 5 0 0", STOCK_GET_ST_OK);
+
+    /* None listed: every location the hash knows, in any order: each row
+     * is there, and nothing else. */
+    const char *all = text_of(call_stock_get("A", ""));
+    static const char *const rows[] = {"'L1' 10 2 1", "'L2' 5 0 0", "'dc:3' 8 1 0"};
+    assert_int_equal(atoi(all), STOCK_GET_ST_OK);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        if (strstr(all, rows[i]) == NULL)
+            fail_msg("no %s in %s", rows[i], all);
+    assert_int_equal(strlen(all), strlen("0 'L1' 10 2 1 'L2' 5 0 0 'dc:3' 8 1 0"));
+
+    /* An unknown sku: no rows, or zeros for the listed locations. */
+    is(call_stock_get("Z", ""), "%d", STOCK_GET_ST_OK);
+    is(call_stock_get("Z", "L1"), "%d 'L1' 0 0 0", STOCK_GET_ST_OK);
+}
+
+static void test_channels(void **state)
+{
+    (void)state;
+    const char *get[CHANNEL_GET_K_FIXED] = {[CHANNEL_GET_K_CHANNEL] = CHANNEL};
+    const char *set[CHANNEL_SET_K_FIXED] = {[CHANNEL_SET_K_CHANNEL] = CHANNEL};
+    is(eval_ro(SCRIPT_CHANNEL_GET, get, CHANNEL_GET_K_FIXED, NULL, 0), "%d",
+       CHANNEL_GET_ST_UNKNOWN);
+    is(eval(SCRIPT_CHANNEL_SET, set, CHANNEL_SET_K_FIXED, (const char *[]){"L2", "L1", "L3"}, 3),
+       "%d 'L2' 'L1' 'L3'", CHANNEL_SET_ST_OK);
+    is(R("LRANGE " CHANNEL " 0 -1"), "'L2' 'L1' 'L3'");
+    /* A set replaces the list; it never appends to it. */
+    is(eval(SCRIPT_CHANNEL_SET, set, CHANNEL_SET_K_FIXED, (const char *[]){"L3"}, 1), "%d 'L3'",
+       CHANNEL_SET_ST_OK);
+    is(R("LRANGE " CHANNEL " 0 -1"), "'L3'");
+    ledger_is(0, 0, "%s", "");
+    is(eval_ro(SCRIPT_CHANNEL_GET, get, CHANNEL_GET_K_FIXED, NULL, 0), "%d 'L3'",
+       CHANNEL_GET_ST_OK);
+}
+
+/* --- reserve ------------------------------------------------------------- */
+
+/* Channel web = L1, L2, and skus A and B there with avail = {A@L1, A@L2,
+ * B@L1, B@L2} units free: one unit reserved and one of safety stock on top,
+ * so that a script that forgot either would take too much. */
+static void put_ab(const long long avail[4])
+{
+    run("RPUSH " CHANNEL " L1 L2");
+    for (int i = 0; i < 4; i++)
+        put_stock(i < 2 ? "A" : "B", i % 2 ? "L2" : "L1", avail[i] + 2, 1, 1);
+}
+
+/* Checks a HELD reply of reserve sent after t0, and frees it: created now,
+ * due TTL_MS later, with these allocations ("'sku' 'loc' q ..."), and a
+ * record and index entry that say the same. fresh: on put_ab's stock with
+ * an empty ledger; then exactly the allocations were added to reserved,
+ * each with its 'reserve' entry. */
+#define held_is(...) held_at(__LINE__, __VA_ARGS__)
+static void held_at(int line, redisReply *r, long long t0, const char *rid, const char *order_id,
+                    const char *allocs, bool fresh)
+{
+    if (r->elements < 7 || r->element[4]->type != REDIS_REPLY_INTEGER)
+        is_at(line, r, "%d '%s' 'held' ...", RESERVE_ST_HELD, rid); /* fails, showing it */
+    long long created = r->element[4]->integer, reserved[2][2] = {{1, 1}, {1, 1}};
+    assert_in_range(created, t0, now());
+    char json[512] = "[", events[1024] = "";
+    size_t n = (r->elements - 7) / 3;
+    for (size_t i = 0; i < n; i++) {
+        redisReply **a = r->element + 7 + 3 * i;
+        assert_true(a[0]->type == REDIS_REPLY_STRING && a[1]->type == REDIS_REPLY_STRING &&
+                    a[2]->type == REDIS_REPLY_INTEGER);
+        cat(json, sizeof json,
+            fmt("%s[\"%s\",\"%s\",%lld]", i ? "," : "", a[0]->str, a[1]->str, a[2]->integer));
+        cat(events, sizeof events,
+            fmt("%s'reserve' '%s' '%s' '%lld' '%s' ''", i ? " | " : "", a[0]->str, a[1]->str,
+                a[2]->integer, rid));
+        int s = a[0]->str[0] - 'A', l = a[1]->str[1] - '1';
+        if (s >= 0 && s < 2 && l >= 0 && l < 2)
+            reserved[s][l] += a[2]->integer;
+    }
+    cat(json, sizeof json, "]");
+    is_at(line, r, "%d '%s' 'held' '%s' %lld %lld '' %s", RESERVE_ST_HELD, rid, order_id, created,
+          created + TTL_MS, allocs);
+    is_at(line,
+          R("HMGET " NS ":res:%s status order_id created_at expires_at reason allocations", rid),
+          "'held' '%s' '%lld' '%lld' nil '%s'", order_id, created, created + TTL_MS, json);
+    is_at(line, R("ZSCORE " EXPIRY " %s", rid), "'%lld'", created + TTL_MS);
+    if (fresh) {
+        is_at(line, R("HMGET " STOCK("A") " L1:reserved L2:reserved"), "'%lld' '%lld'",
+              reserved[0][0], reserved[0][1]);
+        is_at(line, R("HMGET " STOCK("B") " L1:reserved L2:reserved"), "'%lld' '%lld'",
+              reserved[1][0], reserved[1][1]);
+        ledger_at(line, (long long)n, (int)n, "%s", events);
+    }
+}
+
+static void test_reserve_held(void **state)
+{
+    (void)state;
+    put_ab((const long long[]){3, 3, 1, 2});
+    long long t0 = now();
+    /* Only L2 has both lines, so single takes them there. The record has
+     * its five fields (no reason yet), the order is bound to it, nothing
+     * of a live hold expires by TTL, and on_hand does not move. */
+    held_is(call_reserve("r1", "o-1", "single", "1", "A 3 B 2", ""), t0, "r1", "o-1",
+            "'A' 'L2' 3 'B' 'L2' 2", true);
+    is(R("HLEN " RES("r1")), "5");
+    is(R("GET " ORDER("o-1")), "'r1'");
+    is(R("TTL " RES("r1")), "-1");
+    is(R("TTL " ORDER("o-1")), "-1");
+    is(R("HMGET " STOCK("A") " L1:on_hand L2:on_hand"), "'5' '5'");
+
+    /* Without an order_id no binding is written, and the record key that
+     * stands in for it in KEYS is not overwritten. */
+    held_is(reserve_a("r2", 1), t0, "r2", "", "'A' 'L1' 1", false);
+    is(R("KEYS " NS ":order:*"), "'" ORDER("o-1") "'");
+    is(R("HGET " STOCK("A") " L1:reserved"), "'2'");
+    ledger_is(3, 1, "'reserve' 'A' 'L1' '1' 'r2' ''");
+
+    /* The largest line quantity round-trips through the record's JSON. */
+    put_stock("C", "L1", 2000000000, 0, 0);
+    held_is(call_reserve("r3", "", "auto", "1", "C 1000000000", ""), t0, "r3", "",
+            "'C' 'L1' 1000000000", false);
+}
+
+static void test_reserve_strategies(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *strategy;
+        long long avail[4]; /* A@L1, A@L2, B@L1, B@L2 */
+        const char *lines;
+        const char *held, *short_; /* the allocations, or sku requested available */
+    } cases[] = {
+        /* Both lines fit at L2 only: single (and auto) take both there,
+         * per_line each line at its first fit, split greedily in order. */
+        {"single", {3, 3, 1, 2}, "A 3 B 2", "'A' 'L2' 3 'B' 'L2' 2", NULL},
+        {"auto", {3, 3, 1, 2}, "A 3 B 2", "'A' 'L2' 3 'B' 'L2' 2", NULL},
+        {"per_line", {3, 3, 1, 2}, "A 3 B 2", "'A' 'L1' 3 'B' 'L2' 2", NULL},
+        {"split", {3, 3, 1, 2}, "A 3 B 2", "'A' 'L1' 3 'B' 'L1' 1 'B' 'L2' 1", NULL},
+        /* No location has both lines: single is short, measured at the
+         * most preferred location; auto falls back to per_line. */
+        {"single", {1, 3, 2, 0}, "A 3 B 2", NULL, "'A' 3 1"},
+        {"per_line", {1, 3, 2, 0}, "A 3 B 2", "'A' 'L2' 3 'B' 'L1' 2", NULL},
+        {"auto", {1, 3, 2, 0}, "A 3 B 2", "'A' 'L2' 3 'B' 'L1' 2", NULL},
+        {"split", {1, 3, 2, 0}, "A 3 B 2", "'A' 'L1' 1 'A' 'L2' 2 'B' 'L1' 2", NULL},
+        /* A split passes over a location with nothing free. */
+        {"split", {0, 3, 1, 2}, "A 2 B 2", "'A' 'L2' 2 'B' 'L1' 1 'B' 'L2' 1", NULL},
+        /* No location has the line: only a split, auto's last resort. */
+        {"per_line", {2, 2, 0, 0}, "A 3", NULL, "'A' 3 2"},
+        {"auto", {2, 2, 0, 0}, "A 3", "'A' 'L1' 2 'A' 'L2' 1", NULL},
+        /* Too little anywhere: available as each strategy fills a line
+         * (at the first location, the best one, all of them). */
+        {"single", {1, 2, 0, 0}, "A 4", NULL, "'A' 4 1"},
+        {"per_line", {1, 2, 0, 0}, "A 4", NULL, "'A' 4 2"},
+        {"split", {1, 2, 0, 0}, "A 4", NULL, "'A' 4 3"},
+        {"auto", {1, 2, 0, 0}, "A 4", NULL, "'A' 4 3"},
+        /* The reply names the line that is short, not the first line. */
+        {"split", {5, 0, 1, 0}, "A 3 B 2", NULL, "'B' 2 1"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        snprintf(context, sizeof context, "(case %zu, %s)", c, cases[c].strategy);
+        harness_flush(&H);
+        put_ab(cases[c].avail);
+        long long t0 = now();
+        if (cases[c].held)
+            held_is(call_reserve("r", "", cases[c].strategy, "1", cases[c].lines, ""), t0, "r", "",
+                    cases[c].held, true);
+        else
+            UNCHANGED(call_reserve("r", "", cases[c].strategy, "1", cases[c].lines, ""), "%d %s",
+                      RESERVE_ST_SHORT, cases[c].short_);
+    }
+    context[0] = '\0';
+}
+
+static void test_reserve_locations(void **state)
+{
+    (void)state;
+    put_ab((const long long[]){3, 3, 0, 0});
+    put_stock("A", "L3", 10, 0, 0);
+    long long t0 = now();
+    /* Requested locations keep the request's order, limited to the
+     * channel's: L3, first and well stocked, is not in the channel and is
+     * dropped, and L2 comes before L1. None in the channel: short, with
+     * nothing available. */
+    held_is(call_reserve("r1", "", "single", "1", "A 1", "L3 L2 L1"), t0, "r1", "", "'A' 'L2' 1",
+            false);
+    UNCHANGED(call_reserve("r2", "", "auto", "1", "A 1", "L3"), "%d 'A' 1 0", RESERVE_ST_SHORT);
+    /* Without a channel the requested locations are used as they are;
+     * without either there is nowhere to look. */
+    run("DEL " CHANNEL);
+    held_is(call_reserve("r3", "", "single", "1", "A 1", "L3"), t0, "r3", "", "'A' 'L3' 1", false);
+    is(R("HGET " STOCK("A") " L3:reserved"), "'1'");
+    UNCHANGED(reserve_a("r4", 1), "%d", RESERVE_ST_NO_CHANNEL);
+
+    /* L4 has 2 free above its safety stock; L5 is 1 below its own, which
+     * counts as 0 free, never as -1 against L4's units. */
+    put_stock("S", "L4", 5, 0, 3);
+    put_stock("S", "L5", 2, 0, 3);
+    UNCHANGED(call_reserve("r5", "", "single", "1", "S 3", "L4 L5"), "%d 'S' 3 2",
+              RESERVE_ST_SHORT);
+    UNCHANGED(call_reserve("r5", "", "split", "1", "S 3", "L4 L5"), "%d 'S' 3 2", RESERVE_ST_SHORT);
+    held_is(call_reserve("r5", "", "split", "1", "S 2", "L4 L5"), t0, "r5", "", "'S' 'L4' 2",
+            false);
+    is(R("HMGET " STOCK("S") " L4:reserved L5:reserved"), "'2' '0'");
+}
+
+static void test_reserve_bound_and_sweep(void **state)
+{
+    (void)state;
+    put_ab((const long long[]){1, 0, 0, 0});
+    /* A bound order_id answers the bound id and writes nothing, even when
+     * the stock would allow the hold. */
+    run("SET " ORDER("o-1") " r-old");
+    UNCHANGED(call_reserve("r1", "o-1", "auto", "1", "A 1", ""), "%d 'r-old'", RESERVE_ST_BOUND);
+
+    /* A hold past its deadline while the stock is short: the caller may
+     * sweep and retry; when it may not (the retry), the answer is short. */
+    run("ZADD " EXPIRY " %lld r-due", now() - 1000);
+    UNCHANGED(reserve_a("r2", 2), "%d", RESERVE_ST_SWEEP);
+    UNCHANGED(call_reserve("r2", "", "auto", "0", "A 2", ""), "%d 'A' 2 1", RESERVE_ST_SHORT);
+    /* Only a shortage asks for a sweep, and only a due hold: r3's is not. */
+    held_is(reserve_a("r3", 1), 0, "r3", "", "'A' 'L1' 1", false);
+    run("ZREM " EXPIRY " r-due");
+    UNCHANGED(reserve_a("r4", 1), "%d 'A' 1 0", RESERVE_ST_SHORT);
+}
+
+/* --- reservation_get, extend, reservation_plan ---------------------------- */
+
+static void test_reservation_get(void **state)
+{
+    (void)state;
+    long long e = now() + 600000, c = e - 60000;
+    put_hold("r1", "o-1", "held", e, "A L1 2 B L2 1 A L2 3");
+    put_hold("r2", "", "released", e, "C L1 1");
+    run("HSET " RES("r2") " reason %s", "customer cancelled");
+    is(call_get("r1", "get", ""), "%d 'r1' 'held' 'o-1' %lld %lld '' %s", RESERVATION_GET_ST_FOUND,
+       c, e, "'A' 'L1' 2 'B' 'L2' 1 'A' 'L2' 3");
+    is(call_get("r2", "get", ""), "%d 'r2' 'released' '' %lld %lld 'customer cancelled' %s",
+       RESERVATION_GET_ST_FOUND, c, e, "'C' 'L1' 1");
+
+    /* A replay matches the per-sku sums of the allocations, in any order. */
+    is(call_get("r1", "replay", "A 5 B 1"), "%d 'r1' 'held' 'o-1' %lld %lld '' %s",
+       RESERVATION_GET_ST_REPLAYED, c, e, "'A' 'L1' 2 'B' 'L2' 1 'A' 'L2' 3");
+    is(call_get("r1", "replay", "B 1 A 5"), "%d 'r1' 'held' 'o-1' %lld %lld '' %s",
+       RESERVATION_GET_ST_REPLAYED, c, e, "'A' 'L1' 2 'B' 'L2' 1 'A' 'L2' 3");
+    /* Any other items: one allocation's quantity instead of the sum, a
+     * line fewer, a line more, another sku, another quantity. */
+    static const char *const other[] = {"A 2 B 1", "A 5", "A 5 B 1 C 1", "A 5 C 1", "A 5 B 2"};
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
+        snprintf(context, sizeof context, "(%s)", other[i]);
+        is(call_get("r1", "replay", other[i]), "%d", RESERVATION_GET_ST_MISMATCH);
+    }
+    context[0] = '\0';
+    is(call_get("r9", "get", ""), "%d", RESERVATION_GET_ST_NOT_FOUND);
+    is(call_get("r9", "replay", "A 5"), "%d", RESERVATION_GET_ST_NOT_FOUND);
+}
+
+static void test_extend(void **state)
+{
+    (void)state;
+    long long t = now();
+    put_hold("r1", "o-1", "held", t + 10000, "A L1 2");
+    /* The new deadline is now + ttl, in the record and the index alike. */
+    redisReply *r = call_extend("r1");
+    assert_int_equal(r->elements, 10);
+    long long t1 = now(), deadline = r->element[5]->integer;
+    assert_in_range(deadline, t + 60000, t1 + 60000);
+    is(r, "%d 'r1' 'held' 'o-1' %lld %lld '' 'A' 'L1' 2", EXTEND_ST_EXTENDED, t - 50000, deadline);
+    is(R("HMGET " RES("r1") " status created_at expires_at"), "'held' '%lld' '%lld'", t - 50000,
+       deadline);
+    is(R("ZSCORE " EXPIRY " r1"), "'%lld'", deadline);
+    is(R("TTL " RES("r1")), "-1");
+    ledger_is(0, 0, "%s", "");
+
+    /* Past its deadline but not swept yet: never revived. Not held: the
+     * state says why. Either way nothing is written. */
+    put_hold("r2", "", "held", t - 1000, "A L1 1");
+    put_hold("r3", "", "expired", t + 600000, "A L1 1");
+    put_hold("r4", "", "committed", t + 600000, "A L1 1");
+    put_hold("r5", "", "released", t + 600000, "A L1 1");
+    UNCHANGED(call_extend("r2"), "%d", EXTEND_ST_EXPIRED);
+    UNCHANGED(call_extend("r3"), "%d", EXTEND_ST_EXPIRED);
+    UNCHANGED(call_extend("r4"), "%d", EXTEND_ST_COMMITTED);
+    UNCHANGED(call_extend("r5"), "%d", EXTEND_ST_RELEASED);
+    UNCHANGED(call_extend("r9"), "%d", EXTEND_ST_NOT_FOUND);
+}
+
+static void test_reservation_plan(void **state)
+{
+    (void)state;
+    long long e = now() + 600000;
+    put_hold("r1", "o-1", "held", e, "A L1 2 B L1 1 A L2 1");
+    put_hold("r2", "", "committed", e, "C L1 1");
+    /* Per reservation: its order_id and its distinct skus in first-seen
+     * order, whatever its state; a missing one is '' and -1. */
+    is(eval_ro(SCRIPT_RESERVATION_PLAN, (const char *[]){RES("r1"), RES("r2"), RES("r9")}, 3, NULL,
+               0),
+       "%d 'o-1' 2 'A' 'B' '' 1 'C' '' -1", RESERVATION_PLAN_ST_OK);
+}
+
+/* --- commit, release, expire --------------------------------------------- */
+
+static void test_commit(void **state)
+{
+    (void)state;
+    long long t = now(), e = t + 600000, c = e - 60000;
+    put_stock("A", "L1", 10, 3, 0);
+    put_stock("B", "L2", 5, 1, 0);
+    put_hold("r1", "o-1", "held", e, "A L1 3 B L2 1");
+    /* Sold: on_hand and reserved go down together, and the record and its
+     * binding now expire. Stock keys are matched to skus by name, so they
+     * are given in another order than the allocations. Again: the same
+     * answer, and nothing is sold twice. */
+    is(call_act(SCRIPT_COMMIT, "", "r1", "o-1", "B A"),
+       "%d 'r1' 'committed' 'o-1' %lld %lld '' 'A' 'L1' 3 'B' 'L2' 1", COMMIT_ST_COMMITTED, c, e);
+    is(R("HMGET " STOCK("A") " L1:on_hand L1:reserved"), "'7' '0'");
+    is(R("HMGET " STOCK("B") " L2:on_hand L2:reserved"), "'4' '0'");
+    is(R("GET " ORDER("o-1")), "'r1'");
+    finished("r1", "o-1", "committed");
+    ledger_is(2, 2, "'commit' 'A' 'L1' '3' 'r1' '' | 'commit' 'B' 'L2' '1' 'r1' ''");
+    UNCHANGED(call_act(SCRIPT_COMMIT, "", "r1", "o-1", "A B"),
+              "%d 'r1' 'committed' 'o-1' %lld %lld '' 'A' 'L1' 3 'B' 'L2' 1", COMMIT_ST_COMMITTED,
+              c, e);
+
+    /* Past its deadline a hold is never sold: its units go back to
+     * available as an expiry, and a second commit finds it expired. */
+    put_stock("C", "L1", 4, 2, 0);
+    put_hold("r2", "", "held", t - 1000, "C L1 2");
+    is(call_act(SCRIPT_COMMIT, "", "r2", "-", "C"), "%d", COMMIT_ST_EXPIRED);
+    is(R("HMGET " STOCK("C") " L1:on_hand L1:reserved"), "'4' '0'");
+    finished("r2", "", "expired");
+    ledger_is(3, 1, "'expire' 'C' 'L1' '2' 'r2' ''");
+    UNCHANGED(call_act(SCRIPT_COMMIT, "", "r2", "-", "C"), "%d", COMMIT_ST_EXPIRED);
+
+    /* Released before, unknown, and a held sku without its stock key. */
+    put_hold("r3", "", "released", e, "A L1 1");
+    put_hold("r4", "o-4", "held", e, "A L1 1 B L2 1");
+    run("HINCRBY " STOCK("A") " L1:reserved 1");
+    run("HINCRBY " STOCK("B") " L2:reserved 1");
+    UNCHANGED(call_act(SCRIPT_COMMIT, "", "r3", "-", "A"), "%d", COMMIT_ST_RELEASED);
+    UNCHANGED(call_act(SCRIPT_COMMIT, "", "r9", "-", "A"), "%d", COMMIT_ST_NOT_FOUND);
+    UNCHANGED(call_act(SCRIPT_COMMIT, "", "r4", "o-4", "A"), "%d", COMMIT_ST_KEYS_MISSING);
+}
+
+static void test_release(void **state)
+{
+    (void)state;
+    long long t = now(), e = t + 600000, c = e - 60000;
+    put_stock("A", "L1", 10, 3, 0);
+    put_hold("r1", "o-1", "held", e, "A L1 3");
+    /* A hold given back: reserved goes down, the reason is recorded.
+     * Again: UNCHANGED, with the record as it is. */
+    is(call_act(SCRIPT_RELEASE, "customer cancelled", "r1", "o-1", "A"),
+       "%d 'r1' 'released' 'o-1' %lld %lld 'customer cancelled' 'A' 'L1' 3", RELEASE_ST_RELEASED, c,
+       e);
+    is(R("HMGET " STOCK("A") " L1:on_hand L1:reserved"), "'10' '0'");
+    is(R("HGET " RES("r1") " reason"), "'customer cancelled'");
+    finished("r1", "o-1", "released");
+    ledger_is(1, 1, "'release' 'A' 'L1' '3' 'r1' 'customer cancelled'");
+    UNCHANGED(call_act(SCRIPT_RELEASE, "again", "r1", "o-1", "A"),
+              "%d 'r1' 'released' 'o-1' %lld %lld 'customer cancelled' 'A' 'L1' 3",
+              RELEASE_ST_UNCHANGED, c, e);
+
+    /* A committed order given back: restocked, on_hand goes back up. */
+    put_stock("B", "L2", 4, 0, 0);
+    put_hold("r2", "o-2", "committed", e, "B L2 2");
+    is(call_act(SCRIPT_RELEASE, "returned", "r2", "o-2", "B"),
+       "%d 'r2' 'released' 'o-2' %lld %lld 'returned' 'B' 'L2' 2", RELEASE_ST_RESTOCKED, c, e);
+    is(R("HMGET " STOCK("B") " L2:on_hand L2:reserved"), "'6' '0'");
+    is(R("HGET " RES("r2") " reason"), "'returned'");
+    finished("r2", "o-2", "released");
+    ledger_is(2, 1, "'restock' 'B' 'L2' '2' 'r2' 'returned'");
+
+    /* Held past its deadline: the units go back as an expiry, without the
+     * release's reason. Again: UNCHANGED. */
+    put_stock("C", "L1", 5, 2, 0);
+    put_hold("r3", "", "held", t - 1000, "C L1 2");
+    is(call_act(SCRIPT_RELEASE, "too late", "r3", "-", "C"),
+       "%d 'r3' 'expired' '' %lld %lld '' 'C' 'L1' 2", RELEASE_ST_EXPIRED, t - 61000, t - 1000);
+    is(R("HMGET " STOCK("C") " L1:on_hand L1:reserved"), "'5' '0'");
+    is(R("HGET " RES("r3") " reason"), "nil");
+    finished("r3", "", "expired");
+    ledger_is(3, 1, "'expire' 'C' 'L1' '2' 'r3' ''");
+    UNCHANGED(call_act(SCRIPT_RELEASE, "", "r3", "-", "C"),
+              "%d 'r3' 'expired' '' %lld %lld '' 'C' 'L1' 2", RELEASE_ST_UNCHANGED, t - 61000,
+              t - 1000);
+
+    /* Unknown, and a held sku without its stock key. */
+    put_hold("r4", "", "held", e, "A L1 1 B L2 1");
+    run("HINCRBY " STOCK("A") " L1:reserved 1");
+    run("HINCRBY " STOCK("B") " L2:reserved 1");
+    UNCHANGED(call_act(SCRIPT_RELEASE, "", "r9", "-", "A"), "%d", RELEASE_ST_NOT_FOUND);
+    UNCHANGED(call_act(SCRIPT_RELEASE, "x", "r4", "-", "B"), "%d", RELEASE_ST_KEYS_MISSING);
+}
+
+static void test_expire(void **state)
+{
+    (void)state;
+    long long t = now();
+    /* A batch of a due hold, one not yet due, an index entry without a
+     * record and one whose record is not held any more. */
+    put_stock("A", "L1", 10, 3, 0);
+    put_hold("r1", "o-1", "held", t - 2000, "A L1 2");
+    put_hold("r2", "", "held", t + 600000, "A L1 1");
+    put_hold("r4", "", "committed", t + 600000, "A L1 5");
+    run("ZADD " EXPIRY " %lld r3 %lld r4", t - 3000, t - 1000);
+    is(call_act(SCRIPT_EXPIRE, "", "r1 r2 r3 r4", "o-1 - - -", "A"), "%d 1", EXPIRE_ST_OK);
+    /* The due hold gave its 2 units back as an expiry. */
+    is(R("HMGET " STOCK("A") " L1:on_hand L1:reserved"), "'10' '1'");
+    finished("r1", "o-1", "expired");
+    ledger_is(1, 1, "'expire' 'A' 'L1' '2' 'r1' ''");
+    /* The one not due is untouched; the stale index entries are dropped,
+     * but the records behind them are not the sweeper's to change. */
+    is(R("ZRANGE " EXPIRY " 0 -1 WITHSCORES"), "'r2' '%lld'", t + 600000);
+    is(R("HGET " RES("r2") " status"), "'held'");
+    is(R("HGET " RES("r4") " status"), "'committed'");
+    is(R("TTL " RES("r4")), "-1");
+    /* Another replica's sweep of the same batch: nothing more. */
+    UNCHANGED(call_act(SCRIPT_EXPIRE, "", "r1 r2 r3 r4", "o-1 - - -", "A"), "%d 0", EXPIRE_ST_OK);
+
+    /* A due sku without its stock key: nothing at all happens, not even
+     * the drop of the stale entry (r6) checked before it. */
+    put_stock("B", "L2", 5, 1, 0);
+    put_hold("r5", "", "held", t - 1000, "B L2 1");
+    run("ZADD " EXPIRY " %lld r6", t - 1000);
+    UNCHANGED(call_act(SCRIPT_EXPIRE, "", "r6 r5", "- -", "A"), "%d", EXPIRE_ST_KEYS_MISSING);
+    is(call_act(SCRIPT_EXPIRE, "", "r6 r5", "- -", "B"), "%d 1", EXPIRE_ST_OK);
+    is(R("HGET " STOCK("B") " L2:reserved"), "'0'");
+    is(R("ZRANGE " EXPIRY " 0 -1"), "'r2'");
+
+    /* An id given twice in one batch is released once, and a held one
+     * that is not due stays indexed. */
+    put_stock("C", "L3", 5, 3, 0);
+    put_hold("r7", "", "held", t - 1000, "C L3 3");
+    is(call_act(SCRIPT_EXPIRE, "", "r7 r2 r7 r2", "- - - -", "A C"), "%d 1", EXPIRE_ST_OK);
+    is(R("HGET " STOCK("C") " L3:reserved"), "'0'");
+    ledger_is(3, 1, "'expire' 'C' 'L3' '3' 'r7' ''");
+    is(R("ZRANGE " EXPIRY " 0 -1"), "'r2'");
+}
+
+/* --- expire_due, audit --------------------------------------------------- */
+
+static void test_expire_due(void **state)
+{
+    (void)state;
+    is(call_due("10"), "%d", EXPIRE_DUE_ST_OK);
+    long long t = now();
+    run("ZADD " EXPIRY " %lld a %lld b %lld c %lld d", t - 3000, t - 1000, t - 2000, t + 600000);
+    /* Due ones only, oldest deadline first, at most the limit. */
+    is(call_due("10"), "%d 'a' 'c' 'b'", EXPIRE_DUE_ST_OK);
+    is(call_due("2"), "%d 'a' 'c'", EXPIRE_DUE_ST_OK);
+}
+
+static void test_audit(void **state)
+{
+    (void)state;
+    long long e = now() + 600000;
+    put_hold("r1", "", "held", e, "A L1 2 B L2 1");
+    put_hold("r2", "", "held", e, "A L1 1");
+    put_stock("A", "L1", 10, 3, 0);
+    put_stock("A", "L2", 10, 0, 0);
+    put_stock("B", "L2", 5, 1, 0);
+    /* The books agree: k, m, no differences, no stale entries. */
+    is(call_audit("r1 r2", "A B"), "%d 2 2 0 0", AUDIT_ST_OK);
+    /* A reserved count altered by hand: sku, location, reserved, expected. */
+    run("HSET " STOCK("A") " L1:reserved 5");
+    is(call_audit("r1 r2", "A B"), "%d 2 2 1 'A' 'L1' 5 3 0", AUDIT_ST_OK);
+    /* A reserved field gone while holds count units there reads as 0. */
+    run("HDEL " STOCK("B") " L2:reserved");
+    is(call_audit("r1 r2", "A B"), "%d 2 2 2 'A' 'L1' 5 3 'B' 'L2' 0 1 0", AUDIT_ST_OK);
+    /* Only the skus of the page are checked. */
+    is(call_audit("r1 r2", "A"), "%d 2 1 1 'A' 'L1' 5 3 0", AUDIT_ST_OK);
+
+    /* Index entries that are not live holds are reported with their state
+     * ('missing' without a record), and their units are not expected. */
+    put_hold("r3", "", "committed", e, "A L1 4");
+    run("ZADD " EXPIRY " %lld r3 %lld r4", e, e);
+    run("HSET " STOCK("A") " L1:reserved 3");
+    is(call_audit("r1 r2 r3 r4", "A"), "%d 4 1 0 2 'r3' 'committed' 'r4' 'missing'", AUDIT_ST_OK);
+    /* The given ids must be exactly the index: fewer, or another one. */
+    is(call_audit("r1 r2 r3", "A"), "%d", AUDIT_ST_INDEX_MOVED);
+    is(call_audit("r1 r2 r3 r5", "A"), "%d", AUDIT_ST_INDEX_MOVED);
+}
+
+/* A fresh Redis, and no case named by a test that failed before. */
+static int setup(void **state)
+{
+    context[0] = '\0';
+    return harness_flush_setup(state);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_stock_set, setup),
+        cmocka_unit_test_setup(test_stock_adjust, setup),
+        cmocka_unit_test_setup(test_stock_get, setup),
+        cmocka_unit_test_setup(test_channels, setup),
+        cmocka_unit_test_setup(test_reserve_held, setup),
+        cmocka_unit_test_setup(test_reserve_strategies, setup),
+        cmocka_unit_test_setup(test_reserve_locations, setup),
+        cmocka_unit_test_setup(test_reserve_bound_and_sweep, setup),
+        cmocka_unit_test_setup(test_reservation_get, setup),
+        cmocka_unit_test_setup(test_extend, setup),
+        cmocka_unit_test_setup(test_reservation_plan, setup),
+        cmocka_unit_test_setup(test_commit, setup),
+        cmocka_unit_test_setup(test_release, setup),
+        cmocka_unit_test_setup(test_expire, setup),
+        cmocka_unit_test_setup(test_expire_due, setup),
+        cmocka_unit_test_setup(test_audit, setup),
+    };
+    return harness_run("scripts", tests, sizeof tests / sizeof tests[0], 0, NULL);
+}

@@ -1,0 +1,537 @@
+/* Unit tests of the request layer against the script contracts, through
+ * the fake-store seam (fake_store.c): a request line goes in, each call it
+ * makes is answered with a canned reply tree, and exactly one answer line
+ * must come out. Every reply reader is fed the replies its contract allows,
+ * and replies it does not allow (too short, wrong types, an unknown status,
+ * not an array, a Redis error): each of those becomes a clear error, never
+ * a guess and never a request left unanswered. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <cjson/cJSON.h>
+
+#include "audit.h"
+#include "config.h"
+#include "dispatch.h"
+#include "fake_store.h"
+#include "log.h"
+#include "request.h"
+#include "reservation.h"
+#include "reserve.h"
+#include "stock.h"
+#include "transition.h"
+
+/* The numbers the canned replies below use for statuses. */
+_Static_assert(STOCK_SET_ST_BELOW_RESERVED == 1, "replies below");
+_Static_assert(STOCK_ADJUST_ST_SHORT == 1 && STOCK_ADJUST_ST_TOO_LARGE == 2, "replies below");
+_Static_assert(CHANNEL_GET_ST_UNKNOWN == 1, "replies below");
+_Static_assert(RESERVE_ST_BOUND == 1 && RESERVE_ST_SWEEP == 2 && RESERVE_ST_SHORT == 3 &&
+                   RESERVE_ST_NO_CHANNEL == 4,
+               "replies below");
+_Static_assert(RESERVATION_GET_ST_REPLAYED == 1 && RESERVATION_GET_ST_NOT_FOUND == 2 &&
+                   RESERVATION_GET_ST_MISMATCH == 3,
+               "replies below");
+_Static_assert(EXTEND_ST_NOT_FOUND == 1 && EXTEND_ST_EXPIRED == 2 && EXTEND_ST_COMMITTED == 3 &&
+                   EXTEND_ST_RELEASED == 4,
+               "replies below");
+_Static_assert(COMMIT_ST_NOT_FOUND == 1 && COMMIT_ST_EXPIRED == 2 && COMMIT_ST_RELEASED == 3 &&
+                   COMMIT_ST_KEYS_MISSING == 4,
+               "replies below");
+_Static_assert(RELEASE_ST_RESTOCKED == 1 && RELEASE_ST_EXPIRED == 2 && RELEASE_ST_UNCHANGED == 3 &&
+                   RELEASE_ST_NOT_FOUND == 4 && RELEASE_ST_KEYS_MISSING == 5,
+               "replies below");
+_Static_assert(AUDIT_ST_INDEX_MOVED == 1, "replies below");
+
+static struct config cfg;
+static struct metrics metrics;
+static struct request_pool *pool;
+static int answers;
+static char answer[4096];
+
+static void on_done(struct request *req)
+{
+    answers++;
+    size_t n = req->out.len < sizeof answer - 1 ? req->out.len : sizeof answer - 1;
+    memcpy(answer, req->out.data, n);
+    answer[n] = '\0';
+    request_put(req);
+}
+
+static const char *no_env(const char *name)
+{
+    (void)name;
+    return NULL;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    char *argv[] = {"stockd", NULL};
+    char err[256];
+    /* The internal errors below are logged by design: keep the output for
+     * cmocka's report. */
+    log_setup((enum log_level)(LOG_ERROR + 1), LOG_TEXT);
+    assert_int_equal(config_parse(&cfg, 1, argv, no_env, NULL, err, sizeof err), CONFIG_OK);
+    metrics_init(&metrics);
+    fake_reset();
+    pool = request_pool_new(NULL, NULL, &cfg, &metrics, dispatch_handlers);
+    answers = 0;
+    answer[0] = '\0';
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    request_pool_free(pool);
+    fake_reset();
+    return 0;
+}
+
+static struct session session = {true};
+
+static void start(const char *line)
+{
+    struct request *req = request_get(pool, NULL, on_done);
+    request_start(req, &session, line, strlen(line));
+}
+
+static void reply_text(const char *text)
+{
+    redisReply *r = fake_parse(text);
+    fake_reply(r);
+    fake_reply_free(r);
+}
+
+/* --- the table ----------------------------------------------------------- */
+
+#define CMD (-1)  /* a plain command rather than a script */
+#define WAKE (-2) /* the sweeper was kicked: wake its waiter */
+
+struct step {
+    bool used;         /* false: past the last step */
+    int script;        /* the call expected; WAKE: a sweep instead */
+    const char *reply; /* its canned reply; NULL: the outcome below */
+    enum store_outcome outcome;
+};
+
+/* A call answered with a canned reply, a call that ends without one, and
+ * the sweeper waking the request that asked for a sweep. */
+#define CALL(script, reply) {true, script, reply, STORE_REPLY}
+#define FAIL(script, outcome) {true, script, NULL, outcome}
+#define WAKE_UP {true, WAKE, NULL, STORE_REPLY}
+
+struct contract_case {
+    const char *name;
+    const char *request;
+    struct step steps[12];
+    int code;           /* of the answer: 0 for a result */
+    const char *reason; /* data.reason, or NULL */
+    const char *has;    /* a piece the answer line holds, or NULL */
+};
+
+#define BODY "'RID' 'held' 'o-1' 100 900000100 ''"
+#define ALLOC " 'A' 'L' 2"
+#define GET "{\"id\":1,\"method\":\"reservation.get\",\"params\":{\"reservation_id\":\"RID\"}}"
+#define RESERVE                                                                                    \
+    "{\"id\":1,\"method\":\"reserve\",\"params\":{\"order_id\":\"o-1\",\"items\":[{\"sku\":\"A\","   \
+    "\"quantity\":2}]}}"
+#define COMMIT "{\"id\":1,\"method\":\"commit\",\"params\":{\"reservation_id\":\"RID\"}}"
+#define RELEASE "{\"id\":1,\"method\":\"release\",\"params\":{\"reservation_id\":\"RID\"}}"
+#define PLAN "[0 'o-1' 1 'A']"
+#define SET                                                                                        \
+    "{\"id\":1,\"method\":\"stock.set\",\"params\":{\"sku\":\"A\",\"location\":\"L\","           \
+    "\"on_hand\":5}}"
+#define ADJUST                                                                                     \
+    "{\"id\":1,\"method\":\"stock.adjust\",\"params\":{\"sku\":\"A\",\"location\":\"L\","        \
+    "\"delta\":-3}}"
+
+static const struct contract_case cases[] = {
+    /* stock.set */
+    {"stock.set ok", SET, {CALL(SCRIPT_STOCK_SET, "[0 5 1 0]")}, 0, NULL, "\"available\":4"},
+    {"stock.set below reserved", SET, {CALL(SCRIPT_STOCK_SET, "[1 7]")}, 1003, "below_reserved",
+     "\"reserved\":7"},
+    {"stock.set short reply", SET, {CALL(SCRIPT_STOCK_SET, "[0 5 1]")}, -32603, "internal", NULL},
+    {"stock.set long reply", SET, {CALL(SCRIPT_STOCK_SET, "[0 5 1 0 9]")}, -32603, "internal", NULL},
+    {"stock.set string for a number", SET, {CALL(SCRIPT_STOCK_SET, "[0 '5' 1 0]")}, -32603,
+     "internal", NULL},
+    {"stock.set unknown status", SET, {CALL(SCRIPT_STOCK_SET, "[2]")}, -32603, "internal", NULL},
+    {"stock.set negative status", SET, {CALL(SCRIPT_STOCK_SET, "[-32603]")}, -32603, "internal", NULL},
+    {"stock.set empty array", SET, {CALL(SCRIPT_STOCK_SET, "[]")}, -32603, "internal", NULL},
+    {"stock.set status reply", SET, {CALL(SCRIPT_STOCK_SET, "+OK")}, -32603, "internal", NULL},
+    {"stock.set nil", SET, {CALL(SCRIPT_STOCK_SET, "nil")}, -32603, "internal", NULL},
+    {"stock.set below reserved, no count", SET, {CALL(SCRIPT_STOCK_SET, "[1]")}, -32603, "internal",
+     NULL},
+    /* what the Redis side can say, for any call */
+    {"script error", SET, {CALL(SCRIPT_STOCK_SET, "!ERR user_script:3: attempt to index nil")},
+     -32603, "internal", NULL},
+    {"redis out of memory", SET,
+     {CALL(SCRIPT_STOCK_SET, "!OOM command not allowed when used memory > 'maxmemory'.")}, 2004,
+     "storage_full", NULL},
+    {"redis loading", SET, {CALL(SCRIPT_STOCK_SET, "!LOADING Redis is loading")}, 2001,
+     "unavailable", NULL},
+    {"redis busy", SET, {CALL(SCRIPT_STOCK_SET, "!BUSY Redis is busy running a script")}, 2001,
+     "unavailable", NULL},
+    {"redis a replica", SET, {CALL(SCRIPT_STOCK_SET, "!READONLY You can't write")}, 2001,
+     "unavailable", NULL},
+    {"never sent", SET, {FAIL(SCRIPT_STOCK_SET, STORE_NOT_SENT)}, 2001, "unavailable", NULL},
+    {"outcome unknown", SET, {FAIL(SCRIPT_STOCK_SET, STORE_UNKNOWN)}, 2002, "timeout", NULL},
+
+    /* stock.adjust */
+    {"stock.adjust ok", ADJUST, {CALL(SCRIPT_STOCK_ADJUST, "[0 2 0 0]")}, 0, NULL, "\"on_hand\":2"},
+    {"stock.adjust short", ADJUST, {CALL(SCRIPT_STOCK_ADJUST, "[1 3 1]")}, 1001, "out_of_stock",
+     "\"requested\":3,\"available\":1"},
+    {"stock.adjust too large", ADJUST, {CALL(SCRIPT_STOCK_ADJUST, "[2]")}, -32602, "invalid_params",
+     "\"field\":\"delta\""},
+    {"stock.adjust short, no numbers", ADJUST, {CALL(SCRIPT_STOCK_ADJUST, "[1]")}, -32603, "internal",
+     NULL},
+    {"stock.adjust too large, more", ADJUST, {CALL(SCRIPT_STOCK_ADJUST, "[2 1]")}, -32603, "internal",
+     NULL},
+
+    /* stock.get */
+    {"stock.get rows sorted", "{\"id\":1,\"method\":\"stock.get\",\"params\":{\"sku\":\"A\"}}",
+     {CALL(SCRIPT_STOCK_GET, "[0 'W2' 1 0 0 'W1' 5 2 1]")}, 0, NULL,
+     "\"location\":\"W1\",\"on_hand\":5,\"reserved\":2,\"available\":2"},
+    {"stock.get none", "{\"id\":1,\"method\":\"stock.get\",\"params\":{\"sku\":\"A\"}}",
+     {CALL(SCRIPT_STOCK_GET, "[0]")}, 0, NULL, "\"locations\":[]"},
+    {"stock.get broken group", "{\"id\":1,\"method\":\"stock.get\",\"params\":{\"sku\":\"A\"}}",
+     {CALL(SCRIPT_STOCK_GET, "[0 'W1' 5 2]")}, -32603, "internal", NULL},
+    {"stock.get number for a name", "{\"id\":1,\"method\":\"stock.get\",\"params\":{\"sku\":\"A\"}}",
+     {CALL(SCRIPT_STOCK_GET, "[0 7 5 2 1]")}, -32603, "internal", NULL},
+
+    /* channel.set, channel.get */
+    {"channel.set", "{\"id\":1,\"method\":\"channel.set\",\"params\":{\"channel\":\"web\","
+                    "\"locations\":[\"A\",\"B\"]}}",
+     {CALL(SCRIPT_CHANNEL_SET, "[0 'A' 'B']")}, 0, NULL, "\"locations\":[\"A\",\"B\"]"},
+    {"channel.get unknown", "{\"id\":1,\"method\":\"channel.get\",\"params\":{\"channel\":\"x\"}}",
+     {CALL(SCRIPT_CHANNEL_GET, "[1]")}, 1005, "unknown_channel", NULL},
+    {"channel.get number", "{\"id\":1,\"method\":\"channel.get\",\"params\":{\"channel\":\"x\"}}",
+     {CALL(SCRIPT_CHANNEL_GET, "[0 'A' 3]")}, -32603, "internal", NULL},
+    {"channel.set status 1", "{\"id\":1,\"method\":\"channel.set\",\"params\":{\"channel\":\"w\","
+                             "\"locations\":[\"A\"]}}",
+     {CALL(SCRIPT_CHANNEL_SET, "[1]")}, -32603, "internal", NULL},
+
+    /* reserve */
+    {"reserve held", RESERVE, {CALL(SCRIPT_RESERVE, "[0 " BODY ALLOC "]")}, 0, NULL,
+     "\"replayed\":false"},
+    {"reserve replayed", RESERVE,
+     {CALL(SCRIPT_RESERVE, "[1 'RID']"), CALL(SCRIPT_RESERVATION_GET, "[1 " BODY ALLOC "]")}, 0, NULL,
+     "\"replayed\":true"},
+    {"reserve replay of other items", RESERVE,
+     {CALL(SCRIPT_RESERVE, "[1 'RID']"), CALL(SCRIPT_RESERVATION_GET, "[3]")}, 1004,
+     "idempotency_conflict", NULL},
+    {"reserve bound to a bad id", RESERVE, {CALL(SCRIPT_RESERVE, "[1 'a:b']")}, -32603, "internal",
+     NULL},
+    {"reserve after a sweep", RESERVE,
+     {CALL(SCRIPT_RESERVE, "[2]"), WAKE_UP, CALL(SCRIPT_RESERVE, "[0 " BODY ALLOC "]")}, 0, NULL,
+     "\"status\":\"held\""},
+    {"reserve asks twice to sweep", RESERVE,
+     {CALL(SCRIPT_RESERVE, "[2]"), WAKE_UP, CALL(SCRIPT_RESERVE, "[2]")}, -32603, "internal", NULL},
+    {"reserve short", RESERVE, {CALL(SCRIPT_RESERVE, "[3 'A' 2 1]")}, 1001, "out_of_stock",
+     "\"sku\":\"A\",\"requested\":2,\"available\":1"},
+    {"reserve short, bad sku", RESERVE, {CALL(SCRIPT_RESERVE, "[3 'A B' 2 1]")}, -32603, "internal",
+     NULL},
+    {"reserve no channel", RESERVE, {CALL(SCRIPT_RESERVE, "[4]")}, 1005, "unknown_channel", NULL},
+    {"reserve held, broken allocation", RESERVE, {CALL(SCRIPT_RESERVE, "[0 " BODY " 'A' 'L']")},
+     -32603, "internal", NULL},
+    {"reserve held, no body", RESERVE, {CALL(SCRIPT_RESERVE, "[0]")}, -32603, "internal", NULL},
+    {"reserve status 5", RESERVE, {CALL(SCRIPT_RESERVE, "[5]")}, -32603, "internal", NULL},
+
+    /* reservation.get */
+    {"reservation.get", GET, {CALL(SCRIPT_RESERVATION_GET, "[0 " BODY ALLOC "]")}, 0, NULL,
+     "\"order_id\":\"o-1\""},
+    {"reservation.get not found", GET, {CALL(SCRIPT_RESERVATION_GET, "[2]")}, 1002, "not_found", NULL},
+    {"reservation.get string for a time", GET,
+     {CALL(SCRIPT_RESERVATION_GET, "[0 'RID' 'held' 'o-1' '100' 900 '']")}, -32603, "internal", NULL},
+
+    /* extend */
+    {"extend", "{\"id\":1,\"method\":\"extend\",\"params\":{\"reservation_id\":\"RID\","
+               "\"ttl_ms\":5000}}",
+     {CALL(SCRIPT_EXTEND, "[0 " BODY ALLOC "]")}, 0, NULL, "\"expires_at\":900000100"},
+    {"extend expired", "{\"id\":1,\"method\":\"extend\",\"params\":{\"reservation_id\":\"RID\","
+                       "\"ttl_ms\":5000}}",
+     {CALL(SCRIPT_EXTEND, "[2]")}, 1003, "expired", NULL},
+    {"extend committed", "{\"id\":1,\"method\":\"extend\",\"params\":{\"reservation_id\":\"RID\","
+                         "\"ttl_ms\":5000}}",
+     {CALL(SCRIPT_EXTEND, "[3]")}, 1003, "committed", NULL},
+    {"extend released", "{\"id\":1,\"method\":\"extend\",\"params\":{\"reservation_id\":\"RID\","
+                        "\"ttl_ms\":5000}}",
+     {CALL(SCRIPT_EXTEND, "[4]")}, 1003, "released", NULL},
+    {"extend not found", "{\"id\":1,\"method\":\"extend\",\"params\":{\"reservation_id\":\"RID\","
+                         "\"ttl_ms\":5000}}",
+     {CALL(SCRIPT_EXTEND, "[1]")}, 1002, "not_found", NULL},
+    {"extend expired, more", "{\"id\":1,\"method\":\"extend\",\"params\":{\"reservation_id\":"
+                             "\"RID\",\"ttl_ms\":5000}}",
+     {CALL(SCRIPT_EXTEND, "[2 'x']")}, -32603, "internal", NULL},
+
+    /* commit: plan, then act */
+    {"commit", COMMIT,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_COMMIT, "[0 'RID' 'committed' 'o-1' 100 9 ''" ALLOC "]")},
+     0, NULL, "\"status\":\"committed\""},
+    {"commit expired", COMMIT, {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_COMMIT, "[2]")}, 1003,
+     "expired", NULL},
+    {"commit released", COMMIT, {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_COMMIT, "[3]")}, 1003,
+     "released", NULL},
+    {"commit not found", COMMIT,
+     {CALL(SCRIPT_RESERVATION_PLAN, "[0 '' -1]"), CALL(SCRIPT_COMMIT, "[1]")}, 1002, "not_found", NULL},
+    {"commit, plan went stale once", COMMIT,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN),
+      CALL(SCRIPT_COMMIT, "[4]"),
+      CALL(SCRIPT_RESERVATION_PLAN, "[0 'o-1' 2 'A' 'B']"),
+      CALL(SCRIPT_COMMIT, "[0 " BODY ALLOC "]")},
+     0, NULL, NULL},
+    {"commit, plan stale every time", COMMIT,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN),
+      CALL(SCRIPT_COMMIT, "[4]"),
+      CALL(SCRIPT_RESERVATION_PLAN, PLAN),
+      CALL(SCRIPT_COMMIT, "[4]"),
+      CALL(SCRIPT_RESERVATION_PLAN, PLAN),
+      CALL(SCRIPT_COMMIT, "[4]")},
+     -32603, "internal", NULL},
+    {"commit, plan with a bad sku", COMMIT, {CALL(SCRIPT_RESERVATION_PLAN, "[0 'o-1' 1 'A:B']")},
+     -32603, "internal", NULL},
+    {"commit, plan with a bad order", COMMIT, {CALL(SCRIPT_RESERVATION_PLAN, "[0 '{x}' 1 'A']")},
+     -32603, "internal", NULL},
+    {"commit, plan counts wrong", COMMIT, {CALL(SCRIPT_RESERVATION_PLAN, "[0 'o-1' 3 'A']")}, -32603,
+     "internal", NULL},
+    {"commit, plan too long", COMMIT, {CALL(SCRIPT_RESERVATION_PLAN, "[0 'o-1' 1 'A' 'B']")}, -32603,
+     "internal", NULL},
+    {"commit, act times out", COMMIT,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), FAIL(SCRIPT_COMMIT, STORE_UNKNOWN)}, 2002, "timeout",
+     NULL},
+
+    /* release */
+    {"release a hold", RELEASE,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_RELEASE, "[0 'RID' 'released' 'o-1' 1 9 'x'" ALLOC "]")},
+     0, NULL, "\"status\":\"released\""},
+    {"release a sale", RELEASE,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_RELEASE, "[1 'RID' 'released' 'o-1' 1 9 ''" ALLOC "]")},
+     0, NULL, "\"status\":\"released\""},
+    {"release past its deadline", RELEASE,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_RELEASE, "[2 'RID' 'expired' 'o-1' 1 9 ''" ALLOC "]")},
+     0, NULL, "\"status\":\"expired\""},
+    {"release again", RELEASE,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_RELEASE, "[3 'RID' 'released' 'o-1' 1 9 ''" ALLOC "]")},
+     0, NULL, NULL},
+    {"release not found", RELEASE,
+     {CALL(SCRIPT_RESERVATION_PLAN, "[0 '' -1]"), CALL(SCRIPT_RELEASE, "[4]")}, 1002, "not_found", NULL},
+    {"release with no body", RELEASE,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_RELEASE, "[0]")}, -32603, "internal", NULL},
+
+    /* stock.audit: SCAN, ZRANGE, the script */
+    {"audit one page", "{\"id\":1,\"method\":\"stock.audit\"}",
+     {CALL(CMD, "['0' ['{inv}:stock:A' '{inv}:stock:B']]"),
+      CALL(CMD, "['RID']"),
+      CALL(SCRIPT_AUDIT, "[0 1 2 1 'A' 'L' 3 2 0]")},
+     0, NULL, "\"ok\":false,\"skus_checked\":2,\"holds\":1"},
+    {"audit index moved, then right", "{\"id\":1,\"method\":\"stock.audit\",\"params\":{\"sku\":"
+                                      "\"A\"}}",
+     {CALL(CMD, "['RID']"), CALL(SCRIPT_AUDIT, "[1]"), CALL(CMD, "[]"), CALL(SCRIPT_AUDIT, "[0 0 1 0 0]")}, 0,
+     NULL, "\"ok\":true"},
+    {"audit index never still", "{\"id\":1,\"method\":\"stock.audit\",\"params\":{\"sku\":"
+                                "\"A\"}}",
+     {CALL(CMD, "[]"),
+      CALL(SCRIPT_AUDIT, "[1]"),
+      CALL(CMD, "[]"),
+      CALL(SCRIPT_AUDIT, "[1]"),
+      CALL(CMD, "[]"),
+      CALL(SCRIPT_AUDIT, "[1]"),
+      CALL(CMD, "[]"),
+      CALL(SCRIPT_AUDIT, "[1]"),
+      CALL(CMD, "[]"),
+      CALL(SCRIPT_AUDIT, "[1]")},
+     2003, "overloaded", NULL},
+    {"audit SCAN of another shape", "{\"id\":1,\"method\":\"stock.audit\"}", {CALL(CMD, "['0']")},
+     -32603, "internal", NULL},
+    {"audit ZRANGE with a bad id", "{\"id\":1,\"method\":\"stock.audit\",\"params\":{\"sku\":"
+                                   "\"A\"}}",
+     {CALL(CMD, "['a b']")}, -32603, "internal", NULL},
+    {"audit counts past the end", "{\"id\":1,\"method\":\"stock.audit\",\"params\":{\"sku\":"
+                                  "\"A\"}}",
+     {CALL(CMD, "[]"), CALL(SCRIPT_AUDIT, "[0 0 1 9 'A']")}, -32603, "internal", NULL},
+    {"audit a Redis error", "{\"id\":1,\"method\":\"stock.audit\"}",
+     {CALL(CMD, "!ERR unknown command")}, -32603, "internal", NULL},
+};
+
+static void run_case(const struct contract_case *tc)
+{
+    setup(NULL);
+    start(tc->request);
+    for (size_t s = 0; s < sizeof tc->steps / sizeof tc->steps[0]; s++) {
+        const struct step *st = &tc->steps[s];
+        if (!st->used)
+            break;
+        if (st->script == WAKE) {
+            if (fake.kicked == NULL)
+                fail_msg("%s: step %zu: the sweeper was not kicked", tc->name, s);
+            struct sweep_waiter *w = fake.kicked;
+            fake.kicked = NULL;
+            w->fn(w);
+            continue;
+        }
+        if (answers != 0)
+            fail_msg("%s: answered before step %zu: %s", tc->name, s, answer);
+        if (!fake.pending)
+            fail_msg("%s: step %zu: no call was made", tc->name, s);
+        if (fake.last.script != st->script)
+            fail_msg("%s: step %zu: called %d, expected %d", tc->name, s, fake.last.script,
+                     st->script);
+        if (st->reply != NULL)
+            reply_text(st->reply);
+        else
+            fake_outcome(st->outcome);
+    }
+    /* Never a hang: exactly one answer, and nothing left waiting. */
+    if (answers != 1)
+        fail_msg("%s: %d answers", tc->name, answers);
+    if (fake.pending)
+        fail_msg("%s: a call is still waiting after the answer", tc->name);
+    cJSON *resp = cJSON_Parse(answer);
+    if (resp == NULL)
+        fail_msg("%s: the answer is not JSON: %s", tc->name, answer);
+    const cJSON *error = cJSON_GetObjectItemCaseSensitive(resp, "error");
+    int code = error ? cJSON_GetObjectItemCaseSensitive(error, "code")->valueint : 0;
+    if (code != tc->code)
+        fail_msg("%s: answered %d, expected %d: %s", tc->name, code, tc->code, answer);
+    if (tc->reason != NULL) {
+        const cJSON *data = cJSON_GetObjectItemCaseSensitive(error, "data");
+        const cJSON *reason = cJSON_GetObjectItemCaseSensitive(data, "reason");
+        if (!cJSON_IsString(reason) || strcmp(reason->valuestring, tc->reason) != 0)
+            fail_msg("%s: reason is not %s: %s", tc->name, tc->reason, answer);
+    }
+    if (tc->has != NULL && strstr(answer, tc->has) == NULL)
+        fail_msg("%s: the answer lacks %s: %s", tc->name, tc->has, answer);
+    cJSON_Delete(resp);
+    /* The kernel's books balance. */
+    assert_int_equal(metrics.inflight, 0);
+    teardown(NULL);
+}
+
+static void test_contract_cases(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        run_case(&cases[i]);
+}
+
+/* The kernel's safety net: a reader that returns without answering, a reply
+ * of a shape its contract does not allow, and an unexpected Redis error are
+ * each answered -32603 and counted by cause. */
+static void test_internal_errors_are_counted(void **state)
+{
+    (void)state;
+    setup(NULL);
+    start(RESERVE);
+    reply_text("[2]");
+    struct sweep_waiter *w = fake.kicked;
+    assert_non_null(w);
+    w->fn(w);
+    reply_text("[2]"); /* a retry may not ask again: left unanswered by the reader */
+    assert_int_equal(answers, 1);
+    assert_int_equal(metrics.internal_errors[INTERNAL_UNFINISHED], 1);
+    teardown(NULL);
+
+    setup(NULL);
+    start(SET);
+    reply_text("[0 1]");
+    assert_int_equal(metrics.internal_errors[INTERNAL_MALFORMED], 1);
+    teardown(NULL);
+
+    setup(NULL);
+    start(SET);
+    reply_text("!ERR boom");
+    assert_int_equal(metrics.internal_errors[INTERNAL_REDIS_ERROR], 1);
+    teardown(NULL);
+}
+
+/* What the builders send, position by position, is the contract. */
+static void test_reserve_arguments(void **state)
+{
+    (void)state;
+    setup(NULL);
+    start("{\"id\":1,\"method\":\"reserve\",\"params\":{\"items\":[{\"sku\":\"A\",\"quantity\":2},"
+          "{\"sku\":\"B\",\"quantity\":1}],\"channel\":\"web\",\"locations\":[\"L1\",\"L2\"],"
+          "\"strategy\":\"split\",\"ttl_ms\":5000}}");
+    assert_true(fake.pending);
+    assert_int_equal(fake.last.nkeys, RESERVE_K_FIXED + 2);
+    assert_string_equal(fake_arg(RESERVE_K_EXPIRY), "{inv}:expiry");
+    char res_key[64];
+    snprintf(res_key, sizeof res_key, "%s", fake_arg(RESERVE_K_RES));
+    assert_int_equal(strlen(res_key), strlen("{inv}:res:") + REQUEST_ID_LEN);
+    /* No order_id: the binding key is the reservation's own. */
+    assert_string_equal(fake_arg(RESERVE_K_ORDER), res_key);
+    assert_string_equal(fake_arg(RESERVE_K_CHANNEL), "{inv}:channel:web");
+    assert_string_equal(fake_arg(RESERVE_K_EVENTS), "{inv}:events");
+    assert_string_equal(fake_arg(RESERVE_K_FIXED), "{inv}:stock:A");
+    assert_string_equal(fake_arg(RESERVE_K_FIXED + 1), "{inv}:stock:B");
+    int a = fake.last.nkeys;
+    assert_string_equal(fake_arg(a + RESERVE_A_ORDER_ID), "");
+    assert_string_equal(fake_arg(a + RESERVE_A_TTL), "5000");
+    assert_string_equal(fake_arg(a + RESERVE_A_STRATEGY), "split");
+    assert_string_equal(fake_arg(a + RESERVE_A_MAY_SWEEP), "1");
+    assert_string_equal(fake_arg(a + RESERVE_A_N), "2");
+    const char *tail[] = {"A", "2", "B", "1", "2", "L1", "L2"};
+    for (int i = 0; i < 7; i++)
+        assert_string_equal(fake_arg(a + RESERVE_A_FIXED + i), tail[i]);
+    assert_int_equal(fake.last.args.n, a + RESERVE_A_FIXED + 7);
+    reply_text("[3 'A' 2 0]");
+    teardown(NULL);
+}
+
+/* The act is given exactly the keys the plan named: the binding, and each
+ * sku's stock key once. */
+static void test_commit_keys_from_the_plan(void **state)
+{
+    (void)state;
+    setup(NULL);
+    start(COMMIT);
+    assert_int_equal(fake.last.script, SCRIPT_RESERVATION_PLAN);
+    assert_int_equal(fake.last.nkeys, 1);
+    assert_string_equal(fake_arg(0), "{inv}:res:RID");
+    reply_text("[0 'o-1' 2 'B' 'A']");
+    assert_int_equal(fake.last.script, SCRIPT_COMMIT);
+    const char *keys[] = {"{inv}:expiry", "{inv}:events", "{inv}:res:RID", "{inv}:order:o-1",
+                          "{inv}:stock:A", "{inv}:stock:B"};
+    assert_int_equal(fake.last.nkeys, 6);
+    for (int i = 0; i < 6; i++)
+        assert_string_equal(fake_arg(i), keys[i]);
+    const char *argv[] = {"86400", "1000000", "", "1", "RID", "2", "A", "B"};
+    assert_int_equal(fake.last.args.n, 6 + 8);
+    for (int i = 0; i < 8; i++)
+        assert_string_equal(fake_arg(6 + i), argv[i]);
+    reply_text("[1]");
+    assert_int_equal(answers, 1);
+    teardown(NULL);
+}
+
+/* Redis known to be down: answered at once, 2001, nothing sent. */
+static void test_redis_down_answers_at_once(void **state)
+{
+    (void)state;
+    setup(NULL);
+    fake.down = true;
+    start(SET);
+    assert_int_equal(answers, 1);
+    assert_non_null(strstr(answer, "\"code\":2001"));
+    assert_int_equal(fake.calls, 0);
+    teardown(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_contract_cases),
+        cmocka_unit_test(test_internal_errors_are_counted),
+        cmocka_unit_test(test_reserve_arguments),
+        cmocka_unit_test(test_commit_keys_from_the_plan),
+        cmocka_unit_test(test_redis_down_answers_at_once),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
