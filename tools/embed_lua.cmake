@@ -10,6 +10,8 @@
 #      anew, so unused ones would cost time on every call);
 #   3. lua/<name>.lua.
 # Usage: cmake -DOUT=file.c -DLUA_DIR=lua -DINCLUDE_DIR=include -P embed_lua.cmake
+# (-DDUMP_DIR=dir also writes each whole script there, to read or to run by
+# hand with redis-cli --eval.)
 cmake_minimum_required(VERSION 3.18)
 file(GLOB SCRIPTS "${LUA_DIR}/*.lua")
 file(GLOB HEADERS "${INCLUDE_DIR}/*.h")
