@@ -28,8 +28,8 @@ bool conns_accept(struct conns *set, uv_stream_t *listener);
  * reaper, a few times per timeout). */
 void conns_reap(struct conns *set, uint64_t now);
 /* The drain: every connection stops reading, answers what it has read,
- * flushes and closes; drained(data) runs once the last one has closed (on a
- * later loop iteration, also when there were none). */
+ * flushes and closes; drained(data) runs once the last one has closed (at
+ * once, from this call, when there is none). */
 void conns_drain(struct conns *set, void (*drained)(void *), void *data);
 /* Closes every connection now, answered or not (the drain's deadline).
  * Requests still at Redis go back to the pool when they finish. */

@@ -22,13 +22,13 @@
 
 /* The findings, gathered over the pages; owned by the request's ctx. */
 struct audit_state {
-    struct args skus;  /* the page being checked */
-    struct args ids;   /* the live holds of the snapshot */
-    char cursor[24];   /* SCAN cursor; "0" after the last page */
+    struct args skus; /* the page being checked */
+    struct args ids;  /* the live holds of the snapshot */
+    char cursor[24];  /* SCAN cursor; "0" after the last page */
     bool last_page;
-    int tries;         /* listings of this page's holds */
+    int tries; /* listings of this page's holds */
     long long skus_checked, holds;
-    bool stale_seen;   /* the index's stale entries are reported once */
+    bool stale_seen;               /* the index's stale entries are reported once */
     struct buf differences, stale; /* result list bodies */
 };
 
@@ -136,8 +136,7 @@ static void check(struct request *req)
     struct args *a = request_args(req);
     struct ident id;
     request_renew_deadline(req);
-    ARGS_AT(a, AUDIT_K_EXPIRY);
-    args_add_key(a, ns, KEY_EXPIRY, NULL);
+    ARG_KEY(a, AUDIT_K_EXPIRY, ns, KEY_EXPIRY, NULL);
     for (int i = 0; i < st->ids.n; i++) {
         struct str s = args_get(&st->ids, i);
         ident_check(s.p, s.n, &id); /* checked when listed */
@@ -149,8 +148,7 @@ static void check(struct request *req)
         args_add_key(a, ns, KEY_STOCK, &id);
     }
     int nkeys = a->n;
-    ARGS_AT(a, nkeys + AUDIT_A_K);
-    args_add_int(a, st->ids.n);
+    ARG_INT(a, nkeys + AUDIT_A_K, st->ids.n);
     for (int i = 0; i < st->ids.n; i++)
         args_add_str(a, args_get(&st->ids, i));
     args_add_int(a, st->skus.n);

@@ -46,8 +46,8 @@ struct conns {
     const struct config *cfg;
     struct request_pool *pool;
     struct metrics *metrics;
-    struct queue open;       /* connections not closing */
-    unsigned long handles;   /* connection handles not yet closed */
+    struct queue open;            /* connections not closing */
+    unsigned long handles;        /* connection handles not yet closed */
     char read_buf[READ_BUF_SIZE]; /* shared: libuv reads one socket at a time */
     bool read_buf_busy;
     uv_check_t flusher;      /* flushes `dirty` after I/O callbacks */
@@ -56,7 +56,6 @@ struct conns {
     bool draining;
     void (*on_drained)(void *);
     void *on_drained_data;
-    uv_idle_t drained_soon;  /* runs on_drained on a later iteration */
     struct closer closer;
     void (*on_freed)(void *);
     void *on_freed_data;
@@ -68,17 +67,17 @@ struct conn {
     struct queue node;       /* in set->open */
     struct queue dirty_node; /* in set->dirty while dirty */
     struct framer framer;
-    struct queue requests;   /* read and not yet written, in arrival order */
-    unsigned queued;         /* how many */
-    struct buf out;     /* owned: finished responses not yet being written */
-    struct buf writing; /* owned: the bytes of the write in flight */
+    struct queue requests; /* read and not yet written, in arrival order */
+    unsigned queued;       /* how many */
+    struct buf out;        /* owned: finished responses not yet being written */
+    struct buf writing;    /* owned: the bytes of the write in flight */
     uv_write_t wreq;
     bool write_active;
     bool reading;
-    bool draining; /* stop reading; close when all is answered and written */
-    bool backlog;  /* framer.tail may hold whole lines, read while framing waited */
+    bool draining;           /* stop reading; close when all is answered and written */
+    bool backlog;            /* framer.tail may hold whole lines, read while framing waited */
     struct request *barrier; /* a two-call request that later lines wait for */
-    bool spent;    /* an oversized line: nothing after it is framed */
+    bool spent;              /* an oversized line: nothing after it is framed */
     bool closing;
     struct session session;
     uint64_t last_line_at;  /* uv_now() of the last complete line, or accept */
@@ -339,19 +338,15 @@ static void conn_flush(struct conn *c)
 
 /* --- lifecycle --------------------------------------------------------- */
 
-static void on_drained_soon(uv_idle_t *idle)
-{
-    struct conns *set = idle->data;
-    uv_idle_stop(idle);
-    set->on_drained(set->on_drained_data);
-}
-
-/* The drain ends when the last connection handle has closed. */
+/* The drain ends when the last connection handle has closed (at once when
+ * there was none); on_drained runs once. */
 static void check_drained(struct conns *set)
 {
-    if (set->draining && set->handles == 0 && set->on_drained != NULL &&
-        !uv_is_active((uv_handle_t *)&set->drained_soon))
-        uv_idle_start(&set->drained_soon, on_drained_soon);
+    void (*drained)(void *) = set->on_drained;
+    if (!set->draining || set->handles > 0 || drained == NULL)
+        return;
+    set->on_drained = NULL;
+    drained(set->on_drained_data);
 }
 
 static void on_closed(uv_handle_t *h)
@@ -451,8 +446,7 @@ struct conns *conns_new(uv_loop_t *loop, const struct config *cfg, struct reques
     queue_init(&set->dirty);
     uv_check_init(loop, &set->flusher);
     uv_prepare_init(loop, &set->preflusher);
-    uv_idle_init(loop, &set->drained_soon);
-    set->flusher.data = set->preflusher.data = set->drained_soon.data = set;
+    set->flusher.data = set->preflusher.data = set;
     return set;
 }
 
@@ -507,6 +501,5 @@ void conns_free(struct conns *set, void (*done)(void *), void *data)
     closer_begin(&set->closer, conns_freed, set);
     closer_close(&set->closer, (uv_handle_t *)&set->flusher);
     closer_close(&set->closer, (uv_handle_t *)&set->preflusher);
-    closer_close(&set->closer, (uv_handle_t *)&set->drained_soon);
     closer_end(&set->closer);
 }

@@ -72,10 +72,8 @@ static void reservation_get_reply(struct request *req, struct reply *rd)
 static void reservation_get_call(struct request *req, const struct ident *id, bool replay)
 {
     struct args *a = request_args(req);
-    ARGS_AT(a, RESERVATION_GET_K_RES);
-    args_add_key(a, request_ns(req), KEY_RES, id);
-    ARGS_AT(a, RESERVATION_GET_K_FIXED + RESERVATION_GET_A_ID);
-    args_add_ident(a, id);
+    ARG_KEY(a, RESERVATION_GET_K_RES, request_ns(req), KEY_RES, id);
+    ARG_IDENT(a, RESERVATION_GET_K_FIXED + RESERVATION_GET_A_ID, id);
     ARGS_AT(a, RESERVATION_GET_K_FIXED + RESERVATION_GET_A_MODE);
     if (replay) {
         args_add(a, "replay", 6);
@@ -135,14 +133,10 @@ void reservation_extend(struct request *req)
     const struct params *p = &req->params;
     const struct ident *ns = request_ns(req);
     struct args *a = request_args(req);
-    ARGS_AT(a, EXTEND_K_RES);
-    args_add_key(a, ns, KEY_RES, &p->reservation_id);
-    ARGS_AT(a, EXTEND_K_EXPIRY);
-    args_add_key(a, ns, KEY_EXPIRY, NULL);
-    ARGS_AT(a, EXTEND_K_FIXED + EXTEND_A_ID);
-    args_add_ident(a, &p->reservation_id);
-    ARGS_AT(a, EXTEND_K_FIXED + EXTEND_A_TTL);
-    args_add_int(a, p->ttl_ms);
+    ARG_KEY(a, EXTEND_K_RES, ns, KEY_RES, &p->reservation_id);
+    ARG_KEY(a, EXTEND_K_EXPIRY, ns, KEY_EXPIRY, NULL);
+    ARG_IDENT(a, EXTEND_K_FIXED + EXTEND_A_ID, &p->reservation_id);
+    ARG_INT(a, EXTEND_K_FIXED + EXTEND_A_TTL, p->ttl_ms);
     request_call(req, SCRIPT_EXTEND, EXTEND_K_FIXED, EXTEND_STATUSES, extend_reply);
 }
 
@@ -226,7 +220,7 @@ static void start_transition(struct request *req, enum transition_kind kind,
         .ns = request_ns(req),
         .ids = &p->reservation_id,
         .k = 1,
-        .reason = (p->present & HAS_REASON) ? p->reason : (struct str){"", 0},
+        .reason = (p->present & HAS_REASON) ? p->reason : STR_LIT(""),
         .retention_s = cfg->retention_s,
         .ledger_maxlen = cfg->ledger_maxlen,
         .args = request_args(req),

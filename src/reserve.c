@@ -28,47 +28,32 @@ static void reserve_call(struct request *req)
     const struct ident *ns = request_ns(req);
     struct ident rid, channel;
     ident_check(ctx->id, REQUEST_ID_LEN, &rid);
+    const struct ident *order = (p->present & HAS_ORDER_ID) ? &p->order_id : NULL;
     if (p->present & HAS_CHANNEL)
         channel = p->channel;
     else
         ident_check("default", 7, &channel);
 
     struct args *a = request_args(req);
-    ARGS_AT(a, RESERVE_K_EXPIRY);
-    args_add_key(a, ns, KEY_EXPIRY, NULL);
-    ARGS_AT(a, RESERVE_K_RES);
-    args_add_key(a, ns, KEY_RES, &rid);
-    ARGS_AT(a, RESERVE_K_ORDER);
-    if (p->present & HAS_ORDER_ID)
-        args_add_key(a, ns, KEY_ORDER, &p->order_id);
-    else
-        args_add_key(a, ns, KEY_RES, &rid); /* no binding: a key of its own, unused */
-    ARGS_AT(a, RESERVE_K_CHANNEL);
-    args_add_key(a, ns, KEY_CHANNEL, &channel);
-    ARGS_AT(a, RESERVE_K_EVENTS);
-    args_add_key(a, ns, KEY_EVENTS, NULL);
+    ARG_KEY(a, RESERVE_K_EXPIRY, ns, KEY_EXPIRY, NULL);
+    ARG_KEY(a, RESERVE_K_RES, ns, KEY_RES, &rid);
+    /* No order_id: no binding, and the key is one of its own, unused. */
+    ARG_KEY(a, RESERVE_K_ORDER, ns, order ? KEY_ORDER : KEY_RES, order ? order : &rid);
+    ARG_KEY(a, RESERVE_K_CHANNEL, ns, KEY_CHANNEL, &channel);
+    ARG_KEY(a, RESERVE_K_EVENTS, ns, KEY_EVENTS, NULL);
     for (unsigned i = 0; i < p->n_items; i++)
         args_add_key(a, ns, KEY_STOCK, &p->items[i].sku);
     int nkeys = a->n;
 
-    ARGS_AT(a, nkeys + RESERVE_A_ID);
-    args_add_ident(a, &rid);
-    ARGS_AT(a, nkeys + RESERVE_A_ORDER_ID);
-    if (p->present & HAS_ORDER_ID)
-        args_add_ident(a, &p->order_id);
-    else
-        args_add(a, "", 0);
-    ARGS_AT(a, nkeys + RESERVE_A_TTL);
-    args_add_int(a, p->ttl_ms);
-    ARGS_AT(a, nkeys + RESERVE_A_STRATEGY);
-    args_add(a, strategy_name(p->strategy), strlen(strategy_name(p->strategy)));
-    ARGS_AT(a, nkeys + RESERVE_A_MAXLEN);
-    args_add_int(a, request_cfg(req)->ledger_maxlen);
+    ARG_IDENT(a, nkeys + RESERVE_A_ID, &rid);
+    ARG_STR(a, nkeys + RESERVE_A_ORDER_ID, order ? order->s : STR_LIT(""));
+    ARG_INT(a, nkeys + RESERVE_A_TTL, p->ttl_ms);
+    const char *strategy = strategy_name(p->strategy);
+    ARG_BYTES(a, nkeys + RESERVE_A_STRATEGY, strategy, strlen(strategy));
+    ARG_INT(a, nkeys + RESERVE_A_MAXLEN, request_cfg(req)->ledger_maxlen);
     /* The first attempt may ask for a sweep; the retry after it may not. */
-    ARGS_AT(a, nkeys + RESERVE_A_MAY_SWEEP);
-    args_add(a, ctx->swept ? "0" : "1", 1);
-    ARGS_AT(a, nkeys + RESERVE_A_N);
-    args_add_int(a, p->n_items);
+    ARG_BYTES(a, nkeys + RESERVE_A_MAY_SWEEP, ctx->swept ? "0" : "1", 1);
+    ARG_INT(a, nkeys + RESERVE_A_N, p->n_items);
     for (unsigned i = 0; i < p->n_items; i++) {
         args_add_ident(a, &p->items[i].sku);
         args_add_int(a, p->items[i].quantity);

@@ -15,23 +15,17 @@ void stock_set(struct request *req)
     const struct params *p = &req->params;
     const struct ident *ns = request_ns(req);
     struct args *a = request_args(req);
-    ARGS_AT(a, STOCK_SET_K_STOCK);
-    args_add_key(a, ns, KEY_STOCK, &p->sku);
-    ARGS_AT(a, STOCK_SET_K_EVENTS);
-    args_add_key(a, ns, KEY_EVENTS, NULL);
-    ARGS_AT(a, STOCK_SET_K_FIXED + STOCK_SET_A_LOCATION);
-    args_add_ident(a, &p->location);
-    ARGS_AT(a, STOCK_SET_K_FIXED + STOCK_SET_A_ON_HAND);
-    args_add_int(a, p->on_hand);
+    ARG_KEY(a, STOCK_SET_K_STOCK, ns, KEY_STOCK, &p->sku);
+    ARG_KEY(a, STOCK_SET_K_EVENTS, ns, KEY_EVENTS, NULL);
+    ARG_IDENT(a, STOCK_SET_K_FIXED + STOCK_SET_A_LOCATION, &p->location);
+    ARG_INT(a, STOCK_SET_K_FIXED + STOCK_SET_A_ON_HAND, p->on_hand);
     ARGS_AT(a, STOCK_SET_K_FIXED + STOCK_SET_A_SAFETY);
     if (p->present & HAS_SAFETY_STOCK)
         args_add_int(a, p->safety_stock);
     else
         args_add(a, "", 0); /* keep the current one */
-    ARGS_AT(a, STOCK_SET_K_FIXED + STOCK_SET_A_SKU);
-    args_add_ident(a, &p->sku);
-    ARGS_AT(a, STOCK_SET_K_FIXED + STOCK_SET_A_MAXLEN);
-    args_add_int(a, request_cfg(req)->ledger_maxlen);
+    ARG_IDENT(a, STOCK_SET_K_FIXED + STOCK_SET_A_SKU, &p->sku);
+    ARG_INT(a, STOCK_SET_K_FIXED + STOCK_SET_A_MAXLEN, request_cfg(req)->ledger_maxlen);
     request_call(req, SCRIPT_STOCK_SET, STOCK_SET_K_FIXED, STOCK_SET_STATUSES, stock_set_reply);
 }
 
@@ -75,22 +69,15 @@ void stock_adjust(struct request *req)
     const struct params *p = &req->params;
     const struct ident *ns = request_ns(req);
     struct args *a = request_args(req);
-    ARGS_AT(a, STOCK_ADJUST_K_STOCK);
-    args_add_key(a, ns, KEY_STOCK, &p->sku);
-    ARGS_AT(a, STOCK_ADJUST_K_EVENTS);
-    args_add_key(a, ns, KEY_EVENTS, NULL);
-    ARGS_AT(a, STOCK_ADJUST_K_FIXED + STOCK_ADJUST_A_LOCATION);
-    args_add_ident(a, &p->location);
-    ARGS_AT(a, STOCK_ADJUST_K_FIXED + STOCK_ADJUST_A_DELTA);
-    args_add_int(a, p->delta);
-    ARGS_AT(a, STOCK_ADJUST_K_FIXED + STOCK_ADJUST_A_MAX);
-    args_add_int(a, STOCK_MAX);
-    ARGS_AT(a, STOCK_ADJUST_K_FIXED + STOCK_ADJUST_A_SKU);
-    args_add_ident(a, &p->sku);
-    ARGS_AT(a, STOCK_ADJUST_K_FIXED + STOCK_ADJUST_A_MAXLEN);
-    args_add_int(a, request_cfg(req)->ledger_maxlen);
-    ARGS_AT(a, STOCK_ADJUST_K_FIXED + STOCK_ADJUST_A_REASON);
-    args_add(a, p->reason.p, (p->present & HAS_REASON) ? p->reason.n : 0);
+    ARG_KEY(a, STOCK_ADJUST_K_STOCK, ns, KEY_STOCK, &p->sku);
+    ARG_KEY(a, STOCK_ADJUST_K_EVENTS, ns, KEY_EVENTS, NULL);
+    ARG_IDENT(a, STOCK_ADJUST_K_FIXED + STOCK_ADJUST_A_LOCATION, &p->location);
+    ARG_INT(a, STOCK_ADJUST_K_FIXED + STOCK_ADJUST_A_DELTA, p->delta);
+    ARG_INT(a, STOCK_ADJUST_K_FIXED + STOCK_ADJUST_A_MAX, STOCK_MAX);
+    ARG_IDENT(a, STOCK_ADJUST_K_FIXED + STOCK_ADJUST_A_SKU, &p->sku);
+    ARG_INT(a, STOCK_ADJUST_K_FIXED + STOCK_ADJUST_A_MAXLEN, request_cfg(req)->ledger_maxlen);
+    ARG_STR(a, STOCK_ADJUST_K_FIXED + STOCK_ADJUST_A_REASON,
+            (p->present & HAS_REASON) ? p->reason : STR_LIT(""));
     request_call(req, SCRIPT_STOCK_ADJUST, STOCK_ADJUST_K_FIXED, STOCK_ADJUST_STATUSES,
                  stock_adjust_reply);
 }
@@ -155,8 +142,7 @@ void stock_get(struct request *req)
 {
     const struct params *p = &req->params;
     struct args *a = request_args(req);
-    ARGS_AT(a, STOCK_GET_K_STOCK);
-    args_add_key(a, request_ns(req), KEY_STOCK, &p->sku);
+    ARG_KEY(a, STOCK_GET_K_STOCK, request_ns(req), KEY_STOCK, &p->sku);
     for (unsigned i = 0; i < p->n_locations; i++)
         args_add_ident(a, &p->locations[i]);
     request_call(req, SCRIPT_STOCK_GET, STOCK_GET_K_FIXED, STOCK_GET_STATUSES, stock_get_reply);
@@ -190,19 +176,15 @@ void channel_set(struct request *req)
 {
     const struct params *p = &req->params;
     struct args *a = request_args(req);
-    ARGS_AT(a, CHANNEL_SET_K_CHANNEL);
-    args_add_key(a, request_ns(req), KEY_CHANNEL, &p->channel);
+    ARG_KEY(a, CHANNEL_SET_K_CHANNEL, request_ns(req), KEY_CHANNEL, &p->channel);
     for (unsigned i = 0; i < p->n_locations; i++)
         args_add_ident(a, &p->locations[i]);
-    request_call(req, SCRIPT_CHANNEL_SET, CHANNEL_SET_K_FIXED, CHANNEL_SET_STATUSES,
-                 channel_reply);
+    request_call(req, SCRIPT_CHANNEL_SET, CHANNEL_SET_K_FIXED, CHANNEL_SET_STATUSES, channel_reply);
 }
 
 void channel_get(struct request *req)
 {
     struct args *a = request_args(req);
-    ARGS_AT(a, CHANNEL_GET_K_CHANNEL);
-    args_add_key(a, request_ns(req), KEY_CHANNEL, &req->params.channel);
-    request_call(req, SCRIPT_CHANNEL_GET, CHANNEL_GET_K_FIXED, CHANNEL_GET_STATUSES,
-                 channel_reply);
+    ARG_KEY(a, CHANNEL_GET_K_CHANNEL, request_ns(req), KEY_CHANNEL, &req->params.channel);
+    request_call(req, SCRIPT_CHANNEL_GET, CHANNEL_GET_K_FIXED, CHANNEL_GET_STATUSES, channel_reply);
 }

@@ -30,19 +30,19 @@ struct sweeper {
     uv_timer_t timer;
     bool running;
     bool closing;
-    bool stalled;           /* a call of the transition could not be sent */
+    bool stalled; /* a call of the transition could not be sent */
     int batches;
-    struct args args;       /* the call being built */
-    struct args id_bytes;   /* the due ids of the batch in flight */
+    struct args args;     /* the call being built */
+    struct args id_bytes; /* the due ids of the batch in flight */
     struct ident ids[SWEEP_BATCH];
     struct transition t;
-    int n_status;           /* of the call in flight */
-    struct ident *skus;     /* the transition's scratch */
+    int n_status;       /* of the call in flight */
+    struct ident *skus; /* the transition's scratch */
     size_t skus_cap;
     struct allocation *allocs;
     size_t allocs_cap;
-    struct queue current;   /* waiters served by the running sweep */
-    struct queue next;      /* waiters served by the one after it */
+    struct queue current; /* waiters served by the running sweep */
+    struct queue next;    /* waiters served by the one after it */
     struct closer closer;
     void (*on_closed)(void *);
     void *on_closed_data;
@@ -189,10 +189,8 @@ static void step_due(struct sweeper *sw)
 {
     struct args *a = &sw->args;
     args_reset(a);
-    ARGS_AT(a, EXPIRE_DUE_K_EXPIRY);
-    args_add_key(a, &sw->cfg->ns, KEY_EXPIRY, NULL);
-    ARGS_AT(a, EXPIRE_DUE_K_FIXED + EXPIRE_DUE_A_LIMIT);
-    args_add_int(a, SWEEP_BATCH);
+    ARG_KEY(a, EXPIRE_DUE_K_EXPIRY, &sw->cfg->ns, KEY_EXPIRY, NULL);
+    ARG_INT(a, EXPIRE_DUE_K_FIXED + EXPIRE_DUE_A_LIMIT, SWEEP_BATCH);
     if (store_eval(sw->store, SCRIPT_EXPIRE_DUE, EXPIRE_DUE_K_FIXED, a, deadline(sw), on_due, sw) !=
         0)
         end_run(sw);

@@ -76,10 +76,8 @@ static bool build_act(struct transition *t, struct reply *rd)
 
     struct args *a = t->args;
     args_reset(a);
-    ARGS_AT(a, TRANSITION_K_EXPIRY);
-    args_add_key(a, t->ns, KEY_EXPIRY, NULL);
-    ARGS_AT(a, TRANSITION_K_EVENTS);
-    args_add_key(a, t->ns, KEY_EVENTS, NULL);
+    ARG_KEY(a, TRANSITION_K_EXPIRY, t->ns, KEY_EXPIRY, NULL);
+    ARG_KEY(a, TRANSITION_K_EVENTS, t->ns, KEY_EVENTS, NULL);
     for (int i = 0; i < t->k; i++)
         args_add_key(a, t->ns, KEY_RES, &t->ids[i]);
     at = 1;
@@ -98,14 +96,10 @@ static bool build_act(struct transition *t, struct reply *rd)
     for (size_t j = 0; j < m; j++)
         args_add_key(a, t->ns, KEY_STOCK, &(*t->skus)[j]);
     int nkeys = a->n;
-    ARGS_AT(a, nkeys + TRANSITION_A_RETENTION);
-    args_add_int(a, t->retention_s);
-    ARGS_AT(a, nkeys + TRANSITION_A_MAXLEN);
-    args_add_int(a, t->ledger_maxlen);
-    ARGS_AT(a, nkeys + TRANSITION_A_REASON);
-    args_add_str(a, t->reason);
-    ARGS_AT(a, nkeys + TRANSITION_A_K);
-    args_add_int(a, t->k);
+    ARG_INT(a, nkeys + TRANSITION_A_RETENTION, t->retention_s);
+    ARG_INT(a, nkeys + TRANSITION_A_MAXLEN, t->ledger_maxlen);
+    ARG_STR(a, nkeys + TRANSITION_A_REASON, t->reason);
+    ARG_INT(a, nkeys + TRANSITION_A_K, t->k);
     for (int i = 0; i < t->k; i++)
         args_add_ident(a, &t->ids[i]);
     args_add_int(a, (long long)m);

@@ -493,17 +493,32 @@ static struct rbuf *rbuf_of(int fd)
     return &rbufs[fd];
 }
 
-int client_connect(int port)
+/* One attempt: the fd, or -1 with errno set. */
+static int try_connect(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET,
                             .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
-        die("connect to %d: %s", port, strerror(errno));
+    if (fd < 0)
+        return -1;
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     rbuf_of(fd)->len = 0;
+    return fd;
+}
+
+int client_connect(int port)
+{
+    int fd = try_connect(port);
+    if (fd < 0)
+        die("connect to %d: %s", port, strerror(errno));
     return fd;
 }
 
@@ -511,18 +526,9 @@ int client_connect_retry(int port, int timeout_ms)
 {
     long long deadline = now_ms() + timeout_ms;
     for (;;) {
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in a = {.sin_family = AF_INET,
-                                .sin_port = htons((uint16_t)port),
-                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0) {
-            int one = 1;
-            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-            rbuf_of(fd)->len = 0;
-            return fd;
-        }
+        int fd = try_connect(port);
         if (fd >= 0)
-            close(fd);
+            return fd;
         if (now_ms() > deadline)
             die("nothing accepted on port %d in %d ms", port, timeout_ms);
     }
