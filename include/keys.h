@@ -14,8 +14,10 @@
     X(CHANNEL, "channel", 1) /* list: ordered location ids */                                   \
     X(RES, "res", 1)         /* hash: one reservation */                                        \
     X(ORDER, "order", 1)     /* string: order_id -> reservation id */                           \
+    X(HOLDS, "holds", 1)     /* zset: a sku's held allocations by deadline */                  \
     X(EXPIRY, "expiry", 0)   /* zset: held reservation ids by deadline */                      \
-    X(EVENTS, "events", 0)   /* stream: the ledger of stock movements */
+    X(EVENTS, "events", 0)   /* stream: the ledger of stock movements */                       \
+    X(QUARANTINE, "quarantine", 0) /* hash: unreadable reservation id -> why */
 
 enum key_kind {
 #define X(name, seg, has_id) KEY_##name,

@@ -48,6 +48,7 @@ struct metrics {
     uint64_t redis_oom_at_ns; /* metrics_now_ns() of the latest of them; 0: none */
     uint64_t internal_errors[INTERNAL_KINDS];
     uint64_t sweeper_expired;
+    uint64_t sweeper_quarantined; /* unreadable records moved aside */
     uint64_t out_of_stock;
     uint64_t compensations[RELEASE_FROMS];
     uint64_t auth_failures;

@@ -8,8 +8,7 @@
  * and request_call, and its reply function reads the reply and answers
  * with request_result + request_finish, or request_fail. Every path ends in
  * exactly one answer: after a handler or a reply function returns, the
- * request must be answered, waiting for a call, or parked (waiting for the
- * sweeper); anything else is a bug that the kernel answers -32603, logs and
+ * request must be answered or waiting for a call; anything else is a bug that the kernel answers -32603, logs and
  * counts, so a connection is never stuck behind a request that nobody will
  * finish. The Redis side's outcomes map to codes here and only here:
  * never sent 2001, outcome unknown 2002, Redis out of memory 2004. */
@@ -42,7 +41,6 @@ enum request_state {
     REQ_IDLE,    /* not started, or back in the pool */
     REQ_RUNNING, /* inside a handler or a reply function */
     REQ_CALLING, /* waiting for a store call */
-    REQ_PARKED,  /* waiting for someone else (the sweeper) to wake it */
     REQ_DONE,    /* answered: out holds the response line (empty for a notification) */
 };
 
@@ -56,7 +54,7 @@ typedef void (*request_done_fn)(struct request *req);
 typedef void (*request_reply_fn)(struct request *req, struct reply *rd);
 
 /* Room for a family's own per-request state (REQUEST_CTX). */
-#define REQUEST_CTX_SIZE 160
+#define REQUEST_CTX_SIZE 192
 
 struct request {
     struct queue node;         /* in the owner's queue */
@@ -85,12 +83,11 @@ struct request {
 };
 
 struct store;
-struct sweeper;
 
 /* handlers[m] runs method m (dispatch.h has the table; the kernel knows no
- * family). The store, sweeper, config, metrics and handlers are borrowed and
- * must outlive the pool. */
-struct request_pool *request_pool_new(struct store *store, struct sweeper *sweeper,
+ * family). The store, config, metrics and handlers are borrowed and must
+ * outlive the pool. */
+struct request_pool *request_pool_new(struct store *store,
                                       const struct config *cfg, struct metrics *m,
                                       const request_handler_fn *handlers);
 /* Frees the pool and the spare requests; requests still out must have been
@@ -118,11 +115,10 @@ static inline bool request_done(const struct request *req)
 
 /* --- for handlers and reply functions ---------------------------------- */
 
-/* The namespace, config, metrics and sweeper of the request's pool. */
+/* The namespace, config and metrics of the request's pool. */
 const struct ident *request_ns(const struct request *req);
 const struct config *request_cfg(const struct request *req);
 struct metrics *request_metrics(const struct request *req);
-struct sweeper *request_sweeper(const struct request *req);
 
 /* The shared argument builder, emptied; hand it to request_call. */
 struct args *request_args(struct request *req);
@@ -137,10 +133,6 @@ void request_command(struct request *req, request_reply_fn fn);
  * calls bounds each one, not the sum). */
 void request_renew_deadline(struct request *req);
 
-/* Waits for someone else; they call request_wake later. */
-void request_park(struct request *req);
-/* Runs fn for a parked request, under the same rule as a handler. */
-void request_wake(struct request *req, void (*fn)(struct request *req));
 
 /* Starts the result: returns the response buffer, to which the caller
  * appends one JSON value, then calls request_finish. */

@@ -20,7 +20,8 @@
     X(EXTEND, extend)                                                                              \
     X(EXPIRE_DUE, expire_due)                                                                      \
     X(EXPIRE, expire)                                                                              \
-    X(AUDIT, audit)
+    X(AUDIT, audit)                                                                                \
+    X(AUDIT_INDEX, audit_index)
 
 enum script_id {
 #define X(name, file) SCRIPT_##name,

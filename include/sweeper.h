@@ -1,17 +1,17 @@
 /* The sweeper: releases held reservations whose deadline has passed. Every
  * replica runs one on a timer; the expire script makes a second release of
- * the same hold a no-op, so replicas never double-release. A reserve that
- * finds too little stock while holds are due asks for a sweep now
- * (sweeper_kick) before it answers. A sweep is a loop of batches: the due
- * ids (expire_due), then their release through transition.c (plan, then
- * expire). Free of libuv in this header, for the request layer's tests. */
+ * the same hold a no-op, so replicas never double-release. No request
+ * waits for it: a reserve that runs short gives back the due holds on its
+ * own skus itself (lua/reserve.lua). A sweep is a loop of calls, each
+ * bounded by allocations: the due ids (expire_due), then their release
+ * through transition.c (plan, then expire). Free of libuv in this header,
+ * for the request layer's tests. */
 #ifndef STOCKD_SWEEPER_H
 #define STOCKD_SWEEPER_H
 
 #include "config.h"
 #include "contract.h"
 #include "metrics.h"
-#include "queue.h"
 
 /* lua/expire_due.lua */
 #define EXPIRE_DUE_KEYS(X) X(EXPIRE_DUE_K_EXPIRY)
@@ -22,15 +22,12 @@ enum { EXPIRE_DUE_KEYS(CONTRACT_ENUM) EXPIRE_DUE_K_FIXED };
 enum { EXPIRE_DUE_ARGV(CONTRACT_ENUM) EXPIRE_DUE_A_FIXED };
 enum { EXPIRE_DUE_STATUS(CONTRACT_ENUM) EXPIRE_DUE_STATUSES };
 
-/* Most reservations one expire call handles, and calls in one sweep. */
+/* Most reservations one expire call looks at; most allocations it gives
+ * back (a few milliseconds of Redis); most expire calls in one sweep (the
+ * next sweep goes on from there). */
 #define SWEEP_BATCH 100
-#define SWEEP_MAX_BATCHES 20
-
-/* A caller waiting for a sweep; embedded in the caller's own struct. */
-struct sweep_waiter {
-    struct queue node;
-    void (*fn)(struct sweep_waiter *w);
-};
+#define SWEEP_BUDGET 500
+#define SWEEP_MAX_CALLS 1000
 
 struct sweeper;
 struct store;
@@ -41,10 +38,6 @@ struct sweeper *sweeper_new(struct uv_loop_s *loop, struct store *store, const s
                             struct metrics *m);
 /* Starts sweeping every sweep_interval_ms. */
 void sweeper_start(struct sweeper *sw);
-/* Runs w->fn(w) once a sweep that began after this call has ended (also
- * when it failed); waiters are served in the order they asked. w must stay
- * valid until then. */
-void sweeper_kick(struct sweeper *sw, struct sweep_waiter *w);
 /* Stops the timer; a sweep in flight ends through the store's close. Then
  * done(data) runs and the sweeper is freed. */
 void sweeper_close(struct sweeper *sw, void (*done)(void *), void *data);

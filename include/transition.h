@@ -1,11 +1,11 @@
-/* Transitions of reservations, plan then act: commit, release (one
+/* Transitions of reservations, plan then act: commit, release, extend (one
  * reservation, for a request) and expire (a batch, for the sweeper). A
  * script must be given every key it touches, and which keys a transition
  * touches (the order binding, the stock of each sku held) is written in the
  * reservation records; so a transition is two calls:
  *
  *   reservation_plan   read-only: each reservation's order_id and skus
- *   commit | release | expire   the change, given exactly those keys; it
+ *   commit | release | extend | expire   the change, given exactly those keys; it
  *                      checks the records again, so a record that moved in
  *                      between is handled by the script, never by a guess
  *
@@ -24,17 +24,24 @@
 #include "scripts.h"
 
 /* lua/reservation_plan.lua: KEYS are the {ns}:res:<id> of the
- * reservations, no ARGV. */
+ * reservations. */
+#define RESERVATION_PLAN_KEYS(X)
+#define RESERVATION_PLAN_ARGV(X) X(RESERVATION_PLAN_A_BUDGET)
 #define RESERVATION_PLAN_STATUS(X) X(RESERVATION_PLAN_ST_OK)
 
 /* The layout that commit, release and expire share. After the fixed KEYS:
  * {ns}:res:<id_i> for i = 1..k, then {ns}:order:<order_id_i> (the res key
  * itself when the reservation has no order_id), then {ns}:stock:<sku_j> for
- * the m distinct skus held. After the fixed ARGV (K is k): id_1..id_k, then
- * m and sku_1..sku_m. */
-#define TRANSITION_KEYS(X) X(TRANSITION_K_EXPIRY) X(TRANSITION_K_EVENTS)
+ * the m distinct skus held, then {ns}:holds:<sku_j> for the same skus. After
+ * the fixed ARGV (K is k): id_1..id_k, then m and sku_1..sku_m. REASON is
+ * release's, TTL extend's; BUDGET: expire gives back at most this many
+ * allocations per call (a request's own hold is done whole). Each script
+ * ignores the arguments that are not its own. */
+#define TRANSITION_KEYS(X) X(TRANSITION_K_EXPIRY) X(TRANSITION_K_EVENTS) X(TRANSITION_K_QUARANTINE)
 #define TRANSITION_ARGV(X)                                                                         \
-    X(TRANSITION_A_RETENTION) X(TRANSITION_A_MAXLEN) X(TRANSITION_A_REASON) X(TRANSITION_A_K)
+    X(TRANSITION_A_RETENTION)                                                                      \
+    X(TRANSITION_A_MAXLEN) X(TRANSITION_A_REASON) X(TRANSITION_A_TTL) X(TRANSITION_A_BUDGET)        \
+    X(TRANSITION_A_K)
 
 /* lua/commit.lua (k = 1) */
 #define COMMIT_KEYS(X) TRANSITION_KEYS(X)
@@ -50,27 +57,44 @@
     X(RELEASE_ST_RELEASED) X(RELEASE_ST_RESTOCKED) X(RELEASE_ST_EXPIRED) X(RELEASE_ST_UNCHANGED)   \
     X(RELEASE_ST_NOT_FOUND) X(RELEASE_ST_KEYS_MISSING)
 
+/* lua/extend.lua (k = 1) */
+#define EXTEND_KEYS(X) TRANSITION_KEYS(X)
+#define EXTEND_ARGV(X) TRANSITION_ARGV(X)
+#define EXTEND_STATUS(X)                                                                           \
+    X(EXTEND_ST_EXTENDED) X(EXTEND_ST_NOT_FOUND) X(EXTEND_ST_EXPIRED) X(EXTEND_ST_COMMITTED)       \
+    X(EXTEND_ST_RELEASED) X(EXTEND_ST_KEYS_MISSING)
+
 /* lua/expire.lua (k = 1..SWEEP_BATCH) */
 #define EXPIRE_KEYS(X) TRANSITION_KEYS(X)
 #define EXPIRE_ARGV(X) TRANSITION_ARGV(X)
 #define EXPIRE_STATUS(X) X(EXPIRE_ST_OK) X(EXPIRE_ST_KEYS_MISSING)
 
+enum { RESERVATION_PLAN_KEYS(CONTRACT_ENUM) RESERVATION_PLAN_K_FIXED };
+enum { RESERVATION_PLAN_ARGV(CONTRACT_ENUM) RESERVATION_PLAN_A_FIXED };
 enum { RESERVATION_PLAN_STATUS(CONTRACT_ENUM) RESERVATION_PLAN_STATUSES };
 enum { TRANSITION_KEYS(CONTRACT_ENUM) TRANSITION_K_FIXED };
 enum { TRANSITION_ARGV(CONTRACT_ENUM) TRANSITION_A_FIXED };
 enum { COMMIT_STATUS(CONTRACT_ENUM) COMMIT_STATUSES };
 enum { RELEASE_STATUS(CONTRACT_ENUM) RELEASE_STATUSES };
+enum { EXTEND_STATUS(CONTRACT_ENUM) EXTEND_STATUSES };
 enum { EXPIRE_STATUS(CONTRACT_ENUM) EXPIRE_STATUSES };
 
-enum transition_kind { TRANSITION_COMMIT, TRANSITION_RELEASE, TRANSITION_EXPIRE };
+enum transition_kind { TRANSITION_COMMIT, TRANSITION_RELEASE, TRANSITION_EXTEND, TRANSITION_EXPIRE };
 
 /* What the act answered. */
 struct transition_result {
     int status;             /* a COMMIT_ST_, RELEASE_ST_ or EXPIRE_ST_ status */
     bool has_reservation;   /* commit, release: the status carries the reservation */
     struct reservation res; /* borrowed from the reply */
-    long long expired;      /* expire: holds this call released */
+    long long expired;      /* expire: holds this call finished */
+    bool more;              /* expire: the budget ran out; due work is left */
+    /* expire: records that could not be read, moved aside: n pairs (id,
+     * why) in rd from index EXPIRE_QUARANTINED_AT. */
+    long long quarantined;
+    struct reply *rd;
 };
+
+#define EXPIRE_QUARANTINED_AT 4
 
 struct transition;
 /* Sends one call with t->args (the first nkeys are KEYS); its reply, of one
@@ -87,8 +111,12 @@ struct transition {
     const struct ident *ns;
     const struct ident *ids; /* the reservations */
     int k;
+    int k_act;               /* of them, those the act takes: the expire's plan reads
+                              * records up to its budget of allocations */
     struct str reason;       /* release: recorded on the reservation; else empty */
     long long retention_s, ledger_maxlen;
+    long long ttl_ms;        /* extend: the new time to live */
+    long long budget;        /* expire: allocations per call (plan and act); 0: no limit */
     struct args *args;       /* the builder of each call */
     struct ident **skus;     /* scratch for the distinct skus (grown; the caller frees) */
     size_t *skus_cap;

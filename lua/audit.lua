@@ -1,57 +1,40 @@
--- audit: checks that every location's reserved count equals the sum of the
--- live holds' allocations there. Read-only. Contract: include/audit.h.
+-- audit: checks, for each sku given, that every location's reserved count
+-- equals the sum of the live allocations in the sku's holds index there.
+-- Read-only. Contract: include/audit.h.
 --
--- K_EXPIRY            {ns}:expiry
--- KEYS[K_FIXED+i]     {ns}:res:<id_i>        i = 1..k: every id in the index
--- KEYS[K_FIXED+k+j]   {ns}:stock:<sku_j>     j = 1..m: the skus to check
--- A_K                 k;  ARGV[A_FIXED+i]  id_i
--- ARGV[A_FIXED+k+1]   m;  ARGV[A_FIXED+k+1+j]  sku_j
+-- KEYS[j]     {ns}:stock:<sku_j>     j = 1..m
+-- KEYS[m+j]   {ns}:holds:<sku_j>
+-- A_BUDGET    the most index members to read in this call (a sku is read
+--             whole, so the first one always is)
+-- A_M         m;  ARGV[A_FIXED+j]  sku_j
 --
--- Reply: {ST_OK, k, m, d, sku, location, reserved, expected, ... (d groups),
---         s, id, status, ... (s groups: index entries that are not live
---         holds)}
---        {ST_INDEX_MOVED}   the index no longer holds exactly ids 1..k: read
---                           it again
+-- Reply: {ST_OK, done, holds, d, sku, location, reserved, expected, ...
+--         (d groups)}: the first `done` skus were checked; holds counts the
+--        distinct reservations holding units on each of them (summed)
 --
--- Invariant: read-only; changes nothing. Redis runs it atomically, so the
--- counts and the holds it compares are one consistent snapshot.
-local k = tonumber(A_K)
-local m = tonumber(ARGV[A_FIXED + k + 1])
-if redis.call('ZCARD', K_EXPIRY) ~= k then
-    return {ST_INDEX_MOVED}
-end
-for i = 1, k do
-    if not redis.call('ZSCORE', K_EXPIRY, ARGV[A_FIXED + i]) then
-        return {ST_INDEX_MOVED}
-    end
-end
-
-local checked = {}
+-- Invariant: read-only; changes nothing. Redis runs it atomically, so each
+-- sku's counts and its index are one consistent snapshot.
+local m = tonumber(A_M)
+local budget = tonumber(A_BUDGET)
+local reply = {ST_OK, 0, 0, 0}
 for j = 1, m do
-    checked[ARGV[A_FIXED + k + 1 + j]] = {}
-end
-local stale = {}
-for i = 1, k do
-    local res = load_reservation(KEYS[K_FIXED + i])
-    if not res or res.status ~= 'held' then
-        stale[#stale + 1] = {ARGV[A_FIXED + i], res and res.status or 'missing'}
-    else
-        for _, a in ipairs(res.allocs) do
-            local want = checked[a[1]]
-            if want then
-                want[a[2]] = (want[a[2]] or 0) + a[3]
-            end
+    if j > 1 and budget <= 0 then
+        break
+    end
+    local sku = ARGV[A_FIXED + j]
+    local members = redis.call('ZRANGE', KEYS[m + j], 0, -1)
+    budget = budget - #members
+    local want, ids = {}, {}
+    for _, member in ipairs(members) do
+        local id, loc, q = string.match(member, '^([^:]+):%d+:([^:]+):(%d+)$')
+        want[loc] = (want[loc] or 0) + tonumber(q)
+        if not ids[id] then
+            ids[id] = true
+            reply[3] = reply[3] + 1
         end
     end
-end
-
-local reply = {ST_OK, k, m, 0}
-local d = 0
-for j = 1, m do
-    local sku = ARGV[A_FIXED + k + 1 + j]
-    local want = checked[sku]
     local seen = {}
-    local all = redis.call('HGETALL', KEYS[K_FIXED + k + j])
+    local all = redis.call('HGETALL', KEYS[j])
     for f = 1, #all, 2 do
         -- The reserved field of a location (stock_fields names them).
         local loc = string.match(all[f], '^(.*):reserved$')
@@ -59,7 +42,7 @@ for j = 1, m do
             seen[loc] = true
             local have, expected = tonumber(all[f + 1]) or 0, want[loc] or 0
             if have ~= expected then
-                d = d + 1
+                reply[4] = reply[4] + 1
                 reply[#reply + 1] = sku
                 reply[#reply + 1] = loc
                 reply[#reply + 1] = have
@@ -68,19 +51,14 @@ for j = 1, m do
         end
     end
     for loc, expected in pairs(want) do
-        if not seen[loc] and expected ~= 0 then
-            d = d + 1
+        if not seen[loc] then
+            reply[4] = reply[4] + 1
             reply[#reply + 1] = sku
             reply[#reply + 1] = loc
             reply[#reply + 1] = 0
             reply[#reply + 1] = expected
         end
     end
-end
-reply[4] = d
-reply[#reply + 1] = #stale
-for _, s in ipairs(stale) do
-    reply[#reply + 1] = s[1]
-    reply[#reply + 1] = s[2]
+    reply[2] = j
 end
 return reply

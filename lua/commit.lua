@@ -3,12 +3,15 @@
 --
 -- K_EXPIRY      {ns}:expiry
 -- K_EVENTS      {ns}:events                the ledger stream
+-- K_QUARANTINE  {ns}:quarantine            (expire's: unreadable records)
 -- KEYS[K_FIXED+1]  {ns}:res:<id>
 -- KEYS[K_FIXED+2]  {ns}:order:<order_id>   (the res key when it has none)
 -- KEYS[K_FIXED+2+j]  {ns}:stock:<sku_j>    j = 1..m, every sku it holds
+-- KEYS[K_FIXED+2+m+j]  {ns}:holds:<sku_j>  their holds indexes
 -- A_RETENTION   retention in seconds
 -- A_MAXLEN      ledger length cap
 -- A_REASON      unused (release records it)
+-- A_BUDGET      unused (expire's)
 -- A_K           1;  ARGV[A_FIXED+1]  the reservation id
 -- ARGV[A_FIXED+2]  m;  ARGV[A_FIXED+2+j]  sku_j
 --
@@ -39,11 +42,13 @@ if not keys_cover(res.allocs, t.stock) then
 end
 local _, _, order_key = transition_item(t, 1, res)
 
-if now_ms() >= res.expires then
+-- A hold that a reserve found due has lost some allocations already: it is
+-- expired, whatever the clock says now.
+if now_ms() >= res.expires or res.swept > 0 or not all_held(res, rid, t.holds) then
     expire_hold(t, res, rid, res_key, order_key)
     return {ST_EXPIRED}
 end
-move_units('commit', res.allocs, t.stock, K_EVENTS, t.maxlen, rid, '')
+move_units('commit', res, rid, t, '', 0, #res.allocs)
 finish(res_key, order_key, K_EXPIRY, rid, 'committed', '', t.retention)
 res.status = 'committed'
 return reservation_reply(ST_COMMITTED, rid, res)

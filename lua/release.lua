@@ -4,12 +4,15 @@
 --
 -- K_EXPIRY      {ns}:expiry
 -- K_EVENTS      {ns}:events                the ledger stream
+-- K_QUARANTINE  {ns}:quarantine            (expire's: unreadable records)
 -- KEYS[K_FIXED+1]  {ns}:res:<id>
 -- KEYS[K_FIXED+2]  {ns}:order:<order_id>   (the res key when it has none)
 -- KEYS[K_FIXED+2+j]  {ns}:stock:<sku_j>    j = 1..m, every sku it holds
+-- KEYS[K_FIXED+2+m+j]  {ns}:holds:<sku_j>  their holds indexes
 -- A_RETENTION   retention in seconds
 -- A_MAXLEN      ledger length cap
 -- A_REASON      reason ('' for none), recorded on the reservation
+-- A_BUDGET      unused (expire's)
 -- A_K           1;  ARGV[A_FIXED+1]  the reservation id
 -- ARGV[A_FIXED+2]  m;  ARGV[A_FIXED+2+j]  sku_j
 --
@@ -40,16 +43,16 @@ end
 local _, _, order_key = transition_item(t, 1, res)
 
 if res.status == 'committed' then
-    move_units('restock', res.allocs, t.stock, K_EVENTS, t.maxlen, rid, reason)
+    move_units('restock', res, rid, t, reason, 0, #res.allocs)
     finish(res_key, order_key, K_EXPIRY, rid, 'released', reason, t.retention)
     res.status, res.reason = 'released', reason
     return reservation_reply(ST_RESTOCKED, rid, res)
 end
-if now_ms() >= res.expires then
+if now_ms() >= res.expires or res.swept > 0 or not all_held(res, rid, t.holds) then
     expire_hold(t, res, rid, res_key, order_key)
     return reservation_reply(ST_EXPIRED, rid, res)
 end
-move_units('release', res.allocs, t.stock, K_EVENTS, t.maxlen, rid, reason)
+move_units('release', res, rid, t, reason, 0, #res.allocs)
 finish(res_key, order_key, K_EXPIRY, rid, 'released', reason, t.retention)
 res.status, res.reason = 'released', reason
 return reservation_reply(ST_RELEASED, rid, res)

@@ -15,10 +15,17 @@
 --        {ST_MISMATCH}                   a replay with other items than the
 --                                        bound reservation
 --
+-- A hold past its deadline is reported 'expired' although its record says
+-- 'held' until the sweeper (or a reserve of its skus) gives its units back:
+-- from its deadline on, it holds nothing that can be committed or extended.
+--
 -- Invariant: read-only; changes nothing.
 local res = load_reservation(K_RES)
 if not res then
     return {ST_NOT_FOUND}
+end
+if res.status == 'held' and (res.swept > 0 or now_ms() >= res.expires) then
+    res.status = 'expired'
 end
 if A_MODE ~= 'replay' then
     return reservation_reply(ST_FOUND, A_ID, res)

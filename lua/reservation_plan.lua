@@ -5,18 +5,29 @@
 -- Contract: include/transition.h.
 --
 -- KEYS[1..k]  {ns}:res:<id>
+-- A_BUDGET    the most allocations to read: the plan stops after the
+--             reservation that reaches it (the first one is always read)
 --
--- Reply: {ST_OK, group_1, ..., group_k}, each group flat: order_id ('' for
+-- Reply: {ST_OK, group_1, ..., group_j}, j <= k, each group flat: order_id ('' for
 --        none), n, sku_1, ..., sku_n (distinct); n = -1 when the
---        reservation does not exist.
+--        reservation does not exist; '', 0 when its record cannot be read
+--        (the act reads it again and decides).
 --
 -- Invariant: read-only; changes nothing.
 local reply = {ST_OK}
+local budget = tonumber(A_BUDGET)
 for i = 1, #KEYS do
-    local res = load_reservation(KEYS[i])
-    if not res then
+    if i > 1 and budget <= 0 then
+        break
+    end
+    local res = read_reservation(KEYS[i])
+    budget = budget - (res and #res.allocs or 1)
+    if res == nil then
         reply[#reply + 1] = ''
         reply[#reply + 1] = -1
+    elseif res == false then
+        reply[#reply + 1] = ''
+        reply[#reply + 1] = 0
     else
         reply[#reply + 1] = res.order_id
         local seen, skus = {}, {}

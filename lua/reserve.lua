@@ -9,13 +9,16 @@
 --                                      the new reservation's key, unused)
 -- K_CHANNEL    {ns}:channel:<channel>  the channel's ordered locations
 -- K_EVENTS     {ns}:events             the ledger stream
--- KEYS[K_FIXED+i]  {ns}:stock:<sku_i>  one per line, i = 1..n
+-- KEYS[K_FIXED+i]    {ns}:stock:<sku_i>  one per line, i = 1..n
+-- KEYS[K_FIXED+n+i]  {ns}:holds:<sku_i>  its holds index (hold_member)
 -- A_ID         the new reservation id
 -- A_ORDER_ID   order_id, or '' for none
 -- A_TTL        ttl_ms
 -- A_STRATEGY   auto | single | per_line | split
 -- A_MAXLEN     ledger length cap
--- A_MAY_SWEEP  '1' when the caller may sweep and retry on a shortage
+-- A_STALE      a reservation id the order binding may still name although
+--              its record is gone (its retention ended): that binding is
+--              taken as absent and bound anew; '' for none
 -- A_N          n, the number of lines
 -- ARGV[A_FIXED+2i-1]  sku of line i;  ARGV[A_FIXED+2i]  its quantity
 -- ARGV[A_FIXED+2n+1]  m, the number of requested locations (0: the channel's)
@@ -25,12 +28,10 @@
 --                                          (reservation_reply)
 --        {ST_BOUND, bound_id}              order_id is already bound: the
 --                                          caller replays that reservation
---        {ST_SWEEP}                        too little stock, but some holds
---                                          are past their deadline: the
---                                          caller sweeps them and retries
---                                          (only when A_MAY_SWEEP is '1')
 --        {ST_SHORT, sku, requested, available}  the first line that cannot
---                                          be filled; nothing written
+--                                          be filled; the order took
+--                                          nothing (due holds on its skus
+--                                          may have been given back)
 --        {ST_NO_CHANNEL}                   unknown channel, no locations
 --
 -- Candidates: the requested locations filtered to the channel's (keeping the
@@ -43,16 +44,23 @@
 -- fills a line: at the most preferred candidate (single), at the best single
 -- candidate (per_line), summed over candidates (split, auto).
 --
+-- An expired hold never costs a sale: when the order does not fit, the
+-- allocations on its own skus whose deadline has passed are given back here
+-- (each recorded in the ledger as an expiry), and the order is planned
+-- again. The sweeper finishes those holds' records later; it skips what was
+-- given back here. So a reserve never waits for a sweep, and its effects
+-- keep their place in the order of requests.
+--
 -- Invariant: a hold takes at most on_hand - reserved - safety at each
--- (sku, location), so available never goes negative; every check is done
--- before the first write.
+-- (sku, location), so available never goes negative; every check of the
+-- order is done before its first write.
 local rid, order_id, ttl, strategy = A_ID, A_ORDER_ID, tonumber(A_TTL), A_STRATEGY
-local maxlen, may_sweep = A_MAXLEN, A_MAY_SWEEP == '1'
+local maxlen = A_MAXLEN
 local n = tonumber(A_N)
 
 if order_id ~= '' then
     local bound = redis.call('GET', K_ORDER)
-    if bound then
+    if bound and bound ~= A_STALE then
         return {ST_BOUND, bound}
     end
 end
@@ -91,20 +99,48 @@ end
 
 -- avail[i][j]: what line i may take at candidate j.
 local k = #cands
-local avail = {}
+local avail
 local fields = {}
 for j, loc in ipairs(cands) do
     fields[3 * j - 2], fields[3 * j - 1], fields[3 * j] = stock_fields(loc)
 end
-for i = 1, n do
-    local v = redis.call('HMGET', KEYS[K_FIXED + i], unpack(fields))
-    local row = {}
-    for j = 1, k do
-        local a = (tonumber(v[3 * j - 2]) or 0) - (tonumber(v[3 * j - 1]) or 0) -
-                      (tonumber(v[3 * j]) or 0)
-        row[j] = a > 0 and a or 0
+local function read_avail()
+    avail = {}
+    for i = 1, n do
+        local v = redis.call('HMGET', KEYS[K_FIXED + i], unpack(fields))
+        local row = {}
+        for j = 1, k do
+            local a = (tonumber(v[3 * j - 2]) or 0) - (tonumber(v[3 * j - 1]) or 0) -
+                          (tonumber(v[3 * j]) or 0)
+            row[j] = a > 0 and a or 0
+        end
+        avail[i] = row
     end
-    avail[i] = row
+end
+read_avail()
+
+-- Gives back every allocation on the order's skus whose deadline has
+-- passed. Returns true when it gave back any.
+local function release_due()
+    local now, freed, done = now_ms(), false, {}
+    for i = 1, n do
+        local holds = KEYS[K_FIXED + n + i]
+        if not done[holds] then
+            done[holds] = true
+            local due = redis.call('ZRANGEBYSCORE', holds, '-inf', now)
+            for _, m in ipairs(due) do
+                local id, loc, q = string.match(m, '^([^:]+):%d+:([^:]+):(%d+)$')
+                local _, f_res = stock_fields(loc)
+                redis.call('HINCRBY', KEYS[K_FIXED + i], f_res, -tonumber(q))
+                ledger(K_EVENTS, maxlen, 'expire', skus[i], loc, q, id, '')
+            end
+            if #due > 0 then
+                redis.call('ZREMRANGEBYSCORE', holds, '-inf', now)
+                freed = true
+            end
+        end
+    end
+    return freed
 end
 
 -- Each plan is plan[i] = {{candidate, quantity}, ...}, or nil when it fails.
@@ -166,24 +202,23 @@ local function split()
     return plan
 end
 
-local plan
-if strategy == 'single' then
-    plan = single()
-elseif strategy == 'per_line' then
-    plan = per_line()
-elseif strategy == 'split' then
-    plan = split()
-else
-    plan = single() or per_line() or split()
+local function make_plan()
+    if strategy == 'single' then
+        return single()
+    elseif strategy == 'per_line' then
+        return per_line()
+    elseif strategy == 'split' then
+        return split()
+    end
+    return single() or per_line() or split()
 end
 
+local plan = make_plan()
+if not plan and release_due() then
+    read_avail()
+    plan = make_plan()
+end
 if not plan then
-    -- An expired hold must never cost a sale: when holds are past their
-    -- deadline, let the caller release them (their keys are not in KEYS)
-    -- and ask again.
-    if may_sweep and #redis.call('ZRANGEBYSCORE', K_EXPIRY, '-inf', now_ms(), 'LIMIT', 0, 1) > 0 then
-        return {ST_SWEEP}
-    end
     for i = 1, n do
         local have = 0
         for j = 1, k do
@@ -217,13 +252,14 @@ for i = 1, n do
         redis.call('HINCRBY', KEYS[K_FIXED + i], fields[3 * part[1] - 1], q) -- its reserved
         ledger(K_EVENTS, maxlen, 'reserve', skus[i], loc, q, rid, '')
         stored[#stored + 1] = {skus[i], loc, q}
+        redis.call('ZADD', KEYS[K_FIXED + n + i], expires, hold_member(rid, #stored, loc, q))
         reply[#reply + 1] = skus[i]
         reply[#reply + 1] = loc
         reply[#reply + 1] = q
     end
 end
 redis.call('HSET', K_RES, 'status', 'held', 'order_id', order_id, 'created_at', int(now),
-           'expires_at', int(expires), 'allocations', cjson.encode(stored))
+           'expires_at', int(expires), 'allocations', cjson.encode(stored), 'v', '2')
 redis.call('ZADD', K_EXPIRY, expires, rid)
 if order_id ~= '' then
     redis.call('SET', K_ORDER, rid)

@@ -1,14 +1,18 @@
-/* stock.audit (see audit.h). Each page is three calls, each with its own
- * deadline (an audit of many pages may take longer than one request
- * timeout; each call is bounded):
+/* stock.audit (see audit.h). Every call has its own deadline (an audit of
+ * many pages may take longer than one request timeout; each call is
+ * bounded):
  *
- *   SCAN cursor MATCH {ns}:stock:* COUNT 500    the page's skus
- *   ZRANGE {ns}:expiry 0 -1                      the live holds, a snapshot
- *   audit.lua                                    compare, atomically
+ *   SCAN cursor MATCH {ns}:stock:* COUNT 500   a page of skus
+ *   audit.lua, as many calls as the page needs  compare (AUDIT_BUDGET members
+ *                                               of the holds indexes each)
+ *   ... the next page, then:
+ *   ZSCAN {ns}:expiry cursor COUNT 100         a page of the expiry index
+ *   audit_index.lua                             stale entries
  *
- * If the index moved between the listing and the script, the page is
- * listed again (at most AUDIT_TRIES times, then 2003). stock.audit {sku}
- * checks that one sku: a single page without SCAN. */
+ * No call depends on another staying true: each compares one consistent
+ * snapshot of what it reads, so traffic during the audit never makes it
+ * start over. ZSCAN may return an id twice (while Redis resizes the index);
+ * a stale id is reported once. */
 #include "audit.h"
 
 #include <stdlib.h>
@@ -18,18 +22,20 @@
 #include "request.h"
 
 #define AUDIT_PAGE 500
-#define AUDIT_TRIES 5
+#define AUDIT_INDEX_PAGE 100
+#define AUDIT_BUDGET 20000
 
 /* The findings, gathered over the pages; owned by the request's ctx. */
 struct audit_state {
     struct args skus; /* the page being checked */
-    struct args ids;  /* the live holds of the snapshot */
-    char cursor[24];  /* SCAN cursor; "0" after the last page */
+    int sku_at;       /* its first sku not checked yet */
+    struct args ids;  /* the page of the expiry index */
+    char cursor[24];  /* SCAN / ZSCAN cursor; "0" after the last page */
     bool last_page;
-    int tries; /* listings of this page's holds */
+    bool one_sku;     /* stock.audit {sku}: no index pass */
     long long skus_checked, holds;
-    bool stale_seen;               /* the index's stale entries are reported once */
     struct buf differences, stale; /* result list bodies */
+    struct args stale_ids;         /* reported already */
 };
 
 struct audit_ctx {
@@ -37,13 +43,15 @@ struct audit_ctx {
 };
 
 static void scan(struct request *req);
-static void list_holds(struct request *req);
+static void scan_index(struct request *req);
+static void check(struct request *req);
 
 static void audit_end(struct request *req)
 {
     struct audit_state *st = REQUEST_CTX(req, struct audit_ctx)->st;
     args_free(&st->skus);
     args_free(&st->ids);
+    args_free(&st->stale_ids);
     buf_free(&st->differences);
     buf_free(&st->stale);
     free(st);
@@ -66,67 +74,60 @@ void audit_run(struct request *req)
     struct audit_state *st = xcalloc(1, sizeof *st);
     args_init(&st->skus);
     args_init(&st->ids);
+    args_init(&st->stale_ids);
     REQUEST_CTX(req, struct audit_ctx)->st = st;
     request_on_end(req, audit_end);
     if (req->params.present & HAS_SKU) {
         args_add_ident(&st->skus, &req->params.sku);
         st->last_page = true;
-        list_holds(req);
+        st->one_sku = true;
+        check(req);
     } else {
         strcpy(st->cursor, "0");
         scan(req);
     }
 }
 
-/* --- the check of one page: lua/audit.lua -------------------------------- */
+/* --- the check of the skus: lua/audit.lua ------------------------------- */
 
 static void next_page(struct request *req)
 {
-    if (state(req)->last_page)
-        finish(req);
-    else
+    struct audit_state *st = state(req);
+    if (!st->last_page) {
         scan(req);
+    } else if (st->one_sku) {
+        finish(req);
+    } else {
+        strcpy(st->cursor, "0");
+        st->last_page = false;
+        scan_index(req);
+    }
 }
 
-/* {OK, k, m, d, (sku, location, reserved, expected) x d, s,
- *  (id, status) x s} or {INDEX_MOVED}. */
+/* {OK, done, holds, d, (sku, location, reserved, expected) x d} */
 static void check_reply(struct request *req, struct reply *rd)
 {
     struct audit_state *st = state(req);
-    if (reply_status(rd) == AUDIT_ST_INDEX_MOVED) {
-        reply_expect(rd, 1);
-        if (rd->bad)
-            return;
-        if (++st->tries >= AUDIT_TRIES) {
-            request_fail_with(req, E_OVERLOADED);
-            return;
-        }
-        list_holds(req);
-        return;
-    }
-    long long holds = reply_int(rd, 1);
-    long long checked = reply_int(rd, 2);
+    long long done = reply_int(rd, 1);
+    long long holds = reply_int(rd, 2);
     long long d = reply_int(rd, 3);
     size_t at = 4;
-    if (d < 0 || d > (long long)reply_count(rd))
+    if (done < 1 || done > st->skus.n - st->sku_at || d < 0 || d > (long long)reply_count(rd))
         rd->bad = true;
     for (long long i = 0; i < d && !rd->bad; i++, at += 4)
         result_audit_difference(&st->differences, reply_str(rd, at), reply_str(rd, at + 1),
                                 reply_int(rd, at + 2), reply_int(rd, at + 3));
-    long long n_stale = reply_int(rd, at++);
-    if (n_stale < 0 || n_stale > (long long)reply_count(rd))
-        rd->bad = true;
-    /* Every page sees the same index: report its stale entries once. */
-    for (long long i = 0; i < n_stale && !rd->bad; i++, at += 2)
-        if (!st->stale_seen)
-            result_audit_stale(&st->stale, reply_str(rd, at), reply_str(rd, at + 1));
     reply_expect(rd, at);
     if (rd->bad)
         return;
-    st->stale_seen = true;
-    st->holds = holds;
-    st->skus_checked += checked;
-    next_page(req);
+    st->skus_checked += done;
+    if (st->one_sku)
+        st->holds = holds;
+    st->sku_at += (int)done;
+    if (st->sku_at < st->skus.n)
+        check(req);
+    else
+        next_page(req);
 }
 
 static void check(struct request *req)
@@ -136,55 +137,120 @@ static void check(struct request *req)
     struct args *a = request_args(req);
     struct ident id;
     request_renew_deadline(req);
-    ARG_KEY(a, AUDIT_K_EXPIRY, ns, KEY_EXPIRY, NULL);
+    for (int kind = 0; kind < 2; kind++)
+        for (int j = st->sku_at; j < st->skus.n; j++) {
+            struct str s = args_get(&st->skus, j);
+            ident_check(s.p, s.n, &id); /* checked when listed */
+            args_add_key(a, ns, kind == 0 ? KEY_STOCK : KEY_HOLDS, &id);
+        }
+    int nkeys = a->n;
+    ARG_INT(a, nkeys + AUDIT_A_BUDGET, AUDIT_BUDGET);
+    ARG_INT(a, nkeys + AUDIT_A_M, st->skus.n - st->sku_at);
+    for (int j = st->sku_at; j < st->skus.n; j++)
+        args_add_str(a, args_get(&st->skus, j));
+    request_call(req, SCRIPT_AUDIT, nkeys, AUDIT_STATUSES, check_reply);
+}
+
+/* --- the expiry index: ZSCAN, then lua/audit_index.lua ------------------- */
+
+static bool reported(const struct audit_state *st, struct str id)
+{
+    for (int i = 0; i < st->stale_ids.n; i++)
+        if (str_eq(args_get(&st->stale_ids, i), id))
+            return true;
+    return false;
+}
+
+/* {OK, held, s, (id, status) x s} */
+static void index_reply(struct request *req, struct reply *rd)
+{
+    struct audit_state *st = state(req);
+    long long held = reply_int(rd, 1);
+    long long s = reply_int(rd, 2);
+    if (held < 0 || s < 0 || held + s > st->ids.n)
+        rd->bad = true;
+    else
+        reply_expect(rd, 3 + 2 * (size_t)s);
+    for (long long i = 0; i < s && !rd->bad; i++) {
+        struct ident id = reply_ident(rd, 3 + 2 * (size_t)i);
+        struct str status = reply_str(rd, 4 + 2 * (size_t)i);
+        if (!rd->bad && !reported(st, id.s)) {
+            args_add_ident(&st->stale_ids, &id);
+            result_audit_stale(&st->stale, id.s, status);
+        }
+    }
+    if (rd->bad)
+        return;
+    st->holds += held;
+    if (st->last_page)
+        finish(req);
+    else
+        scan_index(req);
+}
+
+static void check_index(struct request *req)
+{
+    struct audit_state *st = state(req);
+    const struct ident *ns = request_ns(req);
+    struct args *a = request_args(req);
+    struct ident id;
+    request_renew_deadline(req);
+    ARG_KEY(a, AUDIT_INDEX_K_EXPIRY, ns, KEY_EXPIRY, NULL);
     for (int i = 0; i < st->ids.n; i++) {
         struct str s = args_get(&st->ids, i);
         ident_check(s.p, s.n, &id); /* checked when listed */
         args_add_key(a, ns, KEY_RES, &id);
     }
-    for (int j = 0; j < st->skus.n; j++) {
-        struct str s = args_get(&st->skus, j);
-        ident_check(s.p, s.n, &id);
-        args_add_key(a, ns, KEY_STOCK, &id);
-    }
     int nkeys = a->n;
-    ARG_INT(a, nkeys + AUDIT_A_K, st->ids.n);
+    ARG_INT(a, nkeys + AUDIT_INDEX_A_K, st->ids.n);
     for (int i = 0; i < st->ids.n; i++)
         args_add_str(a, args_get(&st->ids, i));
-    args_add_int(a, st->skus.n);
-    for (int j = 0; j < st->skus.n; j++)
-        args_add_str(a, args_get(&st->skus, j));
-    request_call(req, SCRIPT_AUDIT, nkeys, AUDIT_STATUSES, check_reply);
+    request_call(req, SCRIPT_AUDIT_INDEX, nkeys, AUDIT_INDEX_STATUSES, index_reply);
 }
 
-/* --- the live holds: ZRANGE ---------------------------------------------- */
-
-static void holds_reply(struct request *req, struct reply *rd)
+/* [cursor, [id, score, id, score, ...]] */
+static void zscan_reply(struct request *req, struct reply *rd)
 {
     struct audit_state *st = state(req);
-    args_reset(&st->ids);
-    if (rd->r->type != REDIS_REPLY_ARRAY) {
+    const struct redisReply *r = rd->r;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_ARRAY ||
+        r->element[0]->len >= sizeof st->cursor || r->element[1]->elements % 2 != 0) {
         rd->bad = true;
         return;
     }
-    for (size_t i = 0; i < reply_count(rd); i++) {
-        struct ident id = reply_ident(rd, i);
-        if (rd->bad)
+    memcpy(st->cursor, r->element[0]->str, r->element[0]->len + 1);
+    st->last_page = strcmp(st->cursor, "0") == 0;
+    args_reset(&st->ids);
+    const redisReply *page = r->element[1];
+    for (size_t i = 0; i < page->elements; i += 2) {
+        const redisReply *k = page->element[i];
+        struct ident id;
+        if (k->type != REDIS_REPLY_STRING || !ident_check(k->str, k->len, &id)) {
+            rd->bad = true;
             return;
+        }
         args_add_ident(&st->ids, &id);
     }
-    check(req);
+    if (st->ids.n > 0)
+        check_index(req);
+    else if (st->last_page)
+        finish(req);
+    else
+        scan_index(req);
 }
 
-static void list_holds(struct request *req)
+static void scan_index(struct request *req)
 {
+    struct audit_state *st = state(req);
     struct args *a = request_args(req);
     request_renew_deadline(req);
-    args_add(a, "ZRANGE", 6);
+    args_add(a, "ZSCAN", 5);
     args_add_key(a, request_ns(req), KEY_EXPIRY, NULL);
-    args_add(a, "0", 1);
-    args_add(a, "-1", 2);
-    request_command(req, holds_reply);
+    args_add(a, st->cursor, strlen(st->cursor));
+    args_add(a, "COUNT", 5);
+    args_add_int(a, AUDIT_INDEX_PAGE);
+    request_command(req, zscan_reply);
 }
 
 /* --- the skus: SCAN ------------------------------------------------------ */
@@ -213,12 +279,11 @@ static void scan_reply(struct request *req, struct reply *rd)
             ident_check(k->str + prefix, k->len - prefix, &id))
             args_add_ident(&st->skus, &id);
     }
-    if (st->skus.n > 0) {
-        st->tries = 0;
-        list_holds(req);
-    } else {
+    st->sku_at = 0;
+    if (st->skus.n > 0)
+        check(req);
+    else
         next_page(req);
-    }
 }
 
 static void scan(struct request *req)

@@ -171,7 +171,7 @@ int main(int argc, char **argv)
     app.store = store_new(app.loop, &app.cfg, &app.metrics);
     app.sweeper = sweeper_new(app.loop, app.store, &app.cfg, &app.metrics);
     app.pool =
-        request_pool_new(app.store, app.sweeper, &app.cfg, &app.metrics, dispatch_handlers);
+        request_pool_new(app.store, &app.cfg, &app.metrics, dispatch_handlers);
     app.server = server_start(app.loop, &app.cfg, app.pool, &app.metrics);
     if (app.server == NULL)
         return 1;

@@ -3,7 +3,6 @@
  * request is answered.
  *
  *   request_start -> RUNNING --handler--> CALLING --reply--> RUNNING -> ...
- *                       |                    \--> PARKED --wake--> RUNNING
  *                       +--> DONE (result or error; on_done runs once)
  *
  * A request that is RUNNING when its handler or reply function returns was
@@ -20,7 +19,6 @@
 
 struct request_pool {
     struct store *store;
-    struct sweeper *sweeper;
     const struct config *cfg;
     struct metrics *metrics;
     const request_handler_fn *handlers; /* by method */
@@ -89,8 +87,8 @@ static void internal(struct request *req, enum internal_kind kind, const char *w
     request_fail_with(req, E_INTERNAL);
 }
 
-/* After a handler or a reply function: the request must be answered,
- * waiting for a call, or parked. */
+/* After a handler or a reply function: the request must be answered, or
+ * waiting for a call. */
 static void settle(struct request *req, bool bad_reply)
 {
     if (req->state != REQ_RUNNING)
@@ -207,20 +205,6 @@ void request_renew_deadline(struct request *req)
     req->deadline = store_now(req->pool->store) + (uint64_t)req->pool->cfg->request_timeout_ms;
 }
 
-void request_park(struct request *req)
-{
-    assert(req->state == REQ_RUNNING);
-    req->state = REQ_PARKED;
-}
-
-void request_wake(struct request *req, void (*fn)(struct request *req))
-{
-    assert(req->state == REQ_PARKED);
-    req->state = REQ_RUNNING;
-    fn(req);
-    settle(req, false);
-}
-
 /* --- the pool and its shared parts ------------------------------------- */
 
 const struct ident *request_ns(const struct request *req)
@@ -236,11 +220,6 @@ const struct config *request_cfg(const struct request *req)
 struct metrics *request_metrics(const struct request *req)
 {
     return req->pool->metrics;
-}
-
-struct sweeper *request_sweeper(const struct request *req)
-{
-    return req->pool->sweeper;
 }
 
 struct args *request_args(struct request *req)
@@ -305,14 +284,13 @@ void request_random_id(struct request *req, char out[REQUEST_ID_LEN + 1])
     pool->rnd_pos += 16;
 }
 
-struct request_pool *request_pool_new(struct store *store, struct sweeper *sweeper,
+struct request_pool *request_pool_new(struct store *store,
                                       const struct config *cfg, struct metrics *m,
                                       const request_handler_fn *handlers)
 {
     struct request_pool *pool = xcalloc(1, sizeof *pool);
     pool->handlers = handlers;
     pool->store = store;
-    pool->sweeper = sweeper;
     pool->cfg = cfg;
     pool->metrics = m;
     pool->limits.max_items = (unsigned)cfg->max_items;
@@ -420,17 +398,19 @@ void request_start(struct request *req, struct session *session, const char *lin
         request_fail(req, &err);
         return;
     }
+    /* Before authentication, everything but the open methods (ping, auth)
+     * is 1006, an unknown method too: nothing is told about the rest. */
     int m = method_lookup(req->rpc.method);
+    bool open = m >= 0 && (method_flags((enum method_id)m) & M_OPEN) != 0;
+    if (!open && pool->cfg->auth_token[0] != '\0' && !session->authenticated) {
+        request_fail_with(req, E_UNAUTHORIZED);
+        return;
+    }
     if (m < 0) {
         request_fail_with(req, E_METHOD_NOT_FOUND);
         return;
     }
     req->method = (enum method_id)m;
-    bool open = (method_flags(req->method) & M_OPEN) != 0;
-    if (!open && pool->cfg->auth_token[0] != '\0' && !session->authenticated) {
-        request_fail_with(req, E_UNAUTHORIZED);
-        return;
-    }
     /* Load shedding: the count includes this request. A connection's own
      * pipeline is bounded by back-pressure instead (conn.c). */
     if (!open && pool->metrics->inflight > pool->cfg->max_inflight) {

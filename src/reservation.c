@@ -1,7 +1,7 @@
 /* The reservation family (see reservation.h): reservation.get and the
- * replay of a bound reserve (lua/reservation_get.lua), extend
- * (lua/extend.lua), and commit and release, which are transitions
- * (transition.c) whose results this file turns into answers. */
+ * replay of a bound reserve (lua/reservation_get.lua), and commit,
+ * release and extend, which are transitions (transition.c) whose results
+ * this file turns into answers. */
 #include "reservation.h"
 
 #include "keys.h"
@@ -58,7 +58,11 @@ static void reservation_get_reply(struct request *req, struct reply *rd)
         return;
     case RESERVATION_GET_ST_NOT_FOUND:
         reply_expect(rd, 1);
-        if (!rd->bad)
+        if (rd->bad)
+            return;
+        if (REQUEST_CTX(req, struct replay_ctx)->gone != NULL)
+            REQUEST_CTX(req, struct replay_ctx)->gone(req);
+        else
             request_fail_with(req, E_NOT_FOUND);
         return;
     case RESERVATION_GET_ST_MISMATCH:
@@ -90,57 +94,18 @@ static void reservation_get_call(struct request *req, const struct ident *id, bo
 
 void reservation_get(struct request *req)
 {
+    REQUEST_CTX(req, struct replay_ctx)->gone = NULL;
     reservation_get_call(req, &req->params.reservation_id, false);
 }
 
-void reservation_replay(struct request *req, const struct ident *id)
+void reservation_replay(struct request *req, const struct ident *id,
+                        void (*gone)(struct request *req))
 {
+    REQUEST_CTX(req, struct replay_ctx)->gone = gone;
     reservation_get_call(req, id, true);
 }
 
-/* --- extend: lua/extend.lua --------------------------------------------- */
-
-/* {EXTENDED, reservation...}, or {NOT_FOUND | EXPIRED | COMMITTED |
- * RELEASED}. */
-static void extend_reply(struct request *req, struct reply *rd)
-{
-    int status = reply_status(rd);
-    if (status == EXTEND_ST_EXTENDED) {
-        answer_reservation(req, rd, false, false);
-        return;
-    }
-    reply_expect(rd, 1);
-    if (rd->bad)
-        return;
-    switch (status) {
-    case EXTEND_ST_NOT_FOUND:
-        request_fail_with(req, E_NOT_FOUND);
-        return;
-    case EXTEND_ST_EXPIRED:
-        fail_conflict(req, CONFLICT_EXPIRED);
-        return;
-    case EXTEND_ST_COMMITTED:
-        fail_conflict(req, CONFLICT_COMMITTED);
-        return;
-    case EXTEND_ST_RELEASED:
-        fail_conflict(req, CONFLICT_RELEASED);
-        return;
-    }
-}
-
-void reservation_extend(struct request *req)
-{
-    const struct params *p = &req->params;
-    const struct ident *ns = request_ns(req);
-    struct args *a = request_args(req);
-    ARG_KEY(a, EXTEND_K_RES, ns, KEY_RES, &p->reservation_id);
-    ARG_KEY(a, EXTEND_K_EXPIRY, ns, KEY_EXPIRY, NULL);
-    ARG_IDENT(a, EXTEND_K_FIXED + EXTEND_A_ID, &p->reservation_id);
-    ARG_INT(a, EXTEND_K_FIXED + EXTEND_A_TTL, p->ttl_ms);
-    request_call(req, SCRIPT_EXTEND, EXTEND_K_FIXED, EXTEND_STATUSES, extend_reply);
-}
-
-/* --- commit and release: transitions ------------------------------------ */
+/* --- commit, release and extend: transitions ------------------------------------ */
 
 static struct request *request_of(struct transition *t)
 {
@@ -208,6 +173,28 @@ static void release_done(struct transition *t, const struct transition_result *r
     }
 }
 
+static void extend_done(struct transition *t, const struct transition_result *res)
+{
+    struct request *req = request_of(t);
+    switch (res->status) {
+    case EXTEND_ST_EXTENDED:
+        answer_result(req, res);
+        return;
+    case EXTEND_ST_NOT_FOUND:
+        request_fail_with(req, E_NOT_FOUND);
+        return;
+    case EXTEND_ST_EXPIRED:
+        fail_conflict(req, CONFLICT_EXPIRED);
+        return;
+    case EXTEND_ST_COMMITTED:
+        fail_conflict(req, CONFLICT_COMMITTED);
+        return;
+    case EXTEND_ST_RELEASED:
+        fail_conflict(req, CONFLICT_RELEASED);
+        return;
+    }
+}
+
 static void start_transition(struct request *req, enum transition_kind kind,
                              transition_done_fn done)
 {
@@ -221,6 +208,7 @@ static void start_transition(struct request *req, enum transition_kind kind,
         .ids = &p->reservation_id,
         .k = 1,
         .reason = (p->present & HAS_REASON) ? p->reason : STR_LIT(""),
+        .ttl_ms = kind == TRANSITION_EXTEND ? p->ttl_ms : 0,
         .retention_s = cfg->retention_s,
         .ledger_maxlen = cfg->ledger_maxlen,
         .args = request_args(req),
@@ -243,4 +231,9 @@ void reservation_commit(struct request *req)
 void reservation_release(struct request *req)
 {
     start_transition(req, TRANSITION_RELEASE, release_done);
+}
+
+void reservation_extend(struct request *req)
+{
+    start_transition(req, TRANSITION_EXTEND, extend_done);
 }

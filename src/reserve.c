@@ -1,8 +1,7 @@
 /* The reserve family (see reserve.h): one call of lua/reserve.lua, which
- * either holds the stock, or says the order_id is bound already (then the
- * bound reservation is replayed, reservation.c), or that holds are due and a
- * sweep may free what is missing (then the reserve waits for a sweep and
- * asks once more). */
+ * either holds the stock (giving back due holds on its own skus first when
+ * it runs short), or says the order_id is bound already (then the bound
+ * reservation is replayed, reservation.c), or answers out of stock. */
 #include "reserve.h"
 
 #include <string.h>
@@ -10,13 +9,16 @@
 #include "keys.h"
 #include "request.h"
 #include "reservation.h"
-#include "sweeper.h"
 
 /* A reserve's own state, in req->ctx. */
 struct reserve_ctx {
+    struct replay_ctx replay;    /* first: reservation_replay's */
     char id[REQUEST_ID_LEN + 1]; /* the new reservation's id */
-    bool swept;                  /* this is the retry after a sweep */
-    struct sweep_waiter waiter;
+    /* The reservation the order binding named; from the replay on, when its
+     * record was gone, the binding the script takes as absent. */
+    char bound[IDENT_MAX + 1];
+    size_t bound_len;
+    bool rebound; /* the binding was taken as absent once */
 };
 
 static void reserve_reply(struct request *req, struct reply *rd);
@@ -43,6 +45,8 @@ static void reserve_call(struct request *req)
     ARG_KEY(a, RESERVE_K_EVENTS, ns, KEY_EVENTS, NULL);
     for (unsigned i = 0; i < p->n_items; i++)
         args_add_key(a, ns, KEY_STOCK, &p->items[i].sku);
+    for (unsigned i = 0; i < p->n_items; i++)
+        args_add_key(a, ns, KEY_HOLDS, &p->items[i].sku);
     int nkeys = a->n;
 
     ARG_IDENT(a, nkeys + RESERVE_A_ID, &rid);
@@ -51,8 +55,7 @@ static void reserve_call(struct request *req)
     const char *strategy = strategy_name(p->strategy);
     ARG_BYTES(a, nkeys + RESERVE_A_STRATEGY, strategy, strlen(strategy));
     ARG_INT(a, nkeys + RESERVE_A_MAXLEN, request_cfg(req)->ledger_maxlen);
-    /* The first attempt may ask for a sweep; the retry after it may not. */
-    ARG_BYTES(a, nkeys + RESERVE_A_MAY_SWEEP, ctx->swept ? "0" : "1", 1);
+    ARG_BYTES(a, nkeys + RESERVE_A_STALE, ctx->bound, ctx->rebound ? ctx->bound_len : 0);
     ARG_INT(a, nkeys + RESERVE_A_N, p->n_items);
     for (unsigned i = 0; i < p->n_items; i++) {
         args_add_ident(a, &p->items[i].sku);
@@ -71,19 +74,22 @@ void reserve_order(struct request *req)
     reserve_call(req);
 }
 
-static struct request *request_of_waiter(struct sweep_waiter *w)
+/* The order binding named a reservation whose record has reached the end of
+ * its retention since: the binding is as good as gone. Reserve again,
+ * taking that binding as absent (once: a second one is a new binding). */
+static void binding_gone(struct request *req)
 {
-    struct reserve_ctx *ctx = container_of(w, struct reserve_ctx, waiter);
-    return container_of(ctx, struct request, ctx);
+    struct reserve_ctx *ctx = REQUEST_CTX(req, struct reserve_ctx);
+    if (ctx->rebound) {
+        request_fail_with(req, E_NOT_FOUND);
+        return;
+    }
+    ctx->rebound = true;
+    reserve_call(req);
 }
 
-static void after_sweep(struct sweep_waiter *w)
-{
-    request_wake(request_of_waiter(w), reserve_call);
-}
-
-/* {HELD, reservation...}, {BOUND, id}, {SWEEP}, {SHORT, sku, requested,
- * available} or {NO_CHANNEL}. */
+/* {HELD, reservation...}, {BOUND, id}, {SHORT, sku, requested, available}
+ * or {NO_CHANNEL}. */
 static void reserve_reply(struct request *req, struct reply *rd)
 {
     struct reserve_ctx *ctx = REQUEST_CTX(req, struct reserve_ctx);
@@ -103,17 +109,12 @@ static void reserve_reply(struct request *req, struct reply *rd)
     case RESERVE_ST_BOUND:
         reply_expect(rd, 2);
         bound = reply_ident(rd, 1);
-        if (!rd->bad)
-            reservation_replay(req, &bound);
-        return;
-    case RESERVE_ST_SWEEP:
-        reply_expect(rd, 1);
-        if (rd->bad || ctx->swept)
-            return; /* a retry may not ask again: the kernel answers -32603 */
-        ctx->swept = true;
-        ctx->waiter.fn = after_sweep;
-        request_park(req);
-        sweeper_kick(request_sweeper(req), &ctx->waiter);
+        if (rd->bad)
+            return;
+        memcpy(ctx->bound, bound.s.p, bound.s.n);
+        ctx->bound_len = bound.s.n;
+        ident_check(ctx->bound, ctx->bound_len, &bound); /* now our own copy */
+        reservation_replay(req, &bound, binding_gone);
         return;
     case RESERVE_ST_SHORT:
         reply_expect(rd, 4);

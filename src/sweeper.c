@@ -1,13 +1,15 @@
-/* The sweeper (see sweeper.h). One sweep is a loop of batches:
+/* The sweeper (see sweeper.h). One sweep is a loop of calls:
  *
  *   expire_due        which held ids are past their deadline (Redis clock)
  *     -> a transition of them (transition.c): plan, then expire, which
- *        releases those still held and due, exactly once
- *     -> again while a batch came back full, up to SWEEP_MAX_BATCHES
+ *        releases those still held and due, exactly once, at most
+ *        SWEEP_BUDGET allocations per call (a larger hold is spread over
+ *        several calls), and moves unreadable records aside
+ *     -> again while a batch came back full or the budget ran out, up to
+ *        SWEEP_MAX_CALLS
  *
- * Waiters that arrive while a sweep runs are served by the next one, so a
- * waiter always sees a sweep that started after it asked; they are served
- * in the order they asked. */
+ * One call at a time, each bounded: requests of every client go to Redis
+ * between them. */
 #include "sweeper.h"
 
 #include <stdlib.h>
@@ -31,7 +33,7 @@ struct sweeper {
     bool running;
     bool closing;
     bool stalled; /* a call of the transition could not be sent */
-    int batches;
+    int calls;
     struct args args;     /* the call being built */
     struct args id_bytes; /* the due ids of the batch in flight */
     struct ident ids[SWEEP_BATCH];
@@ -41,8 +43,6 @@ struct sweeper {
     size_t skus_cap;
     struct allocation *allocs;
     size_t allocs_cap;
-    struct queue current; /* waiters served by the running sweep */
-    struct queue next;    /* waiters served by the one after it */
     struct closer closer;
     void (*on_closed)(void *);
     void *on_closed_data;
@@ -60,23 +60,13 @@ static void run(struct sweeper *sw)
 {
     assert(!sw->running && !sw->closing);
     sw->running = true;
-    sw->batches = 0;
-    queue_move_all(&sw->next, &sw->current);
+    sw->calls = 0;
     step_due(sw);
 }
 
 static void end_run(struct sweeper *sw)
 {
     sw->running = false;
-    struct queue *q;
-    while ((q = queue_first(&sw->current)) != NULL) {
-        queue_remove(q);
-        struct sweep_waiter *w = queue_data(q, struct sweep_waiter, node);
-        w->fn(w);
-    }
-    assert(!sw->closing || queue_empty(&sw->next));
-    if (!queue_empty(&sw->next) && !sw->closing && !sw->running)
-        run(sw);
 }
 
 static void fail_run(struct sweeper *sw, const char *what, const redisReply *r,
@@ -124,7 +114,16 @@ static void expired(struct transition *t, const struct transition_result *res)
     sw->metrics->sweeper_expired += (uint64_t)res->expired;
     if (res->expired > 0)
         log_debug("sweeper: expired %lld holds", res->expired);
-    if (t->k == SWEEP_BATCH && ++sw->batches < SWEEP_MAX_BATCHES)
+    for (long long i = 0; i < res->quarantined; i++) {
+        struct reply *rd = res->rd;
+        struct str id = reply_str(rd, EXPIRE_QUARANTINED_AT + 2 * (size_t)i);
+        struct str why = reply_str(rd, EXPIRE_QUARANTINED_AT + 2 * (size_t)i + 1);
+        sw->metrics->sweeper_quarantined++;
+        log_error("sweeper: reservation %.*s moved to {%.*s}:quarantine, its record cannot be "
+                  "read (%.*s); its units stay reserved until an operator repairs it",
+                  (int)id.n, id.p, (int)sw->cfg->ns.s.n, sw->cfg->ns.s.p, (int)why.n, why.p);
+    }
+    if ((t->k == SWEEP_BATCH || t->k_act < t->k || res->more) && ++sw->calls < SWEEP_MAX_CALLS)
         step_due(sw);
     else
         end_run(sw);
@@ -169,6 +168,7 @@ static void on_due(void *data, const redisReply *r, enum store_outcome outcome)
         .k = (int)n,
         .reason = {"", 0},
         .retention_s = sw->cfg->retention_s,
+        .budget = SWEEP_BUDGET,
         .ledger_maxlen = sw->cfg->ledger_maxlen,
         .args = &sw->args,
         .skus = &sw->skus,
@@ -213,8 +213,6 @@ struct sweeper *sweeper_new(struct uv_loop_s *loop, struct store *store, const s
     sw->cfg = cfg;
     args_init(&sw->args);
     args_init(&sw->id_bytes);
-    queue_init(&sw->current);
-    queue_init(&sw->next);
     uv_timer_init(loop, &sw->timer);
     sw->timer.data = sw;
     return sw;
@@ -224,14 +222,6 @@ void sweeper_start(struct sweeper *sw)
 {
     uint64_t every = (uint64_t)sw->cfg->sweep_interval_ms;
     uv_timer_start(&sw->timer, on_tick, every, every);
-}
-
-void sweeper_kick(struct sweeper *sw, struct sweep_waiter *w)
-{
-    assert(!sw->closing);
-    queue_insert_tail(&sw->next, &w->node);
-    if (!sw->running)
-        run(sw);
 }
 
 static void sweeper_free(void *data)

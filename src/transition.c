@@ -3,6 +3,7 @@
  * and the act's reply reader. */
 #include "transition.h"
 
+#include <limits.h>
 #include <stdlib.h>
 
 #include "buf.h"
@@ -19,6 +20,7 @@ static const struct {
 } acts[] = {
     [TRANSITION_COMMIT] = {SCRIPT_COMMIT, COMMIT_STATUSES, COMMIT_ST_KEYS_MISSING},
     [TRANSITION_RELEASE] = {SCRIPT_RELEASE, RELEASE_STATUSES, RELEASE_ST_KEYS_MISSING},
+    [TRANSITION_EXTEND] = {SCRIPT_EXTEND, EXTEND_STATUSES, EXTEND_ST_KEYS_MISSING},
     [TRANSITION_EXPIRE] = {SCRIPT_EXPIRE, EXPIRE_STATUSES, EXPIRE_ST_KEYS_MISSING},
 };
 
@@ -30,6 +32,7 @@ static void send_plan(struct transition *t)
     args_reset(a);
     for (int i = 0; i < t->k; i++)
         args_add_key(a, t->ns, KEY_RES, &t->ids[i]);
+    ARG_INT(a, t->k + RESERVATION_PLAN_A_BUDGET, t->budget > 0 ? t->budget : LLONG_MAX);
     t->acting = false;
     t->send(t, SCRIPT_RESERVATION_PLAN, t->k, RESERVATION_PLAN_STATUSES);
 }
@@ -48,14 +51,16 @@ static int ident_order(const void *a, const void *b)
 
 /* --- the act: commit, release or expire ------------------------------- */
 
-/* Builds the act from the plan's reply {OK, group_1..group_k}, each group
- * order_id ('' for none), n, sku_1..sku_n (n = -1: no such reservation).
- * Returns false when the reply breaks that shape. */
+/* Builds the act from the plan's reply {OK, group_1..group_j}, j <= k,
+ * each group order_id ('' for none), n, sku_1..sku_n (n = -1: no such
+ * reservation). The act takes the first j reservations. Returns false when
+ * the reply breaks that shape. */
 static bool build_act(struct transition *t, struct reply *rd)
 {
     /* The skus of all groups, made distinct: each stock key once. */
     size_t n_skus = 0, at = 1;
-    for (int i = 0; i < t->k; i++) {
+    int k = 0;
+    while (at < reply_count(rd) && k < t->k) {
         reply_str(rd, at);
         long long n = reply_int(rd, at + 1);
         at += 2;
@@ -64,9 +69,11 @@ static bool build_act(struct transition *t, struct reply *rd)
         *t->skus = xgrow(*t->skus, t->skus_cap, n_skus + (size_t)(n > 0 ? n : 0), sizeof **t->skus);
         for (long long j = 0; j < n; j++)
             (*t->skus)[n_skus++] = reply_ident(rd, at++);
+        k++;
     }
-    if (rd->bad || at != reply_count(rd))
+    if (rd->bad || k == 0 || at != reply_count(rd))
         return false;
+    t->k_act = k;
     if (n_skus > 1)
         qsort(*t->skus, n_skus, sizeof **t->skus, ident_order);
     size_t m = 0;
@@ -78,10 +85,11 @@ static bool build_act(struct transition *t, struct reply *rd)
     args_reset(a);
     ARG_KEY(a, TRANSITION_K_EXPIRY, t->ns, KEY_EXPIRY, NULL);
     ARG_KEY(a, TRANSITION_K_EVENTS, t->ns, KEY_EVENTS, NULL);
-    for (int i = 0; i < t->k; i++)
+    ARG_KEY(a, TRANSITION_K_QUARANTINE, t->ns, KEY_QUARANTINE, NULL);
+    for (int i = 0; i < t->k_act; i++)
         args_add_key(a, t->ns, KEY_RES, &t->ids[i]);
     at = 1;
-    for (int i = 0; i < t->k; i++) {
+    for (int i = 0; i < t->k_act; i++) {
         struct str order = reply_str(rd, at);
         long long n = reply_int(rd, at + 1);
         at += 2 + (size_t)(n > 0 ? n : 0);
@@ -95,12 +103,16 @@ static bool build_act(struct transition *t, struct reply *rd)
     }
     for (size_t j = 0; j < m; j++)
         args_add_key(a, t->ns, KEY_STOCK, &(*t->skus)[j]);
+    for (size_t j = 0; j < m; j++)
+        args_add_key(a, t->ns, KEY_HOLDS, &(*t->skus)[j]);
     int nkeys = a->n;
     ARG_INT(a, nkeys + TRANSITION_A_RETENTION, t->retention_s);
     ARG_INT(a, nkeys + TRANSITION_A_MAXLEN, t->ledger_maxlen);
     ARG_STR(a, nkeys + TRANSITION_A_REASON, t->reason);
-    ARG_INT(a, nkeys + TRANSITION_A_K, t->k);
-    for (int i = 0; i < t->k; i++)
+    ARG_INT(a, nkeys + TRANSITION_A_TTL, t->ttl_ms);
+    ARG_INT(a, nkeys + TRANSITION_A_BUDGET, t->budget > 0 ? t->budget : 1);
+    ARG_INT(a, nkeys + TRANSITION_A_K, t->k_act);
+    for (int i = 0; i < t->k_act; i++)
         args_add_ident(a, &t->ids[i]);
     args_add_int(a, (long long)m);
     for (size_t j = 0; j < m; j++)
@@ -118,11 +130,14 @@ static bool carries_reservation(enum transition_kind kind, int status)
     if (kind == TRANSITION_RELEASE)
         return status == RELEASE_ST_RELEASED || status == RELEASE_ST_RESTOCKED ||
                status == RELEASE_ST_EXPIRED || status == RELEASE_ST_UNCHANGED;
+    if (kind == TRANSITION_EXTEND)
+        return status == EXTEND_ST_EXTENDED;
     return false;
 }
 
 /* Reads the act's reply: {status, reservation...} for the statuses that
- * carry one, {OK, expired} for expire, else {status}. */
+ * carry one, {OK, expired, more, q, (id, why) x q} for expire, else
+ * {status}. */
 static bool read_act(struct transition *t, struct reply *rd)
 {
     struct transition_result res = {.status = reply_status(rd)};
@@ -130,8 +145,18 @@ static bool read_act(struct transition *t, struct reply *rd)
         res.has_reservation = true;
         reply_reservation(rd, 1, &res.res, t->allocs, t->allocs_cap);
     } else if (t->kind == TRANSITION_EXPIRE && res.status == EXPIRE_ST_OK) {
-        reply_expect(rd, 2);
         res.expired = reply_int(rd, 1);
+        res.more = reply_int(rd, 2) != 0;
+        res.quarantined = reply_int(rd, 3);
+        if (res.quarantined < 0 || res.quarantined > t->k)
+            rd->bad = true;
+        else
+            reply_expect(rd, EXPIRE_QUARANTINED_AT + 2 * (size_t)res.quarantined);
+        for (long long i = 0; i < res.quarantined && !rd->bad; i++) {
+            reply_ident(rd, EXPIRE_QUARANTINED_AT + 2 * (size_t)i);
+            reply_str(rd, EXPIRE_QUARANTINED_AT + 2 * (size_t)i + 1);
+        }
+        res.rd = rd;
     } else {
         reply_expect(rd, 1);
     }

@@ -29,15 +29,52 @@ local function ledger(events, maxlen, kind, sku, loc, qty, rid, reason)
                'location', loc, 'quantity', int(qty), 'reservation', rid, 'reason', reason)
 end
 
--- A reservation record as a table, or nil when there is none.
-local function load_reservation(key)
+-- A reservation record as a table, nil when there is none, or false and why
+-- when the record cannot be read (a corrupt record: the sweeper moves it
+-- aside, every other caller fails with a clear error). Records made by this
+-- version have v = '2': each of their allocations is also a member of the
+-- sku's holds index (hold_member), and is still held while it is there.
+-- swept: how many allocations an unfinished expiry has given back already.
+local function read_reservation(key)
     local r = redis.call('HMGET', key, 'status', 'order_id', 'created_at', 'expires_at', 'reason',
-                         'allocations')
+                         'allocations', 'v', 'swept')
     if not r[1] then
         return nil
     end
-    return {status = r[1], order_id = r[2] or '', created = tonumber(r[3]),
-            expires = tonumber(r[4]), reason = r[5] or '', allocs = cjson.decode(r[6])}
+    local ok, allocs = pcall(cjson.decode, r[6] or '')
+    if not ok or type(allocs) ~= 'table' then
+        return false, 'allocations are not JSON'
+    end
+    for _, a in ipairs(allocs) do
+        if type(a) ~= 'table' or type(a[1]) ~= 'string' or type(a[2]) ~= 'string' or
+            type(a[3]) ~= 'number' or a[3] < 1 or a[3] % 1 ~= 0 then
+            return false, 'an allocation is not [sku, location, quantity]'
+        end
+    end
+    local expires = tonumber(r[4])
+    if not expires or not tonumber(r[3]) then
+        return false, 'created_at or expires_at is not a number'
+    end
+    return {status = r[1], order_id = r[2] or '', created = tonumber(r[3]), expires = expires,
+            reason = r[5] or '', allocs = allocs, indexed = r[7] == '2',
+            swept = tonumber(r[8]) or 0}
+end
+
+-- read_reservation for the callers that cannot go on with a corrupt record.
+local function load_reservation(key)
+    local res, why = read_reservation(key)
+    if res == false then
+        error('corrupt reservation record ' .. key .. ': ' .. why)
+    end
+    return res
+end
+
+-- The member of {ns}:holds:<sku> for the i-th allocation of hold rid,
+-- scored by the hold's deadline: "<rid>:<i>:<location>:<quantity>" (ids
+-- never contain ':'). A reserve that runs short gives back the due members
+-- of its own skus from the member alone (reserve.lua).
+local function hold_member(rid, i, loc, q)
+    return rid .. ':' .. i .. ':' .. loc .. ':' .. q
 end
 
 -- The reply that describes a reservation (reply.h, reply_reservation):
@@ -53,7 +90,7 @@ local function reservation_reply(status, id, res)
     return reply
 end
 
--- Maps sku -> stock key for KEYS[first_key..], named by ARGV[first_arg..].
+-- Maps sku -> key for KEYS[first_key..], named by ARGV[first_arg..].
 local function stock_keys(first_key, first_arg, n)
     local map = {}
     for j = 0, n - 1 do
@@ -72,23 +109,46 @@ local function keys_cover(allocs, keys_by_sku)
     return true
 end
 
--- Moves a reservation's units and records each movement:
+-- True when every allocation of an indexed hold is still in its sku's
+-- holds index: none was given back by a reserve that found it due.
+local function all_held(res, rid, holds)
+    if not res.indexed then
+        return true
+    end
+    for i, a in ipairs(res.allocs) do
+        if not redis.call('ZSCORE', holds[a[1]], hold_member(rid, i, a[2], a[3])) then
+            return false
+        end
+    end
+    return true
+end
+
+-- Moves a reservation's units, allocations from+1..to, and records each
+-- movement:
 --   commit:          sold; on_hand and reserved go down
 --   release, expire: a hold given back; reserved goes down
 --   restock:         a committed order given back; on_hand goes up
-local function move_units(kind, allocs, keys_by_sku, events, maxlen, rid, reason)
-    for _, a in ipairs(allocs) do
-        local key, loc, q = keys_by_sku[a[1]], a[2], a[3]
+-- An allocation of an indexed hold that has left its holds index was given
+-- back already (by a reserve that found it due): it is skipped, so no unit
+-- moves twice.
+local function move_units(kind, res, rid, t, reason, from, to)
+    for i = from + 1, to do
+        local a = res.allocs[i]
+        local key, loc, q = t.stock[a[1]], a[2], a[3]
         local f_on, f_res = stock_fields(loc)
-        if kind == 'commit' then
-            redis.call('HINCRBY', key, f_on, -q)
-            redis.call('HINCRBY', key, f_res, -q)
-        elseif kind == 'restock' then
-            redis.call('HINCRBY', key, f_on, q)
-        else
-            redis.call('HINCRBY', key, f_res, -q)
+        local live = kind == 'restock' or not res.indexed or
+                         redis.call('ZREM', t.holds[a[1]], hold_member(rid, i, loc, q)) == 1
+        if live then
+            if kind == 'commit' then
+                redis.call('HINCRBY', key, f_on, -q)
+                redis.call('HINCRBY', key, f_res, -q)
+            elseif kind == 'restock' then
+                redis.call('HINCRBY', key, f_on, q)
+            else
+                redis.call('HINCRBY', key, f_res, -q)
+            end
+            ledger(K_EVENTS, t.maxlen, kind, a[1], loc, q, rid, reason)
         end
-        ledger(events, maxlen, kind, a[1], loc, q, rid, reason)
     end
 end
 
@@ -110,11 +170,14 @@ end
 -- The layout that commit, release and expire share (transition.h): k
 -- reservations, the i-th with id ARGV[A_FIXED + i], record KEYS[K_FIXED + i]
 -- and order binding KEYS[K_FIXED + k + i] (its own record when it has no
--- order_id), then the stock key of each distinct sku held.
+-- order_id), then the stock keys of the m distinct skus held, then their
+-- holds index keys.
 local function transition_layout()
     local k = tonumber(A_K)
     local m = tonumber(ARGV[A_FIXED + k + 1])
-    return {k = k, stock = stock_keys(K_FIXED + 2 * k + 1, A_FIXED + k + 2, m),
+    local first = K_FIXED + 2 * k + 1
+    return {k = k, stock = stock_keys(first, A_FIXED + k + 2, m),
+            holds = stock_keys(first + m, A_FIXED + k + 2, m),
             retention = A_RETENTION, maxlen = A_MAXLEN}
 end
 
@@ -130,9 +193,10 @@ end
 
 -- A held reservation past its deadline gives its units back and becomes
 -- 'expired': the one step for a late hold, wherever it is found (commit,
--- release, the sweeper).
+-- release, the sweeper). Allocations an unfinished expiry gave back already
+-- (res.swept) are not given back again.
 local function expire_hold(t, res, rid, res_key, order_key)
-    move_units('expire', res.allocs, t.stock, K_EVENTS, t.maxlen, rid, '')
+    move_units('expire', res, rid, t, '', res.swept, #res.allocs)
     finish(res_key, order_key, K_EXPIRY, rid, 'expired', '', t.retention)
     res.status, res.reason = 'expired', ''
 end

@@ -114,7 +114,7 @@ static const struct transition {
     {HELD_DUE, "commit", 1003, "expired", 10, 0},
     {HELD_DUE, "release", 0, "expired", 10, 0},
     {HELD_DUE, "extend", 1003, "expired", 10, 3},
-    {HELD_DUE, "reservation.get", 0, "held", 10, 3},
+    {HELD_DUE, "reservation.get", 0, "expired", 10, 3},
     {COMMITTED, "commit", 0, "committed", 7, 0},
     {COMMITTED, "release", 0, "released", 10, 0},
     {COMMITTED, "extend", 1003, "committed", 7, 0},
@@ -435,9 +435,12 @@ static void test_audit_finds_planted_difference(void **state)
         assert_string_equal(json_str(d, "location"), "L");
         assert_int_equal(json_int(d, "reserved"), 5);
         assert_int_equal(json_int(d, "expected"), 3);
+        /* The expiry index is checked by the audit of every sku only. */
         const cJSON *stale = cJSON_GetObjectItemCaseSensitive(res, "stale_index");
-        assert_int_equal(cJSON_GetArraySize(stale), 1);
-        assert_string_equal(json_str(cJSON_GetArrayItem(stale, 0), "reservation_id"), "ghost-id");
+        assert_int_equal(cJSON_GetArraySize(stale), i == 0 ? 1 : 0);
+        if (i == 0)
+            assert_string_equal(json_str(cJSON_GetArrayItem(stale, 0), "reservation_id"),
+                                "ghost-id");
         cJSON_Delete(r);
     }
     freeReplyObject(harness_redis(&H, "HINCRBY {inv}:stock:A1 L:reserved -2"));

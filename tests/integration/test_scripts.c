@@ -28,6 +28,8 @@
 #define EVENTS NS ":events"
 #define CHANNEL NS ":channel:web"
 #define STOCK(sku) NS ":stock:" sku
+#define HOLDS(sku) NS ":holds:" sku
+#define QUARANTINE NS ":quarantine"
 #define RES(id) NS ":res:" id
 #define ORDER(id) NS ":order:" id
 #define MAXLEN "10000"
@@ -274,16 +276,22 @@ static void put_stock(const char *sku, const char *loc, long long on_hand, long 
 static void put_hold(const char *rid, const char *order_id, const char *status, long long expires,
                      const char *allocs)
 {
-    const char *w[12];
-    int n = words(allocs, w, 12);
+    const char *w[24];
+    int n = words(allocs, w, 24);
     char json[512] = "[";
     for (int i = 0; i + 2 < n; i += 3)
         cat(json, sizeof json, fmt("%s[\"%s\",\"%s\",%s]", i ? "," : "", w[i], w[i + 1], w[i + 2]));
     cat(json, sizeof json, "]");
     run("HSET " NS ":res:%s status %s order_id %s created_at %lld expires_at %lld allocations %s",
         rid, status, order_id, expires - 60000, expires, json);
-    if (strcmp(status, "held") == 0)
+    if (strcmp(status, "held") == 0) {
         run("ZADD " EXPIRY " %lld %s", expires, rid);
+        /* As reserve makes it: each allocation in its sku's holds index. */
+        run("HSET " NS ":res:%s v 2", rid);
+        for (int i = 0; i + 2 < n; i += 3)
+            run("ZADD " NS ":holds:%s %lld %s:%d:%s:%s", w[i], expires, rid, i / 3 + 1, w[i + 1],
+                w[i + 2]);
+    }
     if (order_id[0] != '\0')
         run("SET " NS ":order:%s %s", order_id, rid);
 }
@@ -369,12 +377,12 @@ static redisReply *call_stock_get(const char *sku, const char *locs)
  * reserve.c lays it out: a stock key per line after the fixed KEYS; sku and
  * quantity per line, m and the m locations after the fixed ARGV. */
 static redisReply *call_reserve(const char *rid, const char *order_id, const char *strategy,
-                                const char *may_sweep, const char *lines, const char *locs)
+                                const char *stale, const char *lines, const char *locs)
 {
     const char *w[8], *res = fmt(NS ":res:%s", rid);
     const char *order = order_id[0] ? fmt(NS ":order:%s", order_id) : res;
     int n = words(lines, w, 8) / 2;
-    const char *keys[RESERVE_K_FIXED + 4] = {[RESERVE_K_EXPIRY] = EXPIRY,
+    const char *keys[RESERVE_K_FIXED + 8] = {[RESERVE_K_EXPIRY] = EXPIRY,
                                              [RESERVE_K_RES] = res,
                                              [RESERVE_K_ORDER] = order,
                                              [RESERVE_K_CHANNEL] = CHANNEL,
@@ -382,23 +390,25 @@ static redisReply *call_reserve(const char *rid, const char *order_id, const cha
     const char *args[RESERVE_A_FIXED + 8 + 1 + 4] = {
         [RESERVE_A_ID] = rid,           [RESERVE_A_ORDER_ID] = order_id,
         [RESERVE_A_TTL] = XSTR(TTL_MS), [RESERVE_A_STRATEGY] = strategy,
-        [RESERVE_A_MAXLEN] = MAXLEN,    [RESERVE_A_MAY_SWEEP] = may_sweep,
+        [RESERVE_A_MAXLEN] = MAXLEN,    [RESERVE_A_STALE] = stale,
         [RESERVE_A_N] = fmt("%d", n)};
     assert_true(n <= 4);
     for (int i = 0; i < n; i++) {
         keys[RESERVE_K_FIXED + i] = fmt(NS ":stock:%s", w[2 * i]);
+        keys[RESERVE_K_FIXED + n + i] = fmt(NS ":holds:%s", w[2 * i]);
         args[RESERVE_A_FIXED + 2 * i] = w[2 * i];
         args[RESERVE_A_FIXED + 2 * i + 1] = w[2 * i + 1];
     }
     int m = words(locs, args + RESERVE_A_FIXED + 2 * n + 1, 4);
     args[RESERVE_A_FIXED + 2 * n] = fmt("%d", m);
-    return eval(SCRIPT_RESERVE, keys, RESERVE_K_FIXED + n, args, RESERVE_A_FIXED + 2 * n + 1 + m);
+    return eval(SCRIPT_RESERVE, keys, RESERVE_K_FIXED + 2 * n, args,
+                RESERVE_A_FIXED + 2 * n + 1 + m);
 }
 
-/* One line of qty of sku A, auto, may sweep, at the channel's locations. */
+/* One line of qty of sku A, auto, at the channel's locations. */
 static redisReply *reserve_a(const char *rid, int qty)
 {
-    return call_reserve(rid, "", "auto", "1", fmt("A %d", qty), "");
+    return call_reserve(rid, "", "auto", "", fmt("A %d", qty), "");
 }
 
 /* reservation_get; with mode 'replay', of the items "sku qty ...". */
@@ -412,28 +422,25 @@ static redisReply *call_get(const char *rid, const char *mode, const char *items
                    RESERVATION_GET_A_FIXED + n);
 }
 
-static redisReply *call_extend(const char *rid)
-{
-    const char *keys[EXTEND_K_FIXED] = {
-        [EXTEND_K_RES] = fmt(NS ":res:%s", rid), [EXTEND_K_EXPIRY] = EXPIRY};
-    const char *args[EXTEND_A_FIXED] = {[EXTEND_A_ID] = rid, [EXTEND_A_TTL] = "60000"};
-    return eval(SCRIPT_EXTEND, keys, EXTEND_K_FIXED, args, EXTEND_A_FIXED);
-}
-
-/* commit, release or expire in the layout of transition.h: the ids "r1 r2"
- * with their order bindings "o-1 -" ('-': none, the record key stands in),
- * then the stock keys of the skus "A B". */
+/* commit, release, extend or expire in the layout of transition.h: the ids
+ * "r1 r2" with their order bindings "o-1 -" ('-': none, the record key
+ * stands in), then the stock keys and the holds keys of the skus "A B".
+ * extend's ttl is 60000 ms; expire's budget is act_budget. */
+static const char *act_budget = "500";
 static redisReply *call_act(enum script_id script, const char *reason, const char *ids,
                             const char *orders, const char *skus)
 {
     const char *id[8], *order[8], *sku[4];
     int k = words(ids, id, 8), m = words(skus, sku, 4);
     assert_int_equal(words(orders, order, 8), k);
-    const char *keys[TRANSITION_K_FIXED + 2 * 8 + 4] = {
-        [TRANSITION_K_EXPIRY] = EXPIRY, [TRANSITION_K_EVENTS] = EVENTS};
+    const char *keys[TRANSITION_K_FIXED + 2 * 8 + 2 * 4] = {[TRANSITION_K_EXPIRY] = EXPIRY,
+                                                            [TRANSITION_K_EVENTS] = EVENTS,
+                                                            [TRANSITION_K_QUARANTINE] = QUARANTINE};
     const char *args[TRANSITION_A_FIXED + 8 + 1 + 4] = {[TRANSITION_A_RETENTION] = XSTR(RETENTION),
                                                         [TRANSITION_A_MAXLEN] = MAXLEN,
                                                         [TRANSITION_A_REASON] = reason,
+                                                        [TRANSITION_A_TTL] = "60000",
+                                                        [TRANSITION_A_BUDGET] = act_budget,
                                                         [TRANSITION_A_K] = fmt("%d", k)};
     for (int i = 0; i < k; i++) {
         keys[TRANSITION_K_FIXED + i] = fmt(NS ":res:%s", id[i]);
@@ -444,28 +451,46 @@ static redisReply *call_act(enum script_id script, const char *reason, const cha
     args[TRANSITION_A_FIXED + k] = fmt("%d", m);
     for (int j = 0; j < m; j++) {
         keys[TRANSITION_K_FIXED + 2 * k + j] = fmt(NS ":stock:%s", sku[j]);
+        keys[TRANSITION_K_FIXED + 2 * k + m + j] = fmt(NS ":holds:%s", sku[j]);
         args[TRANSITION_A_FIXED + k + 1 + j] = sku[j];
     }
-    return eval(script, keys, TRANSITION_K_FIXED + 2 * k + m, args, TRANSITION_A_FIXED + k + 1 + m);
+    return eval(script, keys, TRANSITION_K_FIXED + 2 * k + 2 * m, args,
+                TRANSITION_A_FIXED + k + 1 + m);
 }
 
-/* audit of the index entries "r1 r2" and the skus of a page "A B". */
-static redisReply *call_audit(const char *ids, const char *skus)
+static redisReply *call_extend(const char *rid, const char *skus)
 {
-    const char *id[8], *sku[4];
-    int k = words(ids, id, 8), m = words(skus, sku, 4);
-    const char *keys[AUDIT_K_FIXED + 8 + 4] = {[AUDIT_K_EXPIRY] = EXPIRY};
-    const char *args[AUDIT_A_FIXED + 8 + 1 + 4] = {[AUDIT_A_K] = fmt("%d", k)};
-    for (int i = 0; i < k; i++) {
-        keys[AUDIT_K_FIXED + i] = fmt(NS ":res:%s", id[i]);
-        args[AUDIT_A_FIXED + i] = id[i];
-    }
-    args[AUDIT_A_FIXED + k] = fmt("%d", m);
+    return call_act(SCRIPT_EXTEND, "", rid, "-", skus);
+}
+
+/* audit of the skus of a page "A B" with a budget of index members. */
+static redisReply *call_audit(const char *skus, const char *budget)
+{
+    const char *sku[4];
+    int m = words(skus, sku, 4);
+    const char *keys[2 * 4];
+    const char *args[AUDIT_A_FIXED + 4] = {[AUDIT_A_BUDGET] = budget, [AUDIT_A_M] = fmt("%d", m)};
     for (int j = 0; j < m; j++) {
-        keys[AUDIT_K_FIXED + k + j] = fmt(NS ":stock:%s", sku[j]);
-        args[AUDIT_A_FIXED + k + 1 + j] = sku[j];
+        keys[j] = fmt(NS ":stock:%s", sku[j]);
+        keys[m + j] = fmt(NS ":holds:%s", sku[j]);
+        args[AUDIT_A_FIXED + j] = sku[j];
     }
-    return eval_ro(SCRIPT_AUDIT, keys, AUDIT_K_FIXED + k + m, args, AUDIT_A_FIXED + k + 1 + m);
+    return eval_ro(SCRIPT_AUDIT, keys, 2 * m, args, AUDIT_A_FIXED + m);
+}
+
+/* audit_index of the ids "r1 r2". */
+static redisReply *call_audit_index(const char *ids)
+{
+    const char *id[8];
+    int k = words(ids, id, 8);
+    const char *keys[AUDIT_INDEX_K_FIXED + 8] = {[AUDIT_INDEX_K_EXPIRY] = EXPIRY};
+    const char *args[AUDIT_INDEX_A_FIXED + 8] = {[AUDIT_INDEX_A_K] = fmt("%d", k)};
+    for (int i = 0; i < k; i++) {
+        keys[AUDIT_INDEX_K_FIXED + i] = fmt(NS ":res:%s", id[i]);
+        args[AUDIT_INDEX_A_FIXED + i] = id[i];
+    }
+    return eval_ro(SCRIPT_AUDIT_INDEX, keys, AUDIT_INDEX_K_FIXED + k, args,
+                   AUDIT_INDEX_A_FIXED + k);
 }
 
 static redisReply *call_due(const char *limit)
@@ -643,11 +668,18 @@ static void test_reserve_held(void **state)
     put_ab((const long long[]){3, 3, 1, 2});
     long long t0 = now();
     /* Only L2 has both lines, so single takes them there. The record has
-     * its five fields (no reason yet), the order is bound to it, nothing
-     * of a live hold expires by TTL, and on_hand does not move. */
-    held_is(call_reserve("r1", "o-1", "single", "1", "A 3 B 2", ""), t0, "r1", "o-1",
+     * its six fields (no reason yet), the order is bound to it, nothing
+     * of a live hold expires by TTL, and on_hand does not move. Each
+     * allocation is in its sku's holds index, with the deadline. */
+    held_is(call_reserve("r1", "o-1", "single", "", "A 3 B 2", ""), t0, "r1", "o-1",
             "'A' 'L2' 3 'B' 'L2' 2", true);
-    is(R("HLEN " RES("r1")), "5");
+    is(R("HLEN " RES("r1")), "6");
+    is(R("HGET " RES("r1") " v"), "'2'");
+    redisReply *d = R("HGET " RES("r1") " expires_at");
+    long long deadline = atoll(d->str);
+    freeReplyObject(d);
+    is(R("ZRANGE " HOLDS("A") " 0 -1 WITHSCORES"), "'r1:1:L2:3' '%lld'", deadline);
+    is(R("ZRANGE " HOLDS("B") " 0 -1 WITHSCORES"), "'r1:2:L2:2' '%lld'", deadline);
     is(R("GET " ORDER("o-1")), "'r1'");
     is(R("TTL " RES("r1")), "-1");
     is(R("TTL " ORDER("o-1")), "-1");
@@ -662,7 +694,7 @@ static void test_reserve_held(void **state)
 
     /* The largest line quantity round-trips through the record's JSON. */
     put_stock("C", "L1", 2000000000, 0, 0);
-    held_is(call_reserve("r3", "", "auto", "1", "C 1000000000", ""), t0, "r3", "",
+    held_is(call_reserve("r3", "", "auto", "", "C 1000000000", ""), t0, "r3", "",
             "'C' 'L1' 1000000000", false);
 }
 
@@ -707,10 +739,10 @@ static void test_reserve_strategies(void **state)
         put_ab(cases[c].avail);
         long long t0 = now();
         if (cases[c].held)
-            held_is(call_reserve("r", "", cases[c].strategy, "1", cases[c].lines, ""), t0, "r", "",
+            held_is(call_reserve("r", "", cases[c].strategy, "", cases[c].lines, ""), t0, "r", "",
                     cases[c].held, true);
         else
-            UNCHANGED(call_reserve("r", "", cases[c].strategy, "1", cases[c].lines, ""), "%d %s",
+            UNCHANGED(call_reserve("r", "", cases[c].strategy, "", cases[c].lines, ""), "%d %s",
                       RESERVE_ST_SHORT, cases[c].short_);
     }
     context[0] = '\0';
@@ -726,13 +758,13 @@ static void test_reserve_locations(void **state)
      * channel's: L3, first and well stocked, is not in the channel and is
      * dropped, and L2 comes before L1. None in the channel: short, with
      * nothing available. */
-    held_is(call_reserve("r1", "", "single", "1", "A 1", "L3 L2 L1"), t0, "r1", "", "'A' 'L2' 1",
+    held_is(call_reserve("r1", "", "single", "", "A 1", "L3 L2 L1"), t0, "r1", "", "'A' 'L2' 1",
             false);
-    UNCHANGED(call_reserve("r2", "", "auto", "1", "A 1", "L3"), "%d 'A' 1 0", RESERVE_ST_SHORT);
+    UNCHANGED(call_reserve("r2", "", "auto", "", "A 1", "L3"), "%d 'A' 1 0", RESERVE_ST_SHORT);
     /* Without a channel the requested locations are used as they are;
      * without either there is nowhere to look. */
     run("DEL " CHANNEL);
-    held_is(call_reserve("r3", "", "single", "1", "A 1", "L3"), t0, "r3", "", "'A' 'L3' 1", false);
+    held_is(call_reserve("r3", "", "single", "", "A 1", "L3"), t0, "r3", "", "'A' 'L3' 1", false);
     is(R("HGET " STOCK("A") " L3:reserved"), "'1'");
     UNCHANGED(reserve_a("r4", 1), "%d", RESERVE_ST_NO_CHANNEL);
 
@@ -740,32 +772,63 @@ static void test_reserve_locations(void **state)
      * counts as 0 free, never as -1 against L4's units. */
     put_stock("S", "L4", 5, 0, 3);
     put_stock("S", "L5", 2, 0, 3);
-    UNCHANGED(call_reserve("r5", "", "single", "1", "S 3", "L4 L5"), "%d 'S' 3 2",
+    UNCHANGED(call_reserve("r5", "", "single", "", "S 3", "L4 L5"), "%d 'S' 3 2",
               RESERVE_ST_SHORT);
-    UNCHANGED(call_reserve("r5", "", "split", "1", "S 3", "L4 L5"), "%d 'S' 3 2", RESERVE_ST_SHORT);
-    held_is(call_reserve("r5", "", "split", "1", "S 2", "L4 L5"), t0, "r5", "", "'S' 'L4' 2",
+    UNCHANGED(call_reserve("r5", "", "split", "", "S 3", "L4 L5"), "%d 'S' 3 2", RESERVE_ST_SHORT);
+    held_is(call_reserve("r5", "", "split", "", "S 2", "L4 L5"), t0, "r5", "", "'S' 'L4' 2",
             false);
     is(R("HMGET " STOCK("S") " L4:reserved L5:reserved"), "'2' '0'");
 }
 
-static void test_reserve_bound_and_sweep(void **state)
+static void test_reserve_bound_and_due(void **state)
 {
     (void)state;
     put_ab((const long long[]){1, 0, 0, 0});
     /* A bound order_id answers the bound id and writes nothing, even when
      * the stock would allow the hold. */
     run("SET " ORDER("o-1") " r-old");
-    UNCHANGED(call_reserve("r1", "o-1", "auto", "1", "A 1", ""), "%d 'r-old'", RESERVE_ST_BOUND);
+    UNCHANGED(call_reserve("r1", "o-1", "auto", "", "A 1", ""), "%d 'r-old'", RESERVE_ST_BOUND);
+    /* A binding to a record gone since (given as stale) is bound anew; a
+     * binding to another id is still bound. */
+    UNCHANGED(call_reserve("r1", "o-1", "auto", "r-other", "A 1", ""), "%d 'r-old'",
+              RESERVE_ST_BOUND);
+    run("EXPIRE " ORDER("o-1") " 100");
+    held_is(call_reserve("r1", "o-1", "auto", "r-old", "A 1", ""), 0, "r1", "o-1", "'A' 'L1' 1",
+            false);
+    is(R("GET " ORDER("o-1")), "'r1'");
+    is(R("TTL " ORDER("o-1")), "-1");
+    ledger_is(1, 1, "'reserve' 'A' 'L1' '1' 'r1' ''");
 
-    /* A hold past its deadline while the stock is short: the caller may
-     * sweep and retry; when it may not (the retry), the answer is short. */
-    run("ZADD " EXPIRY " %lld r-due", now() - 1000);
-    UNCHANGED(reserve_a("r2", 2), "%d", RESERVE_ST_SWEEP);
-    UNCHANGED(call_reserve("r2", "", "auto", "0", "A 2", ""), "%d 'A' 2 1", RESERVE_ST_SHORT);
-    /* Only a shortage asks for a sweep, and only a due hold: r3's is not. */
-    held_is(reserve_a("r3", 1), 0, "r3", "", "'A' 'L1' 1", false);
-    run("ZREM " EXPIRY " r-due");
-    UNCHANGED(reserve_a("r4", 1), "%d 'A' 1 0", RESERVE_ST_SHORT);
+    /* Short while allocations on its own sku are past their deadline: the
+     * reserve gives those back (an 'expire' entry each), and then holds.
+     * The due hold's record is the sweeper's to finish: still held, its
+     * allocation on B not touched, its A allocation gone from the index. */
+    long long t = now();
+    put_stock("A", "L2", 4, 0, 0);
+    put_hold("rd", "", "held", t - 1000, "A L2 3 B L2 1");
+    run("HINCRBY " STOCK("A") " L2:reserved 3");
+    run("HINCRBY " STOCK("B") " L2:reserved 1");
+    held_is(call_reserve("r2", "", "single", "", "A 4", "L2"), t, "r2", "", "'A' 'L2' 4", false);
+    is(R("HMGET " STOCK("A") " L2:on_hand L2:reserved"), "'4' '4'");
+    is(R("HMGET " STOCK("B") " L2:reserved"), "'2'");
+    ledger_is(3, 2, "'expire' 'A' 'L2' '3' 'rd' '' | 'reserve' 'A' 'L2' '4' 'r2' ''");
+    is(R("HGET " RES("rd") " status"), "'held'");
+    is(R("ZRANGE " HOLDS("A") " 0 -1"), "'r1:1:L1:1' 'r2:1:L2:4'");
+    is(R("ZCARD " HOLDS("B")), "1");
+
+    /* Nothing due on its skus: short, and nothing written. A hold that is
+     * not due is never touched. */
+    put_hold("rn", "", "held", t + 600000, "C L1 1");
+    put_stock("C", "L1", 1, 1, 0);
+    run("RPUSH " CHANNEL " L1");
+    UNCHANGED(call_reserve("r3", "", "auto", "", "C 1", "L1"), "%d 'C' 1 0", RESERVE_ST_SHORT);
+    /* Due, but not enough even then: the due units are given back (that
+     * is an expiry, not part of the order), and the answer is short. */
+    put_stock("D", "L1", 2, 1, 0);
+    put_hold("re", "", "held", t - 1000, "D L1 1");
+    is(call_reserve("r4", "", "auto", "", "D 3", "L1"), "%d 'D' 3 2", RESERVE_ST_SHORT);
+    is(R("HGET " STOCK("D") " L1:reserved"), "'0'");
+    is(R("ZCARD " HOLDS("D")), "0");
 }
 
 /* --- reservation_get, extend, reservation_plan ---------------------------- */
@@ -797,6 +860,15 @@ static void test_reservation_get(void **state)
     context[0] = '\0';
     is(call_get("r9", "get", ""), "%d", RESERVATION_GET_ST_NOT_FOUND);
     is(call_get("r9", "replay", "A 5"), "%d", RESERVATION_GET_ST_NOT_FOUND);
+
+    /* Held past its deadline, not swept yet: reported expired, also by a
+     * replay; the record is not changed. */
+    long long p = now() - 1000;
+    put_hold("r3", "o-3", "held", p, "A L1 2");
+    is(call_get("r3", "get", ""), "%d 'r3' 'expired' 'o-3' %lld %lld '' 'A' 'L1' 2",
+       RESERVATION_GET_ST_FOUND, p - 60000, p);
+    is(call_get("r3", "replay", "A 2"), "%d 'r3' 'expired' 'o-3' %lld %lld '' 'A' 'L1' 2",
+       RESERVATION_GET_ST_REPLAYED, p - 60000, p);
 }
 
 static void test_extend(void **state)
@@ -805,7 +877,7 @@ static void test_extend(void **state)
     long long t = now();
     put_hold("r1", "o-1", "held", t + 10000, "A L1 2");
     /* The new deadline is now + ttl, in the record and the index alike. */
-    redisReply *r = call_extend("r1");
+    redisReply *r = call_extend("r1", "A");
     assert_int_equal(r->elements, 10);
     long long t1 = now(), deadline = r->element[5]->integer;
     assert_in_range(deadline, t + 60000, t1 + 60000);
@@ -813,6 +885,7 @@ static void test_extend(void **state)
     is(R("HMGET " RES("r1") " status created_at expires_at"), "'held' '%lld' '%lld'", t - 50000,
        deadline);
     is(R("ZSCORE " EXPIRY " r1"), "'%lld'", deadline);
+    is(R("ZSCORE " HOLDS("A") " r1:1:L1:2"), "'%lld'", deadline);
     is(R("TTL " RES("r1")), "-1");
     ledger_is(0, 0, "%s", "");
 
@@ -822,11 +895,16 @@ static void test_extend(void **state)
     put_hold("r3", "", "expired", t + 600000, "A L1 1");
     put_hold("r4", "", "committed", t + 600000, "A L1 1");
     put_hold("r5", "", "released", t + 600000, "A L1 1");
-    UNCHANGED(call_extend("r2"), "%d", EXTEND_ST_EXPIRED);
-    UNCHANGED(call_extend("r3"), "%d", EXTEND_ST_EXPIRED);
-    UNCHANGED(call_extend("r4"), "%d", EXTEND_ST_COMMITTED);
-    UNCHANGED(call_extend("r5"), "%d", EXTEND_ST_RELEASED);
-    UNCHANGED(call_extend("r9"), "%d", EXTEND_ST_NOT_FOUND);
+    UNCHANGED(call_extend("r2", "A"), "%d", EXTEND_ST_EXPIRED);
+    UNCHANGED(call_extend("r3", "A"), "%d", EXTEND_ST_EXPIRED);
+    UNCHANGED(call_extend("r4", "A"), "%d", EXTEND_ST_COMMITTED);
+    UNCHANGED(call_extend("r5", "A"), "%d", EXTEND_ST_RELEASED);
+    UNCHANGED(call_extend("r9", "A"), "%d", EXTEND_ST_NOT_FOUND);
+    /* An allocation a reserve gave back: expired, whatever the clock. */
+    put_hold("r6", "", "held", t + 600000, "A L1 1 B L1 1");
+    run("ZREM " HOLDS("B") " r6:2:L1:1");
+    UNCHANGED(call_extend("r6", "A B"), "%d", EXTEND_ST_EXPIRED);
+    UNCHANGED(call_extend("r6", "A"), "%d", EXTEND_ST_KEYS_MISSING);
 }
 
 static void test_reservation_plan(void **state)
@@ -837,9 +915,17 @@ static void test_reservation_plan(void **state)
     put_hold("r2", "", "committed", e, "C L1 1");
     /* Per reservation: its order_id and its distinct skus in first-seen
      * order, whatever its state; a missing one is '' and -1. */
-    is(eval_ro(SCRIPT_RESERVATION_PLAN, (const char *[]){RES("r1"), RES("r2"), RES("r9")}, 3, NULL,
-               0),
+    const char *three[] = {RES("r1"), RES("r2"), RES("r9")};
+    is(eval_ro(SCRIPT_RESERVATION_PLAN, three, 3, (const char *[]){"100"}, 1),
        "%d 'o-1' 2 'A' 'B' '' 1 'C' '' -1", RESERVATION_PLAN_ST_OK);
+    /* A budget of allocations: the plan stops after the record that
+     * reaches it, and always reads the first. */
+    is(eval_ro(SCRIPT_RESERVATION_PLAN, three, 3, (const char *[]){"3"}, 1), "%d 'o-1' 2 'A' 'B'",
+       RESERVATION_PLAN_ST_OK);
+    is(eval_ro(SCRIPT_RESERVATION_PLAN, three, 3, (const char *[]){"0"}, 1), "%d 'o-1' 2 'A' 'B'",
+       RESERVATION_PLAN_ST_OK);
+    is(eval_ro(SCRIPT_RESERVATION_PLAN, three, 3, (const char *[]){"4"}, 1),
+       "%d 'o-1' 2 'A' 'B' '' 1 'C'", RESERVATION_PLAN_ST_OK);
 }
 
 /* --- commit, release, expire --------------------------------------------- */
@@ -884,6 +970,29 @@ static void test_commit(void **state)
     UNCHANGED(call_act(SCRIPT_COMMIT, "", "r3", "-", "A"), "%d", COMMIT_ST_RELEASED);
     UNCHANGED(call_act(SCRIPT_COMMIT, "", "r9", "-", "A"), "%d", COMMIT_ST_NOT_FOUND);
     UNCHANGED(call_act(SCRIPT_COMMIT, "", "r4", "o-4", "A"), "%d", COMMIT_ST_KEYS_MISSING);
+
+    /* A hold a reserve found due gave its A units back already: it is
+     * expired, only its other allocation goes back now, nothing is sold. */
+    put_stock("E", "L1", 5, 2, 0);
+    put_stock("F", "L1", 5, 1, 0);
+    put_hold("r5", "", "held", e, "E L1 2 F L1 1");
+    run("ZREM " HOLDS("E") " r5:1:L1:2");
+    run("HINCRBY " STOCK("E") " L1:reserved -2");
+    is(call_act(SCRIPT_COMMIT, "", "r5", "-", "E F"), "%d", COMMIT_ST_EXPIRED);
+    is(R("HMGET " STOCK("E") " L1:on_hand L1:reserved"), "'5' '0'");
+    is(R("HMGET " STOCK("F") " L1:on_hand L1:reserved"), "'5' '0'");
+    ledger_is(4, 1, "'expire' 'F' 'L1' '1' 'r5' ''");
+    finished("r5", "", "expired");
+
+    /* A record made before the holds index (no v): its allocations are
+     * not in any index, and it is sold whole. */
+    put_stock("G", "L1", 5, 2, 0);
+    run("HSET " RES("r6") " status held created_at %lld expires_at %lld allocations "
+        "[[\"G\",\"L1\",2]]", c, e);
+    run("ZADD " EXPIRY " %lld r6", e);
+    is(call_act(SCRIPT_COMMIT, "", "r6", "-", "G"),
+       "%d 'r6' 'committed' '' %lld %lld '' 'G' 'L1' 2", COMMIT_ST_COMMITTED, c, e);
+    is(R("HMGET " STOCK("G") " L1:on_hand L1:reserved"), "'3' '0'");
 }
 
 static void test_release(void **state)
@@ -948,7 +1057,7 @@ static void test_expire(void **state)
     put_hold("r2", "", "held", t + 600000, "A L1 1");
     put_hold("r4", "", "committed", t + 600000, "A L1 5");
     run("ZADD " EXPIRY " %lld r3 %lld r4", t - 3000, t - 1000);
-    is(call_act(SCRIPT_EXPIRE, "", "r1 r2 r3 r4", "o-1 - - -", "A"), "%d 1", EXPIRE_ST_OK);
+    is(call_act(SCRIPT_EXPIRE, "", "r1 r2 r3 r4", "o-1 - - -", "A"), "%d 1 0 0", EXPIRE_ST_OK);
     /* The due hold gave its 2 units back as an expiry. */
     is(R("HMGET " STOCK("A") " L1:on_hand L1:reserved"), "'10' '1'");
     finished("r1", "o-1", "expired");
@@ -960,7 +1069,8 @@ static void test_expire(void **state)
     is(R("HGET " RES("r4") " status"), "'committed'");
     is(R("TTL " RES("r4")), "-1");
     /* Another replica's sweep of the same batch: nothing more. */
-    UNCHANGED(call_act(SCRIPT_EXPIRE, "", "r1 r2 r3 r4", "o-1 - - -", "A"), "%d 0", EXPIRE_ST_OK);
+    UNCHANGED(call_act(SCRIPT_EXPIRE, "", "r1 r2 r3 r4", "o-1 - - -", "A"), "%d 0 0 0",
+              EXPIRE_ST_OK);
 
     /* A due sku without its stock key: nothing at all happens, not even
      * the drop of the stale entry (r6) checked before it. */
@@ -968,7 +1078,7 @@ static void test_expire(void **state)
     put_hold("r5", "", "held", t - 1000, "B L2 1");
     run("ZADD " EXPIRY " %lld r6", t - 1000);
     UNCHANGED(call_act(SCRIPT_EXPIRE, "", "r6 r5", "- -", "A"), "%d", EXPIRE_ST_KEYS_MISSING);
-    is(call_act(SCRIPT_EXPIRE, "", "r6 r5", "- -", "B"), "%d 1", EXPIRE_ST_OK);
+    is(call_act(SCRIPT_EXPIRE, "", "r6 r5", "- -", "B"), "%d 1 0 0", EXPIRE_ST_OK);
     is(R("HGET " STOCK("B") " L2:reserved"), "'0'");
     is(R("ZRANGE " EXPIRY " 0 -1"), "'r2'");
 
@@ -976,10 +1086,43 @@ static void test_expire(void **state)
      * that is not due stays indexed. */
     put_stock("C", "L3", 5, 3, 0);
     put_hold("r7", "", "held", t - 1000, "C L3 3");
-    is(call_act(SCRIPT_EXPIRE, "", "r7 r2 r7 r2", "- - - -", "A C"), "%d 1", EXPIRE_ST_OK);
+    is(call_act(SCRIPT_EXPIRE, "", "r7 r2 r7 r2", "- - - -", "A C"), "%d 1 0 0", EXPIRE_ST_OK);
     is(R("HGET " STOCK("C") " L3:reserved"), "'0'");
     ledger_is(3, 1, "'expire' 'C' 'L3' '3' 'r7' ''");
     is(R("ZRANGE " EXPIRY " 0 -1"), "'r2'");
+
+    /* The budget bounds allocations, not holds: a hold of 5 allocations
+     * with a budget of 2 takes three calls; the record says how far it
+     * got, and stays held (and due) until the last one. */
+    act_budget = "2";
+    put_stock("D", "L1", 10, 5, 0);
+    put_hold("r8", "", "held", t - 1000, "D L1 1 D L1 1 D L1 1 D L1 1 D L1 1");
+    is(call_act(SCRIPT_EXPIRE, "", "r8", "-", "D"), "%d 0 1 0", EXPIRE_ST_OK);
+    is(R("HMGET " RES("r8") " status swept"), "'held' '2'");
+    is(R("HGET " STOCK("D") " L1:reserved"), "'3'");
+    is(R("ZCARD " HOLDS("D")), "3");
+    is(call_act(SCRIPT_EXPIRE, "", "r8", "-", "D"), "%d 0 1 0", EXPIRE_ST_OK);
+    is(call_act(SCRIPT_EXPIRE, "", "r8", "-", "D"), "%d 1 0 0", EXPIRE_ST_OK);
+    is(R("HGET " STOCK("D") " L1:reserved"), "'0'");
+    is(R("ZCARD " HOLDS("D")), "0");
+    finished("r8", "", "expired");
+    ledger_is(8, 5, "'expire' 'D' 'L1' '1' 'r8' '' | 'expire' 'D' 'L1' '1' 'r8' '' | "
+                    "'expire' 'D' 'L1' '1' 'r8' '' | 'expire' 'D' 'L1' '1' 'r8' '' | "
+                    "'expire' 'D' 'L1' '1' 'r8' ''");
+    act_budget = "500";
+
+    /* A record that cannot be read is moved aside, once, with why; the
+     * rest of the batch goes on. */
+    put_hold("r9", "", "held", t - 1000, "C L3 1");
+    run("HINCRBY " STOCK("C") " L3:reserved 1");
+    run("HSET " RES("rx") " status held allocations {broken expires_at %lld created_at 1", t - 1000);
+    run("ZADD " EXPIRY " %lld rx", t - 1000);
+    is(call_act(SCRIPT_EXPIRE, "", "rx r9", "- -", "C"), "%d 1 0 1 'rx' 'allocations are not JSON'",
+       EXPIRE_ST_OK);
+    is(R("HGETALL " QUARANTINE), "'rx' 'allocations are not JSON'");
+    is(R("ZRANGE " EXPIRY " 0 -1"), "'r2'");
+    is(R("HGET " RES("rx") " status"), "'held'");
+    UNCHANGED(call_act(SCRIPT_EXPIRE, "", "rx", "-", "C"), "%d 0 0 0", EXPIRE_ST_OK);
 }
 
 /* --- expire_due, audit --------------------------------------------------- */
@@ -1004,26 +1147,28 @@ static void test_audit(void **state)
     put_stock("A", "L1", 10, 3, 0);
     put_stock("A", "L2", 10, 0, 0);
     put_stock("B", "L2", 5, 1, 0);
-    /* The books agree: k, m, no differences, no stale entries. */
-    is(call_audit("r1 r2", "A B"), "%d 2 2 0 0", AUDIT_ST_OK);
+    /* The books agree: both skus checked, 3 holds on them, no difference. */
+    is(call_audit("A B", "100"), "%d 2 3 0", AUDIT_ST_OK);
     /* A reserved count altered by hand: sku, location, reserved, expected. */
     run("HSET " STOCK("A") " L1:reserved 5");
-    is(call_audit("r1 r2", "A B"), "%d 2 2 1 'A' 'L1' 5 3 0", AUDIT_ST_OK);
+    is(call_audit("A B", "100"), "%d 2 3 1 'A' 'L1' 5 3", AUDIT_ST_OK);
     /* A reserved field gone while holds count units there reads as 0. */
     run("HDEL " STOCK("B") " L2:reserved");
-    is(call_audit("r1 r2", "A B"), "%d 2 2 2 'A' 'L1' 5 3 'B' 'L2' 0 1 0", AUDIT_ST_OK);
-    /* Only the skus of the page are checked. */
-    is(call_audit("r1 r2", "A"), "%d 2 1 1 'A' 'L1' 5 3 0", AUDIT_ST_OK);
+    is(call_audit("A B", "100"), "%d 2 3 2 'A' 'L1' 5 3 'B' 'L2' 0 1", AUDIT_ST_OK);
+    /* The budget: A's 2 members use it up, B waits for the next call; the
+     * first sku is read whatever the budget. */
+    is(call_audit("A B", "2"), "%d 1 2 1 'A' 'L1' 5 3", AUDIT_ST_OK);
+    is(call_audit("A B", "0"), "%d 1 2 1 'A' 'L1' 5 3", AUDIT_ST_OK);
+    is(call_audit("B", "0"), "%d 1 1 1 'B' 'L2' 0 1", AUDIT_ST_OK);
 
-    /* Index entries that are not live holds are reported with their state
-     * ('missing' without a record), and their units are not expected. */
+    /* The index: entries that are not live holds are reported with their
+     * state ('missing' without a record, 'unreadable' when it cannot be
+     * read); ids no longer in the index are skipped. */
     put_hold("r3", "", "committed", e, "A L1 4");
-    run("ZADD " EXPIRY " %lld r3 %lld r4", e, e);
-    run("HSET " STOCK("A") " L1:reserved 3");
-    is(call_audit("r1 r2 r3 r4", "A"), "%d 4 1 0 2 'r3' 'committed' 'r4' 'missing'", AUDIT_ST_OK);
-    /* The given ids must be exactly the index: fewer, or another one. */
-    is(call_audit("r1 r2 r3", "A"), "%d", AUDIT_ST_INDEX_MOVED);
-    is(call_audit("r1 r2 r3 r5", "A"), "%d", AUDIT_ST_INDEX_MOVED);
+    run("HSET " RES("r5") " status held allocations nonsense");
+    run("ZADD " EXPIRY " %lld r3 %lld r4 %lld r5", e, e, e);
+    is(call_audit_index("r1 r2 r3 r4 r5 r6"),
+       "%d 2 3 'r3' 'committed' 'r4' 'missing' 'r5' 'unreadable'", AUDIT_INDEX_ST_OK);
 }
 
 /* A fresh Redis, and no case named by a test that failed before. */
@@ -1043,7 +1188,7 @@ int main(void)
         cmocka_unit_test_setup(test_reserve_held, setup),
         cmocka_unit_test_setup(test_reserve_strategies, setup),
         cmocka_unit_test_setup(test_reserve_locations, setup),
-        cmocka_unit_test_setup(test_reserve_bound_and_sweep, setup),
+        cmocka_unit_test_setup(test_reserve_bound_and_due, setup),
         cmocka_unit_test_setup(test_reservation_get, setup),
         cmocka_unit_test_setup(test_extend, setup),
         cmocka_unit_test_setup(test_reservation_plan, setup),

@@ -68,13 +68,6 @@ enum store_health store_health(const struct store *s)
     return fake.health;
 }
 
-void sweeper_kick(struct sweeper *sw, struct sweep_waiter *w)
-{
-    (void)sw;
-    fake.kicked = w;
-    fake.kicks++;
-}
-
 void fake_reply(const redisReply *reply)
 {
     assert_true(fake.pending);

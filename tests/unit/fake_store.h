@@ -1,4 +1,4 @@
-/* A fake store (and sweeper) for the request layer's unit tests: the seam
+/* A fake store for the request layer's unit tests: the seam
  * where the real store.c is not linked. It records each call the request
  * layer makes and lets the test answer it with a canned reply tree, an
  * outcome (never sent, unknown) or nothing at all. */
@@ -12,7 +12,6 @@
 #include "args.h"
 #include "scripts.h"
 #include "store.h"
-#include "sweeper.h"
 
 struct fake_call {
     int script;      /* enum script_id, or -1 for a plain command */
@@ -28,8 +27,6 @@ struct fake_store {
     struct fake_call last;
     bool down;              /* refuse calls: Redis known down */
     enum store_health health;
-    struct sweep_waiter *kicked; /* the last sweeper_kick, until taken */
-    int kicks;
 };
 
 /* The one fake; reset between tests. */

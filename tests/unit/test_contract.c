@@ -32,8 +32,7 @@
 _Static_assert(STOCK_SET_ST_BELOW_RESERVED == 1, "replies below");
 _Static_assert(STOCK_ADJUST_ST_SHORT == 1 && STOCK_ADJUST_ST_TOO_LARGE == 2, "replies below");
 _Static_assert(CHANNEL_GET_ST_UNKNOWN == 1, "replies below");
-_Static_assert(RESERVE_ST_BOUND == 1 && RESERVE_ST_SWEEP == 2 && RESERVE_ST_SHORT == 3 &&
-                   RESERVE_ST_NO_CHANNEL == 4,
+_Static_assert(RESERVE_ST_BOUND == 1 && RESERVE_ST_SHORT == 2 && RESERVE_ST_NO_CHANNEL == 3,
                "replies below");
 _Static_assert(RESERVATION_GET_ST_REPLAYED == 1 && RESERVATION_GET_ST_NOT_FOUND == 2 &&
                    RESERVATION_GET_ST_MISMATCH == 3,
@@ -47,7 +46,7 @@ _Static_assert(COMMIT_ST_NOT_FOUND == 1 && COMMIT_ST_EXPIRED == 2 && COMMIT_ST_R
 _Static_assert(RELEASE_ST_RESTOCKED == 1 && RELEASE_ST_EXPIRED == 2 && RELEASE_ST_UNCHANGED == 3 &&
                    RELEASE_ST_NOT_FOUND == 4 && RELEASE_ST_KEYS_MISSING == 5,
                "replies below");
-_Static_assert(AUDIT_ST_INDEX_MOVED == 1, "replies below");
+_Static_assert(EXPIRE_ST_KEYS_MISSING == 1, "replies below");
 
 static struct config cfg;
 static struct metrics metrics;
@@ -81,7 +80,7 @@ static int setup(void **state)
     assert_int_equal(config_parse(&cfg, 1, argv, no_env, NULL, err, sizeof err), CONFIG_OK);
     metrics_init(&metrics);
     fake_reset();
-    pool = request_pool_new(NULL, NULL, &cfg, &metrics, dispatch_handlers);
+    pool = request_pool_new(NULL, &cfg, &metrics, dispatch_handlers);
     answers = 0;
     answer[0] = '\0';
     return 0;
@@ -112,21 +111,18 @@ static void reply_text(const char *text)
 
 /* --- the table ----------------------------------------------------------- */
 
-#define CMD (-1)  /* a plain command rather than a script */
-#define WAKE (-2) /* the sweeper was kicked: wake its waiter */
+#define CMD (-1) /* a plain command rather than a script */
 
 struct step {
     bool used;         /* false: past the last step */
-    int script;        /* the call expected; WAKE: a sweep instead */
+    int script;        /* the call expected */
     const char *reply; /* its canned reply; NULL: the outcome below */
     enum store_outcome outcome;
 };
 
-/* A call answered with a canned reply, a call that ends without one, and
- * the sweeper waking the request that asked for a sweep. */
+/* A call answered with a canned reply, and a call that ends without one. */
 #define CALL(script, reply) {true, script, reply, STORE_REPLY}
 #define FAIL(script, outcome) {true, script, NULL, outcome}
-#define WAKE_UP {true, WAKE, NULL, STORE_REPLY}
 
 struct contract_case {
     const char *name;
@@ -229,20 +225,23 @@ static const struct contract_case cases[] = {
      "idempotency_conflict", NULL},
     {"reserve bound to a bad id", RESERVE, {CALL(SCRIPT_RESERVE, "[1 'a:b']")}, -32603, "internal",
      NULL},
-    {"reserve after a sweep", RESERVE,
-     {CALL(SCRIPT_RESERVE, "[2]"), WAKE_UP, CALL(SCRIPT_RESERVE, "[0 " BODY ALLOC "]")}, 0, NULL,
-     "\"status\":\"held\""},
-    {"reserve asks twice to sweep", RESERVE,
-     {CALL(SCRIPT_RESERVE, "[2]"), WAKE_UP, CALL(SCRIPT_RESERVE, "[2]")}, -32603, "internal", NULL},
-    {"reserve short", RESERVE, {CALL(SCRIPT_RESERVE, "[3 'A' 2 1]")}, 1001, "out_of_stock",
+    {"reserve bound to a record gone since", RESERVE,
+     {CALL(SCRIPT_RESERVE, "[1 'RID']"), CALL(SCRIPT_RESERVATION_GET, "[2]"),
+      CALL(SCRIPT_RESERVE, "[0 " BODY ALLOC "]")},
+     0, NULL, "\"replayed\":false"},
+    {"reserve bound to a record gone, twice", RESERVE,
+     {CALL(SCRIPT_RESERVE, "[1 'RID']"), CALL(SCRIPT_RESERVATION_GET, "[2]"),
+      CALL(SCRIPT_RESERVE, "[1 'R2']"), CALL(SCRIPT_RESERVATION_GET, "[2]")},
+     1002, "not_found", NULL},
+    {"reserve short", RESERVE, {CALL(SCRIPT_RESERVE, "[2 'A' 2 1]")}, 1001, "out_of_stock",
      "\"sku\":\"A\",\"requested\":2,\"available\":1"},
-    {"reserve short, bad sku", RESERVE, {CALL(SCRIPT_RESERVE, "[3 'A B' 2 1]")}, -32603, "internal",
+    {"reserve short, bad sku", RESERVE, {CALL(SCRIPT_RESERVE, "[2 'A B' 2 1]")}, -32603, "internal",
      NULL},
-    {"reserve no channel", RESERVE, {CALL(SCRIPT_RESERVE, "[4]")}, 1005, "unknown_channel", NULL},
+    {"reserve no channel", RESERVE, {CALL(SCRIPT_RESERVE, "[3]")}, 1005, "unknown_channel", NULL},
     {"reserve held, broken allocation", RESERVE, {CALL(SCRIPT_RESERVE, "[0 " BODY " 'A' 'L']")},
      -32603, "internal", NULL},
     {"reserve held, no body", RESERVE, {CALL(SCRIPT_RESERVE, "[0]")}, -32603, "internal", NULL},
-    {"reserve status 5", RESERVE, {CALL(SCRIPT_RESERVE, "[5]")}, -32603, "internal", NULL},
+    {"reserve status 4", RESERVE, {CALL(SCRIPT_RESERVE, "[4]")}, -32603, "internal", NULL},
 
     /* reservation.get */
     {"reservation.get", GET, {CALL(SCRIPT_RESERVATION_GET, "[0 " BODY ALLOC "]")}, 0, NULL,
@@ -254,22 +253,22 @@ static const struct contract_case cases[] = {
     /* extend */
     {"extend", "{\"id\":1,\"method\":\"extend\",\"params\":{\"reservation_id\":\"RID\","
                "\"ttl_ms\":5000}}",
-     {CALL(SCRIPT_EXTEND, "[0 " BODY ALLOC "]")}, 0, NULL, "\"expires_at\":900000100"},
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_EXTEND, "[0 " BODY ALLOC "]")}, 0, NULL, "\"expires_at\":900000100"},
     {"extend expired", "{\"id\":1,\"method\":\"extend\",\"params\":{\"reservation_id\":\"RID\","
                        "\"ttl_ms\":5000}}",
-     {CALL(SCRIPT_EXTEND, "[2]")}, 1003, "expired", NULL},
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_EXTEND, "[2]")}, 1003, "expired", NULL},
     {"extend committed", "{\"id\":1,\"method\":\"extend\",\"params\":{\"reservation_id\":\"RID\","
                          "\"ttl_ms\":5000}}",
-     {CALL(SCRIPT_EXTEND, "[3]")}, 1003, "committed", NULL},
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_EXTEND, "[3]")}, 1003, "committed", NULL},
     {"extend released", "{\"id\":1,\"method\":\"extend\",\"params\":{\"reservation_id\":\"RID\","
                         "\"ttl_ms\":5000}}",
-     {CALL(SCRIPT_EXTEND, "[4]")}, 1003, "released", NULL},
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_EXTEND, "[4]")}, 1003, "released", NULL},
     {"extend not found", "{\"id\":1,\"method\":\"extend\",\"params\":{\"reservation_id\":\"RID\","
                          "\"ttl_ms\":5000}}",
-     {CALL(SCRIPT_EXTEND, "[1]")}, 1002, "not_found", NULL},
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_EXTEND, "[1]")}, 1002, "not_found", NULL},
     {"extend expired, more", "{\"id\":1,\"method\":\"extend\",\"params\":{\"reservation_id\":"
                              "\"RID\",\"ttl_ms\":5000}}",
-     {CALL(SCRIPT_EXTEND, "[2 'x']")}, -32603, "internal", NULL},
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_EXTEND, "[2 'x']")}, -32603, "internal", NULL},
 
     /* commit: plan, then act */
     {"commit", COMMIT,
@@ -325,37 +324,43 @@ static const struct contract_case cases[] = {
     {"release with no body", RELEASE,
      {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_RELEASE, "[0]")}, -32603, "internal", NULL},
 
-    /* stock.audit: SCAN, ZRANGE, the script */
+    /* stock.audit: SCAN, the script per page, then ZSCAN and the index script */
     {"audit one page", "{\"id\":1,\"method\":\"stock.audit\"}",
      {CALL(CMD, "['0' ['{inv}:stock:A' '{inv}:stock:B']]"),
-      CALL(CMD, "['RID']"),
-      CALL(SCRIPT_AUDIT, "[0 1 2 1 'A' 'L' 3 2 0]")},
+      CALL(SCRIPT_AUDIT, "[0 2 1 1 'A' 'L' 3 2]"),
+      CALL(CMD, "['0' ['RID' '9']]"),
+      CALL(SCRIPT_AUDIT_INDEX, "[0 1 0]")},
      0, NULL, "\"ok\":false,\"skus_checked\":2,\"holds\":1"},
-    {"audit index moved, then right", "{\"id\":1,\"method\":\"stock.audit\",\"params\":{\"sku\":"
+    {"audit a page in two calls", "{\"id\":1,\"method\":\"stock.audit\"}",
+     {CALL(CMD, "['0' ['{inv}:stock:A' '{inv}:stock:B']]"),
+      CALL(SCRIPT_AUDIT, "[0 1 1 0]"),
+      CALL(SCRIPT_AUDIT, "[0 1 0 0]"),
+      CALL(CMD, "['0' []]")},
+     0, NULL, "\"ok\":true,\"skus_checked\":2,\"holds\":0"},
+    {"audit stale entries once", "{\"id\":1,\"method\":\"stock.audit\"}",
+     {CALL(CMD, "['0' []]"),
+      CALL(CMD, "['7' ['R1' '9']]"),
+      CALL(SCRIPT_AUDIT_INDEX, "[0 0 1 'R1' 'missing']"),
+      CALL(CMD, "['0' ['R1' '9']]"),
+      CALL(SCRIPT_AUDIT_INDEX, "[0 0 1 'R1' 'missing']")},
+     0, NULL, "\"stale_index\":[{\"reservation_id\":\"R1\",\"status\":\"missing\"}]"},
+    {"audit one sku", "{\"id\":1,\"method\":\"stock.audit\",\"params\":{\"sku\":\"A\"}}",
+     {CALL(SCRIPT_AUDIT, "[0 1 3 0]")}, 0, NULL, "\"ok\":true,\"skus_checked\":1,\"holds\":3"},
+    {"audit checked none", "{\"id\":1,\"method\":\"stock.audit\",\"params\":{\"sku\":\"A\"}}",
+     {CALL(SCRIPT_AUDIT, "[0 0 0 0]")}, -32603, "internal", NULL},
+    {"audit checked more than asked", "{\"id\":1,\"method\":\"stock.audit\",\"params\":{\"sku\":"
                                       "\"A\"}}",
-     {CALL(CMD, "['RID']"), CALL(SCRIPT_AUDIT, "[1]"), CALL(CMD, "[]"), CALL(SCRIPT_AUDIT, "[0 0 1 0 0]")}, 0,
-     NULL, "\"ok\":true"},
-    {"audit index never still", "{\"id\":1,\"method\":\"stock.audit\",\"params\":{\"sku\":"
-                                "\"A\"}}",
-     {CALL(CMD, "[]"),
-      CALL(SCRIPT_AUDIT, "[1]"),
-      CALL(CMD, "[]"),
-      CALL(SCRIPT_AUDIT, "[1]"),
-      CALL(CMD, "[]"),
-      CALL(SCRIPT_AUDIT, "[1]"),
-      CALL(CMD, "[]"),
-      CALL(SCRIPT_AUDIT, "[1]"),
-      CALL(CMD, "[]"),
-      CALL(SCRIPT_AUDIT, "[1]")},
-     2003, "overloaded", NULL},
+     {CALL(SCRIPT_AUDIT, "[0 2 0 0]")}, -32603, "internal", NULL},
     {"audit SCAN of another shape", "{\"id\":1,\"method\":\"stock.audit\"}", {CALL(CMD, "['0']")},
      -32603, "internal", NULL},
-    {"audit ZRANGE with a bad id", "{\"id\":1,\"method\":\"stock.audit\",\"params\":{\"sku\":"
-                                   "\"A\"}}",
-     {CALL(CMD, "['a b']")}, -32603, "internal", NULL},
+    {"audit ZSCAN with a bad id", "{\"id\":1,\"method\":\"stock.audit\"}",
+     {CALL(CMD, "['0' []]"), CALL(CMD, "['0' ['a b' '1']]")}, -32603, "internal", NULL},
     {"audit counts past the end", "{\"id\":1,\"method\":\"stock.audit\",\"params\":{\"sku\":"
                                   "\"A\"}}",
-     {CALL(CMD, "[]"), CALL(SCRIPT_AUDIT, "[0 0 1 9 'A']")}, -32603, "internal", NULL},
+     {CALL(SCRIPT_AUDIT, "[0 1 0 9 'A']")}, -32603, "internal", NULL},
+    {"audit index held more than asked", "{\"id\":1,\"method\":\"stock.audit\"}",
+     {CALL(CMD, "['0' []]"), CALL(CMD, "['0' ['R1' '9']]"), CALL(SCRIPT_AUDIT_INDEX, "[0 2 0]")},
+     -32603, "internal", NULL},
     {"audit a Redis error", "{\"id\":1,\"method\":\"stock.audit\"}",
      {CALL(CMD, "!ERR unknown command")}, -32603, "internal", NULL},
 };
@@ -368,14 +373,6 @@ static void run_case(const struct contract_case *tc)
         const struct step *st = &tc->steps[s];
         if (!st->used)
             break;
-        if (st->script == WAKE) {
-            if (fake.kicked == NULL)
-                fail_msg("%s: step %zu: the sweeper was not kicked", tc->name, s);
-            struct sweep_waiter *w = fake.kicked;
-            fake.kicked = NULL;
-            w->fn(w);
-            continue;
-        }
         if (answers != 0)
             fail_msg("%s: answered before step %zu: %s", tc->name, s, answer);
         if (!fake.pending)
@@ -421,6 +418,12 @@ static void test_contract_cases(void **state)
         run_case(&cases[i]);
 }
 
+/* A handler that returns without answering or calling: a bug. */
+static void forgetful_handler(struct request *req)
+{
+    (void)req;
+}
+
 /* The kernel's safety net: a reader that returns without answering, a reply
  * of a shape its contract does not allow, and an unexpected Redis error are
  * each answered -32603 and counted by cause. */
@@ -428,13 +431,14 @@ static void test_internal_errors_are_counted(void **state)
 {
     (void)state;
     setup(NULL);
-    start(RESERVE);
-    reply_text("[2]");
-    struct sweep_waiter *w = fake.kicked;
-    assert_non_null(w);
-    w->fn(w);
-    reply_text("[2]"); /* a retry may not ask again: left unanswered by the reader */
+    request_handler_fn handlers[METHOD_COUNT];
+    memcpy(handlers, dispatch_handlers, sizeof handlers);
+    handlers[METHOD_PING] = forgetful_handler;
+    request_pool_free(pool);
+    pool = request_pool_new(NULL, &cfg, &metrics, handlers);
+    start("{\"id\":1,\"method\":\"ping\"}");
     assert_int_equal(answers, 1);
+    assert_non_null(strstr(answer, "\"code\":-32603"));
     assert_int_equal(metrics.internal_errors[INTERNAL_UNFINISHED], 1);
     teardown(NULL);
 
@@ -460,7 +464,7 @@ static void test_reserve_arguments(void **state)
           "{\"sku\":\"B\",\"quantity\":1}],\"channel\":\"web\",\"locations\":[\"L1\",\"L2\"],"
           "\"strategy\":\"split\",\"ttl_ms\":5000}}");
     assert_true(fake.pending);
-    assert_int_equal(fake.last.nkeys, RESERVE_K_FIXED + 2);
+    assert_int_equal(fake.last.nkeys, RESERVE_K_FIXED + 4);
     assert_string_equal(fake_arg(RESERVE_K_EXPIRY), "{inv}:expiry");
     char res_key[64];
     snprintf(res_key, sizeof res_key, "%s", fake_arg(RESERVE_K_RES));
@@ -471,11 +475,13 @@ static void test_reserve_arguments(void **state)
     assert_string_equal(fake_arg(RESERVE_K_EVENTS), "{inv}:events");
     assert_string_equal(fake_arg(RESERVE_K_FIXED), "{inv}:stock:A");
     assert_string_equal(fake_arg(RESERVE_K_FIXED + 1), "{inv}:stock:B");
+    assert_string_equal(fake_arg(RESERVE_K_FIXED + 2), "{inv}:holds:A");
+    assert_string_equal(fake_arg(RESERVE_K_FIXED + 3), "{inv}:holds:B");
     int a = fake.last.nkeys;
     assert_string_equal(fake_arg(a + RESERVE_A_ORDER_ID), "");
     assert_string_equal(fake_arg(a + RESERVE_A_TTL), "5000");
     assert_string_equal(fake_arg(a + RESERVE_A_STRATEGY), "split");
-    assert_string_equal(fake_arg(a + RESERVE_A_MAY_SWEEP), "1");
+    assert_string_equal(fake_arg(a + RESERVE_A_STALE), "");
     assert_string_equal(fake_arg(a + RESERVE_A_N), "2");
     const char *tail[] = {"A", "2", "B", "1", "2", "L1", "L2"};
     for (int i = 0; i < 7; i++)
@@ -497,15 +503,16 @@ static void test_commit_keys_from_the_plan(void **state)
     assert_string_equal(fake_arg(0), "{inv}:res:RID");
     reply_text("[0 'o-1' 2 'B' 'A']");
     assert_int_equal(fake.last.script, SCRIPT_COMMIT);
-    const char *keys[] = {"{inv}:expiry", "{inv}:events", "{inv}:res:RID", "{inv}:order:o-1",
-                          "{inv}:stock:A", "{inv}:stock:B"};
-    assert_int_equal(fake.last.nkeys, 6);
-    for (int i = 0; i < 6; i++)
+    const char *keys[] = {"{inv}:expiry",  "{inv}:events",  "{inv}:quarantine",
+                          "{inv}:res:RID", "{inv}:order:o-1", "{inv}:stock:A",
+                          "{inv}:stock:B", "{inv}:holds:A", "{inv}:holds:B"};
+    assert_int_equal(fake.last.nkeys, 9);
+    for (int i = 0; i < 9; i++)
         assert_string_equal(fake_arg(i), keys[i]);
-    const char *argv[] = {"86400", "1000000", "", "1", "RID", "2", "A", "B"};
-    assert_int_equal(fake.last.args.n, 6 + 8);
-    for (int i = 0; i < 8; i++)
-        assert_string_equal(fake_arg(6 + i), argv[i]);
+    const char *argv[] = {"86400", "1000000", "", "0", "1", "1", "RID", "2", "A", "B"};
+    assert_int_equal(fake.last.args.n, 9 + 10);
+    for (int i = 0; i < 10; i++)
+        assert_string_equal(fake_arg(9 + i), argv[i]);
     reply_text("[1]");
     assert_int_equal(answers, 1);
     teardown(NULL);
