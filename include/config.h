@@ -32,6 +32,9 @@ struct config {
     char auth_token_file[4096];
     char auth_token[1024]; /* from STOCKD_AUTH_TOKEN; empty: none */
     long long request_timeout_ms;
+    long long redis_stuck_ms;
+    long long auth_timeout_ms;
+    long long write_timeout_ms;
     long long default_ttl_ms;
     long long sweep_interval_ms;
     long long retention_s;

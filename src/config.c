@@ -31,6 +31,8 @@ enum opt_kind { OPT_HOSTPORT, OPT_REDIS_URL, OPT_IDENT, OPT_PATH, OPT_INT, OPT_L
       "file holding the token clients must send with auth (env STOCKD_AUTH_TOKEN: the token)")    \
     X("request-timeout-ms", "STOCKD_REQUEST_TIMEOUT_MS", "2000", OPT_INT, CFG(request_timeout_ms), \
       NONE, 10, 600000, "longest a request waits for Redis")                                      \
+    X("redis-stuck-ms", "STOCKD_REDIS_STUCK_MS", "5000", OPT_INT, CFG(redis_stuck_ms), NONE, 100,  \
+      600000, "Redis answering nothing this long while calls wait is stuck: reconnect")          \
     X("default-ttl-ms", "STOCKD_DEFAULT_TTL_MS", "900000", OPT_INT, CFG(default_ttl_ms), NONE,     \
       1000, 86400000, "hold time of a reservation without ttl_ms")                                \
     X("sweep-interval-ms", "STOCKD_SWEEP_INTERVAL_MS", "250", OPT_INT, CFG(sweep_interval_ms),     \
@@ -51,6 +53,10 @@ enum opt_kind { OPT_HOSTPORT, OPT_REDIS_URL, OPT_IDENT, OPT_PATH, OPT_INT, OPT_L
       NONE, 4096, 1073741824, "unwritten answers to a client before it is not read from")         \
     X("idle-timeout-ms", "STOCKD_IDLE_TIMEOUT_MS", "300000", OPT_INT, CFG(idle_timeout_ms), NONE,  \
       100, 86400000, "a connection with nothing in flight and no new line is closed")             \
+    X("auth-timeout-ms", "STOCKD_AUTH_TIMEOUT_MS", "10000", OPT_INT, CFG(auth_timeout_ms), NONE,   \
+      100, 3600000, "with auth on, a connection must authenticate within this time")             \
+    X("write-timeout-ms", "STOCKD_WRITE_TIMEOUT_MS", "30000", OPT_INT, CFG(write_timeout_ms),      \
+      NONE, 100, 3600000, "a client that takes no answer bytes for this long is closed")         \
     X("line-timeout-ms", "STOCKD_LINE_TIMEOUT_MS", "10000", OPT_INT, CFG(line_timeout_ms), NONE,   \
       100, 3600000, "a request line must be finished within this time once started")             \
     X("ledger-maxlen", "STOCKD_LEDGER_MAXLEN", "1000000", OPT_INT, CFG(ledger_maxlen), NONE, 1000, \

@@ -10,13 +10,18 @@
  *        |                      \--round failed, or deadline--> NOT_SENT
  *        +--link down--> -1 (refused at once)
  *
- * One deadline timer watches the head of each queue (deadlines grow with
- * arrival). A waiting op past its deadline ends NOT_SENT. A sent op past its
- * deadline means Redis is stuck: the connection is dropped. Before hiredis
- * then ends every sent op with a NULL reply, the queue is classified: ops
- * whose bytes still sit in hiredis's output buffer never left this process
- * (NOT_SENT), the others may have run (UNKNOWN). A NOSCRIPT reply (script
- * cache flushed) loads the script and resends the same bytes, once. */
+ * One deadline timer watches both queues. A waiting op past its deadline
+ * ends NOT_SENT. A sent op past its deadline ends UNKNOWN (it may still
+ * run) and is forgotten: it keeps its place in `sent`, and its late reply
+ * is dropped. A busy Redis is not a stuck one: the connection is dropped
+ * only when Redis has answered nothing at all for --redis-stuck-ms while
+ * calls wait (the watch timer; when nothing waits, it sends a PING now and
+ * then, so that a dead peer is found before a request needs it). Before
+ * hiredis then ends every sent op with a NULL reply, the queue is
+ * classified: ops whose bytes still sit in hiredis's output buffer never
+ * left this process (NOT_SENT), the others may have run (UNKNOWN). A
+ * NOSCRIPT reply (script cache flushed) loads the script and resends the
+ * same bytes, once. */
 #include "store.h"
 
 #include <stdlib.h>
@@ -37,6 +42,8 @@ struct op {
     store_fn fn;       /* NULL for the store's own (a script reload) */
     void *data;
     uint64_t deadline;
+    uint64_t sent_at;  /* uv_now when given to hiredis */
+    bool forgotten;    /* answered UNKNOWN at its deadline; its reply is dropped */
     struct buf cmd; /* owned: the RESP bytes, kept for a NOSCRIPT resend */
     int script;     /* enum script_id, or -1 for plain commands */
     bool retried;
@@ -51,6 +58,14 @@ struct store {
     redisAsyncContext *ac; /* the link's while it is up, else NULL */
     struct queue sent, waiting, spare;
     uv_timer_t deadline_timer;
+    uint64_t armed_at;      /* when deadline_timer fires, while it is active */
+    uv_timer_t watch_timer; /* stuck detection and idle PINGs */
+    uint64_t last_reply_at; /* uv_now of Redis's latest reply of any kind */
+    struct late {           /* the ops a deadline pass answers, after marking them */
+        store_fn fn;
+        void *data;
+    } *late;
+    size_t late_cap;
     bool closing;
     struct closer closer;
     void (*on_closed)(void *);
@@ -90,6 +105,7 @@ static struct op *op_get(struct store *s)
         op->store = s;
     }
     op->retried = false;
+    op->forgotten = false;
     op->fail = STORE_REPLY;
     op->script = -1;
     return op;
@@ -132,17 +148,36 @@ static void classify_sent(struct store *s, const redisAsyncContext *ac)
 
 static void on_deadline(uv_timer_t *t);
 
+/* The earliest deadline of an op still waiting for its answer: the head
+ * of `waiting` (those grow with arrival), and any op of `sent` not
+ * forgotten (a request's later call keeps the request's deadline, so
+ * `sent` is not in deadline order). */
 static void arm_deadline(struct store *s)
 {
-    struct op *a = head_of(&s->sent), *b = head_of(&s->waiting);
-    if (a == NULL && b == NULL) {
+    struct op *w = head_of(&s->waiting);
+    uint64_t at = w ? w->deadline : UINT64_MAX;
+    for (struct queue *q = queue_first(&s->sent); q != NULL && q != &s->sent; q = q->next) {
+        struct op *op = queue_data(q, struct op, node);
+        if (!op->forgotten && op->deadline < at)
+            at = op->deadline;
+    }
+    if (at == UINT64_MAX) {
         uv_timer_stop(&s->deadline_timer);
         return;
     }
-    uint64_t at = a == NULL ? b->deadline : b == NULL ? a->deadline
-                  : a->deadline < b->deadline ? a->deadline : b->deadline;
     uint64_t now = uv_now(s->loop);
+    s->armed_at = at;
     uv_timer_start(&s->deadline_timer, on_deadline, at > now ? at - now : 0, 0);
+}
+
+/* Makes the timer fire no later than at. */
+static void arm_for(struct store *s, uint64_t at)
+{
+    if (!uv_is_active((uv_handle_t *)&s->deadline_timer) || at < s->armed_at) {
+        uint64_t now = uv_now(s->loop);
+        s->armed_at = at;
+        uv_timer_start(&s->deadline_timer, on_deadline, at > now ? at - now : 0, 0);
+    }
 }
 
 /* Ends an op that never reached hiredis. */
@@ -161,13 +196,47 @@ static void on_deadline(uv_timer_t *t)
     struct op *op;
     while ((op = head_of(&s->waiting)) != NULL && op->deadline <= now)
         end_unsent(s, op);
-    op = head_of(&s->sent);
-    if (op != NULL && op->deadline <= now && s->ac != NULL) {
-        classify_sent(s, s->ac);
-        link_drop(s->link, "a call passed its deadline (Redis stuck or unreachable)");
+    /* Sent ops past their deadline: marked first, answered after, so that
+     * whatever an answer sets off (even the close of the store) finds them
+     * forgotten already. */
+    size_t n = 0;
+    for (struct queue *q = queue_first(&s->sent); q != NULL && q != &s->sent; q = q->next) {
+        op = queue_data(q, struct op, node);
+        if (op->forgotten || op->deadline > now)
+            continue;
+        op->forgotten = true;
+        if (op->fn == NULL)
+            continue;
+        s->late = xgrow(s->late, &s->late_cap, n + 1, sizeof *s->late);
+        s->late[n++] = (struct late){op->fn, op->data};
+        op->fn = NULL;
     }
+    for (size_t i = 0; i < n; i++)
+        s->late[i].fn(s->late[i].data, NULL, STORE_UNKNOWN);
     if (!s->closing)
         arm_deadline(s);
+}
+
+/* Every redis_stuck_ms / 4: drops a connection on which Redis has answered
+ * nothing for redis_stuck_ms while calls wait; PINGs an idle one. */
+static void send_ping(struct store *s);
+
+static void on_watch(uv_timer_t *t)
+{
+    struct store *s = t->data;
+    if (s->ac == NULL || s->closing)
+        return;
+    uint64_t now = uv_now(s->loop), stuck = (uint64_t)s->cfg->redis_stuck_ms;
+    struct op *head = head_of(&s->sent);
+    if (head != NULL) {
+        uint64_t since = head->sent_at > s->last_reply_at ? head->sent_at : s->last_reply_at;
+        if (now - since >= stuck) {
+            classify_sent(s, s->ac);
+            link_drop(s->link, "Redis answered nothing while calls waited (stuck or unreachable)");
+        }
+    } else if (now - s->last_reply_at >= stuck / 2) {
+        send_ping(s);
+    }
 }
 
 /* --- sending -------------------------------------------------------------- */
@@ -181,9 +250,10 @@ static bool send_op(struct store *s, struct op *op)
     if (s->ac == NULL ||
         redisAsyncFormattedCommand(s->ac, on_reply, op, op->cmd.data, op->cmd.len) != REDIS_OK)
         return false;
+    op->sent_at = uv_now(s->loop);
     queue_insert_tail(&s->sent, &op->node);
-    if (!uv_is_active((uv_handle_t *)&s->deadline_timer))
-        arm_deadline(s);
+    if (!op->forgotten)
+        arm_for(s, op->deadline);
     return true;
 }
 
@@ -196,6 +266,18 @@ static void load_script(struct store *s, int id)
     resp_arg(&op->cmd, "SCRIPT", 6);
     resp_arg(&op->cmd, "LOAD", 4);
     resp_arg(&op->cmd, scripts[id].body, scripts[id].len);
+    if (!send_op(s, op))
+        op_put(s, op);
+}
+
+static void send_ping(struct store *s)
+{
+    struct op *op = op_get(s);
+    op->fn = NULL;
+    op->deadline = uv_now(s->loop) + (uint64_t)s->cfg->redis_stuck_ms;
+    op->forgotten = true; /* nobody waits for it: only the watch does */
+    resp_count(&op->cmd, '*', 1);
+    resp_arg(&op->cmd, "PING", 4);
     if (!send_op(s, op))
         op_put(s, op);
 }
@@ -223,10 +305,12 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
         abort();
     }
     queue_remove(&op->node);
+    if (reply != NULL)
+        s->last_reply_at = uv_now(s->loop);
     if (queue_empty(&s->sent) && queue_empty(&s->waiting))
         uv_timer_stop(&s->deadline_timer);
 
-    if (reply != NULL && op->script >= 0 && !op->retried && is_noscript(reply)) {
+    if (reply != NULL && op->script >= 0 && !op->retried && !op->forgotten && is_noscript(reply)) {
         /* The script cache was flushed (SCRIPT FLUSH, a failover, a restart):
          * load the script and resend the same bytes, once. Redis runs the
          * load before the resend: one connection is answered in order. */
@@ -252,6 +336,8 @@ static int submit(struct store *s, int script, int nkeys, const struct args *a, 
     enum link_state st = s->closing ? LINK_CLOSING : link_state(s->link);
     if (st == LINK_DOWN || st == LINK_CLOSING)
         return -1;
+    if (deadline <= uv_now(s->loop))
+        return -1; /* too late to start: never sent */
     struct op *op = op_get(s);
     op->fn = fn;
     op->data = data;
@@ -279,8 +365,7 @@ static int submit(struct store *s, int script, int nkeys, const struct args *a, 
     }
     /* Connecting: wait for the link, within the call's deadline. */
     queue_insert_tail(&s->waiting, &op->node);
-    if (!uv_is_active((uv_handle_t *)&s->deadline_timer))
-        arm_deadline(s);
+    arm_for(s, op->deadline);
     return 0;
 }
 
@@ -320,6 +405,7 @@ static void on_link_up(void *data, redisAsyncContext *ac)
     struct store *s = data;
     assert(s->ac == NULL && queue_empty(&s->sent));
     s->ac = ac;
+    s->last_reply_at = uv_now(s->loop);
     /* What waited for the connection goes out now, in order. */
     struct queue waiting;
     queue_init(&waiting);
@@ -367,12 +453,16 @@ struct store *store_new(struct uv_loop_s *loop, const struct config *cfg, struct
     queue_init(&s->spare);
     uv_timer_init(loop, &s->deadline_timer);
     s->deadline_timer.data = s;
+    uv_timer_init(loop, &s->watch_timer);
+    s->watch_timer.data = s;
     s->link = link_new(loop, cfg, m, &link_events, s);
     return s;
 }
 
 void store_start(struct store *s)
 {
+    uint64_t every = (uint64_t)s->cfg->redis_stuck_ms / 4;
+    uv_timer_start(&s->watch_timer, on_watch, every, every);
     link_start(s->link);
 }
 
@@ -388,6 +478,7 @@ static void store_free(void *data)
         free(op);
     }
     log_repeat_done(&s->log_noscript);
+    free(s->late);
     void (*done)(void *) = s->on_closed;
     void *done_data = s->on_closed_data;
     free(s);
@@ -417,5 +508,6 @@ void store_close(struct store *s, void (*done)(void *), void *data)
     closer_hold(&s->closer);
     link_close(s->link, on_link_closed, s);
     closer_close(&s->closer, (uv_handle_t *)&s->deadline_timer);
+    closer_close(&s->closer, (uv_handle_t *)&s->watch_timer);
     closer_end(&s->closer);
 }

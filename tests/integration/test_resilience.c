@@ -1,7 +1,9 @@
 /* Integration: stockd keeps answering when Redis fails. Killed and
  * restarted: calls are answered 2001/2002 at once, stockd reconnects by
  * itself. Stopped (SIGSTOP): calls are answered 2002 within the request
- * timeout, ping still answers, and it recovers after SIGCONT. Script cache
+ * timeout, ping still answers, and it recovers after SIGCONT. Busy: calls
+ * past their deadline are answered 2002 and the connection stays; silent
+ * past --redis-stuck-ms: reconnected. Script cache
  * flushed: callers see nothing. And while a connection is being made (at
  * start, or after the connection broke), a request waits for it within its
  * deadline instead of being refused. */
@@ -84,6 +86,50 @@ static void test_redis_stopped(void **state)
     cJSON_Delete(r);
     close(fd);
     close(probe);
+}
+
+/* Redis busy (every client paused for 900 ms, as a long script would hold
+ * it): a request past its deadline is answered 2002 and forgotten, but the
+ * connection stays, since Redis has not been silent for --redis-stuck-ms;
+ * the next request after the pause is answered at once. A Redis that stays
+ * silent longer than that is taken as stuck: the connection is made again. */
+static void test_busy_redis_is_not_stuck(void **state)
+{
+    (void)state;
+    int fd = client_connect(H.stockd[0].port);
+    cJSON_Delete(client_call(fd, get_req));
+    double before = harness_metric(0, "stockd_redis_disconnects_total");
+    freeReplyObject(harness_redis(&H, "CLIENT PAUSE 900 ALL"));
+    long long t0 = now_ms();
+    cJSON *r = client_call(fd, get_req);
+    assert_int_equal(resp_error_code(r), 2002);
+    assert_true(now_ms() - t0 < TIMEOUT_MS + 300);
+    cJSON_Delete(r);
+    /* Once Redis answers again (the harness's own connection waits for the
+     * pause too), the same connection serves the next request. */
+    freeReplyObject(harness_redis(&H, "PING"));
+    r = client_call(fd, get_req);
+    assert_int_equal(resp_error_code(r), 0);
+    cJSON_Delete(r);
+    assert_true(harness_metric(0, "stockd_redis_disconnects_total") == before);
+
+    /* Silent for longer than --redis-stuck-ms (400 ms here): reconnected. */
+    static const char *const args[] = {"--request-timeout-ms", "300", "--redis-stuck-ms", "400",
+                                       NULL};
+    int i = harness_stockd(&(struct stockd_opts){.args = args});
+    int other = client_connect(H.stockd[i].port);
+    cJSON_Delete(client_call(other, get_req));
+    before = harness_metric(i, "stockd_redis_disconnects_total");
+    freeReplyObject(harness_redis(&H, "CLIENT PAUSE 1500 ALL"));
+    r = client_call(other, get_req);
+    assert_int_equal(resp_error_code(r), 2002);
+    cJSON_Delete(r);
+    harness_wait_log(i, "Redis answered nothing while calls waited", 5000);
+    freeReplyObject(harness_redis(&H, "PING"));
+    harness_wait_redis_up(H.stockd[i].port, 15000);
+    assert_true(harness_metric(i, "stockd_redis_disconnects_total") > before);
+    close(other);
+    close(fd);
 }
 
 static void test_script_flush_is_invisible(void **state)
@@ -205,6 +251,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_redis_killed_and_restarted),
         cmocka_unit_test(test_redis_stopped),
+        cmocka_unit_test(test_busy_redis_is_not_stuck),
         cmocka_unit_test(test_script_flush_is_invisible),
         cmocka_unit_test(test_cold_starts),
         cmocka_unit_test(test_request_waits_for_the_handshake),

@@ -76,6 +76,12 @@ static void describe(const struct config *cfg, const char *key, char *out, size_
         snprintf(out, n, "%s", cfg->auth_token_file);
     else if (strcmp(key, "request_timeout_ms") == 0)
         snprintf(out, n, "%lld", cfg->request_timeout_ms);
+    else if (strcmp(key, "redis_stuck_ms") == 0)
+        snprintf(out, n, "%lld", cfg->redis_stuck_ms);
+    else if (strcmp(key, "auth_timeout_ms") == 0)
+        snprintf(out, n, "%lld", cfg->auth_timeout_ms);
+    else if (strcmp(key, "write_timeout_ms") == 0)
+        snprintf(out, n, "%lld", cfg->write_timeout_ms);
     else if (strcmp(key, "default_ttl_ms") == 0)
         snprintf(out, n, "%lld", cfg->default_ttl_ms);
     else if (strcmp(key, "sweep_interval_ms") == 0)
@@ -123,6 +129,9 @@ static const struct setting {
     {"auth_token", ""},
     {"auth_token_file", ""},
     {"request_timeout_ms", "2000"},
+    {"redis_stuck_ms", "5000"},
+    {"auth_timeout_ms", "10000"},
+    {"write_timeout_ms", "30000"},
     {"default_ttl_ms", "900000"},
     {"sweep_interval_ms", "250"},
     {"retention_s", "86400"},
@@ -267,6 +276,9 @@ static const struct int_option {
     long long min, max;
 } int_options[] = {
     {"request-timeout-ms", "STOCKD_REQUEST_TIMEOUT_MS", "request_timeout_ms", 10, 600000},
+    {"redis-stuck-ms", "STOCKD_REDIS_STUCK_MS", "redis_stuck_ms", 100, 600000},
+    {"auth-timeout-ms", "STOCKD_AUTH_TIMEOUT_MS", "auth_timeout_ms", 100, 3600000},
+    {"write-timeout-ms", "STOCKD_WRITE_TIMEOUT_MS", "write_timeout_ms", 100, 3600000},
     {"default-ttl-ms", "STOCKD_DEFAULT_TTL_MS", "default_ttl_ms", 1000, 86400000},
     {"sweep-interval-ms", "STOCKD_SWEEP_INTERVAL_MS", "sweep_interval_ms", 10, 60000},
     {"retention-s", "STOCKD_RETENTION_S", "retention_s", 1, 31536000},
@@ -553,7 +565,8 @@ static void test_help_lists_every_flag(void **state)
         "--retention-s",     "--max-request-bytes",  "--max-items",      "--max-connections",
         "--log-level",       "--log-format",         "--version",        "--help",
         "--ledger-maxlen",   "--max-pipeline",       "--max-inflight",   "--max-output-bytes",
-        "--idle-timeout-ms", "--line-timeout-ms"};
+        "--idle-timeout-ms", "--line-timeout-ms",  "--redis-stuck-ms",   "--auth-timeout-ms",
+        "--write-timeout-ms"};
     static const struct env_var no_env[] = {{NULL, NULL}};
     static const char *const args[] = {"--help", NULL};
     FILE *out = tmpfile();
