@@ -19,16 +19,29 @@
  * framed until it is answered.
  *
  * Back-pressure, never refusal: while --max-pipeline requests of this
- * connection are queued, or --max-output-bytes of answers are unwritten (a
- * client that sends but does not read), framing stops and the socket is not
- * read; bytes already read wait in the framer's tail. Reading resumes as
- * answers leave. A client may pipeline any number of requests: each is
- * answered, in order, with memory bounded by the limits.
+ * connection are queued, or its output budget is spent (below), framing
+ * stops and the socket is not read; bytes already read wait in the framer's
+ * tail. Reading resumes as answers leave. A client may pipeline any number
+ * of requests: each is answered, in order, with memory bounded by the
+ * limits.
+ *
+ * The output budget, --max-output-bytes, bounds the answers a connection
+ * holds: those unwritten, and those its running requests will produce.
+ * Their sizes are not known before they come, so each running request is
+ * counted at the largest answer the connection has had so far, and never
+ * less than a sixteenth of the budget: a line is framed (and executed)
+ * only while what is held plus one more running request fits, and always
+ * when nothing runs and nothing is held beyond the budget. So a client that
+ * asks for large answers and does not read them holds at most about the
+ * budget plus one answer.
  *
  * Timeouts (conn_reap): a connection with nothing queued and no complete
  * line for --idle-timeout-ms is closed, and so is one whose started line is
  * not finished within --line-timeout-ms (a slowloris client), after an
- * error line that says so. */
+ * error line that says so. With auth on, a connection not authenticated
+ * within --auth-timeout-ms of its accept is closed (ping does not keep it);
+ * and a write that moves no bytes for --write-timeout-ms (a client that
+ * never reads) closes the connection. */
 #include "conn.h"
 
 #include <stdlib.h>
@@ -69,6 +82,9 @@ struct conn {
     struct framer framer;
     struct queue requests; /* read and not yet written, in arrival order */
     unsigned queued;       /* how many */
+    unsigned running;      /* of them, not answered yet */
+    size_t answered;       /* bytes of their answers not yet moved to out */
+    size_t largest;        /* the largest answer this connection has had */
     struct buf out;        /* owned: finished responses not yet being written */
     struct buf writing;    /* owned: the bytes of the write in flight */
     uv_write_t wreq;
@@ -80,7 +96,10 @@ struct conn {
     bool spent;              /* an oversized line: nothing after it is framed */
     bool closing;
     struct session session;
+    uint64_t accepted_at;
     uint64_t last_line_at;  /* uv_now() of the last complete line, or accept */
+    uint64_t progress_at;   /* uv_now() when the write in flight last moved bytes */
+    size_t write_left;      /* its bytes still queued in libuv then */
     uint64_t partial_since; /* uv_now() when the unfinished line began; 0: none */
 };
 
@@ -131,9 +150,17 @@ static struct request *head(const struct conn *c)
     return q ? queue_data(q, struct request, node) : NULL;
 }
 
+/* The pipeline is full, or the output budget is spent (see the top). */
 static bool pipeline_full(const struct conn *c)
 {
-    return c->queued >= (unsigned)c->set->cfg->max_pipeline;
+    if (c->queued >= (unsigned)c->set->cfg->max_pipeline)
+        return true;
+    size_t budget = (size_t)c->set->cfg->max_output_bytes;
+    size_t held = c->out.len + c->writing.len + c->answered;
+    size_t each = c->largest > budget / 16 ? c->largest : budget / 16;
+    if (held >= budget)
+        return true;
+    return c->running > 0 && held + (c->running + 1) * each > budget;
 }
 
 static void on_request_done(struct request *req)
@@ -144,7 +171,11 @@ static void on_request_done(struct request *req)
         request_put(req);
         return;
     }
-    assert(request_done(req));
+    assert(request_done(req) && c->running > 0);
+    c->running--;
+    c->answered += req->out.len;
+    if (req->out.len > c->largest)
+        c->largest = req->out.len;
     if (c->barrier == req)
         c->barrier = NULL; /* the flush frames what waited behind it */
     if (head(c) == req || c->barrier == NULL)
@@ -156,6 +187,7 @@ static struct request *enqueue(struct conn *c)
     struct request *req = request_get(c->set->pool, c, on_request_done);
     queue_insert_tail(&c->requests, &req->node);
     c->queued++;
+    c->running++;
     return req;
 }
 
@@ -312,6 +344,8 @@ static void start_write(struct conn *c)
         return;
     }
     c->write_active = true;
+    c->progress_at = uv_now(c->tcp.loop);
+    c->write_left = uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
 }
 
 static void conn_flush(struct conn *c)
@@ -323,6 +357,8 @@ static void conn_flush(struct conn *c)
         queue_remove(&req->node);
         assert(c->queued > 0);
         c->queued--;
+        assert(c->answered >= req->out.len);
+        c->answered -= req->out.len;
         buf_append(&c->out, req->out.data, req->out.len);
         request_put(req);
     }
@@ -381,6 +417,8 @@ static void conn_close(struct conn *c)
         }
     }
     c->queued = 0;
+    c->running = 0;
+    c->answered = 0;
     queue_remove(&c->node);
     if (queue_linked(&c->dirty_node))
         queue_remove(&c->dirty_node);
@@ -392,6 +430,23 @@ static void conn_close(struct conn *c)
 static void conn_reap(struct conn *c, uint64_t now)
 {
     const struct config *cfg = c->set->cfg;
+    if (cfg->auth_token[0] != '\0' && !c->session.authenticated &&
+        now - c->accepted_at > (uint64_t)cfg->auth_timeout_ms) {
+        log_debug("closing a connection: not authenticated in time");
+        conn_close(c);
+        return;
+    }
+    if (c->write_active) {
+        size_t left = uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
+        if (left != c->write_left) {
+            c->write_left = left;
+            c->progress_at = now;
+        } else if (now - c->progress_at > (uint64_t)cfg->write_timeout_ms) {
+            log_debug("closing a connection: the client took no answer bytes in time");
+            conn_close(c);
+            return;
+        }
+    }
     if (c->partial_since != 0 && !c->draining &&
         now - c->partial_since > (uint64_t)cfg->line_timeout_ms) {
         log_debug("closing a connection: line not finished in time");
@@ -424,7 +479,7 @@ bool conns_accept(struct conns *set, uv_stream_t *listener)
         return false;
     }
     uv_tcp_nodelay(&c->tcp, 1);
-    c->last_line_at = uv_now(set->loop);
+    c->last_line_at = c->accepted_at = uv_now(set->loop);
     queue_insert_tail(&set->open, &c->node);
     set->handles++;
     set->metrics->connections++;

@@ -22,7 +22,7 @@ struct server {
     uv_tcp_t listener;
     int port;
     struct conns *conns;
-    uv_timer_t reaper;     /* idle and partial-line timeouts */
+    uv_timer_t reaper;     /* idle, partial-line, auth and write timeouts */
     uv_timer_t stop_timer; /* the drain's deadline */
     struct closer closer;
     void (*on_stopped)(void *);
@@ -84,9 +84,12 @@ struct server *server_start(uv_loop_t *loop, const struct config *cfg, struct re
     }
     srv->conns = conns_new(loop, cfg, pool, m);
     /* A few checks per timeout, at most one every 10 ms, at least every s. */
-    uint64_t shortest = (uint64_t)(cfg->idle_timeout_ms < cfg->line_timeout_ms
-                                       ? cfg->idle_timeout_ms
-                                       : cfg->line_timeout_ms);
+    long long timeouts[] = {cfg->idle_timeout_ms, cfg->line_timeout_ms, cfg->auth_timeout_ms,
+                            cfg->write_timeout_ms};
+    uint64_t shortest = UINT64_MAX;
+    for (size_t i = 0; i < sizeof timeouts / sizeof timeouts[0]; i++)
+        if ((uint64_t)timeouts[i] < shortest)
+            shortest = (uint64_t)timeouts[i];
     uint64_t every = shortest / 4 < 10 ? 10 : shortest / 4 > 1000 ? 1000 : shortest / 4;
     uv_timer_init(loop, &srv->reaper);
     uv_timer_init(loop, &srv->stop_timer);
