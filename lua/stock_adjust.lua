@@ -15,9 +15,10 @@
 --                                           below reserved; requested =
 --                                           -delta, available = on_hand -
 --                                           reserved
---        {ST_TOO_LARGE}                     on_hand would pass A_MAX
+--        {ST_TOO_LARGE}                     an increase would take on_hand past A_MAX
 --
--- Invariant: reserved <= on_hand <= A_MAX at every location.
+-- Invariant: reserved <= on_hand at every location; no adjust takes on_hand
+-- up past A_MAX (a restock may leave it above; a decrease is then allowed).
 local f_on, f_res, f_saf = stock_fields(A_LOCATION)
 local cur = redis.call('HMGET', K_STOCK, f_on, f_res, f_saf)
 local on_hand = tonumber(cur[1]) or 0
@@ -29,7 +30,9 @@ local new = on_hand + delta
 if new < reserved then
     return {ST_SHORT, -delta, on_hand - reserved}
 end
-if new > tonumber(A_MAX) then
+-- Only a change that takes on_hand up past the largest count is refused:
+-- one toward the range (on_hand may be above it after a restock) is not.
+if delta > 0 and new > tonumber(A_MAX) then
     return {ST_TOO_LARGE}
 end
 

@@ -45,9 +45,25 @@ void result_row(struct buf *out, struct str sku, const struct stock_row *row)
     buf_appendc(out, '}');
 }
 
+/* A total of many counts: each is below 2^63, their sum may not be. */
+static void append_total(struct buf *out, __int128 v)
+{
+    char digits[48];
+    size_t k = sizeof digits;
+    bool negative = v < 0;
+    unsigned __int128 u = negative ? -(unsigned __int128)v : (unsigned __int128)v;
+    do {
+        digits[--k] = (char)('0' + (int)(u % 10));
+        u /= 10;
+    } while (u != 0);
+    if (negative)
+        digits[--k] = '-';
+    buf_append(out, digits + k, sizeof digits - k);
+}
+
 void result_stock(struct buf *out, struct str sku, const struct stock_row *rows, size_t n)
 {
-    long long on_hand = 0, reserved = 0, available = 0;
+    __int128 on_hand = 0, reserved = 0, available = 0;
     key(out, "{\"sku\":");
     str(out, sku);
     key(out, ",\"locations\":[");
@@ -60,11 +76,11 @@ void result_stock(struct buf *out, struct str sku, const struct stock_row *rows,
         available += stock_row_available(&rows[i]);
     }
     key(out, "],\"totals\":{\"on_hand\":");
-    buf_append_int(out, on_hand);
+    append_total(out, on_hand);
     key(out, ",\"reserved\":");
-    buf_append_int(out, reserved);
+    append_total(out, reserved);
     key(out, ",\"available\":");
-    buf_append_int(out, available);
+    append_total(out, available);
     key(out, "}}");
 }
 

@@ -20,8 +20,12 @@ int rpc_error_param(struct rpc_error *err, const char *field, const char *messag
     rpc_error_set(err, E_INVALID_PARAMS);
     err->has_field = true;
     size_t n = strlen(field);
-    if (n >= sizeof err->field)
+    if (n >= sizeof err->field) {
+        /* Cut at a character boundary: the answer stays valid UTF-8. */
         n = sizeof err->field - 1;
+        while (n > 0 && ((unsigned char)field[n] & 0xC0) == 0x80)
+            n--;
+    }
     memcpy(err->field, field, n);
     err->field[n] = '\0';
     err->message = message;
@@ -75,12 +79,17 @@ static bool number_ok(const char *p, size_t n, size_t *i)
  * than JSON: control bytes (cJSON skips any byte up to 0x20 as white space
  * and keeps them raw inside strings), the number grammar, invalid UTF-8,
  * and the \u0000 escape that cJSON would silently turn into a truncated
- * string. Also bounds the nesting depth before cJSON recurses. Returns 0 or
- * a negative error. */
-static int prescan(const char *p, size_t n, struct rpc_error *err)
+ * string. Also bounds the nesting depth before cJSON recurses, and tells
+ * whether the request object's id is a number written with a fraction or an
+ * exponent (cJSON reads 1.0 and 1e2 as whole numbers, and an id is echoed
+ * as it was sent). Returns 0 or a negative error. */
+static int prescan(const char *p, size_t n, struct rpc_error *err, bool *id_not_integer)
 {
     int depth = 0;
     bool in_string = false;
+    size_t str_at = 0;
+    bool key_is_id = false, value_is_id = false;
+    *id_not_integer = false;
     if (!utf8_valid((const unsigned char *)p, n))
         goto bad_json;
     for (size_t i = 0; i < n; i++) {
@@ -99,16 +108,31 @@ static int prescan(const char *p, size_t n, struct rpc_error *err)
                 i++;
             } else if (c == '"') {
                 in_string = false;
+                key_is_id = depth == 1 && i - str_at == 3 && memcmp(p + str_at, "\"id", 3) == 0;
             }
             continue;
         }
         if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
             goto bad_json;
+        if (c == ':') {
+            value_is_id = key_is_id;
+            continue;
+        }
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+            continue;
+        bool id_value = value_is_id;
+        value_is_id = false;
         if (c == '"') {
             in_string = true;
+            str_at = i;
         } else if (c == '-' || is_digit((char)c)) {
+            size_t start = i;
             if (!number_ok(p, n, &i))
                 goto bad_json;
+            if (id_value)
+                for (size_t k = start; k <= i && k < n; k++)
+                    if (p[k] == '.' || p[k] == 'e' || p[k] == 'E')
+                        *id_not_integer = true;
         } else if (c == '[' || c == '{') {
             if (++depth > RPC_MAX_DEPTH) {
                 rpc_error_set(err, E_INVALID_REQUEST);
@@ -185,7 +209,8 @@ int rpc_decode(const char *line, size_t len, struct rpc_request *req, struct rpc
     memset(req, 0, sizeof *req);
     req->id.kind = RPC_ID_NULL;
 
-    int rc = prescan(line, len, err);
+    bool id_not_integer;
+    int rc = prescan(line, len, err, &id_not_integer);
     if (rc != 0)
         return rc;
 
@@ -220,7 +245,7 @@ int rpc_decode(const char *line, size_t len, struct rpc_request *req, struct rpc
     } else if (cJSON_IsString(id)) {
         req->id.kind = RPC_ID_STRING;
         req->id.str = id->valuestring;
-    } else if (whole_number(id, &req->id.num)) {
+    } else if (!id_not_integer && whole_number(id, &req->id.num)) {
         req->id.kind = RPC_ID_INT;
     } else {
         return invalid_request(err, "id must be a string or an integer below 2^53.");

@@ -560,6 +560,12 @@ static void test_stock_adjust(void **state)
     is(call_adjust("A", "M", "4", "found"), "%d 4 0 0", STOCK_ADJUST_ST_OK);
     is(R("HMGET " STOCK("A") " M:on_hand L:on_hand"), "'4' '100'");
     ledger_is(5, 1, "'adjust' 'A' 'M' '4' '' 'found'");
+
+    /* Above the largest on_hand (a restock can do that): a decrease moves
+     * toward the range and is allowed; an increase is not. */
+    put_stock("B", "L", 150, 0, 0);
+    is(call_adjust("B", "L", "-1", ""), "%d 149 0 0", STOCK_ADJUST_ST_OK);
+    UNCHANGED(call_adjust("B", "L", "1", ""), "%d", STOCK_ADJUST_ST_TOO_LARGE);
 }
 
 static void test_stock_get(void **state)

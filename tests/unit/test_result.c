@@ -145,6 +145,29 @@ static const struct stock_case {
      3000000000000000LL, 1000000000LL, 2999998999999999LL},
 };
 
+/* Totals of many large counts are exact, past 2^63 too (9,300 locations
+ * of 1e15 each). */
+static void test_stock_totals_do_not_overflow(void **state)
+{
+    (void)state;
+    enum { N = 9300 };
+    struct stock_row *rows = calloc(N, sizeof *rows);
+    assert_non_null(rows);
+    for (size_t k = 0; k < N; k++) {
+        rows[k].location.p = "L";
+        rows[k].location.n = 1;
+        rows[k].on_hand = 1000000000000000LL;
+    }
+    struct buf out;
+    buf_init(&out);
+    result_stock(&out, (struct str){"S", 1}, rows, N);
+    buf_appendc(&out, '\0');
+    assert_non_null(strstr(out.data, "\"totals\":{\"on_hand\":9300000000000000000,\"reserved\":0,"
+                                     "\"available\":9300000000000000000}"));
+    buf_free(&out);
+    free(rows);
+}
+
 static void test_stock(void **state)
 {
     (void)state;
@@ -498,6 +521,7 @@ int main(void)
         cmocka_unit_test(test_row),
         cmocka_unit_test(test_row_escapes),
         cmocka_unit_test(test_stock),
+        cmocka_unit_test(test_stock_totals_do_not_overflow),
         cmocka_unit_test(test_channel),
         cmocka_unit_test(test_reservation),
         cmocka_unit_test(test_pong),

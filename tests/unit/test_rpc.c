@@ -190,6 +190,16 @@ static void test_error_set_and_param(void **state)
     rpc_error_param(&err, longname, "x");
     assert_int_equal(strlen(err.field), sizeof err.field - 1);
     assert_memory_equal(err.field, longname, sizeof err.field - 1);
+
+    /* Cut at a character boundary, never inside one: "é" is 2 bytes, so
+     * 40 of them (80 bytes) are cut to 31 (62 bytes), valid UTF-8. */
+    char accents[81];
+    for (int k = 0; k < 40; k++)
+        memcpy(accents + 2 * k, "\xc3\xa9", 2);
+    accents[80] = '\0';
+    rpc_error_param(&err, accents, "x");
+    assert_int_equal(strlen(err.field), 62);
+    assert_true(utf8_valid((const unsigned char *)err.field, strlen(err.field)));
 }
 
 /* ---- decoding: requests that are accepted ---- */
@@ -388,6 +398,14 @@ static const struct reject_case {
      NULL},
     {"huge id", "{\"id\":1e300,\"method\":\"ping\"}", 0, -E_INVALID_REQUEST, true, RPC_ID_NULL, 0,
      NULL},
+    /* An id is echoed as sent: a number written with a fraction or an
+     * exponent is not an integer id, even when its value is whole. */
+    {"id 1.0", "{\"id\":1.0,\"method\":\"ping\"}", 0, -E_INVALID_REQUEST, true, RPC_ID_NULL, 0,
+     NULL},
+    {"id 1e2", "{\"id\":1e2,\"method\":\"ping\"}", 0, -E_INVALID_REQUEST, true, RPC_ID_NULL, 0,
+     NULL},
+    {"id 1E+0 after spaces", "{\"method\":\"ping\", \"id\" :  1E+0}", 0, -E_INVALID_REQUEST, true,
+     RPC_ID_NULL, 0, NULL},
     {"id beyond 2^53", "{\"id\":9007199254740994,\"method\":\"ping\"}", 0, -E_INVALID_REQUEST,
      true, RPC_ID_NULL, 0, NULL},
     {"id below -2^53", "{\"id\":-9007199254740994,\"method\":\"ping\"}", 0, -E_INVALID_REQUEST,
