@@ -148,7 +148,7 @@ void metrics_render(const struct metrics *m, struct buf *out, const char *versio
          "Held reservations this process released at their deadline.");
     sample_u(out, "stockd_sweeper_expired_total", "", m->sweeper_expired);
     head(out, "stockd_sweeper_quarantined_total", "counter",
-         "Due reservations whose record could not be read, moved to {ns}:quarantine.");
+         "Due reservations whose record could not be read, moved to the quarantine hash.");
     sample_u(out, "stockd_sweeper_quarantined_total", "", m->sweeper_quarantined);
     head(out, "stockd_out_of_stock_total", "counter", "Reserves refused for lack of stock.");
     sample_u(out, "stockd_out_of_stock_total", "", m->out_of_stock);

@@ -119,9 +119,13 @@ static void expired(struct transition *t, const struct transition_result *res)
         struct str id = reply_str(rd, EXPIRE_QUARANTINED_AT + 2 * (size_t)i);
         struct str why = reply_str(rd, EXPIRE_QUARANTINED_AT + 2 * (size_t)i + 1);
         sw->metrics->sweeper_quarantined++;
-        log_error("sweeper: reservation %.*s moved to {%.*s}:quarantine, its record cannot be "
-                  "read (%.*s); its units stay reserved until an operator repairs it",
-                  (int)id.n, id.p, (int)sw->cfg->ns.s.n, sw->cfg->ns.s.p, (int)why.n, why.p);
+        struct buf key;
+        buf_init(&key);
+        keys_build(&key, &sw->cfg->ns, KEY_QUARANTINE, NULL);
+        log_error("sweeper: reservation %.*s moved to %.*s, its record cannot be read (%.*s); "
+                  "its units stay reserved until an operator repairs it",
+                  (int)id.n, id.p, (int)key.len, key.data, (int)why.n, why.p);
+        buf_free(&key);
     }
     if ((t->k == SWEEP_BATCH || t->k_act < t->k || res->more) && ++sw->calls < SWEEP_MAX_CALLS)
         step_due(sw);
