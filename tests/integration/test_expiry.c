@@ -144,7 +144,7 @@ static void test_expiry_at_scale_keeps_requests_flowing(void **state)
     /* Stock by hand: every hold its own LINES skus, with one unit at each
      * of LOCS locations, so that a split line takes one unit at each. */
     static char req[16384];
-    char key[64], field[LOCS][16];
+    char key[64], field[LOCS][24];
     const char *argv[2 + 2 * LOCS];
     argv[0] = "HSET";
     argv[1] = key;
