@@ -386,8 +386,14 @@ static void test_unauthenticated_and_unread_connections_closed(void **state)
     int small = 4096;
     setsockopt(hog, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
     fcntl(hog, F_SETFL, fcntl(hog, F_GETFL) | O_NONBLOCK);
-    const char *ping = "{\"id\":3,\"method\":\"ping\"}\n";
-    long long give_up = harness_now_ms() + 10000;
+    /* Pings with a 2,000-byte id: answers large enough to fill the
+     * socket buffers soon, so that stockd's write stops moving. */
+    static char ping[2100];
+    char id[2001];
+    memset(id, 'p', 2000);
+    id[2000] = '\0';
+    snprintf(ping, sizeof ping, "{\"id\":\"%s\",\"method\":\"ping\"}\n", id);
+    long long give_up = harness_now_ms() + 20000;
     bool closed = false;
     while (!closed && harness_now_ms() < give_up) {
         ssize_t n = send(hog, ping, strlen(ping), MSG_NOSIGNAL);
