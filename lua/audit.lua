@@ -26,8 +26,8 @@ for j = 1, m do
     budget = budget - #members
     local want, ids = {}, {}
     for _, member in ipairs(members) do
-        local id, loc, q = string.match(member, '^([^:]+):%d+:([^:]+):(%d+)$')
-        want[loc] = (want[loc] or 0) + tonumber(q)
+        local id, loc, q = hold_parts(member)
+        want[loc] = (want[loc] or 0) + q
         if not ids[id] then
             ids[id] = true
             reply[3] = reply[3] + 1

@@ -129,9 +129,9 @@ local function release_due()
             done[holds] = true
             local due = redis.call('ZRANGEBYSCORE', holds, '-inf', now)
             for _, m in ipairs(due) do
-                local id, loc, q = string.match(m, '^([^:]+):%d+:([^:]+):(%d+)$')
+                local id, loc, q = hold_parts(m)
                 local _, f_res = stock_fields(loc)
-                redis.call('HINCRBY', KEYS[K_FIXED + i], f_res, -tonumber(q))
+                redis.call('HINCRBY', KEYS[K_FIXED + i], f_res, -q)
                 ledger(K_EVENTS, maxlen, 'expire', skus[i], loc, q, id, '')
             end
             if #due > 0 then

@@ -77,6 +77,12 @@ local function hold_member(rid, i, loc, q)
     return rid .. ':' .. i .. ':' .. loc .. ':' .. q
 end
 
+-- The reservation id, location and quantity of a hold_member.
+local function hold_parts(member)
+    local rid, loc, q = string.match(member, '^([^:]+):%d+:([^:]+):(%d+)$')
+    return rid, loc, tonumber(q)
+end
+
 -- The reply that describes a reservation (reply.h, reply_reservation):
 -- {status, id, state, order_id, created_at, expires_at, reason,
 --  sku, location, quantity, ...}
@@ -91,7 +97,7 @@ local function reservation_reply(status, id, res)
 end
 
 -- Maps sku -> key for KEYS[first_key..], named by ARGV[first_arg..].
-local function stock_keys(first_key, first_arg, n)
+local function keys_by_sku(first_key, first_arg, n)
     local map = {}
     for j = 0, n - 1 do
         map[ARGV[first_arg + j]] = KEYS[first_key + j]
@@ -176,8 +182,8 @@ local function transition_layout()
     local k = tonumber(A_K)
     local m = tonumber(ARGV[A_FIXED + k + 1])
     local first = K_FIXED + 2 * k + 1
-    return {k = k, stock = stock_keys(first, A_FIXED + k + 2, m),
-            holds = stock_keys(first + m, A_FIXED + k + 2, m),
+    return {k = k, stock = keys_by_sku(first, A_FIXED + k + 2, m),
+            holds = keys_by_sku(first + m, A_FIXED + k + 2, m),
             retention = A_RETENTION, maxlen = A_MAXLEN}
 end
 

@@ -459,6 +459,16 @@ void harness_wait_redis_time(struct harness *h, long long ms)
     }
 }
 
+void harness_write_file(const char *name, const char *text, char *path, size_t n)
+{
+    snprintf(path, n, "%s/%s", H.dir, name);
+    FILE *f = fopen(path, "w");
+    if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0) {
+        fprintf(stderr, "harness: cannot write %s\n", path);
+        exit(1);
+    }
+}
+
 char *harness_read_all(FILE *f)
 {
     size_t len = 0, cap = 65536;

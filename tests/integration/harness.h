@@ -117,6 +117,10 @@ void harness_wait_redis_up(int port, int timeout_ms);
  * logs: group teardowns return it, so the run fails. */
 int harness_stop(struct harness *h);
 
+/* Writes text to the file name in the harness's temp dir (a token file, a
+ * config) and puts its path in path[n]. */
+void harness_write_file(const char *name, const char *text, char *path, size_t n);
+
 /* Reads f to its end into a NUL-terminated malloc'd string (free it). */
 char *harness_read_all(FILE *f);
 

@@ -38,11 +38,8 @@ static void test_auth(void **state)
 {
     (void)state;
     char path[512];
-    snprintf(path, sizeof path, "%s/token", H.dir);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs("correct-horse-battery\n", f); /* an editor's trailing newline */
-    fclose(f);
+    /* With an editor's trailing newline. */
+    harness_write_file("token", "correct-horse-battery\n", path, sizeof path);
     const char *args[] = {"--auth-token-file", path, NULL};
     int i = harness_stockd(&(struct stockd_opts){.args = args});
     int fd = client_connect(H.stockd[i].port);
@@ -351,11 +348,7 @@ static void test_unauthenticated_and_unread_connections_closed(void **state)
 {
     (void)state;
     char path[512];
-    snprintf(path, sizeof path, "%s/token2", H.dir);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs("s3cret\n", f);
-    fclose(f);
+    harness_write_file("token2", "s3cret\n", path, sizeof path);
     const char *args[] = {"--auth-token-file", path,     "--auth-timeout-ms", "400",
                           "--write-timeout-ms", "400", "--max-output-bytes", "4096", NULL};
     int i = harness_stockd(&(struct stockd_opts){.args = args});

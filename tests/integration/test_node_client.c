@@ -215,12 +215,9 @@ static void test_demo_with_auth(void **state)
 {
     (void)state;
     const char *token = "node-demo-token-31337";
-    char path[512];
-    snprintf(path, sizeof path, "%s/node-token", H.dir);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fprintf(f, "%s\n", token);
-    fclose(f);
+    char path[512], text[256];
+    snprintf(text, sizeof text, "%s\n", token);
+    harness_write_file("node-token", text, path, sizeof path);
     const char *args[] = {"--auth-token-file", path, NULL};
     int i = harness_stockd(&(struct stockd_opts){.args = args});
 

@@ -582,11 +582,7 @@ static void test_auth(void **state)
 {
     (void)state;
     char path[512];
-    snprintf(path, sizeof path, "%s/token", H.dir);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs("s3cret-t0ken\n", f);
-    fclose(f);
+    harness_write_file("token", "s3cret-t0ken\n", path, sizeof path);
     const char *args[] = {"--auth-token-file", path, "--http", "127.0.0.1:0", NULL};
     int i = harness_stockd(&(struct stockd_opts){.args = args});
     int port = H.stockd[i].port;
@@ -620,10 +616,7 @@ static void test_auth(void **state)
 
     /* The import authenticates before it pipelines. */
     char csv[512];
-    snprintf(csv, sizeof csv, "%s/auth.csv", H.dir);
-    f = fopen(csv, "w");
-    fputs("sku,location,on_hand\nSEC,L,9\nSEC,M,1\n", f);
-    fclose(f);
+    harness_write_file("auth.csv", "sku,location,on_hand\nSEC,L,9\nSEC,M,1\n", csv, sizeof csv);
     r = ctl_at(port, "--token s3cret-t0ken import %s", csv);
     expect_status(&r, 0);
     assert_non_null(strstr(r.out, "2 rows, 2 ok, 0 failed"));
