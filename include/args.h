@@ -40,7 +40,7 @@ struct str args_get(const struct args *a, int i);
  * order (checked in debug builds). ARGS_AT states it before code that adds
  * one argument in more than one way; the ARG_ forms add one argument at a
  * named position. */
-#define ARGS_AT(a, pos) assert((a)->n == (pos))
+#define ARGS_AT(a, pos) ((void)(pos), assert((a)->n == (pos)))
 #define ARG_KEY(a, pos, ns, kind, id) (ARGS_AT(a, pos), args_add_key(a, ns, kind, id))
 #define ARG_IDENT(a, pos, id) (ARGS_AT(a, pos), args_add_ident(a, id))
 #define ARG_INT(a, pos, v) (ARGS_AT(a, pos), args_add_int(a, v))

@@ -33,6 +33,7 @@ struct config {
     char auth_token[1024]; /* from STOCKD_AUTH_TOKEN; empty: none */
     long long request_timeout_ms;
     long long redis_stuck_ms;
+    long long batch_max; /* most calls in one coalesced script call */
     long long auth_timeout_ms;
     long long write_timeout_ms;
     long long default_ttl_ms;

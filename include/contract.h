@@ -18,7 +18,18 @@
  *
  * so that neither side can drift from the other. Variable parts (a key per
  * line, a list of ids) follow the fixed ones and are described in the
- * script's header. */
+ * script's header.
+ *
+ * A batch script (store_eval_batched) runs many calls in one: its KEYS are
+ * the fixed ones, then one segment per call; its ARGV the fixed ones, then
+ * one segment per call, in the same order. Each segment starts with the
+ * names of
+ *
+ *   #define <SCRIPT>_EACH_KEYS(X)  X(<SCRIPT>_EK_<NAME>) ...
+ *   #define <SCRIPT>_EACH_ARGV(X)  X(<SCRIPT>_EA_<NAME>) ...
+ *
+ * which the script gets as offsets from the segment's start
+ * (local EK_<NAME>, ... = 0, ...; EK_FIXED, EA_FIXED their counts). */
 #ifndef STOCKD_CONTRACT_H
 #define STOCKD_CONTRACT_H
 

@@ -46,6 +46,8 @@ struct metrics {
     bool redis_up;
     uint64_t redis_oom_total; /* calls Redis refused for lack of memory */
     uint64_t redis_oom_at_ns; /* metrics_now_ns() of the latest of them; 0: none */
+    uint64_t redis_batches;       /* coalesced script calls sent */
+    uint64_t redis_batched_calls; /* the calls they carried */
     uint64_t internal_errors[INTERNAL_KINDS];
     uint64_t sweeper_expired;
     uint64_t sweeper_quarantined; /* unreadable records moved aside */

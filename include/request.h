@@ -127,6 +127,13 @@ struct args *request_args(struct request *req);
  * statuses. Never sent (Redis known down): answered 2001 at once. */
 void request_call(struct request *req, enum script_id script, int nkeys, int n_status,
                   request_reply_fn fn);
+/* request_call for a batch script (contract.h): the builder holds one
+ * call, laid out as a batch of one (head_keys fixed KEYS, the call's keys,
+ * head_argv fixed ARGV, the call's argv). The store coalesces it with the
+ * calls of the same script made in this loop iteration; fn reads this
+ * call's own element of the batch's reply. */
+void request_call_batched(struct request *req, enum script_id script, int nkeys, int head_keys,
+                          int head_argv, int n_status, request_reply_fn fn);
 /* Sends the builder's arguments as a plain, read-only command. */
 void request_command(struct request *req, request_reply_fn fn);
 /* Gives the request a fresh deadline for its next call (a method of many
@@ -140,6 +147,9 @@ struct buf *request_result(struct request *req);
 void request_finish(struct request *req);
 void request_fail(struct request *req, const struct rpc_error *err);
 void request_fail_with(struct request *req, enum error_id e);
+/* Answers -32603 for a script that found its data not as stockd writes it
+ * (why says what), and logs it. */
+void request_fail_broken(struct request *req, struct str why);
 
 /* Scratch arrays for decoding one reply, shared by every request (a reply is
  * read and answered within one callback). Grown as needed. */

@@ -62,6 +62,19 @@ enum store_health store_health(const struct store *s);
 int store_eval(struct store *s, enum script_id id, int nkeys, const struct args *a,
                uint64_t deadline, store_fn fn, void *data);
 
+/* store_eval for a batch script (contract.h): a holds one call laid out
+ * as a batch of one: head_keys fixed KEYS, the call's own keys (nkeys in
+ * all), head_argv fixed ARGV, the call's own argv. Calls of the same script
+ * with the same head made in one loop iteration go to Redis as one EVALSHA
+ * of all their segments (at most --batch-max calls), at the end of the
+ * iteration or before any other call, so calls still reach Redis in the
+ * order they were made. fn gets the call's own element of the batch's
+ * reply (an error reply of the batch as it is); a batch past the earliest
+ * deadline of its calls ends each of them as store_eval's calls end. Same
+ * contract as store_eval otherwise. */
+int store_eval_batched(struct store *s, enum script_id id, int nkeys, int head_keys, int head_argv,
+                       const struct args *a, uint64_t deadline, store_fn fn, void *data);
+
 /* Sends a plain, read-only command (a whole argv in a): for listing keys and
  * index entries. Same contract as store_eval. Stock never changes through
  * here: every change is a script. */

@@ -33,6 +33,8 @@ enum opt_kind { OPT_HOSTPORT, OPT_REDIS_URL, OPT_IDENT, OPT_PATH, OPT_INT, OPT_L
       NONE, 10, 600000, "longest a request waits for Redis")                                      \
     X("redis-stuck-ms", "STOCKD_REDIS_STUCK_MS", "5000", OPT_INT, CFG(redis_stuck_ms), NONE, 100,  \
       600000, "Redis answering nothing this long while calls wait is stuck: reconnect")          \
+    X("batch-max", "STOCKD_BATCH_MAX", "64", OPT_INT, CFG(batch_max), NONE, 1, 1024,              \
+      "most reserves in one coalesced script call (1: none coalesced)")                          \
     X("default-ttl-ms", "STOCKD_DEFAULT_TTL_MS", "900000", OPT_INT, CFG(default_ttl_ms), NONE,     \
       1000, 86400000, "hold time of a reservation without ttl_ms")                                \
     X("sweep-interval-ms", "STOCKD_SWEEP_INTERVAL_MS", "250", OPT_INT, CFG(sweep_interval_ms),     \

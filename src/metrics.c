@@ -138,6 +138,12 @@ void metrics_render(const struct metrics *m, struct buf *out, const char *versio
     head(out, "stockd_redis_oom_total", "counter",
          "Calls Redis refused for lack of memory (answered 2004 storage_full).");
     sample_u(out, "stockd_redis_oom_total", "", m->redis_oom_total);
+    head(out, "stockd_redis_batches_total", "counter",
+         "Coalesced script calls sent to Redis (each carries one or more requests).");
+    sample_u(out, "stockd_redis_batches_total", "", m->redis_batches);
+    head(out, "stockd_redis_batched_calls_total", "counter",
+         "Requests sent inside coalesced script calls.");
+    sample_u(out, "stockd_redis_batched_calls_total", "", m->redis_batched_calls);
     head(out, "stockd_internal_errors_total", "counter",
          "Requests answered -32603 internal, by cause (each one is a bug: see the log).");
     for (int k = 0; k < INTERNAL_KINDS; k++) {

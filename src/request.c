@@ -87,6 +87,15 @@ static void internal(struct request *req, enum internal_kind kind, const char *w
     request_fail_with(req, E_INTERNAL);
 }
 
+void request_fail_broken(struct request *req, struct str why)
+{
+    struct request_pool *pool = req->pool;
+    pool->metrics->internal_errors[INTERNAL_REDIS_ERROR]++;
+    log_repeat(&pool->log_internal, LOG_ERROR, "redis: %s found bad data: %.*s",
+               method_name(req->method), (int)(why.n > 300 ? 300 : why.n), why.p);
+    request_fail_with(req, E_INTERNAL);
+}
+
 /* After a handler or a reply function: the request must be answered, or
  * waiting for a call. */
 static void settle(struct request *req, bool bad_reply)
@@ -182,6 +191,21 @@ void request_call(struct request *req, enum script_id script, int nkeys, int n_s
     req->n_status = n_status;
     req->state = REQ_CALLING;
     if (store_eval(pool->store, script, nkeys, &pool->args, req->deadline, on_outcome, req) != 0) {
+        req->state = REQ_RUNNING;
+        request_fail_with(req, E_UNAVAILABLE);
+    }
+}
+
+void request_call_batched(struct request *req, enum script_id script, int nkeys, int head_keys,
+                          int head_argv, int n_status, request_reply_fn fn)
+{
+    assert(req->state == REQ_RUNNING && n_status > 0 && fn != NULL);
+    struct request_pool *pool = req->pool;
+    req->on_reply = fn;
+    req->n_status = n_status;
+    req->state = REQ_CALLING;
+    if (store_eval_batched(pool->store, script, nkeys, head_keys, head_argv, &pool->args,
+                           req->deadline, on_outcome, req) != 0) {
         req->state = REQ_RUNNING;
         request_fail_with(req, E_UNAVAILABLE);
     }

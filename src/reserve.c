@@ -36,27 +36,31 @@ static void reserve_call(struct request *req)
     else
         ident_check("default", 7, &channel);
 
+    /* One order's call; the store coalesces it with the others of this loop
+     * iteration (reserve.h). */
     struct args *a = request_args(req);
     ARG_KEY(a, RESERVE_K_EXPIRY, ns, KEY_EXPIRY, NULL);
-    ARG_KEY(a, RESERVE_K_RES, ns, KEY_RES, &rid);
-    /* No order_id: no binding, and the key is one of its own, unused. */
-    ARG_KEY(a, RESERVE_K_ORDER, ns, order ? KEY_ORDER : KEY_RES, order ? order : &rid);
-    ARG_KEY(a, RESERVE_K_CHANNEL, ns, KEY_CHANNEL, &channel);
     ARG_KEY(a, RESERVE_K_EVENTS, ns, KEY_EVENTS, NULL);
+    int kb = RESERVE_K_FIXED;
+    ARG_KEY(a, kb + RESERVE_EK_RES, ns, KEY_RES, &rid);
+    /* No order_id: no binding, and the key is one of its own, unused. */
+    ARG_KEY(a, kb + RESERVE_EK_ORDER, ns, order ? KEY_ORDER : KEY_RES, order ? order : &rid);
+    ARG_KEY(a, kb + RESERVE_EK_CHANNEL, ns, KEY_CHANNEL, &channel);
     for (unsigned i = 0; i < p->n_items; i++)
         args_add_key(a, ns, KEY_STOCK, &p->items[i].sku);
     for (unsigned i = 0; i < p->n_items; i++)
         args_add_key(a, ns, KEY_HOLDS, &p->items[i].sku);
     int nkeys = a->n;
 
-    ARG_IDENT(a, nkeys + RESERVE_A_ID, &rid);
-    ARG_STR(a, nkeys + RESERVE_A_ORDER_ID, order ? order->s : STR_LIT(""));
-    ARG_INT(a, nkeys + RESERVE_A_TTL, p->ttl_ms);
-    const char *strategy = strategy_name(p->strategy);
-    ARG_BYTES(a, nkeys + RESERVE_A_STRATEGY, strategy, strlen(strategy));
     ARG_INT(a, nkeys + RESERVE_A_MAXLEN, request_cfg(req)->ledger_maxlen);
-    ARG_BYTES(a, nkeys + RESERVE_A_STALE, ctx->bound, ctx->rebound ? ctx->bound_len : 0);
-    ARG_INT(a, nkeys + RESERVE_A_N, p->n_items);
+    int ab = nkeys + RESERVE_A_FIXED;
+    ARG_IDENT(a, ab + RESERVE_EA_ID, &rid);
+    ARG_STR(a, ab + RESERVE_EA_ORDER_ID, order ? order->s : STR_LIT(""));
+    ARG_INT(a, ab + RESERVE_EA_TTL, p->ttl_ms);
+    const char *strategy = strategy_name(p->strategy);
+    ARG_BYTES(a, ab + RESERVE_EA_STRATEGY, strategy, strlen(strategy));
+    ARG_BYTES(a, ab + RESERVE_EA_STALE, ctx->bound, ctx->rebound ? ctx->bound_len : 0);
+    ARG_INT(a, ab + RESERVE_EA_N, p->n_items);
     for (unsigned i = 0; i < p->n_items; i++) {
         args_add_ident(a, &p->items[i].sku);
         args_add_int(a, p->items[i].quantity);
@@ -64,7 +68,8 @@ static void reserve_call(struct request *req)
     args_add_int(a, p->n_locations);
     for (unsigned i = 0; i < p->n_locations; i++)
         args_add_ident(a, &p->locations[i]);
-    request_call(req, SCRIPT_RESERVE, nkeys, RESERVE_STATUSES, reserve_reply);
+    request_call_batched(req, SCRIPT_RESERVE, nkeys, RESERVE_K_FIXED, RESERVE_A_FIXED,
+                         RESERVE_STATUSES, reserve_reply);
 }
 
 void reserve_order(struct request *req)
@@ -88,8 +93,8 @@ static void binding_gone(struct request *req)
     reserve_call(req);
 }
 
-/* {HELD, reservation...}, {BOUND, id}, {SHORT, sku, requested, available}
- * or {NO_CHANNEL}. */
+/* {HELD, reservation...}, {BOUND, id}, {SHORT, sku, requested, available},
+ * {NO_CHANNEL} or {BROKEN, why}. */
 static void reserve_reply(struct request *req, struct reply *rd)
 {
     struct reserve_ctx *ctx = REQUEST_CTX(req, struct reserve_ctx);
@@ -97,6 +102,7 @@ static void reserve_reply(struct request *req, struct reply *rd)
     struct reservation r;
     struct rpc_error err;
     struct ident bound;
+    struct str why;
     switch (reply_status(rd)) {
     case RESERVE_ST_HELD:
         reply_reservation(rd, 1, &r, &sc->allocs, &sc->allocs_cap);
@@ -132,6 +138,12 @@ static void reserve_reply(struct request *req, struct reply *rd)
         reply_expect(rd, 1);
         if (!rd->bad)
             request_fail_with(req, E_UNKNOWN_CHANNEL);
+        return;
+    case RESERVE_ST_BROKEN:
+        reply_expect(rd, 2);
+        why = reply_str(rd, 1);
+        if (!rd->bad)
+            request_fail_broken(req, why);
         return;
     }
 }

@@ -21,7 +21,15 @@
  * classified: ops whose bytes still sit in hiredis's output buffer never
  * left this process (NOT_SENT), the others may have run (UNKNOWN). A
  * NOSCRIPT reply (script cache flushed) loads the script and resends the
- * same bytes, once. */
+ * same bytes, once.
+ *
+ * Coalescing (store_eval_batched): calls of a batch script gather in one
+ * op until the end of the loop iteration (a check and a prepare handle:
+ * after the I/O callbacks, and before the loop would block), --batch-max
+ * calls, or any other call, which sends the gathered op first so that
+ * calls still reach Redis in the order they were made. A lone call is
+ * sent in the iteration it was made in, as at once as any other. The op
+ * ends each of its calls with its own element of the reply. */
 #include "store.h"
 
 #include <stdlib.h>
@@ -48,6 +56,21 @@ struct op {
     int script;     /* enum script_id, or -1 for plain commands */
     bool retried;
     enum store_outcome fail; /* what a NULL reply means; STORE_REPLY: not yet classified */
+    struct member {          /* a batch's calls (fn is NULL then), in order */
+        store_fn fn;
+        void *data;
+    } *members; /* owned */
+    size_t n_members, members_cap;
+};
+
+/* The batch being gathered: calls of one script that share their fixed
+ * KEYS and ARGV (the head), each with its own segment of both. */
+struct batch {
+    struct op *op;                   /* NULL while nothing gathers */
+    struct buf head_keys, head_argv; /* owned, RESP: the head */
+    struct buf keys, argv;           /* owned, RESP: the calls' segments */
+    int n_head_keys, n_head_argv, n_keys, n_argv;
+    struct buf probe; /* owned, RESP: a new call's head, to compare */
 };
 
 struct store {
@@ -71,6 +94,9 @@ struct store {
     void (*on_closed)(void *);
     void *on_closed_data;
     struct log_repeat log_noscript;
+    struct batch batch;
+    uv_check_t batch_check;     /* sends the batch after the I/O callbacks */
+    uv_prepare_t batch_prepare; /* and before the loop blocks */
 };
 
 /* --- RESP formatting --------------------------------------------------- */
@@ -106,6 +132,7 @@ static struct op *op_get(struct store *s)
     }
     op->retried = false;
     op->forgotten = false;
+    op->n_members = 0;
     op->fail = STORE_REPLY;
     op->script = -1;
     return op;
@@ -117,6 +144,25 @@ static void op_put(struct store *s, struct op *op)
     if (op->cmd.cap > 65536)
         buf_free(&op->cmd);
     queue_insert_head(&s->spare, &op->node);
+}
+
+/* Ends an op with a reply or an outcome: its fn, or each call of a batch
+ * with its own element of the reply (the whole reply when it is not one
+ * element per call: an error reply of the batch goes to every call). An op
+ * is ended once; it is on no queue meanwhile, so the calls' functions may
+ * make new calls. */
+static void op_end(struct op *op, const redisReply *r, enum store_outcome outcome)
+{
+    if (op->n_members == 0) {
+        if (op->fn)
+            op->fn(op->data, r, outcome);
+        return;
+    }
+    size_t n = op->n_members;
+    op->n_members = 0;
+    bool split = r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == n;
+    for (size_t i = 0; i < n; i++)
+        op->members[i].fn(op->members[i].data, split ? r->element[i] : r, outcome);
 }
 
 static struct op *head_of(const struct queue *q)
@@ -184,8 +230,7 @@ static void arm_for(struct store *s, uint64_t at)
 static void end_unsent(struct store *s, struct op *op)
 {
     queue_remove(&op->node);
-    if (op->fn)
-        op->fn(op->data, NULL, STORE_NOT_SENT);
+    op_end(op, NULL, STORE_NOT_SENT);
     op_put(s, op);
 }
 
@@ -205,6 +250,11 @@ static void on_deadline(uv_timer_t *t)
         if (op->forgotten || op->deadline > now)
             continue;
         op->forgotten = true;
+        for (size_t i = 0; i < op->n_members; i++) {
+            s->late = xgrow(s->late, &s->late_cap, n + 1, sizeof *s->late);
+            s->late[n++] = (struct late){op->members[i].fn, op->members[i].data};
+        }
+        op->n_members = 0;
         if (op->fn == NULL)
             continue;
         s->late = xgrow(s->late, &s->late_cap, n + 1, sizeof *s->late);
@@ -323,40 +373,36 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
         reply = NULL;
         op->fail = STORE_NOT_SENT; /* the first try did not run either */
     }
-    if (op->fn)
-        op->fn(op->data, reply, reply == NULL ? op->fail : STORE_REPLY);
+    op_end(op, reply, reply == NULL ? op->fail : STORE_REPLY);
     op_put(s, op);
 }
 
-/* Formats and queues one call: EVALSHA sha nkeys args... for a script, or
- * the args as they are for a plain command (script < 0). */
-static int submit(struct store *s, int script, int nkeys, const struct args *a, uint64_t deadline,
-                  store_fn fn, void *data)
+/* A batch is sent once its calls' own arguments pass this many bytes, so
+ * that one script call never keeps Redis long from other clients. */
+#define BATCH_BYTES 65536
+
+/* Appends arguments from..to-1 of a as RESP bulk strings. */
+static void resp_args(struct buf *b, const struct args *a, int from, int to)
 {
-    enum link_state st = s->closing ? LINK_CLOSING : link_state(s->link);
-    if (st == LINK_DOWN || st == LINK_CLOSING)
-        return -1;
-    if (deadline <= uv_now(s->loop))
-        return -1; /* too late to start: never sent */
-    struct op *op = op_get(s);
-    op->fn = fn;
-    op->data = data;
-    op->script = script;
-    op->deadline = deadline;
-    struct buf *b = &op->cmd;
-    buf_reserve(b, a->bytes.len + (size_t)a->n * 16 + 80);
-    if (script >= 0) {
-        resp_count(b, '*', (size_t)a->n + 3);
-        resp_arg(b, "EVALSHA", 7);
-        resp_arg(b, scripts[script].sha1, 40);
-        char nk[12];
-        int nkl = snprintf(nk, sizeof nk, "%d", nkeys);
-        resp_arg(b, nk, (size_t)nkl);
-    } else {
-        resp_count(b, '*', (size_t)a->n);
-    }
-    for (int i = 0; i < a->n; i++)
+    for (int i = from; i < to; i++)
         resp_arg(b, a->bytes.data + a->v[i].off, a->v[i].len);
+}
+
+/* Starts "EVALSHA sha nkeys" of a call with nargs arguments in all. */
+static void resp_evalsha(struct buf *b, int script, int nkeys, int nargs)
+{
+    resp_count(b, '*', (size_t)nargs + 3);
+    resp_arg(b, "EVALSHA", 7);
+    resp_arg(b, scripts[script].sha1, 40);
+    char nk[12];
+    int nkl = snprintf(nk, sizeof nk, "%d", nkeys);
+    resp_arg(b, nk, (size_t)nkl);
+}
+
+/* Gives a formatted op to hiredis, or to the waiting queue while the link
+ * connects. Returns -1 when it can go neither way (the op is put back). */
+static int dispatch(struct store *s, struct op *op, enum link_state st)
+{
     if (st == LINK_UP) {
         if (send_op(s, op))
             return 0;
@@ -367,6 +413,138 @@ static int submit(struct store *s, int script, int nkeys, const struct args *a, 
     queue_insert_tail(&s->waiting, &op->node);
     arm_for(s, op->deadline);
     return 0;
+}
+
+/* The state calls are taken in: -1 when they are refused at once. */
+static int accepting(const struct store *s, uint64_t deadline, enum link_state *st)
+{
+    *st = s->closing ? LINK_CLOSING : link_state(s->link);
+    if (*st == LINK_DOWN || *st == LINK_CLOSING)
+        return -1;
+    if (deadline <= uv_now(s->loop))
+        return -1; /* too late to start: never sent */
+    return 0;
+}
+
+/* Sends the batch gathered so far, if any. */
+static void batch_flush(struct store *s)
+{
+    struct batch *b = &s->batch;
+    struct op *op = b->op;
+    if (op == NULL)
+        return;
+    b->op = NULL;
+    uv_check_stop(&s->batch_check);
+    uv_prepare_stop(&s->batch_prepare);
+    struct buf *c = &op->cmd;
+    buf_reserve(c, b->head_keys.len + b->keys.len + b->head_argv.len + b->argv.len + 100);
+    resp_evalsha(c, op->script, b->n_head_keys + b->n_keys,
+                 b->n_head_keys + b->n_keys + b->n_head_argv + b->n_argv);
+    buf_append(c, b->head_keys.data, b->head_keys.len);
+    buf_append(c, b->keys.data, b->keys.len);
+    buf_append(c, b->head_argv.data, b->head_argv.len);
+    buf_append(c, b->argv.data, b->argv.len);
+    s->metrics->redis_batches++;
+    s->metrics->redis_batched_calls += op->n_members;
+    enum link_state st = s->closing ? LINK_CLOSING : link_state(s->link);
+    if (st == LINK_UP && send_op(s, op))
+        return;
+    if (st == LINK_UP || st == LINK_CONNECTING) {
+        /* Connecting, or refused by hiredis (its context is going: the link
+         * reports the loss next): the op waits for the next connection,
+         * within its deadline. */
+        queue_insert_tail(&s->waiting, &op->node);
+        arm_for(s, op->deadline);
+        return;
+    }
+    /* The link went down since the calls were made (only the loop's own
+     * callbacks and store_close get here): never sent. */
+    op_end(op, NULL, STORE_NOT_SENT);
+    op_put(s, op);
+}
+
+static void on_batch_check(uv_check_t *h)
+{
+    batch_flush(h->data);
+}
+
+static void on_batch_prepare(uv_prepare_t *h)
+{
+    batch_flush(h->data);
+}
+
+int store_eval_batched(struct store *s, enum script_id id, int nkeys, int head_keys, int head_argv,
+                       const struct args *a, uint64_t deadline, store_fn fn, void *data)
+{
+    assert(head_keys <= nkeys && nkeys + head_argv <= a->n);
+    enum link_state st;
+    if (accepting(s, deadline, &st) != 0)
+        return -1;
+    struct batch *b = &s->batch;
+    buf_reset(&b->probe);
+    resp_args(&b->probe, a, 0, head_keys);
+    size_t split = b->probe.len;
+    resp_args(&b->probe, a, nkeys, nkeys + head_argv);
+    if (b->op != NULL &&
+        (b->op->script != (int)id || split != b->head_keys.len ||
+         b->probe.len - split != b->head_argv.len ||
+         memcmp(b->probe.data, b->head_keys.data, split) != 0 ||
+         memcmp(b->probe.data + split, b->head_argv.data, b->head_argv.len) != 0))
+        batch_flush(s); /* another script or head: a batch of its own */
+    if (b->op == NULL) {
+        b->op = op_get(s);
+        b->op->script = (int)id;
+        b->op->fn = NULL;
+        b->op->deadline = deadline;
+        buf_reset(&b->head_keys);
+        buf_reset(&b->head_argv);
+        buf_reset(&b->keys);
+        buf_reset(&b->argv);
+        buf_append(&b->head_keys, b->probe.data, split);
+        buf_append(&b->head_argv, b->probe.data + split, b->probe.len - split);
+        b->n_head_keys = head_keys;
+        b->n_head_argv = head_argv;
+        b->n_keys = b->n_argv = 0;
+        uv_check_start(&s->batch_check, on_batch_check);
+        uv_prepare_start(&s->batch_prepare, on_batch_prepare);
+    }
+    struct op *op = b->op;
+    resp_args(&b->keys, a, head_keys, nkeys);
+    resp_args(&b->argv, a, nkeys + head_argv, a->n);
+    b->n_keys += nkeys - head_keys;
+    b->n_argv += a->n - nkeys - head_argv;
+    op->members = xgrow(op->members, &op->members_cap, op->n_members + 1, sizeof *op->members);
+    op->members[op->n_members++] = (struct member){fn, data};
+    if (deadline < op->deadline)
+        op->deadline = deadline; /* a batch times out with its earliest call */
+    if (op->n_members >= (size_t)s->cfg->batch_max || b->keys.len + b->argv.len > BATCH_BYTES)
+        batch_flush(s);
+    return 0;
+}
+
+/* Formats and queues one call: EVALSHA sha nkeys args... for a script, or
+ * the args as they are for a plain command (script < 0). A batch gathered
+ * so far goes first: calls reach Redis in the order they were made. */
+static int submit(struct store *s, int script, int nkeys, const struct args *a, uint64_t deadline,
+                  store_fn fn, void *data)
+{
+    enum link_state st;
+    if (accepting(s, deadline, &st) != 0)
+        return -1;
+    batch_flush(s);
+    struct op *op = op_get(s);
+    op->fn = fn;
+    op->data = data;
+    op->script = script;
+    op->deadline = deadline;
+    struct buf *b = &op->cmd;
+    buf_reserve(b, a->bytes.len + (size_t)a->n * 16 + 80);
+    if (script >= 0)
+        resp_evalsha(b, script, nkeys, a->n);
+    else
+        resp_count(b, '*', (size_t)a->n);
+    resp_args(b, a, 0, a->n);
+    return dispatch(s, op, st);
 }
 
 int store_eval(struct store *s, enum script_id id, int nkeys, const struct args *a,
@@ -415,8 +593,7 @@ static void on_link_up(void *data, redisAsyncContext *ac)
         struct op *op = queue_data(q, struct op, node);
         queue_remove(q);
         if (!send_op(s, op)) {
-            if (op->fn)
-                op->fn(op->data, NULL, STORE_NOT_SENT);
+            op_end(op, NULL, STORE_NOT_SENT);
             op_put(s, op);
         }
     }
@@ -455,6 +632,15 @@ struct store *store_new(struct uv_loop_s *loop, const struct config *cfg, struct
     s->deadline_timer.data = s;
     uv_timer_init(loop, &s->watch_timer);
     s->watch_timer.data = s;
+    uv_check_init(loop, &s->batch_check);
+    s->batch_check.data = s;
+    uv_prepare_init(loop, &s->batch_prepare);
+    s->batch_prepare.data = s;
+    buf_init(&s->batch.head_keys);
+    buf_init(&s->batch.head_argv);
+    buf_init(&s->batch.keys);
+    buf_init(&s->batch.argv);
+    buf_init(&s->batch.probe);
     s->link = link_new(loop, cfg, m, &link_events, s);
     return s;
 }
@@ -475,8 +661,14 @@ static void store_free(void *data)
         struct op *op = queue_data(q, struct op, node);
         queue_remove(q);
         buf_free(&op->cmd);
+        free(op->members);
         free(op);
     }
+    buf_free(&s->batch.head_keys);
+    buf_free(&s->batch.head_argv);
+    buf_free(&s->batch.keys);
+    buf_free(&s->batch.argv);
+    buf_free(&s->batch.probe);
     log_repeat_done(&s->log_noscript);
     free(s->late);
     void (*done)(void *) = s->on_closed;
@@ -498,6 +690,7 @@ void store_close(struct store *s, void (*done)(void *), void *data)
     s->on_closed_data = data;
     s->closing = true;
     closer_begin(&s->closer, store_free, s);
+    batch_flush(s); /* closing: its calls end never sent */
     struct op *op;
     while ((op = head_of(&s->waiting)) != NULL)
         end_unsent(s, op);
@@ -509,5 +702,7 @@ void store_close(struct store *s, void (*done)(void *), void *data)
     link_close(s->link, on_link_closed, s);
     closer_close(&s->closer, (uv_handle_t *)&s->deadline_timer);
     closer_close(&s->closer, (uv_handle_t *)&s->watch_timer);
+    closer_close(&s->closer, (uv_handle_t *)&s->batch_check);
+    closer_close(&s->closer, (uv_handle_t *)&s->batch_prepare);
     closer_end(&s->closer);
 }

@@ -24,9 +24,11 @@ end
 -- Appends one stock movement to the ledger stream, capped at about maxlen
 -- entries. The entry id is the Redis time in ms ("<ms>-<seq>"). Every entry
 -- has the same fields, so the stream stores their names once.
+-- qty may be given as text already (a hot path saves the formatting).
 local function ledger(events, maxlen, kind, sku, loc, qty, rid, reason)
     redis.call('XADD', events, 'MAXLEN', '~', maxlen, '*', 'type', kind, 'sku', sku,
-               'location', loc, 'quantity', int(qty), 'reservation', rid, 'reason', reason)
+               'location', loc, 'quantity', type(qty) == 'string' and qty or int(qty),
+               'reservation', rid, 'reason', reason)
 end
 
 -- A reservation record as a table, nil when there is none, or false and why

@@ -304,7 +304,7 @@ static void put_hold(const char *rid, const char *order_id, const char *status, 
 static redisReply *eval(enum script_id id, const char *const *keys, int nk, const char *const *args,
                         int na)
 {
-    enum { MAX_ARGV = 64 };
+    enum { MAX_ARGV = 128 };
     const char *argv[MAX_ARGV];
     size_t lens[MAX_ARGV];
     int argc = 3 + nk + na;
@@ -372,37 +372,84 @@ static redisReply *call_stock_get(const char *sku, const char *locs)
     return eval_ro(SCRIPT_STOCK_GET, keys, STOCK_GET_K_FIXED, args, words(locs, args, 8));
 }
 
-/* reserve of the lines "sku qty ..." on channel "web" with a ttl of TTL_MS,
- * at the requested locations "L1 ..." ("": the channel's), laid out as
- * reserve.c lays it out: a stock key per line after the fixed KEYS; sku and
- * quantity per line, m and the m locations after the fixed ARGV. */
+/* A call of reserve, a batch script, built order by order as reserve.c
+ * lays each one out: after the shared KEYS, the order's own keys, a stock
+ * key per line, a holds key per line; after the shared ARGV, the order's
+ * own, sku and quantity per line, m and the m locations. */
+struct batch {
+    const char *keys[48], *args[72];
+    int nk, na;
+};
+
+static void batch_init(struct batch *b)
+{
+    memset(b, 0, sizeof *b);
+    b->keys[RESERVE_K_EXPIRY] = EXPIRY;
+    b->keys[RESERVE_K_EVENTS] = EVENTS;
+    b->nk = RESERVE_K_FIXED;
+    b->args[RESERVE_A_MAXLEN] = MAXLEN;
+    b->na = RESERVE_A_FIXED;
+}
+
+/* Adds an order of the lines "sku qty ..." on channel "web" with a ttl of
+ * TTL_MS, at the requested locations "L1 ..." ("": the channel's). */
+static void batch_add(struct batch *b, const char *rid, const char *order_id, const char *strategy,
+                      const char *stale, const char *lines, const char *locs)
+{
+    const char *w[8], *res = fmt(NS ":res:%s", rid);
+    int n = words(lines, w, 8) / 2;
+    assert_true(n <= 4 && b->nk + RESERVE_EK_FIXED + 2 * n <= 48 &&
+                b->na + RESERVE_EA_FIXED + 2 * n + 1 + 4 <= 72);
+    const char **k = b->keys + b->nk, **a = b->args + b->na;
+    k[RESERVE_EK_RES] = res;
+    k[RESERVE_EK_ORDER] = order_id[0] ? fmt(NS ":order:%s", order_id) : res;
+    k[RESERVE_EK_CHANNEL] = CHANNEL;
+    a[RESERVE_EA_ID] = rid;
+    a[RESERVE_EA_ORDER_ID] = order_id;
+    a[RESERVE_EA_TTL] = XSTR(TTL_MS);
+    a[RESERVE_EA_STRATEGY] = strategy;
+    a[RESERVE_EA_STALE] = stale;
+    a[RESERVE_EA_N] = fmt("%d", n);
+    for (int i = 0; i < n; i++) {
+        k[RESERVE_EK_FIXED + i] = fmt(NS ":stock:%s", w[2 * i]);
+        k[RESERVE_EK_FIXED + n + i] = fmt(NS ":holds:%s", w[2 * i]);
+        a[RESERVE_EA_FIXED + 2 * i] = w[2 * i];
+        a[RESERVE_EA_FIXED + 2 * i + 1] = w[2 * i + 1];
+    }
+    int m = words(locs, a + RESERVE_EA_FIXED + 2 * n + 1, 4);
+    a[RESERVE_EA_FIXED + 2 * n] = fmt("%d", m);
+    b->nk += RESERVE_EK_FIXED + 2 * n;
+    b->na += RESERVE_EA_FIXED + 2 * n + 1 + m;
+}
+
+/* Runs the batch: its reply has one element per order. */
+static redisReply *batch_run(struct batch *b)
+{
+    return eval(SCRIPT_RESERVE, b->keys, b->nk, b->args, b->na);
+}
+
+/* Takes element i out of reply r (is() frees what it is given). */
+static redisReply *detach(redisReply *r, size_t i)
+{
+    assert_true(i < r->elements);
+    redisReply *e = r->element[i];
+    r->element[i] = NULL;
+    return e;
+}
+
+/* A batch of one order (batch_add); returns that order's reply. */
 static redisReply *call_reserve(const char *rid, const char *order_id, const char *strategy,
                                 const char *stale, const char *lines, const char *locs)
 {
-    const char *w[8], *res = fmt(NS ":res:%s", rid);
-    const char *order = order_id[0] ? fmt(NS ":order:%s", order_id) : res;
-    int n = words(lines, w, 8) / 2;
-    const char *keys[RESERVE_K_FIXED + 8] = {[RESERVE_K_EXPIRY] = EXPIRY,
-                                             [RESERVE_K_RES] = res,
-                                             [RESERVE_K_ORDER] = order,
-                                             [RESERVE_K_CHANNEL] = CHANNEL,
-                                             [RESERVE_K_EVENTS] = EVENTS};
-    const char *args[RESERVE_A_FIXED + 8 + 1 + 4] = {
-        [RESERVE_A_ID] = rid,           [RESERVE_A_ORDER_ID] = order_id,
-        [RESERVE_A_TTL] = XSTR(TTL_MS), [RESERVE_A_STRATEGY] = strategy,
-        [RESERVE_A_MAXLEN] = MAXLEN,    [RESERVE_A_STALE] = stale,
-        [RESERVE_A_N] = fmt("%d", n)};
-    assert_true(n <= 4);
-    for (int i = 0; i < n; i++) {
-        keys[RESERVE_K_FIXED + i] = fmt(NS ":stock:%s", w[2 * i]);
-        keys[RESERVE_K_FIXED + n + i] = fmt(NS ":holds:%s", w[2 * i]);
-        args[RESERVE_A_FIXED + 2 * i] = w[2 * i];
-        args[RESERVE_A_FIXED + 2 * i + 1] = w[2 * i + 1];
-    }
-    int m = words(locs, args + RESERVE_A_FIXED + 2 * n + 1, 4);
-    args[RESERVE_A_FIXED + 2 * n] = fmt("%d", m);
-    return eval(SCRIPT_RESERVE, keys, RESERVE_K_FIXED + 2 * n, args,
-                RESERVE_A_FIXED + 2 * n + 1 + m);
+    struct batch b;
+    batch_init(&b);
+    batch_add(&b, rid, order_id, strategy, stale, lines, locs);
+    redisReply *r = batch_run(&b);
+    if (r->elements != 1 || r->element[0]->type != REDIS_REPLY_ARRAY)
+        is(r, "one reply of one order"); /* fails, showing the reply */
+    redisReply *one = detach(r, 0);
+    freeReplyObject(r);
+    return one;
 }
 
 /* One line of qty of sku A, auto, at the channel's locations. */
@@ -702,6 +749,73 @@ static void test_reserve_held(void **state)
     put_stock("C", "L1", 2000000000, 0, 0);
     held_is(call_reserve("r3", "", "auto", "", "C 1000000000", ""), t0, "r3", "",
             "'C' 'L1' 1000000000", false);
+}
+
+/* A batch handles its orders one after another, each all or nothing with
+ * its own reply: a later order sees an earlier one's hold, and an order
+ * whose data is broken fails alone, having written nothing. */
+static void test_reserve_batch(void **state)
+{
+    (void)state;
+    run("RPUSH " CHANNEL " L1");
+    put_stock("A", "L1", 3, 0, 0);
+    put_stock("B", "L1", 5, 0, 0);
+    put_stock("C", "L1", 5, 0, 0);
+    run("HSET " STOCK("C") " L1:reserved 1.5"); /* not a whole number */
+    run("SET " HOLDS("B") " not-a-zset");
+    struct batch b;
+    batch_init(&b);
+    batch_add(&b, "r1", "o-1", "auto", "", "A 2", "");
+    batch_add(&b, "r2", "", "auto", "", "A 2", "");     /* 1 left after r1 */
+    batch_add(&b, "r3", "", "auto", "", "A 1 B 1", ""); /* B's index is broken */
+    batch_add(&b, "r4", "", "auto", "", "C 1", "");     /* C's reserved is broken */
+    batch_add(&b, "r5", "o-1", "auto", "", "A 1", "");  /* bound by r1 */
+    batch_add(&b, "r6", "", "auto", "", "A 1", "");     /* the last unit */
+    redisReply *r = batch_run(&b);
+    assert_int_equal(r->elements, 6);
+    assert_int_equal(r->element[0]->element[0]->integer, RESERVE_ST_HELD);
+    is(detach(r, 1), "%d 'A' 2 1", RESERVE_ST_SHORT);
+    assert_int_equal(r->element[2]->element[0]->integer, RESERVE_ST_BROKEN);
+    assert_non_null(strstr(r->element[2]->element[1]->str, "WRONGTYPE"));
+    assert_int_equal(r->element[3]->element[0]->integer, RESERVE_ST_BROKEN);
+    assert_non_null(strstr(r->element[3]->element[1]->str, "not a whole number"));
+    is(detach(r, 4), "%d 'r1'", RESERVE_ST_BOUND);
+    assert_int_equal(r->element[5]->element[0]->integer, RESERVE_ST_HELD);
+    freeReplyObject(r);
+    /* r1 and r6 hold all of A; r3 took nothing of A (its first line) nor of
+     * B, r4 nothing of C; no record, index entry or ledger entry of theirs. */
+    is(R("HMGET " STOCK("A") " L1:reserved"), "'3'");
+    is(R("HMGET " STOCK("B") " L1:reserved"), "'0'");
+    is(R("HMGET " STOCK("C") " L1:reserved"), "'1.5'");
+    is(R("ZRANGE " HOLDS("A") " 0 -1"), "'r1:1:L1:2' 'r6:1:L1:1'");
+    is(R("EXISTS " RES("r3") " " RES("r4") " " RES("r2") " " RES("r5")), "0");
+    is(R("ZRANGE " EXPIRY " 0 -1"), "'r1' 'r6'");
+    ledger_is(2, 2, "'reserve' 'A' 'L1' '2' 'r1' '' | 'reserve' 'A' 'L1' '1' 'r6' ''");
+    /* The allocations are the JSON a reader decodes. */
+    is(R("HGET " RES("r1") " allocations"), "'[[\"A\",\"L1\",2]]'");
+}
+
+/* A shared key of another type fails every order of the batch, and
+ * nothing is written. */
+static void test_reserve_batch_shared_broken(void **state)
+{
+    (void)state;
+    run("RPUSH " CHANNEL " L1");
+    put_stock("A", "L1", 3, 0, 0);
+    run("SET " EVENTS " not-a-stream");
+    struct batch b;
+    batch_init(&b);
+    batch_add(&b, "r1", "", "auto", "", "A 1", "");
+    batch_add(&b, "r2", "", "auto", "", "A 1", "");
+    char *before = snapshot();
+    redisReply *r = batch_run(&b);
+    assert_int_equal(r->elements, 2);
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(r->element[i]->element[0]->integer, RESERVE_ST_BROKEN);
+        assert_non_null(strstr(r->element[i]->element[1]->str, "not a stream"));
+    }
+    freeReplyObject(r);
+    same(before);
 }
 
 static void test_reserve_strategies(void **state)
@@ -1192,6 +1306,8 @@ int main(void)
         cmocka_unit_test_setup(test_stock_get, setup),
         cmocka_unit_test_setup(test_channels, setup),
         cmocka_unit_test_setup(test_reserve_held, setup),
+        cmocka_unit_test_setup(test_reserve_batch, setup),
+        cmocka_unit_test_setup(test_reserve_batch_shared_broken, setup),
         cmocka_unit_test_setup(test_reserve_strategies, setup),
         cmocka_unit_test_setup(test_reserve_locations, setup),
         cmocka_unit_test_setup(test_reserve_bound_and_due, setup),

@@ -78,6 +78,8 @@ static void describe(const struct config *cfg, const char *key, char *out, size_
         snprintf(out, n, "%lld", cfg->request_timeout_ms);
     else if (strcmp(key, "redis_stuck_ms") == 0)
         snprintf(out, n, "%lld", cfg->redis_stuck_ms);
+    else if (strcmp(key, "batch_max") == 0)
+        snprintf(out, n, "%lld", cfg->batch_max);
     else if (strcmp(key, "auth_timeout_ms") == 0)
         snprintf(out, n, "%lld", cfg->auth_timeout_ms);
     else if (strcmp(key, "write_timeout_ms") == 0)
@@ -130,6 +132,7 @@ static const struct setting {
     {"auth_token_file", ""},
     {"request_timeout_ms", "2000"},
     {"redis_stuck_ms", "5000"},
+    {"batch_max", "64"},
     {"auth_timeout_ms", "10000"},
     {"write_timeout_ms", "30000"},
     {"default_ttl_ms", "900000"},
@@ -277,6 +280,7 @@ static const struct int_option {
 } int_options[] = {
     {"request-timeout-ms", "STOCKD_REQUEST_TIMEOUT_MS", "request_timeout_ms", 10, 600000},
     {"redis-stuck-ms", "STOCKD_REDIS_STUCK_MS", "redis_stuck_ms", 100, 600000},
+    {"batch-max", "STOCKD_BATCH_MAX", "batch_max", 1, 1024},
     {"auth-timeout-ms", "STOCKD_AUTH_TIMEOUT_MS", "auth_timeout_ms", 100, 3600000},
     {"write-timeout-ms", "STOCKD_WRITE_TIMEOUT_MS", "write_timeout_ms", 100, 3600000},
     {"default-ttl-ms", "STOCKD_DEFAULT_TTL_MS", "default_ttl_ms", 1000, 86400000},
@@ -565,7 +569,7 @@ static void test_help_lists_every_flag(void **state)
         "--retention-s",     "--max-request-bytes",  "--max-items",      "--max-connections",
         "--log-level",       "--log-format",         "--version",        "--help",
         "--ledger-maxlen",   "--max-pipeline",       "--max-inflight",   "--max-output-bytes",
-        "--idle-timeout-ms", "--line-timeout-ms",  "--redis-stuck-ms",   "--auth-timeout-ms",
+        "--idle-timeout-ms", "--line-timeout-ms",  "--redis-stuck-ms",   "--auth-timeout-ms", "--batch-max",
         "--write-timeout-ms"};
     static const struct env_var no_env[] = {{NULL, NULL}};
     static const char *const args[] = {"--help", NULL};

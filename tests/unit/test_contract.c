@@ -32,7 +32,8 @@
 _Static_assert(STOCK_SET_ST_BELOW_RESERVED == 1, "replies below");
 _Static_assert(STOCK_ADJUST_ST_SHORT == 1 && STOCK_ADJUST_ST_TOO_LARGE == 2, "replies below");
 _Static_assert(CHANNEL_GET_ST_UNKNOWN == 1, "replies below");
-_Static_assert(RESERVE_ST_BOUND == 1 && RESERVE_ST_SHORT == 2 && RESERVE_ST_NO_CHANNEL == 3,
+_Static_assert(RESERVE_ST_BOUND == 1 && RESERVE_ST_SHORT == 2 && RESERVE_ST_NO_CHANNEL == 3 &&
+                   RESERVE_ST_BROKEN == 4,
                "replies below");
 _Static_assert(RESERVATION_GET_ST_REPLAYED == 1 && RESERVATION_GET_ST_NOT_FOUND == 2 &&
                    RESERVATION_GET_ST_MISMATCH == 3,
@@ -241,7 +242,10 @@ static const struct contract_case cases[] = {
     {"reserve held, broken allocation", RESERVE, {CALL(SCRIPT_RESERVE, "[0 " BODY " 'A' 'L']")},
      -32603, "internal", NULL},
     {"reserve held, no body", RESERVE, {CALL(SCRIPT_RESERVE, "[0]")}, -32603, "internal", NULL},
-    {"reserve status 4", RESERVE, {CALL(SCRIPT_RESERVE, "[4]")}, -32603, "internal", NULL},
+    {"reserve broken data", RESERVE, {CALL(SCRIPT_RESERVE, "[4 'WRONGTYPE']")}, -32603, "internal",
+     NULL},
+    {"reserve broken, no why", RESERVE, {CALL(SCRIPT_RESERVE, "[4]")}, -32603, "internal", NULL},
+    {"reserve status 5", RESERVE, {CALL(SCRIPT_RESERVE, "[5]")}, -32603, "internal", NULL},
 
     /* reservation.get */
     {"reservation.get", GET, {CALL(SCRIPT_RESERVATION_GET, "[0 " BODY ALLOC "]")}, 0, NULL,
@@ -464,29 +468,34 @@ static void test_reserve_arguments(void **state)
           "{\"sku\":\"B\",\"quantity\":1}],\"channel\":\"web\",\"locations\":[\"L1\",\"L2\"],"
           "\"strategy\":\"split\",\"ttl_ms\":5000}}");
     assert_true(fake.pending);
-    assert_int_equal(fake.last.nkeys, RESERVE_K_FIXED + 4);
+    /* A batch of one: the shared KEYS, then the order's own. */
+    int kb = RESERVE_K_FIXED;
+    assert_int_equal(fake.last.nkeys, kb + RESERVE_EK_FIXED + 4);
     assert_string_equal(fake_arg(RESERVE_K_EXPIRY), "{inv}:expiry");
+    assert_string_equal(fake_arg(RESERVE_K_EVENTS), "{inv}:events");
     char res_key[64];
-    snprintf(res_key, sizeof res_key, "%s", fake_arg(RESERVE_K_RES));
+    snprintf(res_key, sizeof res_key, "%s", fake_arg(kb + RESERVE_EK_RES));
     assert_int_equal(strlen(res_key), strlen("{inv}:res:") + REQUEST_ID_LEN);
     /* No order_id: the binding key is the reservation's own. */
-    assert_string_equal(fake_arg(RESERVE_K_ORDER), res_key);
-    assert_string_equal(fake_arg(RESERVE_K_CHANNEL), "{inv}:channel:web");
-    assert_string_equal(fake_arg(RESERVE_K_EVENTS), "{inv}:events");
-    assert_string_equal(fake_arg(RESERVE_K_FIXED), "{inv}:stock:A");
-    assert_string_equal(fake_arg(RESERVE_K_FIXED + 1), "{inv}:stock:B");
-    assert_string_equal(fake_arg(RESERVE_K_FIXED + 2), "{inv}:holds:A");
-    assert_string_equal(fake_arg(RESERVE_K_FIXED + 3), "{inv}:holds:B");
+    assert_string_equal(fake_arg(kb + RESERVE_EK_ORDER), res_key);
+    assert_string_equal(fake_arg(kb + RESERVE_EK_CHANNEL), "{inv}:channel:web");
+    assert_string_equal(fake_arg(kb + RESERVE_EK_FIXED), "{inv}:stock:A");
+    assert_string_equal(fake_arg(kb + RESERVE_EK_FIXED + 1), "{inv}:stock:B");
+    assert_string_equal(fake_arg(kb + RESERVE_EK_FIXED + 2), "{inv}:holds:A");
+    assert_string_equal(fake_arg(kb + RESERVE_EK_FIXED + 3), "{inv}:holds:B");
     int a = fake.last.nkeys;
-    assert_string_equal(fake_arg(a + RESERVE_A_ORDER_ID), "");
-    assert_string_equal(fake_arg(a + RESERVE_A_TTL), "5000");
-    assert_string_equal(fake_arg(a + RESERVE_A_STRATEGY), "split");
-    assert_string_equal(fake_arg(a + RESERVE_A_STALE), "");
-    assert_string_equal(fake_arg(a + RESERVE_A_N), "2");
+    assert_string_equal(fake_arg(a + RESERVE_A_MAXLEN), "1000000");
+    int ab = a + RESERVE_A_FIXED;
+    assert_string_equal(fake_arg(ab + RESERVE_EA_ID), res_key + strlen("{inv}:res:"));
+    assert_string_equal(fake_arg(ab + RESERVE_EA_ORDER_ID), "");
+    assert_string_equal(fake_arg(ab + RESERVE_EA_TTL), "5000");
+    assert_string_equal(fake_arg(ab + RESERVE_EA_STRATEGY), "split");
+    assert_string_equal(fake_arg(ab + RESERVE_EA_STALE), "");
+    assert_string_equal(fake_arg(ab + RESERVE_EA_N), "2");
     const char *tail[] = {"A", "2", "B", "1", "2", "L1", "L2"};
     for (int i = 0; i < 7; i++)
-        assert_string_equal(fake_arg(a + RESERVE_A_FIXED + i), tail[i]);
-    assert_int_equal(fake.last.args.n, a + RESERVE_A_FIXED + 7);
+        assert_string_equal(fake_arg(ab + RESERVE_EA_FIXED + i), tail[i]);
+    assert_int_equal(fake.last.args.n, ab + RESERVE_EA_FIXED + 7);
     reply_text("[3 'A' 2 0]");
     teardown(NULL);
 }
