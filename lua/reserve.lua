@@ -58,13 +58,21 @@
 -- Invariants: a hold takes at most on_hand - reserved - safety at each
 -- (sku, location), so available never goes negative. Orders are
 -- independent: each order reads and plans first, inside pcall, so that an
--- error (a key of the wrong type) fails that order alone before it wrote
--- anything; its writes then cannot fail (the fields it increments were
--- read as integers, the shared keys' types are checked once per batch, and
--- the first write, the holds index entry, is undone if its key turns out
--- to be of another type). The only error that ends the whole batch is
--- Redis's out-of-memory refusal, which comes before the batch's first
--- write or not at all.
+-- error (a key of the wrong type, a reserved count that is not a whole
+-- number) fails that order alone before it wrote anything.
+--
+-- The batch reads each stock field once and keeps what its orders did to
+-- it (reserved, as read plus the holds taken and given back so far), so
+-- each order plans on the stock as the orders before it left it. Writes
+-- that many orders share are made once, at the end: one HINCRBY per
+-- (sku, location) touched, one ZADD per holds index and one for the expiry
+-- index; an order's own writes (its record, binding and ledger entries)
+-- are made when it is planned. None of them can fail: the reserved fields
+-- were read as whole numbers, and every key written was found of the
+-- right type (or absent) before the order that first writes it wrote
+-- anything. The only error that ends the whole batch is Redis's
+-- out-of-memory refusal, which comes before the batch's first write or
+-- not at all.
 local maxlen = A_MAXLEN
 local now = now_ms()
 
@@ -93,6 +101,72 @@ end
 
 local function is_int(v)
     return not v or string.find(v, '^%-?%d+$') ~= nil
+end
+
+-- The stock fields this batch has read: stock[key][field] = the number, as
+-- the orders so far left it; broken[key][field] when a reserved field is
+-- not a whole number. The changes of reserved to write at the end:
+-- delta[key][field], their keys in first-touch order in touched.
+local stock, broken, delta, touched = {}, {}, {}, {}
+
+-- Reads the fields of names that key's cache lacks.
+local function read_stock(key, names)
+    local c = stock[key]
+    if not c then
+        c = {}
+        stock[key], broken[key] = c, {}
+    end
+    local missing = nil
+    for _, f in ipairs(names) do
+        if c[f] == nil then
+            missing = missing or {}
+            missing[#missing + 1] = f
+        end
+    end
+    if missing then
+        local v = redis.call('HMGET', key, unpack(missing))
+        for i, f in ipairs(missing) do
+            c[f] = tonumber(v[i]) or 0
+            if not is_int(v[i]) then
+                broken[key][f] = true
+            end
+        end
+    end
+    return c
+end
+
+-- Changes the reserved field f of key (read, and found a whole number)
+-- by q, in the cache now and in Redis at the end.
+local function reserve_change(key, f, q)
+    stock[key][f] = stock[key][f] + q
+    local d = delta[key]
+    if not d then
+        d = {}
+        delta[key] = d
+        touched[#touched + 1] = key
+    end
+    d[f] = (d[f] or 0) + q
+end
+
+-- The holds index entries to add at the end, {score, member, ...} per key,
+-- keys in first-use order; each key's type is checked at its first use.
+local adds, add_keys, expiry_adds = {}, {}, {}
+local function check_holds(key)
+    if not adds[key] then
+        local t = redis.call('TYPE', key).ok
+        if t ~= 'none' and t ~= 'zset' then
+            error('the holds index ' .. key .. ' is a ' .. t)
+        end
+        adds[key] = {}
+        add_keys[#add_keys + 1] = key
+    end
+end
+
+-- ZADD of {score, member, ...}, in chunks that fit Lua's stack.
+local function zadd_all(key, list)
+    for from = 1, #list, 1000 do
+        redis.call('ZADD', key, unpack(list, from, math.min(from + 999, #list)))
+    end
 end
 
 -- Plans: plan[i] = {j1, q1, j2, q2, ...} (candidate j, quantity q), or nil.
@@ -201,10 +275,12 @@ local function find_due(kb, n, skus, cands, avail)
             seen[holds] = true
             local due = redis.call('ZRANGEBYSCORE', holds, '-inf', now)
             if #due > 0 then
-                local stock = KEYS[kb + EK_FIXED + i - 1]
+                local key = KEYS[kb + EK_FIXED + i - 1]
                 for _, member in ipairs(due) do
                     local _, loc, q = hold_parts(member)
-                    if not is_int(redis.call('HGET', stock, fields_of(loc)[2])) then
+                    local f = fields_of(loc)[2]
+                    read_stock(key, {f})
+                    if broken[key][f] then
                         error('the reserved units of ' .. skus[i] .. ' at ' .. loc ..
                                   ' are not a whole number')
                     end
@@ -219,7 +295,7 @@ local function find_due(kb, n, skus, cands, avail)
                     end
                 end
                 found = found or {}
-                found[#found + 1] = {holds, stock, skus[i], due}
+                found[#found + 1] = {holds, key, skus[i], due}
             end
         end
     end
@@ -291,17 +367,18 @@ local function plan_order(kb, ab, n, m)
         return {ST_SHORT, skus[1], qty[1], 0}
     end
 
-    -- avail[i][j]: what line i may take at candidate j; vals[i] the fields.
-    local avail, vals = {}, {}
+    -- avail[i][j]: what line i may take at candidate j, as the orders
+    -- before this one left the stock.
+    local avail = {}
     for i = 1, n do
-        local v = redis.call('HMGET', KEYS[kb + EK_FIXED + i - 1], unpack(names))
+        local c = read_stock(KEYS[kb + EK_FIXED + i - 1], names)
         local row = {}
         for j = 1, k do
-            local a = (tonumber(v[3 * j - 2]) or 0) - (tonumber(v[3 * j - 1]) or 0) -
-                          (tonumber(v[3 * j]) or 0)
+            local f = fields_of(cands[j])
+            local a = c[f[1]] - c[f[2]] - c[f[3]]
             row[j] = a > 0 and a or 0
         end
-        avail[i], vals[i] = row, v
+        avail[i] = row
     end
     local strategy = ARGV[ab + EA_STRATEGY]
     local plan = make_plan(strategy, avail, qty, n, k)
@@ -316,13 +393,14 @@ local function plan_order(kb, ab, n, m)
         end
     end
     for i = 1, n do
-        local p = plan[i]
+        local p, key = plan[i], KEYS[kb + EK_FIXED + i - 1]
         for x = 1, #p, 2 do
-            if not is_int(vals[i][3 * p[x] - 1]) then
+            if broken[key][fields_of(cands[p[x]])[2]] then
                 error('the reserved units of ' .. skus[i] .. ' at ' .. cands[p[x]] ..
                           ' are not a whole number')
             end
         end
+        check_holds(KEYS[kb + EK_FIXED + n + i - 1])
     end
     return nil, plan, cands, skus, due
 end
@@ -330,11 +408,11 @@ end
 -- Gives back the due allocations plan_order found.
 local function give_back(due)
     for _, d in ipairs(due) do
-        local holds, stock, sku, members = d[1], d[2], d[3], d[4]
+        local holds, key, sku, members = d[1], d[2], d[3], d[4]
         for _, member in ipairs(members) do
             local id, loc, q = hold_parts(member)
-            redis.call('HINCRBY', stock, fields_of(loc)[2], -q)
-            ledger(K_EVENTS, maxlen, 'expire', sku, loc, q, id, '')
+            reserve_change(key, fields_of(loc)[2], -q)
+            ledger(K_EVENTS, maxlen, 'expire', sku, loc, text(q), id, '')
         end
         redis.call('ZREMRANGEBYSCORE', holds, '-inf', now)
     end
@@ -345,40 +423,21 @@ local function hold(kb, ab, n, plan, cands, skus)
     local rid, order_id = ARGV[ab + EA_ID], ARGV[ab + EA_ORDER_ID]
     local expires = now + tonumber(ARGV[ab + EA_TTL])
     local expires_t = text(expires)
-    -- First the holds index entries: the only writes that can fail (a key
-    -- of another type), undone then, so that the order takes nothing.
-    local added, count = nil, 0
-    for i = 1, n do
-        local parts, holds = plan[i], KEYS[kb + EK_FIXED + n + i - 1]
-        for x = 1, #parts, 2 do
-            count = count + 1
-            local member = hold_member(rid, text(count), cands[parts[x]], text(parts[x + 1]))
-            local r = redis.pcall('ZADD', holds, expires_t, member)
-            if type(r) == 'table' and r.err then
-                if string.find(r.err, '^OOM') then
-                    error(r) -- before the batch's first write: the batch did nothing
-                end
-                for a = 1, added and #added or 0, 2 do
-                    redis.call('ZREM', added[a], added[a + 1])
-                end
-                return {ST_BROKEN, 'the holds index of ' .. skus[i] .. ': ' .. r.err}
-            end
-            added = added or {}
-            added[#added + 1] = holds
-            added[#added + 1] = member
-        end
-    end
     -- The allocations as JSON, [[sku, location, quantity], ...], built as
     -- text: identifiers need no escaping.
-    local reply, json = {ST_HELD, rid, 'held', order_id, now, expires, ''}, '['
+    local reply, json, count = {ST_HELD, rid, 'held', order_id, now, expires, ''}, '[', 0
     for i = 1, n do
-        local parts, stock, sku = plan[i], KEYS[kb + EK_FIXED + i - 1], skus[i]
+        local parts, key, sku = plan[i], KEYS[kb + EK_FIXED + i - 1], skus[i]
+        local add = adds[KEYS[kb + EK_FIXED + n + i - 1]]
         for x = 1, #parts, 2 do
             local loc, q = cands[parts[x]], parts[x + 1]
             local qt = text(q)
-            redis.call('HINCRBY', stock, fields_of(loc)[2], qt)
+            count = count + 1
+            reserve_change(key, fields_of(loc)[2], q)
+            add[#add + 1] = expires_t
+            add[#add + 1] = hold_member(rid, text(count), loc, qt)
             ledger(K_EVENTS, maxlen, 'reserve', sku, loc, qt, rid, '')
-            json = json .. (#reply > 7 and ',["' or '["') .. sku .. '","' .. loc .. '",' .. qt .. ']'
+            json = json .. (count > 1 and ',["' or '["') .. sku .. '","' .. loc .. '",' .. qt .. ']'
             reply[#reply + 1] = sku
             reply[#reply + 1] = loc
             reply[#reply + 1] = q
@@ -386,7 +445,8 @@ local function hold(kb, ab, n, plan, cands, skus)
     end
     redis.call('HSET', KEYS[kb + EK_RES], 'status', 'held', 'order_id', order_id, 'created_at',
                text(now), 'expires_at', expires_t, 'allocations', json .. ']', 'v', '2')
-    redis.call('ZADD', K_EXPIRY, expires_t, rid)
+    expiry_adds[#expiry_adds + 1] = expires_t
+    expiry_adds[#expiry_adds + 1] = rid
     if order_id ~= '' then
         redis.call('SET', KEYS[kb + EK_ORDER], rid)
     end
@@ -424,4 +484,17 @@ while ab <= #ARGV do
     kb = kb + EK_FIXED + 2 * n
     ab = ab + EA_FIXED + 2 * n + 1 + m
 end
+
+-- The writes the orders share.
+for _, key in ipairs(touched) do
+    for f, d in pairs(delta[key]) do
+        if d ~= 0 then
+            redis.call('HINCRBY', key, f, text(d))
+        end
+    end
+end
+for _, key in ipairs(add_keys) do
+    zadd_all(key, adds[key])
+end
+zadd_all(K_EXPIRY, expiry_adds)
 return out
