@@ -424,8 +424,9 @@ local function hold(kb, ab, n, plan, cands, skus)
     local expires = now + tonumber(ARGV[ab + EA_TTL])
     local expires_t = text(expires)
     -- The allocations as JSON, [[sku, location, quantity], ...], built as
-    -- text: identifiers need no escaping.
-    local reply, json, count = {ST_HELD, rid, 'held', order_id, now, expires, ''}, '[', 0
+    -- text (identifiers need no escaping), joined once: an order may have
+    -- thousands.
+    local reply, json, count = {ST_HELD, rid, 'held', order_id, now, expires, ''}, {}, 0
     for i = 1, n do
         local parts, key, sku = plan[i], KEYS[kb + EK_FIXED + i - 1], skus[i]
         local add = adds[KEYS[kb + EK_FIXED + n + i - 1]]
@@ -437,14 +438,15 @@ local function hold(kb, ab, n, plan, cands, skus)
             add[#add + 1] = expires_t
             add[#add + 1] = hold_member(rid, text(count), loc, qt)
             ledger(K_EVENTS, maxlen, 'reserve', sku, loc, qt, rid, '')
-            json = json .. (count > 1 and ',["' or '["') .. sku .. '","' .. loc .. '",' .. qt .. ']'
+            json[count] = '["' .. sku .. '","' .. loc .. '",' .. qt .. ']'
             reply[#reply + 1] = sku
             reply[#reply + 1] = loc
             reply[#reply + 1] = q
         end
     end
     redis.call('HSET', KEYS[kb + EK_RES], 'status', 'held', 'order_id', order_id, 'created_at',
-               text(now), 'expires_at', expires_t, 'allocations', json .. ']', 'v', '2')
+               text(now), 'expires_at', expires_t, 'allocations',
+               '[' .. table.concat(json, ',') .. ']', 'v', '2')
     expiry_adds[#expiry_adds + 1] = expires_t
     expiry_adds[#expiry_adds + 1] = rid
     if order_id ~= '' then
