@@ -1,7 +1,7 @@
 /* The arguments of one Redis command, built in one buffer: keys (from
  * keys.h), identifiers, numbers and plain bytes, in order. Reused from call
- * to call, so that building a call allocates nothing once warm. Pure: the
- * store formats them as RESP. */
+ * to call, so that building a call allocates nothing once warm; and their
+ * RESP form, which the store sends. Pure. */
 #ifndef STOCKD_ARGS_H
 #define STOCKD_ARGS_H
 
@@ -34,6 +34,12 @@ void args_add_key(struct args *a, const struct ident *ns, enum key_kind kind,
 void args_add_pattern(struct args *a, const struct ident *ns, enum key_kind kind);
 /* Argument i, borrowed until the next change of a. */
 struct str args_get(const struct args *a, int i);
+
+/* RESP, the Redis wire format: the header of a command of n arguments; one
+ * argument (a bulk string); arguments from..to-1 of a. */
+void resp_header(struct buf *b, size_t n);
+void resp_bulk(struct buf *b, const char *p, size_t n);
+void args_resp(const struct args *a, struct buf *b, int from, int to);
 
 /* A script contract names its fixed KEYS and ARGV positions; a builder
  * states which one it adds next, so that C and Lua cannot disagree on the

@@ -79,3 +79,29 @@ struct str args_get(const struct args *a, int i)
     assert(i >= 0 && i < a->n);
     return (struct str){a->bytes.data + a->v[i].off, a->v[i].len};
 }
+
+static void resp_line(struct buf *b, char kind, size_t n)
+{
+    buf_appendc(b, kind);
+    buf_append_int(b, (long long)n);
+    buf_append(b, "\r\n", 2);
+}
+
+void resp_header(struct buf *b, size_t n)
+{
+    resp_line(b, '*', n);
+}
+
+void resp_bulk(struct buf *b, const char *p, size_t n)
+{
+    resp_line(b, '$', n);
+    buf_append(b, p, n);
+    buf_append(b, "\r\n", 2);
+}
+
+void args_resp(const struct args *a, struct buf *b, int from, int to)
+{
+    assert(0 <= from && from <= to && to <= a->n);
+    for (int i = from; i < to; i++)
+        resp_bulk(b, a->bytes.data + a->v[i].off, a->v[i].len);
+}

@@ -99,22 +99,6 @@ struct store {
     uv_prepare_t batch_prepare; /* and before the loop blocks */
 };
 
-/* --- RESP formatting --------------------------------------------------- */
-
-static void resp_count(struct buf *b, char kind, size_t n)
-{
-    buf_appendc(b, kind);
-    buf_append_int(b, (long long)n);
-    buf_append(b, "\r\n", 2);
-}
-
-static void resp_arg(struct buf *b, const char *p, size_t n)
-{
-    resp_count(b, '$', n);
-    buf_append(b, p, n);
-    buf_append(b, "\r\n", 2);
-}
-
 /* --- ops ---------------------------------------------------------------- */
 
 static struct op *op_get(struct store *s)
@@ -312,10 +296,10 @@ static void load_script(struct store *s, int id)
     struct op *op = op_get(s);
     op->fn = NULL;
     op->deadline = uv_now(s->loop) + (uint64_t)s->cfg->request_timeout_ms;
-    resp_count(&op->cmd, '*', 3);
-    resp_arg(&op->cmd, "SCRIPT", 6);
-    resp_arg(&op->cmd, "LOAD", 4);
-    resp_arg(&op->cmd, scripts[id].body, scripts[id].len);
+    resp_header(&op->cmd, 3);
+    resp_bulk(&op->cmd, "SCRIPT", 6);
+    resp_bulk(&op->cmd, "LOAD", 4);
+    resp_bulk(&op->cmd, scripts[id].body, scripts[id].len);
     if (!send_op(s, op))
         op_put(s, op);
 }
@@ -326,8 +310,8 @@ static void send_ping(struct store *s)
     op->fn = NULL;
     op->deadline = uv_now(s->loop) + (uint64_t)s->cfg->redis_stuck_ms;
     op->forgotten = true; /* nobody waits for it: only the watch does */
-    resp_count(&op->cmd, '*', 1);
-    resp_arg(&op->cmd, "PING", 4);
+    resp_header(&op->cmd, 1);
+    resp_bulk(&op->cmd, "PING", 4);
     if (!send_op(s, op))
         op_put(s, op);
 }
@@ -381,22 +365,15 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
  * that one script call never keeps Redis long from other clients. */
 #define BATCH_BYTES 65536
 
-/* Appends arguments from..to-1 of a as RESP bulk strings. */
-static void resp_args(struct buf *b, const struct args *a, int from, int to)
-{
-    for (int i = from; i < to; i++)
-        resp_arg(b, a->bytes.data + a->v[i].off, a->v[i].len);
-}
-
 /* Starts "EVALSHA sha nkeys" of a call with nargs arguments in all. */
 static void resp_evalsha(struct buf *b, int script, int nkeys, int nargs)
 {
-    resp_count(b, '*', (size_t)nargs + 3);
-    resp_arg(b, "EVALSHA", 7);
-    resp_arg(b, scripts[script].sha1, 40);
+    resp_header(b, (size_t)nargs + 3);
+    resp_bulk(b, "EVALSHA", 7);
+    resp_bulk(b, scripts[script].sha1, 40);
     char nk[12];
     int nkl = snprintf(nk, sizeof nk, "%d", nkeys);
-    resp_arg(b, nk, (size_t)nkl);
+    resp_bulk(b, nk, (size_t)nkl);
 }
 
 /* Gives a formatted op to hiredis, or to the waiting queue while the link
@@ -482,9 +459,9 @@ int store_eval_batched(struct store *s, enum script_id id, int nkeys, int head_k
         return -1;
     struct batch *b = &s->batch;
     buf_reset(&b->probe);
-    resp_args(&b->probe, a, 0, head_keys);
+    args_resp(a, &b->probe, 0, head_keys);
     size_t split = b->probe.len;
-    resp_args(&b->probe, a, nkeys, nkeys + head_argv);
+    args_resp(a, &b->probe, nkeys, nkeys + head_argv);
     if (b->op != NULL &&
         (b->op->script != (int)id || split != b->head_keys.len ||
          b->probe.len - split != b->head_argv.len ||
@@ -509,8 +486,8 @@ int store_eval_batched(struct store *s, enum script_id id, int nkeys, int head_k
         uv_prepare_start(&s->batch_prepare, on_batch_prepare);
     }
     struct op *op = b->op;
-    resp_args(&b->keys, a, head_keys, nkeys);
-    resp_args(&b->argv, a, nkeys + head_argv, a->n);
+    args_resp(a, &b->keys, head_keys, nkeys);
+    args_resp(a, &b->argv, nkeys + head_argv, a->n);
     b->n_keys += nkeys - head_keys;
     b->n_argv += a->n - nkeys - head_argv;
     op->members = xgrow(op->members, &op->members_cap, op->n_members + 1, sizeof *op->members);
@@ -542,8 +519,8 @@ static int submit(struct store *s, int script, int nkeys, const struct args *a, 
     if (script >= 0)
         resp_evalsha(b, script, nkeys, a->n);
     else
-        resp_count(b, '*', (size_t)a->n);
-    resp_args(b, a, 0, a->n);
+        resp_header(b, (size_t)a->n);
+    args_resp(a, b, 0, a->n);
     return dispatch(s, op, st);
 }
 
