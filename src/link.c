@@ -9,6 +9,7 @@
 
 #include "closer.h"
 #include "log.h"
+#include "replies.h"
 #include "scripts.h"
 #include "uvredis.h"
 
@@ -41,6 +42,7 @@ struct link {
     struct log_repeat log_connect;   /* cannot resolve, cannot connect */
     struct log_repeat log_handshake; /* AUTH or SCRIPT LOAD refused */
     struct log_repeat log_drop;      /* a connection dropped */
+    struct replies *replies;         /* owned: the reply objects of every connection */
 };
 
 static void begin_round(struct link *l);
@@ -271,6 +273,7 @@ static bool connect_to(struct link *l, const char *ip, int port, const char *uni
         redisAsyncFree(ac);
         return false;
     }
+    replies_attach(l->replies, &ac->c);
     ac->data = l;
     l->ac = ac;
     l->phase = PHASE_CONNECT;
@@ -359,6 +362,7 @@ struct link *link_new(uv_loop_t *loop, const struct config *cfg, struct metrics 
     l->ev = *ev;
     l->data = data;
     l->state = LINK_DOWN;
+    l->replies = replies_new();
     uv_timer_init(loop, &l->timer);
     l->timer.data = l;
     return l;
@@ -402,6 +406,7 @@ static void link_free(void *data)
     log_repeat_done(&l->log_connect);
     log_repeat_done(&l->log_handshake);
     log_repeat_done(&l->log_drop);
+    replies_free(l->replies); /* the connections, and their replies, are gone */
     free(l);
     done(done_data);
 }

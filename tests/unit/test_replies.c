@@ -1,0 +1,150 @@
+/* The reply-object pool (src/replies.c) behind a real hiredis reader: the
+ * replies it builds read as hiredis's own, whole or fed a byte at a time,
+ * and its blocks are reused, large ones included. */
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <hiredis/read.h>
+
+#include "replies.h"
+
+/* A batch-shaped reply: an array of two orders' arrays, with an integer,
+ * strings, a nil, a status and an error among them. */
+static const char BATCH[] = "*3\r\n"
+                            "*4\r\n:0\r\n$22\r\nAbCdEfGhIjKlMnOpQrStUv\r\n$4\r\nheld\r\n$0\r\n\r\n"
+                            "*2\r\n:2\r\n$-1\r\n"
+                            "*2\r\n+OK\r\n-ERR no\r\n";
+
+static redisReply *read_one(redisReader *r, const char *resp, size_t len, size_t step)
+{
+    void *reply = NULL;
+    for (size_t at = 0; at < len; at += step) {
+        size_t n = len - at < step ? len - at : step;
+        assert_int_equal(redisReaderFeed(r, resp + at, n), REDIS_OK);
+        assert_int_equal(redisReaderGetReply(r, &reply), REDIS_OK);
+        if (at + n < len)
+            assert_null(reply);
+    }
+    assert_non_null(reply);
+    return reply;
+}
+
+static void check_batch(const redisReply *r)
+{
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(r->elements, 3);
+    const redisReply *a = r->element[0], *b = r->element[1], *c = r->element[2];
+    assert_int_equal(a->elements, 4);
+    assert_int_equal(a->element[0]->type, REDIS_REPLY_INTEGER);
+    assert_int_equal(a->element[0]->integer, 0);
+    assert_string_equal(a->element[1]->str, "AbCdEfGhIjKlMnOpQrStUv");
+    assert_int_equal(a->element[1]->len, 22);
+    assert_string_equal(a->element[2]->str, "held");
+    assert_int_equal(a->element[3]->type, REDIS_REPLY_STRING);
+    assert_int_equal(a->element[3]->len, 0);
+    assert_string_equal(a->element[3]->str, "");
+    assert_int_equal(b->element[0]->integer, 2);
+    assert_int_equal(b->element[1]->type, REDIS_REPLY_NIL);
+    assert_int_equal(c->element[0]->type, REDIS_REPLY_STATUS);
+    assert_string_equal(c->element[0]->str, "OK");
+    assert_int_equal(c->element[1]->type, REDIS_REPLY_ERROR);
+    assert_string_equal(c->element[1]->str, "ERR no");
+}
+
+static void test_batch_whole_and_bytewise(void **state)
+{
+    (void)state;
+    struct replies *p = replies_new();
+    redisReader *r = redisReaderCreate();
+    redisContext c = {.reader = r};
+    replies_attach(p, &c);
+    for (size_t step = 1; step <= sizeof BATCH; step += sizeof BATCH - 2) {
+        redisReply *reply = read_one(r, BATCH, sizeof BATCH - 1, step);
+        check_batch(reply);
+        r->fn->freeObject(reply);
+    }
+    redisReaderFree(r);
+    replies_free(p);
+}
+
+/* Every block of a reply tree: each reply, its string or element array. */
+static size_t blocks(const redisReply *r, const void **out, size_t n)
+{
+    out[n++] = r;
+    if (r->type == REDIS_REPLY_ARRAY) {
+        out[n++] = r->element;
+        for (size_t i = 0; i < r->elements; i++)
+            n = blocks(r->element[i], out, n);
+    } else if (r->str != NULL) {
+        out[n++] = r->str;
+    }
+    return n;
+}
+
+/* Freed blocks come back: the same reply twice is built in the first's
+ * memory. */
+static void test_blocks_are_reused(void **state)
+{
+    (void)state;
+    struct replies *p = replies_new();
+    redisReader *r = redisReaderCreate();
+    redisContext c = {.reader = r};
+    replies_attach(p, &c);
+    const void *before[32], *after[32];
+    redisReply *first = read_one(r, BATCH, sizeof BATCH - 1, sizeof BATCH);
+    size_t n = blocks(first, before, 0);
+    r->fn->freeObject(first);
+    redisReply *second = read_one(r, BATCH, sizeof BATCH - 1, sizeof BATCH);
+    check_batch(second);
+    assert_int_equal(blocks(second, after, 0), n);
+    for (size_t i = 0; i < n; i++) {
+        bool found = false;
+        for (size_t j = 0; j < n; j++)
+            found |= after[i] == before[j];
+        assert_true(found);
+    }
+    r->fn->freeObject(second);
+    redisReaderFree(r);
+    replies_free(p);
+}
+
+/* A string and an array larger than every class. */
+static void test_large(void **state)
+{
+    (void)state;
+    struct replies *p = replies_new();
+    redisReader *r = redisReaderCreate();
+    redisContext c = {.reader = r};
+    replies_attach(p, &c);
+    static char resp[8192];
+    int n = snprintf(resp, sizeof resp, "*200\r\n");
+    for (int i = 0; i < 199; i++)
+        n += snprintf(resp + n, sizeof resp - (size_t)n, ":%d\r\n", i);
+    n += snprintf(resp + n, sizeof resp - (size_t)n, "$1000\r\n");
+    memset(resp + n, 'x', 1000);
+    n += 1000;
+    n += snprintf(resp + n, sizeof resp - (size_t)n, "\r\n");
+    redisReply *reply = read_one(r, resp, (size_t)n, (size_t)n);
+    assert_int_equal(reply->elements, 200);
+    assert_int_equal(reply->element[198]->integer, 198);
+    assert_int_equal(reply->element[199]->len, 1000);
+    assert_int_equal(reply->element[199]->str[999], 'x');
+    r->fn->freeObject(reply);
+    redisReaderFree(r);
+    replies_free(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_batch_whole_and_bytewise),
+        cmocka_unit_test(test_blocks_are_reused),
+        cmocka_unit_test(test_large),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
