@@ -30,6 +30,8 @@ void args_add_ident(struct args *a, const struct ident *id);
 /* Adds a key built by keys_build. */
 void args_add_key(struct args *a, const struct ident *ns, enum key_kind kind,
                   const struct ident *id);
+/* Adds the start of every key of a kind (keys_prefix). */
+void args_add_prefix(struct args *a, const struct ident *ns, enum key_kind kind);
 /* Adds the SCAN pattern of every key of a kind (keys_pattern). */
 void args_add_pattern(struct args *a, const struct ident *ns, enum key_kind kind);
 /* Argument i, borrowed until the next change of a. */

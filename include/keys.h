@@ -15,7 +15,8 @@
     X(RES, "res", 1)         /* hash: one reservation */                                        \
     X(ORDER, "order", 1)     /* string: order_id -> reservation id */                           \
     X(HOLDS, "holds", 1)     /* zset: a sku's held allocations by deadline */                  \
-    X(EXPIRY, "expiry", 0)   /* zset: held reservation ids by deadline */                      \
+    X(EXPIRY, "expiry", 0)   /* zset: ids of holds made before {ns}:due, by deadline */        \
+    X(DUE, "due", 0)         /* zset: skus with holds, by their earliest deadline or before */ \
     X(EVENTS, "events", 0)   /* stream: the ledger of stock movements */                       \
     X(QUARANTINE, "quarantine", 0) /* hash: unreadable reservation id -> why */
 
@@ -31,6 +32,10 @@ void keys_build(struct buf *out, const struct ident *ns, enum key_kind kind, con
 
 /* The length of "{ns}:<segment>:", the part of a key before its identifier. */
 size_t keys_prefix_len(const struct ident *ns, enum key_kind kind);
+
+/* Appends "{ns}:<segment>:", the start of every key of a kind (a script
+ * that finds identifiers in data appends them to it). */
+void keys_prefix(struct buf *out, const struct ident *ns, enum key_kind kind);
 
 /* Appends the SCAN pattern of every key of a kind: "{ns}:<segment>:*". */
 void keys_pattern(struct buf *out, const struct ident *ns, enum key_kind kind);

@@ -37,7 +37,8 @@
  * release's, TTL extend's; BUDGET: expire gives back at most this many
  * allocations per call (a request's own hold is done whole). Each script
  * ignores the arguments that are not its own. */
-#define TRANSITION_KEYS(X) X(TRANSITION_K_EXPIRY) X(TRANSITION_K_EVENTS) X(TRANSITION_K_QUARANTINE)
+#define TRANSITION_KEYS(X)                                                                         \
+    X(TRANSITION_K_EXPIRY) X(TRANSITION_K_EVENTS) X(TRANSITION_K_QUARANTINE) X(TRANSITION_K_DUE)
 #define TRANSITION_ARGV(X)                                                                         \
     X(TRANSITION_A_RETENTION)                                                                      \
     X(TRANSITION_A_MAXLEN) X(TRANSITION_A_REASON) X(TRANSITION_A_TTL) X(TRANSITION_A_BUDGET)        \

@@ -4,6 +4,7 @@
 -- K_EXPIRY      {ns}:expiry
 -- K_EVENTS      {ns}:events                the ledger stream
 -- K_QUARANTINE  {ns}:quarantine            (expire's: unreadable records)
+-- K_DUE         {ns}:due                   (extend's: skus by deadline)
 -- KEYS[K_FIXED+1]  {ns}:res:<id>
 -- KEYS[K_FIXED+2]  {ns}:order:<order_id>   (the res key when it has none)
 -- KEYS[K_FIXED+2+j]  {ns}:stock:<sku_j>    j = 1..m, every sku it holds

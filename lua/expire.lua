@@ -6,6 +6,7 @@
 -- K_EXPIRY      {ns}:expiry
 -- K_EVENTS      {ns}:events
 -- K_QUARANTINE  {ns}:quarantine            (expire's: unreadable records)
+-- K_DUE         {ns}:due                   unused
 -- KEYS[K_FIXED+i]    {ns}:res:<id_i>            i = 1..k
 -- KEYS[K_FIXED+k+i]  {ns}:order:<order_id_i>    (the res key when none)
 -- KEYS[K_FIXED+2k+j] {ns}:stock:<sku_j>         j = 1..m, every sku held
@@ -21,8 +22,9 @@
 --          expired: holds this call finished; more: 1 when the budget ran
 --          out with due work left (the hold it stopped in keeps its place:
 --          its record's 'swept' field says how far it got); q records that
---          cannot be read, moved aside: their ids leave {ns}:expiry for
---          the {ns}:quarantine hash (id -> why), the record stays as it is
+--          cannot be read, moved aside: their ids go to the
+--          {ns}:quarantine hash (id -> why; and leave {ns}:expiry), which
+--          expire_due passes over; the record stays as it is
 --        {ST_KEYS_MISSING}   a sku held has no key in KEYS: plan again
 --
 -- Invariant: only a reservation still held and past its deadline (Redis
@@ -43,7 +45,8 @@ for i = 1, t.k do
         seen[rid] = true
         local res, why = read_reservation(res_key)
         if res == false then
-            if redis.call('ZSCORE', K_EXPIRY, rid) then
+            -- Moved aside once, however many replicas find it.
+            if redis.call('HEXISTS', K_QUARANTINE, rid) == 0 then
                 bad[#bad + 1] = {rid, why}
             end
         elseif not res or res.status ~= 'held' then

@@ -4,6 +4,7 @@
 -- K_EXPIRY      {ns}:expiry
 -- K_EVENTS      {ns}:events                unused
 -- K_QUARANTINE  {ns}:quarantine            unused
+-- K_DUE         {ns}:due
 -- KEYS[K_FIXED+1]  {ns}:res:<id>
 -- KEYS[K_FIXED+2]  {ns}:order:<order_id>   (the res key when it has none)
 -- KEYS[K_FIXED+2+j]  {ns}:stock:<sku_j>    j = 1..m, every sku it holds
@@ -22,8 +23,10 @@
 --        {ST_NOT_FOUND}                  no such reservation
 --        {ST_KEYS_MISSING}               a sku held has no key in KEYS
 --
--- Invariant: the record, the expiry index and the holds indexes always
--- hold the same deadline; a hold past its deadline is never revived.
+-- Invariant: the record and the holds indexes (and the expiry index, for a
+-- hold made before the due index) always hold the same deadline, and each
+-- sku's entry in the due index is no later than it; a hold past its
+-- deadline is never revived.
 local t = transition_layout()
 local rid, res_key = ARGV[A_FIXED + 1], KEYS[K_FIXED + 1]
 local res = load_reservation(res_key)
@@ -46,10 +49,11 @@ if now >= res.expires or res.swept > 0 or not all_held(res, rid, t.holds) then
 end
 res.expires = now + tonumber(A_TTL)
 redis.call('HSET', res_key, 'expires_at', int(res.expires))
-redis.call('ZADD', K_EXPIRY, res.expires, rid)
+redis.call('ZADD', K_EXPIRY, 'XX', res.expires, rid)
 if res.indexed then
     for i, a in ipairs(res.allocs) do
         redis.call('ZADD', t.holds[a[1]], 'XX', res.expires, hold_member(rid, i, a[2], a[3]))
+        redis.call('ZADD', K_DUE, 'LT', res.expires, a[1])
     end
 end
 return reservation_reply(ST_EXTENDED, rid, res)

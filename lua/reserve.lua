@@ -3,7 +3,8 @@
 -- nothing, and records its hold. Contract: include/reserve.h.
 --
 -- Shared by the batch:
--- K_EXPIRY     {ns}:expiry             zset of held reservation ids by deadline
+-- K_DUE        {ns}:due                zset of skus with holds, each scored
+--                                      no later than its earliest deadline
 -- K_EVENTS     {ns}:events             the ledger stream
 -- A_MAXLEN     ledger length cap
 -- Each order's segment of KEYS, from kb:
@@ -65,7 +66,7 @@
 -- it (reserved, as read plus the holds taken and given back so far), so
 -- each order plans on the stock as the orders before it left it. Writes
 -- that many orders share are made once, at the end: one HINCRBY per
--- (sku, location) touched, one ZADD per holds index and one for the expiry
+-- (sku, location) touched, one ZADD per holds index and one for the due
 -- index; an order's own writes (its record, binding and ledger entries)
 -- are made when it is planned. None of them can fail: the reserved fields
 -- were read as whole numbers, and every key written was found of the
@@ -150,7 +151,8 @@ end
 
 -- The holds index entries to add at the end, {score, member, ...} per key,
 -- keys in first-use order; each key's type is checked at its first use.
-local adds, add_keys, expiry_adds = {}, {}, {}
+-- due[sku]: the earliest deadline of the batch's holds on it.
+local adds, add_keys, due, due_skus = {}, {}, {}, {}
 local function check_holds(key)
     if not adds[key] then
         local t = redis.call('TYPE', key).ok
@@ -437,6 +439,12 @@ local function hold(kb, ab, n, plan, cands, skus)
             reserve_change(key, fields_of(loc)[2], q)
             add[#add + 1] = expires_t
             add[#add + 1] = hold_member(rid, text(count), loc, qt)
+            if not due[sku] then
+                due[sku] = expires
+                due_skus[#due_skus + 1] = sku
+            elseif expires < due[sku] then
+                due[sku] = expires
+            end
             ledger(K_EVENTS, maxlen, 'reserve', sku, loc, qt, rid, '')
             json[count] = '["' .. sku .. '","' .. loc .. '",' .. qt .. ']'
             reply[#reply + 1] = sku
@@ -447,8 +455,6 @@ local function hold(kb, ab, n, plan, cands, skus)
     redis.call('HSET', KEYS[kb + EK_RES], 'status', 'held', 'order_id', order_id, 'created_at',
                text(now), 'expires_at', expires_t, 'allocations',
                '[' .. table.concat(json, ',') .. ']', 'v', '2')
-    expiry_adds[#expiry_adds + 1] = expires_t
-    expiry_adds[#expiry_adds + 1] = rid
     if order_id ~= '' then
         redis.call('SET', KEYS[kb + EK_ORDER], rid)
     end
@@ -458,7 +464,7 @@ end
 -- The shared keys, once: a write to one of another type would fail after
 -- the batch's first write.
 local bad_shared = nil
-for _, s in ipairs({{K_EVENTS, 'stream'}, {K_EXPIRY, 'zset'}}) do
+for _, s in ipairs({{K_EVENTS, 'stream'}, {K_DUE, 'zset'}}) do
     local t = redis.call('TYPE', s[1]).ok
     if t ~= 'none' and t ~= s[2] then
         bad_shared = {ST_BROKEN, s[1] .. ' is a ' .. t .. ', not a ' .. s[2]}
@@ -498,5 +504,14 @@ end
 for _, key in ipairs(add_keys) do
     zadd_all(key, adds[key])
 end
-zadd_all(K_EXPIRY, expiry_adds)
+-- A sku's entry in the due index moves earlier, never later (LT): the
+-- sweeper moves it later once what was due there is done.
+local pairs_ = {}
+for _, sku in ipairs(due_skus) do
+    pairs_[#pairs_ + 1] = text(due[sku])
+    pairs_[#pairs_ + 1] = sku
+end
+for from = 1, #pairs_, 1000 do
+    redis.call('ZADD', K_DUE, 'LT', unpack(pairs_, from, math.min(from + 999, #pairs_)))
+end
 return out

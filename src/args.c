@@ -67,6 +67,13 @@ void args_add_key(struct args *a, const struct ident *ns, enum key_kind kind,
     push(a, off);
 }
 
+void args_add_prefix(struct args *a, const struct ident *ns, enum key_kind kind)
+{
+    size_t off = a->bytes.len;
+    keys_prefix(&a->bytes, ns, kind);
+    push(a, off);
+}
+
 void args_add_pattern(struct args *a, const struct ident *ns, enum key_kind kind)
 {
     size_t off = a->bytes.len;

@@ -121,8 +121,7 @@ static void check_reply(struct request *req, struct reply *rd)
     if (rd->bad)
         return;
     st->skus_checked += done;
-    if (st->one_sku)
-        st->holds = holds;
+    st->holds += holds;
     st->sku_at += (int)done;
     if (st->sku_at < st->skus.n)
         check(req);
@@ -181,7 +180,7 @@ static void index_reply(struct request *req, struct reply *rd)
     }
     if (rd->bad)
         return;
-    st->holds += held;
+    (void)held; /* counted by sku, in the holds indexes */
     if (st->last_page)
         finish(req);
     else

@@ -31,6 +31,13 @@ void keys_build(struct buf *out, const struct ident *ns, enum key_kind kind, con
     }
 }
 
+void keys_prefix(struct buf *out, const struct ident *ns, enum key_kind kind)
+{
+    assert(key_table[kind].has_id);
+    prefix(out, ns, kind);
+    buf_appendc(out, ':');
+}
+
 void keys_pattern(struct buf *out, const struct ident *ns, enum key_kind kind)
 {
     prefix(out, ns, kind);

@@ -39,7 +39,7 @@ static void reserve_call(struct request *req)
     /* One order's call; the store coalesces it with the others of this loop
      * iteration (reserve.h). */
     struct args *a = request_args(req);
-    ARG_KEY(a, RESERVE_K_EXPIRY, ns, KEY_EXPIRY, NULL);
+    ARG_KEY(a, RESERVE_K_DUE, ns, KEY_DUE, NULL);
     ARG_KEY(a, RESERVE_K_EVENTS, ns, KEY_EVENTS, NULL);
     int kb = RESERVE_K_FIXED;
     ARG_KEY(a, kb + RESERVE_EK_RES, ns, KEY_RES, &rid);

@@ -1,6 +1,10 @@
 /* The sweeper (see sweeper.h). One sweep is a loop of calls:
  *
- *   expire_due        which held ids are past their deadline (Redis clock)
+ *   expire_due        which held ids are past their deadline (Redis clock):
+ *                     the due members of the skus due in {ns}:due (and ids
+ *                     of older holds in {ns}:expiry); it moves on the skus
+ *                     with nothing due left, and moves aside the ids whose
+ *                     record is gone
  *     -> a transition of them (transition.c): plan, then expire, which
  *        releases those still held and due, exactly once, at most
  *        SWEEP_BUDGET allocations per call (a larger hold is spread over
@@ -145,17 +149,28 @@ static void on_due(void *data, const redisReply *r, enum store_outcome outcome)
     }
     struct reply rd;
     reply_script(&rd, r, EXPIRE_DUE_STATUSES);
-    size_t n = reply_count(&rd) > 0 ? reply_count(&rd) - 1 : 0;
-    if (n > SWEEP_BATCH)
+    long long gone = reply_int(&rd, 1);
+    size_t n = reply_count(&rd) > 1 ? reply_count(&rd) - 2 : 0;
+    if (n > SWEEP_BATCH || gone < 0)
         rd.bad = true;
     args_reset(&sw->id_bytes);
     for (size_t i = 0; i < n && !rd.bad; i++) {
-        struct ident id = reply_ident(&rd, 1 + i);
+        struct ident id = reply_ident(&rd, 2 + i);
         args_add_ident(&sw->id_bytes, &id);
     }
     if (rd.bad) {
         fail_run(sw, "expire_due's reply broke its contract", NULL, STORE_REPLY);
         return;
+    }
+    if (gone > 0) {
+        sw->metrics->sweeper_quarantined += (uint64_t)gone;
+        struct buf key;
+        buf_init(&key);
+        keys_build(&key, &sw->cfg->ns, KEY_QUARANTINE, NULL);
+        log_error("sweeper: %lld due hold(s) whose record is gone moved to %.*s; their units "
+                  "stay reserved until an operator repairs them",
+                  gone, (int)key.len, key.data);
+        buf_free(&key);
     }
     if (n == 0) {
         end_run(sw);
@@ -193,8 +208,15 @@ static void step_due(struct sweeper *sw)
 {
     struct args *a = &sw->args;
     args_reset(a);
-    ARG_KEY(a, EXPIRE_DUE_K_EXPIRY, &sw->cfg->ns, KEY_EXPIRY, NULL);
+    const struct ident *ns = &sw->cfg->ns;
+    ARG_KEY(a, EXPIRE_DUE_K_EXPIRY, ns, KEY_EXPIRY, NULL);
+    ARG_KEY(a, EXPIRE_DUE_K_DUE, ns, KEY_DUE, NULL);
+    ARG_KEY(a, EXPIRE_DUE_K_QUARANTINE, ns, KEY_QUARANTINE, NULL);
     ARG_INT(a, EXPIRE_DUE_K_FIXED + EXPIRE_DUE_A_LIMIT, SWEEP_BATCH);
+    ARGS_AT(a, EXPIRE_DUE_K_FIXED + EXPIRE_DUE_A_HOLDS);
+    args_add_prefix(a, ns, KEY_HOLDS);
+    ARGS_AT(a, EXPIRE_DUE_K_FIXED + EXPIRE_DUE_A_RES);
+    args_add_prefix(a, ns, KEY_RES);
     if (store_eval(sw->store, SCRIPT_EXPIRE_DUE, EXPIRE_DUE_K_FIXED, a, deadline(sw), on_due, sw) !=
         0)
         end_run(sw);

@@ -86,6 +86,7 @@ static bool build_act(struct transition *t, struct reply *rd)
     ARG_KEY(a, TRANSITION_K_EXPIRY, t->ns, KEY_EXPIRY, NULL);
     ARG_KEY(a, TRANSITION_K_EVENTS, t->ns, KEY_EVENTS, NULL);
     ARG_KEY(a, TRANSITION_K_QUARANTINE, t->ns, KEY_QUARANTINE, NULL);
+    ARG_KEY(a, TRANSITION_K_DUE, t->ns, KEY_DUE, NULL);
     for (int i = 0; i < t->k_act; i++)
         args_add_key(a, t->ns, KEY_RES, &t->ids[i]);
     at = 1;

@@ -742,13 +742,30 @@ void client_stock_set(int fd, const char *sku, const char *location, long long o
     cJSON_Delete(r);
 }
 
+long long harness_holds_left(void)
+{
+    redisReply *z = harness_redis(&H, "ZCARD {inv}:expiry");
+    long long left = z->integer;
+    freeReplyObject(z);
+    char cursor[32] = "0";
+    do {
+        redisReply *r = harness_redis(&H, "SCAN %s MATCH {inv}:holds:* COUNT 1000", cursor);
+        snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+        for (size_t i = 0; i < r->element[1]->elements; i++) {
+            z = harness_redis(&H, "ZCARD %s", r->element[1]->element[i]->str);
+            left += z->integer;
+            freeReplyObject(z);
+        }
+        freeReplyObject(r);
+    } while (strcmp(cursor, "0") != 0);
+    return left;
+}
+
 void harness_wait_no_holds(int timeout_ms, void (*between)(void))
 {
     long long give_up = now_ms() + timeout_ms;
     for (;;) {
-        redisReply *z = harness_redis(&H, "ZCARD {inv}:expiry");
-        long long left = z->integer;
-        freeReplyObject(z);
+        long long left = harness_holds_left();
         if (left == 0)
             return;
         if (now_ms() > give_up)

@@ -180,9 +180,13 @@ struct row stock_row(int fd, const char *sku, const char *location);
 /* stock.set of on_hand at (sku, location); fails the test if refused. */
 void client_stock_set(int fd, const char *sku, const char *location, long long on_hand);
 
-/* Waits until the expiry index of namespace {inv} is empty (every hold
- * committed, released or expired), calling between() (may be NULL) on each
- * look; fails the test after timeout_ms. */
+/* The allocations still held in namespace {inv}: the members of its holds
+ * indexes, and the ids in its expiry index (holds made before the due
+ * index). */
+long long harness_holds_left(void);
+/* Waits until harness_holds_left() is 0 (every hold committed, released or
+ * expired), calling between() (may be NULL) on each look; fails the test
+ * after timeout_ms. */
 void harness_wait_no_holds(int timeout_ms, void (*between)(void));
 
 #endif

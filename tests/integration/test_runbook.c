@@ -27,6 +27,7 @@
 
 static char rid[160];
 static long long hold_expires_at;
+static char hold_location[64]; /* where its TSHIRT-M line was taken */
 
 static void call_ok(const char *req)
 {
@@ -72,6 +73,9 @@ static void set_up_state(void)
     assert_string_equal(json_str(res, "status"), "held");
     snprintf(rid, sizeof rid, "%s", json_str(res, "reservation_id"));
     hold_expires_at = json_int(res, "expires_at");
+    const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(res, "allocations"), 0);
+    assert_string_equal(json_str(first, "sku"), "TSHIRT-M");
+    snprintf(hold_location, sizeof hold_location, "%s", json_str(first, "location"));
     assert_true(rid[0] != '\0');
     cJSON_Delete(r);
 }
@@ -244,10 +248,11 @@ static void check_channel(const struct cmd *c)
     assert_string_equal(c->output, "wh-east\nwh-west\n");
 }
 
-static void check_expiry(const struct cmd *c)
+static void check_holds(const struct cmd *c)
 {
-    char want[256];
-    snprintf(want, sizeof want, "%s\n%lld\n", rid, hold_expires_at);
+    char want[512];
+    snprintf(want, sizeof want, "%s:1:%s:%d\n%lld\n", rid, hold_location, HOLD_QTY,
+             hold_expires_at);
     assert_string_equal(c->output, want);
 }
 
@@ -332,7 +337,7 @@ static struct check {
     {"HMGET '{inv}:stock:TSHIRT-M'", check_hmget, 0},
     {"HGETALL '{inv}:stock:TSHIRT-M'", check_stock_hash, 0},
     {"LRANGE '{inv}:channel:web'", check_channel, 0},
-    {"ZRANGE '{inv}:expiry'", check_expiry, 0},
+    {"ZRANGE '{inv}:holds:TSHIRT-M'", check_holds, 0},
     {"r TIME", check_time, 0},
     {"HGETALL '{inv}:res:", check_reservation, 0},
     {"GET '{inv}:order:ord-1001'", check_order, 0},

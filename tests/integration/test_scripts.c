@@ -25,6 +25,7 @@
 
 #define NS "{t}"
 #define EXPIRY NS ":expiry"
+#define DUE NS ":due"
 #define EVENTS NS ":events"
 #define CHANNEL NS ":channel:web"
 #define STOCK(sku) NS ":stock:" sku
@@ -285,12 +286,16 @@ static void put_hold(const char *rid, const char *order_id, const char *status, 
     run("HSET " NS ":res:%s status %s order_id %s created_at %lld expires_at %lld allocations %s",
         rid, status, order_id, expires - 60000, expires, json);
     if (strcmp(status, "held") == 0) {
+        /* Each allocation in its sku's holds index, each sku due no later,
+         * as reserve makes it; and in the expiry index, as a hold made
+         * before the due index was (the scripts take both). */
         run("ZADD " EXPIRY " %lld %s", expires, rid);
-        /* As reserve makes it: each allocation in its sku's holds index. */
         run("HSET " NS ":res:%s v 2", rid);
-        for (int i = 0; i + 2 < n; i += 3)
+        for (int i = 0; i + 2 < n; i += 3) {
             run("ZADD " NS ":holds:%s %lld %s:%d:%s:%s", w[i], expires, rid, i / 3 + 1, w[i + 1],
                 w[i + 2]);
+            run("ZADD " DUE " LT %lld %s", expires, w[i]);
+        }
     }
     if (order_id[0] != '\0')
         run("SET " NS ":order:%s %s", order_id, rid);
@@ -384,7 +389,7 @@ struct batch {
 static void batch_init(struct batch *b)
 {
     memset(b, 0, sizeof *b);
-    b->keys[RESERVE_K_EXPIRY] = EXPIRY;
+    b->keys[RESERVE_K_DUE] = DUE;
     b->keys[RESERVE_K_EVENTS] = EVENTS;
     b->nk = RESERVE_K_FIXED;
     b->args[RESERVE_A_MAXLEN] = MAXLEN;
@@ -482,7 +487,8 @@ static redisReply *call_act(enum script_id script, const char *reason, const cha
     assert_int_equal(words(orders, order, 8), k);
     const char *keys[TRANSITION_K_FIXED + 2 * 8 + 2 * 4] = {[TRANSITION_K_EXPIRY] = EXPIRY,
                                                             [TRANSITION_K_EVENTS] = EVENTS,
-                                                            [TRANSITION_K_QUARANTINE] = QUARANTINE};
+                                                            [TRANSITION_K_QUARANTINE] = QUARANTINE,
+                                                            [TRANSITION_K_DUE] = DUE};
     const char *args[TRANSITION_A_FIXED + 8 + 1 + 4] = {[TRANSITION_A_RETENTION] = XSTR(RETENTION),
                                                         [TRANSITION_A_MAXLEN] = MAXLEN,
                                                         [TRANSITION_A_REASON] = reason,
@@ -542,9 +548,13 @@ static redisReply *call_audit_index(const char *ids)
 
 static redisReply *call_due(const char *limit)
 {
-    const char *keys[EXPIRE_DUE_K_FIXED] = {[EXPIRE_DUE_K_EXPIRY] = EXPIRY};
-    const char *args[EXPIRE_DUE_A_FIXED] = {[EXPIRE_DUE_A_LIMIT] = limit};
-    return eval_ro(SCRIPT_EXPIRE_DUE, keys, EXPIRE_DUE_K_FIXED, args, EXPIRE_DUE_A_FIXED);
+    const char *keys[EXPIRE_DUE_K_FIXED] = {[EXPIRE_DUE_K_EXPIRY] = EXPIRY,
+                                            [EXPIRE_DUE_K_DUE] = DUE,
+                                            [EXPIRE_DUE_K_QUARANTINE] = QUARANTINE};
+    const char *args[EXPIRE_DUE_A_FIXED] = {[EXPIRE_DUE_A_LIMIT] = limit,
+                                            [EXPIRE_DUE_A_HOLDS] = NS ":holds:",
+                                            [EXPIRE_DUE_A_RES] = NS ":res:"};
+    return eval(SCRIPT_EXPIRE_DUE, keys, EXPIRE_DUE_K_FIXED, args, EXPIRE_DUE_A_FIXED);
 }
 
 /* --- stock and channels -------------------------------------------------- */
@@ -695,6 +705,11 @@ static void held_at(int line, redisReply *r, long long t0, const char *rid, cons
         cat(events, sizeof events,
             fmt("%s'reserve' '%s' '%s' '%lld' '%s' ''", i ? " | " : "", a[0]->str, a[1]->str,
                 a[2]->integer, rid));
+        /* Its sku is due no later than the deadline. */
+        redisReply *d = R("ZSCORE " DUE " %s", a[0]->str);
+        if (d->type != REDIS_REPLY_STRING || atoll(d->str) > created + TTL_MS)
+            fail_msg("line %d: %s is not due by %lld", line, a[0]->str, created + TTL_MS);
+        freeReplyObject(d);
         int s = a[0]->str[0] - 'A', l = a[1]->str[1] - '1';
         if (s >= 0 && s < 2 && l >= 0 && l < 2)
             reserved[s][l] += a[2]->integer;
@@ -705,7 +720,8 @@ static void held_at(int line, redisReply *r, long long t0, const char *rid, cons
     is_at(line,
           R("HMGET " NS ":res:%s status order_id created_at expires_at reason allocations", rid),
           "'held' '%s' '%lld' '%lld' nil '%s'", order_id, created, created + TTL_MS, json);
-    is_at(line, R("ZSCORE " EXPIRY " %s", rid), "'%lld'", created + TTL_MS);
+    /* Not in the expiry index (holds before the due index were). */
+    is_at(line, R("ZSCORE " EXPIRY " %s", rid), "nil");
     if (fresh) {
         is_at(line, R("HMGET " STOCK("A") " L1:reserved L2:reserved"), "'%lld' '%lld'",
               reserved[0][0], reserved[0][1]);
@@ -789,7 +805,8 @@ static void test_reserve_batch(void **state)
     is(R("HMGET " STOCK("C") " L1:reserved"), "'1.5'");
     is(R("ZRANGE " HOLDS("A") " 0 -1"), "'r1:1:L1:2' 'r6:1:L1:1'");
     is(R("EXISTS " RES("r3") " " RES("r4") " " RES("r2") " " RES("r5")), "0");
-    is(R("ZRANGE " EXPIRY " 0 -1"), "'r1' 'r6'");
+    is(R("EXISTS " EXPIRY), "0");
+    is(R("ZRANGE " DUE " 0 -1"), "'A'");
     ledger_is(2, 2, "'reserve' 'A' 'L1' '2' 'r1' '' | 'reserve' 'A' 'L1' '1' 'r6' ''");
     /* The allocations are the JSON a reader decodes. */
     is(R("HGET " RES("r1") " allocations"), "'[[\"A\",\"L1\",2]]'");
@@ -1005,6 +1022,8 @@ static void test_extend(void **state)
     is(R("HMGET " RES("r1") " status created_at expires_at"), "'held' '%lld' '%lld'", t - 50000,
        deadline);
     is(R("ZSCORE " EXPIRY " r1"), "'%lld'", deadline);
+    /* The sku stays due at the earlier deadline (moved later by a sweep). */
+    is(R("ZSCORE " DUE " A"), "'%lld'", t + 10000);
     is(R("ZSCORE " HOLDS("A") " r1:1:L1:2"), "'%lld'", deadline);
     is(R("TTL " RES("r1")), "-1");
     ledger_is(0, 0, "%s", "");
@@ -1250,12 +1269,52 @@ static void test_expire(void **state)
 static void test_expire_due(void **state)
 {
     (void)state;
-    is(call_due("10"), "%d", EXPIRE_DUE_ST_OK);
+    is(call_due("10"), "%d 0", EXPIRE_DUE_ST_OK);
     long long t = now();
+    /* Holds made before the due index: by id, oldest deadline first, at
+     * most the limit. */
     run("ZADD " EXPIRY " %lld a %lld b %lld c %lld d", t - 3000, t - 1000, t - 2000, t + 600000);
-    /* Due ones only, oldest deadline first, at most the limit. */
-    is(call_due("10"), "%d 'a' 'c' 'b'", EXPIRE_DUE_ST_OK);
-    is(call_due("2"), "%d 'a' 'c'", EXPIRE_DUE_ST_OK);
+    is(call_due("10"), "%d 0 'a' 'c' 'b'", EXPIRE_DUE_ST_OK);
+    is(call_due("2"), "%d 0 'a' 'c'", EXPIRE_DUE_ST_OK);
+    run("DEL " EXPIRY);
+
+    /* Through the due index: the due members of each due sku's holds
+     * index, each id once, skus oldest first, at most the limit. */
+    put_hold("r1", "", "held", t - 3000, "A L1 1 B L1 1");
+    put_hold("r2", "", "held", t - 1000, "A L2 2");
+    put_hold("r3", "", "held", t + 600000, "A L1 1");
+    put_hold("r4", "", "held", t - 2000, "B L2 1");
+    run("DEL " EXPIRY);
+    char *before = snapshot();
+    is(call_due("10"), "%d 0 'r1' 'r2' 'r4'", EXPIRE_DUE_ST_OK);
+    is(call_due("2"), "%d 0 'r1' 'r2'", EXPIRE_DUE_ST_OK);
+    same(before); /* nothing moved while something was due on each sku */
+
+    /* A sku with nothing due any more (its holds finished or given back)
+     * moves to its next deadline; one with no holds leaves the index. */
+    run("ZREM " HOLDS("A") " r1:1:L1:1 r2:1:L2:2");
+    run("ZREM " HOLDS("B") " r1:2:L1:1 r4:1:L2:1");
+    is(call_due("10"), "%d 0", EXPIRE_DUE_ST_OK);
+    is(R("ZRANGE " DUE " 0 -1 WITHSCORES"), "'A' '%lld'", t + 600000);
+
+    /* A due hold whose record is gone is moved aside (counted), and one
+     * moved aside is passed over; the sku moves on to its next hold. */
+    put_hold("r5", "", "held", t - 1000, "C L1 1");
+    put_hold("r6", "", "held", t - 500, "C L1 1");
+    put_hold("r7", "", "held", t + 5000, "C L1 1");
+    run("DEL " EXPIRY " " RES("r5"));
+    run("HSET " QUARANTINE " r6 unreadable");
+    is(call_due("10"), "%d 1", EXPIRE_DUE_ST_OK);
+    is(R("HGET " QUARANTINE " r5"), "'the record is gone; its holds on C stay reserved'");
+    is(R("ZSCORE " DUE " C"), "'%lld'", t + 5000);
+    is(R("ZCARD " HOLDS("C")), "3"); /* their units stay where they are */
+    /* Every hold of a sku moved aside: looked at again a minute later. */
+    run("ZREM " HOLDS("C") " r7:1:L1:1");
+    run("ZADD " DUE " %lld C", t - 100);
+    is(call_due("10"), "%d 0", EXPIRE_DUE_ST_OK);
+    redisReply *d = R("ZSCORE " DUE " C");
+    assert_true(atoll(d->str) >= t + 60000);
+    freeReplyObject(d);
 }
 
 static void test_audit(void **state)

@@ -340,7 +340,7 @@ static const struct contract_case cases[] = {
       CALL(SCRIPT_AUDIT, "[0 1 1 0]"),
       CALL(SCRIPT_AUDIT, "[0 1 0 0]"),
       CALL(CMD, "['0' []]")},
-     0, NULL, "\"ok\":true,\"skus_checked\":2,\"holds\":0"},
+     0, NULL, "\"ok\":true,\"skus_checked\":2,\"holds\":1"},
     {"audit stale entries once", "{\"id\":1,\"method\":\"stock.audit\"}",
      {CALL(CMD, "['0' []]"),
       CALL(CMD, "['7' ['R1' '9']]"),
@@ -471,7 +471,7 @@ static void test_reserve_arguments(void **state)
     /* A batch of one: the shared KEYS, then the order's own. */
     int kb = RESERVE_K_FIXED;
     assert_int_equal(fake.last.nkeys, kb + RESERVE_EK_FIXED + 4);
-    assert_string_equal(fake_arg(RESERVE_K_EXPIRY), "{inv}:expiry");
+    assert_string_equal(fake_arg(RESERVE_K_DUE), "{inv}:due");
     assert_string_equal(fake_arg(RESERVE_K_EVENTS), "{inv}:events");
     char res_key[64];
     snprintf(res_key, sizeof res_key, "%s", fake_arg(kb + RESERVE_EK_RES));
@@ -512,16 +512,17 @@ static void test_commit_keys_from_the_plan(void **state)
     assert_string_equal(fake_arg(0), "{inv}:res:RID");
     reply_text("[0 'o-1' 2 'B' 'A']");
     assert_int_equal(fake.last.script, SCRIPT_COMMIT);
-    const char *keys[] = {"{inv}:expiry",  "{inv}:events",  "{inv}:quarantine",
-                          "{inv}:res:RID", "{inv}:order:o-1", "{inv}:stock:A",
-                          "{inv}:stock:B", "{inv}:holds:A", "{inv}:holds:B"};
-    assert_int_equal(fake.last.nkeys, 9);
-    for (int i = 0; i < 9; i++)
+    const char *keys[] = {"{inv}:expiry",  "{inv}:events",    "{inv}:quarantine",
+                          "{inv}:due",     "{inv}:res:RID",   "{inv}:order:o-1",
+                          "{inv}:stock:A", "{inv}:stock:B",   "{inv}:holds:A",
+                          "{inv}:holds:B"};
+    assert_int_equal(fake.last.nkeys, 10);
+    for (int i = 0; i < 10; i++)
         assert_string_equal(fake_arg(i), keys[i]);
     const char *argv[] = {"86400", "1000000", "", "0", "1", "1", "RID", "2", "A", "B"};
-    assert_int_equal(fake.last.args.n, 9 + 10);
+    assert_int_equal(fake.last.args.n, 10 + 10);
     for (int i = 0; i < 10; i++)
-        assert_string_equal(fake_arg(9 + i), argv[i]);
+        assert_string_equal(fake_arg(10 + i), argv[i]);
     reply_text("[1]");
     assert_int_equal(answers, 1);
     teardown(NULL);
