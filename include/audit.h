@@ -1,6 +1,7 @@
 /* The audit family: stock.audit, which proves the books: every location's
  * reserved count equals the sum of the live allocations in its sku's holds
- * index, and every id in the expiry index is a live hold. Two passes, each
+ * index, every sku with holds is due (in {ns}:due) no later than its
+ * earliest one, and every id in the expiry index is a live hold. Two passes, each
  * a loop of bounded calls:
  *
  *   skus    SCAN {ns}:stock:* a page at a time; lua/audit.lua compares each
@@ -16,9 +17,9 @@
 
 #include "contract.h"
 
-/* lua/audit.lua. KEYS: {ns}:stock:<sku_j> for the m skus, then
- * {ns}:holds:<sku_j>. After the fixed ARGV (M is m): sku_1..sku_m. */
-#define AUDIT_KEYS(X)
+/* lua/audit.lua. After the fixed KEYS: {ns}:stock:<sku_j> for the m skus,
+ * then {ns}:holds:<sku_j>. After the fixed ARGV (M is m): sku_1..sku_m. */
+#define AUDIT_KEYS(X) X(AUDIT_K_DUE) X(AUDIT_K_EXPIRY)
 #define AUDIT_ARGV(X) X(AUDIT_A_BUDGET) X(AUDIT_A_M)
 #define AUDIT_STATUS(X) X(AUDIT_ST_OK)
 

@@ -47,10 +47,13 @@ void result_pong(struct buf *out, bool redis_up);
 void result_audit_difference(struct buf *list, struct str sku, struct str location,
                              long long reserved, long long expected);
 void result_audit_stale(struct buf *list, struct str reservation_id, struct str status);
-/* {"ok","skus_checked","holds","differences":[...],"stale_index":[...]};
- * ok is true when both lists are empty. */
+/* A sku whose holds the due index names too late: {sku, due (null when
+ * missing), earliest}. */
+void result_audit_late(struct buf *list, struct str sku, long long due, long long earliest);
+/* {"ok","skus_checked","holds","differences":[...],"stale_index":[...],
+ * "late_due":[...]}; ok is true when the lists are empty. */
 void result_audit(struct buf *out, long long skus_checked, long long holds,
-                  const struct buf *differences, const struct buf *stale);
+                  const struct buf *differences, const struct buf *stale, const struct buf *late);
 
 /* Orders rows by location name, bytewise. */
 void stock_rows_sort(struct stock_row *rows, size_t n);

@@ -34,7 +34,7 @@ struct audit_state {
     bool last_page;
     bool one_sku;     /* stock.audit {sku}: no index pass */
     long long skus_checked, holds;
-    struct buf differences, stale; /* result list bodies */
+    struct buf differences, stale, late; /* result list bodies */
     struct args stale_ids;         /* reported already */
 };
 
@@ -54,6 +54,7 @@ static void audit_end(struct request *req)
     args_free(&st->stale_ids);
     buf_free(&st->differences);
     buf_free(&st->stale);
+    buf_free(&st->late);
     free(st);
 }
 
@@ -65,7 +66,8 @@ static struct audit_state *state(struct request *req)
 static void finish(struct request *req)
 {
     struct audit_state *st = state(req);
-    result_audit(request_result(req), st->skus_checked, st->holds, &st->differences, &st->stale);
+    result_audit(request_result(req), st->skus_checked, st->holds, &st->differences, &st->stale,
+                 &st->late);
     request_finish(req);
 }
 
@@ -104,7 +106,8 @@ static void next_page(struct request *req)
     }
 }
 
-/* {OK, done, holds, d, (sku, location, reserved, expected) x d} */
+/* {OK, done, holds, d, (sku, location, reserved, expected) x d,
+ *  u, (sku, due, earliest) x u} */
 static void check_reply(struct request *req, struct reply *rd)
 {
     struct audit_state *st = state(req);
@@ -117,6 +120,12 @@ static void check_reply(struct request *req, struct reply *rd)
     for (long long i = 0; i < d && !rd->bad; i++, at += 4)
         result_audit_difference(&st->differences, reply_str(rd, at), reply_str(rd, at + 1),
                                 reply_int(rd, at + 2), reply_int(rd, at + 3));
+    long long u = rd->bad ? 0 : reply_int(rd, at++);
+    if (u < 0 || u > (long long)reply_count(rd))
+        rd->bad = true;
+    for (long long i = 0; i < u && !rd->bad; i++, at += 3)
+        result_audit_late(&st->late, reply_str(rd, at), reply_int(rd, at + 1),
+                          reply_int(rd, at + 2));
     reply_expect(rd, at);
     if (rd->bad)
         return;
@@ -136,6 +145,8 @@ static void check(struct request *req)
     struct args *a = request_args(req);
     struct ident id;
     request_renew_deadline(req);
+    ARG_KEY(a, AUDIT_K_DUE, ns, KEY_DUE, NULL);
+    ARG_KEY(a, AUDIT_K_EXPIRY, ns, KEY_EXPIRY, NULL);
     for (int kind = 0; kind < 2; kind++)
         for (int j = st->sku_at; j < st->skus.n; j++) {
             struct str s = args_get(&st->skus, j);

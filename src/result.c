@@ -161,10 +161,24 @@ void result_audit_stale(struct buf *list, struct str reservation_id, struct str 
     buf_appendc(list, '}');
 }
 
-void result_audit(struct buf *out, long long skus_checked, long long holds,
-                  const struct buf *differences, const struct buf *stale)
+void result_audit_late(struct buf *list, struct str sku, long long due, long long earliest)
 {
-    bool ok = differences->len == 0 && stale->len == 0;
+    key(list, list->len > 0 ? ",{\"sku\":" : "{\"sku\":");
+    str(list, sku);
+    key(list, ",\"due\":");
+    if (due < 0)
+        key(list, "null");
+    else
+        buf_append_int(list, due);
+    key(list, ",\"earliest\":");
+    buf_append_int(list, earliest);
+    buf_appendc(list, '}');
+}
+
+void result_audit(struct buf *out, long long skus_checked, long long holds,
+                  const struct buf *differences, const struct buf *stale, const struct buf *late)
+{
+    bool ok = differences->len == 0 && stale->len == 0 && late->len == 0;
     key(out, ok ? "{\"ok\":true" : "{\"ok\":false");
     key(out, ",\"skus_checked\":");
     buf_append_int(out, skus_checked);
@@ -174,6 +188,8 @@ void result_audit(struct buf *out, long long skus_checked, long long holds,
     buf_append(out, differences->data, differences->len);
     key(out, "],\"stale_index\":[");
     buf_append(out, stale->data, stale->len);
+    key(out, "],\"late_due\":[");
+    buf_append(out, late->data, late->len);
     key(out, "]}");
 }
 

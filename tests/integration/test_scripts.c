@@ -521,14 +521,14 @@ static redisReply *call_audit(const char *skus, const char *budget)
 {
     const char *sku[4];
     int m = words(skus, sku, 4);
-    const char *keys[2 * 4];
+    const char *keys[AUDIT_K_FIXED + 2 * 4] = {[AUDIT_K_DUE] = DUE, [AUDIT_K_EXPIRY] = EXPIRY};
     const char *args[AUDIT_A_FIXED + 4] = {[AUDIT_A_BUDGET] = budget, [AUDIT_A_M] = fmt("%d", m)};
     for (int j = 0; j < m; j++) {
-        keys[j] = fmt(NS ":stock:%s", sku[j]);
-        keys[m + j] = fmt(NS ":holds:%s", sku[j]);
+        keys[AUDIT_K_FIXED + j] = fmt(NS ":stock:%s", sku[j]);
+        keys[AUDIT_K_FIXED + m + j] = fmt(NS ":holds:%s", sku[j]);
         args[AUDIT_A_FIXED + j] = sku[j];
     }
-    return eval_ro(SCRIPT_AUDIT, keys, 2 * m, args, AUDIT_A_FIXED + m);
+    return eval_ro(SCRIPT_AUDIT, keys, AUDIT_K_FIXED + 2 * m, args, AUDIT_A_FIXED + m);
 }
 
 /* audit_index of the ids "r1 r2". */
@@ -1327,18 +1327,29 @@ static void test_audit(void **state)
     put_stock("A", "L2", 10, 0, 0);
     put_stock("B", "L2", 5, 1, 0);
     /* The books agree: both skus checked, 3 holds on them, no difference. */
-    is(call_audit("A B", "100"), "%d 2 3 0", AUDIT_ST_OK);
+    is(call_audit("A B", "100"), "%d 2 3 0 0", AUDIT_ST_OK);
     /* A reserved count altered by hand: sku, location, reserved, expected. */
     run("HSET " STOCK("A") " L1:reserved 5");
-    is(call_audit("A B", "100"), "%d 2 3 1 'A' 'L1' 5 3", AUDIT_ST_OK);
+    is(call_audit("A B", "100"), "%d 2 3 1 'A' 'L1' 5 3 0", AUDIT_ST_OK);
     /* A reserved field gone while holds count units there reads as 0. */
     run("HDEL " STOCK("B") " L2:reserved");
-    is(call_audit("A B", "100"), "%d 2 3 2 'A' 'L1' 5 3 'B' 'L2' 0 1", AUDIT_ST_OK);
+    is(call_audit("A B", "100"), "%d 2 3 2 'A' 'L1' 5 3 'B' 'L2' 0 1 0", AUDIT_ST_OK);
     /* The budget: A's 2 members use it up, B waits for the next call; the
      * first sku is read whatever the budget. */
-    is(call_audit("A B", "2"), "%d 1 2 1 'A' 'L1' 5 3", AUDIT_ST_OK);
-    is(call_audit("A B", "0"), "%d 1 2 1 'A' 'L1' 5 3", AUDIT_ST_OK);
-    is(call_audit("B", "0"), "%d 1 1 1 'B' 'L2' 0 1", AUDIT_ST_OK);
+    is(call_audit("A B", "2"), "%d 1 2 1 'A' 'L1' 5 3 0", AUDIT_ST_OK);
+    is(call_audit("A B", "0"), "%d 1 2 1 'A' 'L1' 5 3 0", AUDIT_ST_OK);
+    is(call_audit("B", "0"), "%d 1 1 1 'B' 'L2' 0 1 0", AUDIT_ST_OK);
+
+    /* The due index: a sku whose holds it names too late, or not at all,
+     * unless its earliest hold is one the expiry index has by id. */
+    run("ZREM " EXPIRY " r1 r2");
+    run("ZADD " DUE " %lld A", e + 5);
+    is(call_audit("A", "100"), "%d 1 2 1 'A' 'L1' 5 3 1 'A' %lld %lld", AUDIT_ST_OK, e + 5, e);
+    run("ZREM " DUE " A");
+    is(call_audit("A", "100"), "%d 1 2 1 'A' 'L1' 5 3 1 'A' -1 %lld", AUDIT_ST_OK, e);
+    run("ZADD " EXPIRY " %lld r1 %lld r2", e, e);
+    is(call_audit("A", "100"), "%d 1 2 1 'A' 'L1' 5 3 0", AUDIT_ST_OK);
+    run("ZADD " DUE " %lld A", e);
 
     /* The index: entries that are not live holds are reported with their
      * state ('missing' without a record, 'unreadable' when it cannot be
