@@ -151,8 +151,8 @@ end
 
 -- The holds index entries to add at the end, {score, member, ...} per key,
 -- keys in first-use order; each key's type is checked at its first use.
--- due[sku]: the earliest deadline of the batch's holds on it.
-local adds, add_keys, due, due_skus = {}, {}, {}, {}
+-- due_at[sku]: the earliest deadline of the batch's holds on it.
+local adds, add_keys, due_at, due_skus = {}, {}, {}, {}
 local function check_holds(key)
     if not adds[key] then
         local t = redis.call('TYPE', key).ok
@@ -164,10 +164,15 @@ local function check_holds(key)
     end
 end
 
--- ZADD of {score, member, ...}, in chunks that fit Lua's stack.
-local function zadd_all(key, list)
+-- ZADD [flag] of {score, member, ...}, in chunks that fit Lua's stack.
+local function zadd_all(key, flag, list)
     for from = 1, #list, 1000 do
-        redis.call('ZADD', key, unpack(list, from, math.min(from + 999, #list)))
+        local last = math.min(from + 999, #list)
+        if flag then
+            redis.call('ZADD', key, flag, unpack(list, from, last))
+        else
+            redis.call('ZADD', key, unpack(list, from, last))
+        end
     end
 end
 
@@ -439,11 +444,11 @@ local function hold(kb, ab, n, plan, cands, skus)
             reserve_change(key, fields_of(loc)[2], q)
             add[#add + 1] = expires_t
             add[#add + 1] = hold_member(rid, text(count), loc, qt)
-            if not due[sku] then
-                due[sku] = expires
+            if not due_at[sku] then
+                due_at[sku] = expires
                 due_skus[#due_skus + 1] = sku
-            elseif expires < due[sku] then
-                due[sku] = expires
+            elseif expires < due_at[sku] then
+                due_at[sku] = expires
             end
             ledger(K_EVENTS, maxlen, 'reserve', sku, loc, qt, rid, '')
             json[count] = '["' .. sku .. '","' .. loc .. '",' .. qt .. ']'
@@ -502,16 +507,14 @@ for _, key in ipairs(touched) do
     end
 end
 for _, key in ipairs(add_keys) do
-    zadd_all(key, adds[key])
+    zadd_all(key, nil, adds[key])
 end
 -- A sku's entry in the due index moves earlier, never later (LT): the
 -- sweeper moves it later once what was due there is done.
-local pairs_ = {}
+local due_adds = {}
 for _, sku in ipairs(due_skus) do
-    pairs_[#pairs_ + 1] = text(due[sku])
-    pairs_[#pairs_ + 1] = sku
+    due_adds[#due_adds + 1] = text(due_at[sku])
+    due_adds[#due_adds + 1] = sku
 end
-for from = 1, #pairs_, 1000 do
-    redis.call('ZADD', K_DUE, 'LT', unpack(pairs_, from, math.min(from + 999, #pairs_)))
-end
+zadd_all(K_DUE, 'LT', due_adds)
 return out

@@ -182,46 +182,49 @@ static void on_outcome(void *data, const redisReply *r, enum store_outcome outco
     settle(req, rd.bad);
 }
 
-void request_call(struct request *req, enum script_id script, int nkeys, int n_status,
-                  request_reply_fn fn)
+/* The request waits for a call that fn will read (n_status 0: a plain
+ * command). */
+static void await_call(struct request *req, int n_status, request_reply_fn fn)
 {
-    assert(req->state == REQ_RUNNING && n_status > 0 && fn != NULL);
-    struct request_pool *pool = req->pool;
+    assert(req->state == REQ_RUNNING && fn != NULL);
     req->on_reply = fn;
     req->n_status = n_status;
     req->state = REQ_CALLING;
-    if (store_eval(pool->store, script, nkeys, &pool->args, req->deadline, on_outcome, req) != 0) {
+}
+
+/* rc of the store's call: refused (Redis known down) is 2001 at once. */
+static void sent(struct request *req, int rc)
+{
+    if (rc != 0) {
         req->state = REQ_RUNNING;
         request_fail_with(req, E_UNAVAILABLE);
     }
+}
+
+void request_call(struct request *req, enum script_id script, int nkeys, int n_status,
+                  request_reply_fn fn)
+{
+    assert(n_status > 0);
+    struct request_pool *pool = req->pool;
+    await_call(req, n_status, fn);
+    sent(req, store_eval(pool->store, script, nkeys, &pool->args, req->deadline, on_outcome, req));
 }
 
 void request_call_batched(struct request *req, enum script_id script, int nkeys, int head_keys,
                           int head_argv, int n_status, request_reply_fn fn)
 {
-    assert(req->state == REQ_RUNNING && n_status > 0 && fn != NULL);
+    assert(n_status > 0);
     struct request_pool *pool = req->pool;
-    req->on_reply = fn;
-    req->n_status = n_status;
-    req->state = REQ_CALLING;
-    if (store_eval_batched(pool->store, script, nkeys, head_keys, head_argv, &pool->args,
-                           req->deadline, on_outcome, req) != 0) {
-        req->state = REQ_RUNNING;
-        request_fail_with(req, E_UNAVAILABLE);
-    }
+    await_call(req, n_status, fn);
+    sent(req, store_eval_batched(pool->store, script, nkeys, head_keys, head_argv, &pool->args,
+                                 req->deadline, on_outcome, req));
 }
 
 void request_command(struct request *req, request_reply_fn fn)
 {
-    assert(req->state == REQ_RUNNING && fn != NULL);
     struct request_pool *pool = req->pool;
-    req->on_reply = fn;
-    req->n_status = 0;
-    req->state = REQ_CALLING;
-    if (store_command(pool->store, &pool->args, req->deadline, on_outcome, req) != 0) {
-        req->state = REQ_RUNNING;
-        request_fail_with(req, E_UNAVAILABLE);
-    }
+    await_call(req, 0, fn);
+    sent(req, store_command(pool->store, &pool->args, req->deadline, on_outcome, req));
 }
 
 void request_renew_deadline(struct request *req)

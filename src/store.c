@@ -376,20 +376,25 @@ static void resp_evalsha(struct buf *b, int script, int nkeys, int nargs)
     resp_bulk(b, nk, (size_t)nkl);
 }
 
+/* Queues a formatted op until the link is up, within its deadline. */
+static void wait_for_link(struct store *s, struct op *op)
+{
+    queue_insert_tail(&s->waiting, &op->node);
+    arm_for(s, op->deadline);
+}
+
 /* Gives a formatted op to hiredis, or to the waiting queue while the link
  * connects. Returns -1 when it can go neither way (the op is put back). */
 static int dispatch(struct store *s, struct op *op, enum link_state st)
 {
-    if (st == LINK_UP) {
-        if (send_op(s, op))
-            return 0;
-        op_put(s, op);
-        return -1;
+    if (st != LINK_UP) {
+        wait_for_link(s, op);
+        return 0;
     }
-    /* Connecting: wait for the link, within the call's deadline. */
-    queue_insert_tail(&s->waiting, &op->node);
-    arm_for(s, op->deadline);
-    return 0;
+    if (send_op(s, op))
+        return 0;
+    op_put(s, op);
+    return -1;
 }
 
 /* The state calls are taken in: -1 when they are refused at once. */
@@ -428,10 +433,9 @@ static void batch_flush(struct store *s)
         return;
     if (st == LINK_UP || st == LINK_CONNECTING) {
         /* Connecting, or refused by hiredis (its context is going: the link
-         * reports the loss next): the op waits for the next connection,
-         * within its deadline. */
-        queue_insert_tail(&s->waiting, &op->node);
-        arm_for(s, op->deadline);
+         * reports the loss next): its calls were taken, so the op waits for
+         * the next connection. */
+        wait_for_link(s, op);
         return;
     }
     /* The link went down since the calls were made (only the loop's own

@@ -51,6 +51,7 @@ struct sweeper {
     void (*on_closed)(void *);
     void *on_closed_data;
     struct log_repeat log_failed;
+    struct buf quarantine; /* owned: the quarantine hash's key, for the log */
 };
 
 static void step_due(struct sweeper *sw);
@@ -123,13 +124,10 @@ static void expired(struct transition *t, const struct transition_result *res)
         struct str id = reply_str(rd, EXPIRE_QUARANTINED_AT + 2 * (size_t)i);
         struct str why = reply_str(rd, EXPIRE_QUARANTINED_AT + 2 * (size_t)i + 1);
         sw->metrics->sweeper_quarantined++;
-        struct buf key;
-        buf_init(&key);
-        keys_build(&key, &sw->cfg->ns, KEY_QUARANTINE, NULL);
         log_error("sweeper: reservation %.*s moved to %.*s, its record cannot be read (%.*s); "
                   "its units stay reserved until an operator repairs it",
-                  (int)id.n, id.p, (int)key.len, key.data, (int)why.n, why.p);
-        buf_free(&key);
+                  (int)id.n, id.p, (int)sw->quarantine.len, sw->quarantine.data, (int)why.n,
+                  why.p);
     }
     if ((t->k == SWEEP_BATCH || t->k_act < t->k || res->more) && ++sw->calls < SWEEP_MAX_CALLS)
         step_due(sw);
@@ -139,7 +137,7 @@ static void expired(struct transition *t, const struct transition_result *res)
 
 /* --- the due ids: lua/expire_due.lua -------------------------------------- */
 
-/* {OK, id, ...} */
+/* {OK, gone, id, ...} */
 static void on_due(void *data, const redisReply *r, enum store_outcome outcome)
 {
     struct sweeper *sw = data;
@@ -164,13 +162,9 @@ static void on_due(void *data, const redisReply *r, enum store_outcome outcome)
     }
     if (gone > 0) {
         sw->metrics->sweeper_quarantined += (uint64_t)gone;
-        struct buf key;
-        buf_init(&key);
-        keys_build(&key, &sw->cfg->ns, KEY_QUARANTINE, NULL);
         log_error("sweeper: %lld due hold(s) whose record is gone moved to %.*s; their units "
                   "stay reserved until an operator repairs them",
-                  gone, (int)key.len, key.data);
-        buf_free(&key);
+                  gone, (int)sw->quarantine.len, sw->quarantine.data);
     }
     if (n == 0) {
         end_run(sw);
@@ -239,6 +233,8 @@ struct sweeper *sweeper_new(struct uv_loop_s *loop, struct store *store, const s
     sw->cfg = cfg;
     args_init(&sw->args);
     args_init(&sw->id_bytes);
+    buf_init(&sw->quarantine);
+    keys_build(&sw->quarantine, &cfg->ns, KEY_QUARANTINE, NULL);
     uv_timer_init(loop, &sw->timer);
     sw->timer.data = sw;
     return sw;
@@ -257,6 +253,7 @@ static void sweeper_free(void *data)
     void *done_data = sw->on_closed_data;
     args_free(&sw->args);
     args_free(&sw->id_bytes);
+    buf_free(&sw->quarantine);
     free(sw->skus);
     free(sw->allocs);
     log_repeat_done(&sw->log_failed);

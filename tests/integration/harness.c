@@ -742,6 +742,27 @@ void client_stock_set(int fd, const char *sku, const char *location, long long o
     cJSON_Delete(r);
 }
 
+int harness_ledger_count(const char *type, const char *field, const char *value, bool prefix)
+{
+    redisReply *r = harness_redis(&H, "XRANGE {inv}:events - +");
+    size_t vlen = strlen(value);
+    int n = 0;
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *f = r->element[i]->element[1];
+        const char *t = "", *v = "";
+        for (size_t k = 0; k + 1 < f->elements; k += 2) {
+            if (strcmp(f->element[k]->str, "type") == 0)
+                t = f->element[k + 1]->str;
+            else if (strcmp(f->element[k]->str, field) == 0)
+                v = f->element[k + 1]->str;
+        }
+        n += strcmp(t, type) == 0 &&
+             (prefix ? strncmp(v, value, vlen) == 0 : strcmp(v, value) == 0);
+    }
+    freeReplyObject(r);
+    return n;
+}
+
 long long harness_holds_left(void)
 {
     redisReply *z = harness_redis(&H, "ZCARD {inv}:expiry");

@@ -180,6 +180,9 @@ struct row stock_row(int fd, const char *sku, const char *location);
 /* stock.set of on_hand at (sku, location); fails the test if refused. */
 void client_stock_set(int fd, const char *sku, const char *location, long long on_hand);
 
+/* Entries of the ledger {inv}:events of this type whose field `field` is
+ * value (starts with it, when prefix). */
+int harness_ledger_count(const char *type, const char *field, const char *value, bool prefix);
 /* The allocations still held in namespace {inv}: the members of its holds
  * indexes, and the ids in its expiry index (holds made before the due
  * index). */

@@ -151,26 +151,6 @@ static const char *check(struct conn_state *c, int j, const cJSON *a)
     return e->kind == K_RESERVE ? json_str(r, "reservation_id") : NULL;
 }
 
-static int count_ledger(const char *prefix, const char *type)
-{
-    redisReply *r = harness_redis(&H, "XRANGE {inv}:events - +");
-    int n = 0;
-    for (size_t i = 0; i < r->elements; i++) {
-        redisReply *f = r->element[i]->element[1];
-        const char *t = NULL, *sku = NULL;
-        for (size_t k = 0; k + 1 < f->elements; k += 2) {
-            if (strcmp(f->element[k]->str, "type") == 0)
-                t = f->element[k + 1]->str;
-            if (strcmp(f->element[k]->str, "sku") == 0)
-                sku = f->element[k + 1]->str;
-        }
-        if (t && sku && strcmp(t, type) == 0 && strncmp(sku, prefix, strlen(prefix)) == 0)
-            n++;
-    }
-    freeReplyObject(r);
-    return n;
-}
-
 static void run_waves(int which)
 {
     int s = stockd(which);
@@ -288,9 +268,9 @@ static void run_waves(int which)
     }
     char prefix[16];
     snprintf(prefix, sizeof prefix, "b%d-", which);
-    assert_int_equal(count_ledger(prefix, "reserve"), reserves);
-    assert_int_equal(count_ledger(prefix, "commit"), commits);
-    assert_int_equal(count_ledger(prefix, "release"), releases);
+    assert_int_equal(harness_ledger_count("reserve", "sku", prefix, true), reserves);
+    assert_int_equal(harness_ledger_count("commit", "sku", prefix, true), commits);
+    assert_int_equal(harness_ledger_count("release", "sku", prefix, true), releases);
     cJSON *audit = client_call(admin, "{\"id\":1,\"method\":\"stock.audit\",\"params\":{}}");
     assert_int_equal(resp_error_code(audit), 0);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(resp_result(audit), "ok")));

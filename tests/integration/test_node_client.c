@@ -82,27 +82,6 @@ static void parse_results(const char *out, struct res_claim *res, int *n_res,
     }
 }
 
-/* Ledger entries of one type for one reservation. */
-static int ledger_count(const char *type, const char *rid)
-{
-    redisReply *r = harness_redis(&H, "XRANGE {inv}:events - +");
-    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
-    int count = 0;
-    for (size_t i = 0; i < r->elements; i++) {
-        redisReply *fields = r->element[i]->element[1];
-        const char *t = "", *res = "";
-        for (size_t f = 0; f + 1 < fields->elements; f += 2) {
-            if (strcmp(fields->element[f]->str, "type") == 0)
-                t = fields->element[f + 1]->str;
-            else if (strcmp(fields->element[f]->str, "reservation") == 0)
-                res = fields->element[f + 1]->str;
-        }
-        count += strcmp(t, type) == 0 && strcmp(res, rid) == 0;
-    }
-    freeReplyObject(r);
-    return count;
-}
-
 /* Checks one claimed reservation through stockd and in Redis. */
 static void verify_reservation(int fd, const struct res_claim *c)
 {
@@ -144,9 +123,9 @@ static void verify_reservation(int fd, const struct res_claim *c)
 
     /* Exactly one hold was made (one reserve movement per line, however
      * often the order was reserved), and it was finished exactly once. */
-    assert_int_equal(ledger_count("reserve", c->id), lines);
+    assert_int_equal(harness_ledger_count("reserve", "reservation", c->id, false), lines);
     const char *finish = strcmp(c->status, "committed") == 0 ? "commit" : "release";
-    assert_int_equal(ledger_count(finish, c->id), lines);
+    assert_int_equal(harness_ledger_count(finish, "reservation", c->id, false), lines);
 }
 
 /* Runs the demo against stockd i and checks everything it claims. */
