@@ -18,7 +18,11 @@
     X(EXPIRY, "expiry", 0)   /* zset: ids of holds made before {ns}:due, by deadline */        \
     X(DUE, "due", 0)         /* zset: skus with holds, by their earliest deadline or before */ \
     X(EVENTS, "events", 0)   /* stream: the ledger of stock movements */                       \
-    X(QUARANTINE, "quarantine", 0) /* hash: unreadable reservation id -> why */
+    X(QUARANTINE, "quarantine", 0) /* hash: unreadable reservation id -> why */               \
+    X(LOCATION, "location", 1)     /* hash: lat, lng, zone, priority, tags */                  \
+    X(LOCATIONS, "locations", 0)   /* zset (scores 0): every location with a record */        \
+    X(GEO, "geo", 0)               /* GEO set: the locations with coordinates */              \
+    X(RULES, "rules", 1)           /* string: a channel's ranking rules, comma-joined */
 
 enum key_kind {
 #define X(name, seg, has_id) KEY_##name,

@@ -24,6 +24,9 @@ enum method_flag {
     X(STOCK_GET, "stock.get", stock_get, 0)                                                        \
     X(CHANNEL_SET, "channel.set", channel_set, M_WRITES)                                           \
     X(CHANNEL_GET, "channel.get", channel_get, 0)                                                  \
+    X(LOCATION_SET, "location.set", location_set, M_WRITES)                                        \
+    X(LOCATION_GET, "location.get", location_get, 0)                                               \
+    X(LOCATION_LIST, "location.list", location_list, 0)                                            \
     X(RESERVE, "reserve", reserve_order, M_WRITES)                                                 \
     X(RESERVATION_GET, "reservation.get", reservation_get, 0)                                      \
     X(COMMIT, "commit", reservation_commit, M_WRITES | M_BARRIER)                                  \

@@ -35,6 +35,15 @@ long long reply_int(struct reply *rd, size_t i);
 struct str reply_str(struct reply *rd, size_t i);
 /* Element i as a validated identifier; bad when it is not one. */
 struct ident reply_ident(struct reply *rd, size_t i);
+/* Element i, text of a whole number in [min, max]; bad otherwise. */
+long long reply_int_text(struct reply *rd, size_t i, long long min, long long max);
+/* Element i, text of a JSON number, or "" (n == 0); bad otherwise. */
+struct str reply_number(struct reply *rd, size_t i);
+/* Element i, an identifier, or "" (n == 0); bad otherwise. */
+struct str reply_opt_ident(struct reply *rd, size_t i);
+/* A location record from element `at` on: lat, lng, zone, priority, tags
+ * (all text, "" for none). location is not read. */
+void reply_location(struct reply *rd, size_t at, struct location_rec *out);
 /* Requires exactly n elements (bad otherwise). */
 void reply_expect(struct reply *rd, size_t n);
 

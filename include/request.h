@@ -162,6 +162,9 @@ struct request_scratch {
     size_t strs_cap;
     struct ident *idents;
     size_t idents_cap;
+    struct location_rec *locs;
+    size_t locs_cap;
+    struct buf json; /* a JSON value built from a reply (reset before use) */
 };
 struct request_scratch *request_scratch(const struct request *req);
 

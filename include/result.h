@@ -30,14 +30,34 @@ struct reservation {
     bool replayed;
     struct allocation *allocations; /* borrowed */
     size_t n_allocations;
+    struct str explain; /* "explain" when explain.p is set: a JSON array, written as is */
+};
+
+/* A location's record. lat and lng are JSON numbers (the reader checked),
+ * tags comma-joined identifiers; lat, lng, zone, tags: n == 0 when none. */
+struct location_rec {
+    struct str location, lat, lng, zone, tags;
+    long long priority;
 };
 
 /* {"sku","location","on_hand","reserved","available","safety_stock"} */
 void result_row(struct buf *out, struct str sku, const struct stock_row *row);
 /* {"sku","locations":[rows...],"totals":{...}}; rows must be sorted already. */
 void result_stock(struct buf *out, struct str sku, const struct stock_row *rows, size_t n);
-/* {"channel","locations":[...]} */
-void result_channel(struct buf *out, struct str channel, const struct str *locations, size_t n);
+/* {"channel","locations":[...],"rules":[...]}; rules is comma-joined, empty
+ * for the default (channel_order). */
+void result_channel(struct buf *out, struct str channel, const struct str *locations, size_t n,
+                    struct str rules);
+/* {"location","lat"?,"lng"?,"zone"?,"priority","tags":[...]} */
+void result_location(struct buf *out, const struct location_rec *rec);
+/* {"locations":[record...]} */
+void result_locations(struct buf *out, const struct location_rec *recs, size_t n);
+/* One entry of explain, appended to list, which holds "[" and the entries
+ * so far (the caller closes it):
+ * {"location","distance_km"?,"zone"?,"priority"}; distance is a JSON
+ * number, n == 0 when none, like zone. */
+void result_explain_entry(struct buf *list, struct str location, struct str distance,
+                          struct str zone, long long priority);
 void result_reservation(struct buf *out, const struct reservation *r);
 /* {"pong":true,"redis":"up"|"down"} */
 void result_pong(struct buf *out, bool redis_up);

@@ -30,6 +30,7 @@ struct rpc_error {
     long long available;
     bool has_reserved; /* data.reserved */
     long long reserved;
+    struct str explain; /* data.explain when explain.p is set: a JSON array, written as is */
 };
 
 /* Starts an error with the table's defaults and returns -id, so that a

@@ -12,6 +12,9 @@
     X(STOCK_GET, stock_get)                                                                        \
     X(CHANNEL_SET, channel_set)                                                                    \
     X(CHANNEL_GET, channel_get)                                                                    \
+    X(LOCATION_SET, location_set)                                                                  \
+    X(LOCATION_GET, location_get)                                                                  \
+    X(LOCATION_LIST, location_list)                                                                \
     X(RESERVE, reserve)                                                                            \
     X(RESERVATION_GET, reservation_get)                                                            \
     X(RESERVATION_PLAN, reservation_plan)                                                          \

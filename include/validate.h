@@ -32,6 +32,31 @@ enum {
     HAS_REASON = 1u << 5,
     HAS_STRATEGY = 1u << 6,
     HAS_SKU = 1u << 7,
+    HAS_COORDS = 1u << 8, /* location.set: lat and lng (both, checked) */
+    HAS_LNG = 1u << 9,    /* lng seen (HAS_COORDS stands for both) */
+    HAS_ZONE = 1u << 10,
+    HAS_PRIORITY = 1u << 11,
+    HAS_TAGS = 1u << 12,
+    HAS_RULES = 1u << 13,
+    HAS_DESTINATION = 1u << 14,
+    HAS_MAX_DISTANCE = 1u << 15,
+    HAS_EXPLAIN = 1u << 16,
+    HAS_DEST_ZONE = 1u << 17, /* destination.zone */
+};
+
+/* The ranking rules of a channel (PROTOCOL-2: locations and routing). */
+enum rule { RULE_SAME_ZONE, RULE_NEAREST, RULE_PRIORITY, RULE_CHANNEL_ORDER, RULE_COUNT };
+const char *rule_name(enum rule r);
+
+/* A point on the earth as the client gave it (degrees). */
+struct coords {
+    double lat, lng;
+};
+
+/* reserve's destination. */
+struct destination {
+    struct coords at;
+    struct ident zone; /* HAS_DEST_ZONE */
 };
 
 /* The validated params of any method; each method fills the fields it has.
@@ -43,6 +68,19 @@ struct params {
     struct str token; /* auth: never logged or echoed */
     long long on_hand, safety_stock, delta, ttl_ms;
     enum strategy strategy;
+    /* location.set */
+    struct coords coords; /* HAS_COORDS */
+    struct ident zone;    /* HAS_ZONE */
+    long long priority;   /* 0 unless HAS_PRIORITY */
+    struct ident tags[MAX_TAGS];
+    unsigned n_tags;
+    /* channel.set */
+    enum rule rules[MAX_RULES];
+    unsigned n_rules; /* 0: not given */
+    /* reserve */
+    struct destination destination; /* HAS_DESTINATION */
+    double max_distance_km;         /* HAS_MAX_DISTANCE */
+    bool explain;
     struct ident *locations; /* caller's storage for MAX_LOCATIONS entries */
     unsigned n_locations;
     struct line_item *items; /* caller's storage for max_items entries */

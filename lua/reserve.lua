@@ -7,12 +7,16 @@
 --                                      no later than its earliest deadline
 -- K_EVENTS     {ns}:events             the ledger stream
 -- A_MAXLEN     ledger length cap
+-- A_LOCATION   {ns}:location:          the start of a location record's key
+--                                      (routing.lua reads the candidates'
+--                                      records)
 -- Each order's segment of KEYS, from kb:
 -- EK_RES       {ns}:res:<id>           the new reservation (a fresh 128-bit
 --                                      random id: it does not exist)
 -- EK_ORDER     {ns}:order:<order_id>   idempotency binding (when no order_id:
 --                                      the new reservation's key, unused)
 -- EK_CHANNEL   {ns}:channel:<channel>  the channel's ordered locations
+-- EK_RULES     {ns}:rules:<channel>    the channel's ranking rules
 -- then {ns}:stock:<sku_i> for i = 1..n, then {ns}:holds:<sku_i> (hold_member)
 -- Its segment of ARGV, from ab:
 -- EA_ID        the new reservation id
@@ -22,19 +26,26 @@
 -- EA_STALE     a reservation id the order binding may still name although
 --              its record is gone (its retention ended): that binding is
 --              taken as absent and bound anew; '' for none
+-- EA_ROUTE     '' (no destination, no max_distance_km, no explain), or
+--              'lat,lng,zone,max_km,explain' (each part may be empty;
+--              explain is '1' for the explain list)
 -- EA_N         n, the number of lines
 -- then sku and quantity of each line, then m, the number of requested
 -- locations (0: the channel's), then the m locations in shipping-rule order.
 --
 -- Reply: one element per order, in order:
---   {ST_HELD, reservation...}          the hold and its allocations
---                                      (reservation_reply)
+--   {ST_HELD, x, explain..., reservation...}  the hold and its allocations
+--                                      (reservation_reply), after x groups
+--                                      of explain: location, distance_km
+--                                      (text, '' for none), zone ('' for
+--                                      none), priority; x is 0 unless the
+--                                      order asked to explain
 --   {ST_BOUND, bound_id}               order_id is already bound: the
 --                                      caller replays that reservation
---   {ST_SHORT, sku, requested, available}  the first line that cannot be
---                                      filled; the order took nothing (due
---                                      holds on its skus may have been
---                                      given back)
+--   {ST_SHORT, sku, requested, available, x, explain...}  the first line
+--                                      that cannot be filled; the order
+--                                      took nothing (due holds on its skus
+--                                      may have been given back)
 --   {ST_NO_CHANNEL}                    unknown channel, no locations
 --   {ST_BROKEN, why}                   a key or field of the order is not
 --                                      what stockd writes there: the order
@@ -42,7 +53,11 @@
 --
 -- Candidates: the requested locations filtered to the channel's (keeping the
 -- request's order) when the channel is configured, the requested locations
--- as they are when it is not, else the channel's list.
+-- as they are when it is not, else the channel's list. Then ranked by the
+-- channel's rules (rank_candidates, lua/lib/routing.lua), which also leaves
+-- out those beyond max_distance_km: every order is ranked and filled in the
+-- same step, so no order is filled from a farther location while a nearer
+-- one the rules prefer could fill it.
 -- Strategies: single = the first candidate that fills every line; per_line =
 -- each line from the first candidate that fills it; split = each line
 -- greedily across candidates in order; auto = single, else per_line, else
@@ -310,8 +325,18 @@ local function find_due(kb, n, skus, cands, avail)
 end
 
 -- The locations of each channel read in this batch, with their
--- stock_fields in HMGET order: {locations, fields}.
-local channels = {}
+-- stock_fields in HMGET order: {locations, fields}; the rules of each
+-- channel (a list); the locations' records (location_info).
+local channels, channel_rules, locations = {}, {}, {}
+
+-- Appends to reply the number of explain groups, then the groups.
+local function with_explain(reply, explain)
+    reply[#reply + 1] = explain and #explain / 4 or 0
+    for _, v in ipairs(explain or {}) do
+        reply[#reply + 1] = v
+    end
+    return reply
+end
 
 -- The fields to HMGET for candidates cands.
 local function names_of(cands)
@@ -369,9 +394,19 @@ local function plan_order(kb, ab, n, m)
     elseif #channel == 0 then
         return {ST_NO_CHANNEL}
     end
+    local rkey = KEYS[kb + EK_RULES]
+    local rules = channel_rules[rkey]
+    if not rules then
+        rules = rules_list(redis.call('GET', rkey))
+        channel_rules[rkey] = rules
+    end
+    local explain = nil
+    if #rules > 0 or ARGV[ab + EA_ROUTE] ~= '' then
+        cands, explain = rank_candidates(cands, rules, ARGV[ab + EA_ROUTE], locations, A_LOCATION)
+    end
     local k = #cands
     if k == 0 then
-        return {ST_SHORT, skus[1], qty[1], 0}
+        return with_explain({ST_SHORT, skus[1], qty[1], 0}, explain)
     end
 
     -- avail[i][j]: what line i may take at candidate j, as the orders
@@ -396,7 +431,8 @@ local function plan_order(kb, ab, n, m)
             plan = make_plan(strategy, avail, qty, n, k)
         end
         if not plan then
-            return short(strategy, avail, qty, skus, n, k), nil, nil, nil, due
+            local reply = with_explain(short(strategy, avail, qty, skus, n, k), explain)
+            return reply, nil, nil, nil, due
         end
     end
     for i = 1, n do
@@ -409,7 +445,7 @@ local function plan_order(kb, ab, n, m)
         end
         check_holds(KEYS[kb + EK_FIXED + n + i - 1])
     end
-    return nil, plan, cands, skus, due
+    return nil, plan, cands, skus, due, explain
 end
 
 -- Gives back the due allocations plan_order found.
@@ -426,14 +462,17 @@ local function give_back(due)
 end
 
 -- Records the hold that plan_order planned. Returns its reply.
-local function hold(kb, ab, n, plan, cands, skus)
+local function hold(kb, ab, n, plan, cands, skus, explain)
     local rid, order_id = ARGV[ab + EA_ID], ARGV[ab + EA_ORDER_ID]
     local expires = now + tonumber(ARGV[ab + EA_TTL])
     local expires_t = text(expires)
     -- The allocations as JSON, [[sku, location, quantity], ...], built as
     -- text (identifiers need no escaping), joined once: an order may have
     -- thousands.
-    local reply, json, count = {ST_HELD, rid, 'held', order_id, now, expires, ''}, {}, 0
+    local reply, json, count = with_explain({ST_HELD}, explain), {}, 0
+    local r = #reply
+    reply[r + 1], reply[r + 2], reply[r + 3] = rid, 'held', order_id
+    reply[r + 4], reply[r + 5], reply[r + 6] = now, expires, ''
     for i = 1, n do
         local parts, key, sku = plan[i], KEYS[kb + EK_FIXED + i - 1], skus[i]
         local add = adds[KEYS[kb + EK_FIXED + n + i - 1]]
@@ -483,14 +522,14 @@ while ab <= #ARGV do
     local m = tonumber(ARGV[ab + EA_FIXED + 2 * n])
     local reply = bad_shared
     if not reply then
-        local ok, r, plan, cands, skus, due = pcall(plan_order, kb, ab, n, m)
+        local ok, r, plan, cands, skus, due, explain = pcall(plan_order, kb, ab, n, m)
         if not ok then
             reply = {ST_BROKEN, type(r) == 'table' and (r.err or '?') or tostring(r)}
         else
             if due then
                 give_back(due)
             end
-            reply = r or hold(kb, ab, n, plan, cands, skus)
+            reply = r or hold(kb, ab, n, plan, cands, skus, explain)
         end
     end
     out[#out + 1] = reply

@@ -4,6 +4,7 @@
 #include "dispatch.h"
 
 #include "audit.h"
+#include "location.h"
 #include "reservation.h"
 #include "reserve.h"
 #include "stock.h"

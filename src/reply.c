@@ -58,6 +58,97 @@ struct ident reply_ident(struct reply *rd, size_t i)
     return id;
 }
 
+long long reply_int_text(struct reply *rd, size_t i, long long min, long long max)
+{
+    struct str s = reply_str(rd, i);
+    size_t k = s.n > 0 && s.p[0] == '-' ? 1 : 0;
+    long long v = 0;
+    if (k == s.n || s.n - k > 18)
+        rd->bad = true;
+    for (; k < s.n && !rd->bad; k++) {
+        if (s.p[k] < '0' || s.p[k] > '9')
+            rd->bad = true;
+        v = v * 10 + (s.p[k] - '0');
+    }
+    if (s.n > 0 && s.p[0] == '-')
+        v = -v;
+    if (rd->bad || v < min || v > max) {
+        rd->bad = true;
+        return 0;
+    }
+    return v;
+}
+
+static size_t digits(const char *p, size_t n, size_t k)
+{
+    while (k < n && p[k] >= '0' && p[k] <= '9')
+        k++;
+    return k;
+}
+
+/* JSON's number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static bool json_number(struct str s)
+{
+    size_t k = s.n > 0 && s.p[0] == '-' ? 1 : 0, d;
+    if (k < s.n && s.p[k] == '0')
+        d = k + 1;
+    else if ((d = digits(s.p, s.n, k)) == k || s.p[k] == '0')
+        return false;
+    k = d;
+    if (k < s.n && s.p[k] == '.') {
+        if ((d = digits(s.p, s.n, k + 1)) == k + 1)
+            return false;
+        k = d;
+    }
+    if (k < s.n && (s.p[k] == 'e' || s.p[k] == 'E')) {
+        k++;
+        if (k < s.n && (s.p[k] == '+' || s.p[k] == '-'))
+            k++;
+        if ((d = digits(s.p, s.n, k)) == k)
+            return false;
+        k = d;
+    }
+    return k == s.n;
+}
+
+struct str reply_number(struct reply *rd, size_t i)
+{
+    struct str s = reply_str(rd, i);
+    if (s.n > 0 && !json_number(s))
+        rd->bad = true;
+    return s;
+}
+
+struct str reply_opt_ident(struct reply *rd, size_t i)
+{
+    struct str s = reply_str(rd, i);
+    struct ident id;
+    if (s.n > 0 && !ident_check(s.p, s.n, &id))
+        rd->bad = true;
+    return s;
+}
+
+void reply_location(struct reply *rd, size_t at, struct location_rec *out)
+{
+    out->lat = reply_number(rd, at);
+    out->lng = reply_number(rd, at + 1);
+    if ((out->lat.n == 0) != (out->lng.n == 0))
+        rd->bad = true;
+    out->zone = reply_opt_ident(rd, at + 2);
+    out->priority = reply_int_text(rd, at + 3, -PRIORITY_MAX, PRIORITY_MAX);
+    out->tags = reply_str(rd, at + 4);
+    /* comma-joined identifiers */
+    size_t from = 0;
+    for (size_t k = 0; k <= out->tags.n && out->tags.n > 0; k++) {
+        if (k == out->tags.n || out->tags.p[k] == ',') {
+            struct ident id;
+            if (!ident_check(out->tags.p + from, k - from, &id))
+                rd->bad = true;
+            from = k + 1;
+        }
+    }
+}
+
 void reply_expect(struct reply *rd, size_t n)
 {
     if (reply_count(rd) != n)
@@ -78,6 +169,7 @@ void reply_reservation(struct reply *rd, size_t at, struct reservation *out,
     out->reason = reply_str(rd, at + 5);
     out->has_replayed = false;
     out->replayed = false;
+    out->explain = (struct str){NULL, 0};
     at += BODY_FIELDS;
     size_t n = count > at ? (count - at) / 3 : 0;
     if (count > at && (count - at) % 3 != 0)

@@ -353,6 +353,8 @@ void request_pool_free(struct request_pool *pool)
     free(pool->scratch.rows);
     free(pool->scratch.strs);
     free(pool->scratch.idents);
+    free(pool->scratch.locs);
+    buf_free(&pool->scratch.json);
     free(pool);
 }
 

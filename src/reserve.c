@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "keys.h"
+#include "location.h"
 #include "request.h"
 #include "reservation.h"
 
@@ -22,6 +23,39 @@ struct reserve_ctx {
 };
 
 static void reserve_reply(struct request *req, struct reply *rd);
+
+/* The order's route for the script: "" when it has no destination, no
+ * max_distance_km and does not ask to explain; else
+ * "lat,lng,zone,max_km,explain" with empty parts for what it lacks. */
+static void route_add(struct args *a, const struct params *p)
+{
+    if (!(p->present & (HAS_DESTINATION | HAS_MAX_DISTANCE)) && !p->explain) {
+        args_add(a, "", 0);
+        return;
+    }
+    char text[2 * 32 + IDENT_MAX + 32 + 8];
+    size_t n = 0;
+    if (p->present & HAS_DESTINATION) {
+        n += location_coord_text(p->destination.at.lat, text);
+        text[n++] = ',';
+        n += location_coord_text(p->destination.at.lng, text + n);
+        text[n++] = ',';
+        if (p->present & HAS_DEST_ZONE) {
+            memcpy(text + n, p->destination.zone.s.p, p->destination.zone.s.n);
+            n += p->destination.zone.s.n;
+        }
+    } else {
+        text[n++] = ',';
+        text[n++] = ',';
+    }
+    text[n++] = ',';
+    if (p->present & HAS_MAX_DISTANCE)
+        n += location_coord_text(p->max_distance_km, text + n);
+    text[n++] = ',';
+    if (p->explain)
+        text[n++] = '1';
+    args_add(a, text, n);
+}
 
 static void reserve_call(struct request *req)
 {
@@ -46,6 +80,7 @@ static void reserve_call(struct request *req)
     /* No order_id: no binding, and the key is one of its own, unused. */
     ARG_KEY(a, kb + RESERVE_EK_ORDER, ns, order ? KEY_ORDER : KEY_RES, order ? order : &rid);
     ARG_KEY(a, kb + RESERVE_EK_CHANNEL, ns, KEY_CHANNEL, &channel);
+    ARG_KEY(a, kb + RESERVE_EK_RULES, ns, KEY_RULES, &channel);
     for (unsigned i = 0; i < p->n_items; i++)
         args_add_key(a, ns, KEY_STOCK, &p->items[i].sku);
     for (unsigned i = 0; i < p->n_items; i++)
@@ -53,6 +88,8 @@ static void reserve_call(struct request *req)
     int nkeys = a->n;
 
     ARG_INT(a, nkeys + RESERVE_A_MAXLEN, request_cfg(req)->ledger_maxlen);
+    ARGS_AT(a, nkeys + RESERVE_A_LOCATION);
+    args_add_prefix(a, ns, KEY_LOCATION);
     int ab = nkeys + RESERVE_A_FIXED;
     ARG_IDENT(a, ab + RESERVE_EA_ID, &rid);
     ARG_STR(a, ab + RESERVE_EA_ORDER_ID, order ? order->s : STR_LIT(""));
@@ -60,6 +97,8 @@ static void reserve_call(struct request *req)
     const char *strategy = strategy_name(p->strategy);
     ARG_BYTES(a, ab + RESERVE_EA_STRATEGY, strategy, strlen(strategy));
     ARG_BYTES(a, ab + RESERVE_EA_STALE, ctx->bound, ctx->rebound ? ctx->bound_len : 0);
+    ARGS_AT(a, ab + RESERVE_EA_ROUTE);
+    route_add(a, p);
     ARG_INT(a, ab + RESERVE_EA_N, p->n_items);
     for (unsigned i = 0; i < p->n_items; i++) {
         args_add_ident(a, &p->items[i].sku);
@@ -93,8 +132,37 @@ static void binding_gone(struct request *req)
     reserve_call(req);
 }
 
-/* {HELD, reservation...}, {BOUND, id}, {SHORT, sku, requested, available},
- * {NO_CHANNEL} or {BROKEN, why}. */
+/* The explain list: x groups of (location, distance_km, zone, priority)
+ * from element at, as a JSON array in the scratch buffer; NULL p when the
+ * order did not ask to explain. Returns the element after the groups. */
+static size_t read_explain(struct request *req, struct reply *rd, size_t at, struct str *out)
+{
+    long long x = reply_int(rd, at);
+    size_t count = reply_count(rd);
+    *out = (struct str){NULL, 0};
+    if (x < 0 || (size_t)x > (count - at - 1) / 4) {
+        rd->bad = true;
+        return count;
+    }
+    if (!req->params.explain) {
+        if (x != 0)
+            rd->bad = true;
+        return at + 1;
+    }
+    struct buf *json = &request_scratch(req)->json;
+    buf_reset(json);
+    buf_appendc(json, '[');
+    for (size_t i = 0, e = at + 1; i < (size_t)x; i++, e += 4)
+        result_explain_entry(json, reply_ident(rd, e).s, reply_number(rd, e + 1),
+                             reply_opt_ident(rd, e + 2), reply_int(rd, e + 3));
+    buf_appendc(json, ']');
+    *out = (struct str){json->data, json->len};
+    return at + 1 + 4 * (size_t)x;
+}
+
+/* {HELD, x, explain..., reservation...}, {BOUND, id},
+ * {SHORT, sku, requested, available, x, explain...}, {NO_CHANNEL} or
+ * {BROKEN, why}. */
 static void reserve_reply(struct request *req, struct reply *rd)
 {
     struct reserve_ctx *ctx = REQUEST_CTX(req, struct reserve_ctx);
@@ -102,12 +170,15 @@ static void reserve_reply(struct request *req, struct reply *rd)
     struct reservation r;
     struct rpc_error err;
     struct ident bound;
-    struct str why;
+    struct str why, explain;
+    size_t at;
     switch (reply_status(rd)) {
     case RESERVE_ST_HELD:
-        reply_reservation(rd, 1, &r, &sc->allocs, &sc->allocs_cap);
+        at = read_explain(req, rd, 1, &explain);
+        reply_reservation(rd, at, &r, &sc->allocs, &sc->allocs_cap);
         if (rd->bad)
             return;
+        r.explain = explain;
         r.has_replayed = true;
         result_reservation(request_result(req), &r);
         request_finish(req);
@@ -123,8 +194,8 @@ static void reserve_reply(struct request *req, struct reply *rd)
         reservation_replay(req, &bound, binding_gone);
         return;
     case RESERVE_ST_SHORT:
-        reply_expect(rd, 4);
         rpc_error_set(&err, E_OUT_OF_STOCK);
+        reply_expect(rd, read_explain(req, rd, 4, &err.explain));
         err.sku = reply_ident(rd, 1).s;
         err.has_quantities = true;
         err.requested = reply_int(rd, 2);

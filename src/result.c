@@ -84,7 +84,24 @@ void result_stock(struct buf *out, struct str sku, const struct stock_row *rows,
     key(out, "}}");
 }
 
-void result_channel(struct buf *out, struct str channel, const struct str *locations, size_t n)
+/* The comma-joined identifiers of s as a JSON array of strings. */
+static void str_list(struct buf *out, struct str s)
+{
+    buf_appendc(out, '[');
+    size_t from = 0;
+    for (size_t i = 0; i <= s.n && s.n > 0; i++) {
+        if (i == s.n || s.p[i] == ',') {
+            if (from > 0)
+                buf_appendc(out, ',');
+            str(out, (struct str){s.p + from, i - from});
+            from = i + 1;
+        }
+    }
+    buf_appendc(out, ']');
+}
+
+void result_channel(struct buf *out, struct str channel, const struct str *locations, size_t n,
+                    struct str rules)
 {
     key(out, "{\"channel\":");
     str(out, channel);
@@ -94,7 +111,59 @@ void result_channel(struct buf *out, struct str channel, const struct str *locat
             buf_appendc(out, ',');
         str(out, locations[i]);
     }
+    key(out, "],\"rules\":");
+    str_list(out, rules.n > 0 ? rules : STR_LIT("channel_order"));
+    buf_appendc(out, '}');
+}
+
+void result_location(struct buf *out, const struct location_rec *rec)
+{
+    key(out, "{\"location\":");
+    str(out, rec->location);
+    if (rec->lat.n > 0) {
+        key(out, ",\"lat\":");
+        buf_append(out, rec->lat.p, rec->lat.n);
+        key(out, ",\"lng\":");
+        buf_append(out, rec->lng.p, rec->lng.n);
+    }
+    if (rec->zone.n > 0) {
+        key(out, ",\"zone\":");
+        str(out, rec->zone);
+    }
+    key(out, ",\"priority\":");
+    buf_append_int(out, rec->priority);
+    key(out, ",\"tags\":");
+    str_list(out, rec->tags);
+    buf_appendc(out, '}');
+}
+
+void result_locations(struct buf *out, const struct location_rec *recs, size_t n)
+{
+    key(out, "{\"locations\":[");
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            buf_appendc(out, ',');
+        result_location(out, &recs[i]);
+    }
     key(out, "]}");
+}
+
+void result_explain_entry(struct buf *list, struct str location, struct str distance,
+                          struct str zone, long long priority)
+{
+    key(list, list->len > 1 ? ",{\"location\":" : "{\"location\":");
+    str(list, location);
+    if (distance.n > 0) {
+        key(list, ",\"distance_km\":");
+        buf_append(list, distance.p, distance.n);
+    }
+    if (zone.n > 0) {
+        key(list, ",\"zone\":");
+        str(list, zone);
+    }
+    key(list, ",\"priority\":");
+    buf_append_int(list, priority);
+    buf_appendc(list, '}');
 }
 
 void result_reservation(struct buf *out, const struct reservation *r)
@@ -130,6 +199,10 @@ void result_reservation(struct buf *out, const struct reservation *r)
     }
     if (r->has_replayed)
         key(out, r->replayed ? ",\"replayed\":true" : ",\"replayed\":false");
+    if (r->explain.p != NULL) {
+        key(out, ",\"explain\":");
+        buf_append(out, r->explain.p, r->explain.n);
+    }
     buf_appendc(out, '}');
 }
 

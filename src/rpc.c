@@ -350,5 +350,9 @@ void rpc_write_error(struct buf *out, const struct rpc_id *id, const struct rpc_
         buf_appends(out, ",\"reserved\":");
         buf_append_int(out, err->reserved);
     }
+    if (err->explain.p != NULL) {
+        buf_appends(out, ",\"explain\":");
+        buf_append(out, err->explain.p, err->explain.n);
+    }
     buf_appends(out, "}}}\n");
 }

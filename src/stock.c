@@ -3,6 +3,9 @@
  * both following the contract in stock.h. */
 #include "stock.h"
 
+#include <stdio.h>
+#include <string.h>
+
 #include "keys.h"
 #include "request.h"
 
@@ -150,8 +153,37 @@ void stock_get(struct request *req)
 
 /* --- channel.set and channel.get: lua/channel_set.lua, channel_get.lua --- */
 
-/* {OK, location, ...} (channel.get also {UNKNOWN}; both scripts number OK
- * the same, checked below). */
+/* Adds the rules of p comma-joined, or "" when it has none (the default). */
+static void rules_add(struct args *a, const struct params *p)
+{
+    char text[MAX_RULES * 16];
+    size_t n = 0;
+    for (unsigned i = 0; i < p->n_rules; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "%s%s", i ? "," : "",
+                              rule_name(p->rules[i]));
+    args_add(a, text, n);
+}
+
+/* Rules as stored: "" or rule names, comma-joined. */
+static bool rules_valid(struct str rules)
+{
+    size_t from = 0;
+    for (size_t i = 0; i <= rules.n && rules.n > 0; i++) {
+        if (i < rules.n && rules.p[i] != ',')
+            continue;
+        int r = 0;
+        while (r < RULE_COUNT && !str_eq((struct str){rules.p + from, i - from},
+                                         (struct str){rule_name(r), strlen(rule_name(r))}))
+            r++;
+        if (r == RULE_COUNT)
+            return false;
+        from = i + 1;
+    }
+    return true;
+}
+
+/* {OK, rules, location, ...} (channel.get also {UNKNOWN}; both scripts
+ * number OK the same, checked below). */
 static void channel_reply(struct request *req, struct reply *rd)
 {
     _Static_assert((int)CHANNEL_SET_ST_OK == (int)CHANNEL_GET_ST_OK, "one reader for both");
@@ -162,21 +194,28 @@ static void channel_reply(struct request *req, struct reply *rd)
         return;
     }
     struct request_scratch *sc = request_scratch(req);
-    size_t n = reply_count(rd) - 1;
+    size_t n = reply_count(rd) > 2 ? reply_count(rd) - 2 : 0;
+    struct str rules = reply_str(rd, 1);
     sc->strs = xgrow(sc->strs, &sc->strs_cap, n, sizeof *sc->strs);
     for (size_t i = 0; i < n; i++)
-        sc->strs[i] = reply_str(rd, 1 + i);
+        sc->strs[i] = reply_str(rd, 2 + i);
+    if (n == 0 || !rules_valid(rules))
+        rd->bad = true;
     if (rd->bad)
         return;
-    result_channel(request_result(req), req->params.channel.s, sc->strs, n);
+    result_channel(request_result(req), req->params.channel.s, sc->strs, n, rules);
     request_finish(req);
 }
 
 void channel_set(struct request *req)
 {
     const struct params *p = &req->params;
+    const struct ident *ns = request_ns(req);
     struct args *a = request_args(req);
-    ARG_KEY(a, CHANNEL_SET_K_CHANNEL, request_ns(req), KEY_CHANNEL, &p->channel);
+    ARG_KEY(a, CHANNEL_SET_K_CHANNEL, ns, KEY_CHANNEL, &p->channel);
+    ARG_KEY(a, CHANNEL_SET_K_RULES, ns, KEY_RULES, &p->channel);
+    ARGS_AT(a, CHANNEL_SET_K_FIXED + CHANNEL_SET_A_RULES);
+    rules_add(a, p);
     for (unsigned i = 0; i < p->n_locations; i++)
         args_add_ident(a, &p->locations[i]);
     request_call(req, SCRIPT_CHANNEL_SET, CHANNEL_SET_K_FIXED, CHANNEL_SET_STATUSES, channel_reply);
@@ -184,7 +223,9 @@ void channel_set(struct request *req)
 
 void channel_get(struct request *req)
 {
+    const struct ident *ns = request_ns(req);
     struct args *a = request_args(req);
-    ARG_KEY(a, CHANNEL_GET_K_CHANNEL, request_ns(req), KEY_CHANNEL, &req->params.channel);
+    ARG_KEY(a, CHANNEL_GET_K_CHANNEL, ns, KEY_CHANNEL, &req->params.channel);
+    ARG_KEY(a, CHANNEL_GET_K_RULES, ns, KEY_RULES, &req->params.channel);
     request_call(req, SCRIPT_CHANNEL_GET, CHANNEL_GET_K_FIXED, CHANNEL_GET_STATUSES, channel_reply);
 }

@@ -18,7 +18,32 @@ const char *strategy_name(enum strategy s)
     return strategy_names[s];
 }
 
-enum field_kind { F_IDENT, F_INT, F_TEXT, F_SECRET, F_STRATEGY, F_ITEMS, F_LOCATIONS };
+static const char *const rule_names[RULE_COUNT] = {
+    [RULE_SAME_ZONE] = "same_zone",
+    [RULE_NEAREST] = "nearest",
+    [RULE_PRIORITY] = "priority",
+    [RULE_CHANNEL_ORDER] = "channel_order",
+};
+
+const char *rule_name(enum rule r)
+{
+    return rule_names[r];
+}
+
+enum field_kind {
+    F_IDENT,
+    F_INT,
+    F_REAL, /* a finite JSON number in [min, max] (above min when nonzero) */
+    F_BOOL,
+    F_TEXT,
+    F_SECRET,
+    F_STRATEGY,
+    F_ITEMS,
+    F_LOCATIONS,
+    F_TAGS,
+    F_RULES,
+    F_DESTINATION,
+};
 
 struct field {
     const char *name;
@@ -74,8 +99,28 @@ static const struct field *const fields_CHANNEL_SET[] = {
     &f_channel,
     &(const struct field){"locations", F_LOCATIONS, REQ, OFF(locations), 1, MAX_LOCATIONS, false,
                           "locations must be an array of 1 to 64 distinct location identifiers."},
+    &(const struct field){"rules", F_RULES, HAS_RULES, OFF(rules), 1, MAX_RULES, false,
+                          "rules must be an array of 1 to 5 distinct names from same_zone, "
+                          "nearest, priority, channel_order."},
     NULL};
 static const struct field *const fields_CHANNEL_GET[] = {&f_channel, NULL};
+#define LAT_RULE(f) f " must be a number from -90 to 90 (degrees of latitude)."
+#define LNG_RULE(f) f " must be a number from -180 to 180 (degrees of longitude)."
+static const struct field *const fields_LOCATION_SET[] = {
+    &f_location,
+    &(const struct field){"lat", F_REAL, HAS_COORDS, OFF(coords.lat), -90, 90, false,
+                          LAT_RULE("lat")},
+    &(const struct field){"lng", F_REAL, HAS_LNG, OFF(coords.lng), -180, 180, false,
+                          LNG_RULE("lng")},
+    &(const struct field){"zone", F_IDENT, HAS_ZONE, OFF(zone), 0, 0, false, IDENT_RULE("zone")},
+    &(const struct field){"priority", F_INT, HAS_PRIORITY, OFF(priority), -PRIORITY_MAX,
+                          PRIORITY_MAX, false,
+                          "priority must be a whole number from -1000 to 1000."},
+    &(const struct field){"tags", F_TAGS, HAS_TAGS, OFF(tags), 0, MAX_TAGS, false,
+                          "tags must be an array of at most 16 distinct identifiers."},
+    NULL};
+static const struct field *const fields_LOCATION_GET[] = {&f_location, NULL};
+static const struct field *const fields_LOCATION_LIST[] = {NULL};
 static const struct field *const fields_RESERVE[] = {
     &(const struct field){"order_id", F_IDENT, HAS_ORDER_ID, OFF(order_id), 0, 0, false,
                           IDENT_RULE("order_id")},
@@ -88,6 +133,13 @@ static const struct field *const fields_RESERVE[] = {
                           "strategy must be one of auto, single, per_line, split."},
     &(const struct field){"ttl_ms", F_INT, HAS_TTL, OFF(ttl_ms), TTL_MIN_MS, TTL_MAX_MS, false,
                           "ttl_ms must be a whole number from 1000 to 86400000."},
+    &(const struct field){"destination", F_DESTINATION, HAS_DESTINATION, OFF(destination), 0, 0,
+                          false, "destination must be an object {lat, lng, zone?}."},
+    &(const struct field){"max_distance_km", F_REAL, HAS_MAX_DISTANCE, OFF(max_distance_km), 0,
+                          DISTANCE_MAX_KM, true,
+                          "max_distance_km must be a number above 0 and at most 1000000 (km)."},
+    &(const struct field){"explain", F_BOOL, HAS_EXPLAIN, OFF(explain), 0, 0, false,
+                          "explain must be true or false."},
     NULL};
 static const struct field *const fields_RESERVATION_GET[] = {&f_reservation_id, NULL};
 static const struct field *const fields_COMMIT[] = {&f_reservation_id, NULL};
@@ -123,6 +175,18 @@ static bool int_in_range(const cJSON *v, long long min, long long max, bool nonz
     return true;
 }
 
+/* A finite number in [min, max]; above min rather than at it when open. */
+static bool real_in_range(const cJSON *v, double min, double max, bool open, double *out)
+{
+    if (!cJSON_IsNumber(v))
+        return false;
+    double d = v->valuedouble;
+    if (!isfinite(d) || d < min || d > max || (open && d == min))
+        return false;
+    *out = d;
+    return true;
+}
+
 static bool ident_value(const cJSON *v, struct ident *out)
 {
     return cJSON_IsString(v) && ident_check(v->valuestring, strlen(v->valuestring), out);
@@ -143,6 +207,82 @@ static int check_locations(const struct field *f, const cJSON *v, struct params 
                 return rpc_error_param(err, f->name, "locations must not repeat a location.");
     }
     out->n_locations = i;
+    return 0;
+}
+
+static int check_tags(const struct field *f, const cJSON *v, struct params *out,
+                      struct rpc_error *err)
+{
+    int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : -1;
+    if (n < f->min || n > f->max)
+        return rpc_error_param(err, f->name, f->rule);
+    unsigned i = 0;
+    for (const cJSON *e = v->child; e != NULL; e = e->next, i++) {
+        if (!ident_value(e, &out->tags[i]))
+            return rpc_error_param(err, f->name, f->rule);
+        for (unsigned k = 0; k < i; k++)
+            if (str_eq(out->tags[k].s, out->tags[i].s))
+                return rpc_error_param(err, f->name, "tags must not repeat a tag.");
+    }
+    out->n_tags = i;
+    return 0;
+}
+
+static int check_rules(const struct field *f, const cJSON *v, struct params *out,
+                       struct rpc_error *err)
+{
+    int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : -1;
+    if (n < f->min || n > f->max)
+        return rpc_error_param(err, f->name, f->rule);
+    unsigned i = 0;
+    for (const cJSON *e = v->child; e != NULL; e = e->next, i++) {
+        int r = 0;
+        while (r < RULE_COUNT && !(cJSON_IsString(e) && strcmp(e->valuestring, rule_names[r]) == 0))
+            r++;
+        if (r == RULE_COUNT)
+            return rpc_error_param(err, f->name, f->rule);
+        for (unsigned k = 0; k < i; k++)
+            if (out->rules[k] == (enum rule)r)
+                return rpc_error_param(err, f->name, "rules must not repeat a rule.");
+        out->rules[i] = (enum rule)r;
+    }
+    out->n_rules = i;
+    return 0;
+}
+
+static int check_destination(const struct field *f, const cJSON *v, struct params *out,
+                             struct rpc_error *err)
+{
+    if (!cJSON_IsObject(v))
+        return rpc_error_param(err, f->name, f->rule);
+    struct destination *d = &out->destination;
+    const cJSON *lat = NULL, *lng = NULL, *zone = NULL;
+    for (const cJSON *m = v->child; m != NULL; m = m->next) {
+        if (strcmp(m->string, "lat") == 0)
+            lat = m;
+        else if (strcmp(m->string, "lng") == 0)
+            lng = m;
+        else if (strcmp(m->string, "zone") == 0)
+            zone = m;
+        else {
+            char name[64];
+            snprintf(name, sizeof name, "destination.%s", m->string);
+            return rpc_error_param(err, name, "Unknown field in destination.");
+        }
+    }
+    if (lat == NULL)
+        return rpc_error_param(err, "destination.lat", "A required field is missing.");
+    if (lng == NULL)
+        return rpc_error_param(err, "destination.lng", "A required field is missing.");
+    if (!real_in_range(lat, -90, 90, false, &d->at.lat))
+        return rpc_error_param(err, "destination.lat", LAT_RULE("destination.lat"));
+    if (!real_in_range(lng, -180, 180, false, &d->at.lng))
+        return rpc_error_param(err, "destination.lng", LNG_RULE("destination.lng"));
+    if (zone == NULL)
+        return 0;
+    if (!ident_value(zone, &d->zone))
+        return rpc_error_param(err, "destination.zone", IDENT_RULE("destination.zone"));
+    out->present |= HAS_DEST_ZONE;
     return 0;
 }
 
@@ -201,6 +341,15 @@ static int check_field(const struct field *f, const cJSON *v, const struct limit
         if (!int_in_range(v, f->min, f->max, f->nonzero, (long long *)(void *)slot))
             return rpc_error_param(err, f->name, f->rule);
         return 0;
+    case F_REAL:
+        if (!real_in_range(v, (double)f->min, (double)f->max, f->nonzero, (double *)(void *)slot))
+            return rpc_error_param(err, f->name, f->rule);
+        return 0;
+    case F_BOOL:
+        if (!cJSON_IsBool(v))
+            return rpc_error_param(err, f->name, f->rule);
+        *(bool *)(void *)slot = cJSON_IsTrue(v);
+        return 0;
     case F_TEXT: {
         size_t n = cJSON_IsString(v) ? strlen(v->valuestring) : 0;
         if (n < (size_t)f->min || n > (size_t)f->max ||
@@ -232,8 +381,28 @@ static int check_field(const struct field *f, const cJSON *v, const struct limit
         return check_items(f, v, lim, out, err);
     case F_LOCATIONS:
         return check_locations(f, v, out, err);
+    case F_TAGS:
+        return check_tags(f, v, out, err);
+    case F_RULES:
+        return check_rules(f, v, out, err);
+    case F_DESTINATION:
+        return check_destination(f, v, out, err);
     }
     return rpc_error_set(err, E_INTERNAL);
+}
+
+/* The fields that only make sense with another one. */
+static int check_together(struct params *out, struct rpc_error *err)
+{
+    if ((out->present & HAS_COORDS) && !(out->present & HAS_LNG))
+        return rpc_error_param(err, "lng", "lat and lng must be given together.");
+    if ((out->present & HAS_LNG) && !(out->present & HAS_COORDS))
+        return rpc_error_param(err, "lat", "lat and lng must be given together.");
+    out->present &= ~HAS_LNG; /* HAS_COORDS now stands for both */
+    if ((out->present & HAS_MAX_DISTANCE) && !(out->present & HAS_DESTINATION))
+        return rpc_error_param(err, "max_distance_km",
+                               "max_distance_km needs a destination to measure from.");
+    return 0;
 }
 
 int params_validate(enum method_id m, const cJSON *params, const struct limits *lim,
@@ -245,6 +414,10 @@ int params_validate(enum method_id m, const cJSON *params, const struct limits *
     out->ttl_ms = lim->default_ttl_ms;
     out->n_items = 0;
     out->n_locations = 0;
+    out->n_tags = 0;
+    out->n_rules = 0;
+    out->priority = 0;
+    out->explain = false;
 
     /* Every member must be a declared field: a misspelt optional field would
      * otherwise be silently ignored. */
@@ -268,5 +441,5 @@ int params_validate(enum method_id m, const cJSON *params, const struct limits *
         if (params == NULL || cJSON_GetObjectItemCaseSensitive(params, fields[i]->name) == NULL)
             return rpc_error_param(err, fields[i]->name, "A required field is missing.");
     }
-    return 0;
+    return check_together(out, err);
 }

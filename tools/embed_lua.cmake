@@ -4,7 +4,7 @@
 #   1. its contract: the ST_, K_ and A_ constants, read from the X-macros
 #      <SCRIPT>_STATUS, <SCRIPT>_KEYS and <SCRIPT>_ARGV in the C headers (see
 #      include/contract.h), so that C and Lua cannot drift;
-#   2. the helpers of lua/lib/common.lua that it uses: the blank-line
+#   2. the helpers of lua/lib/*.lua that it uses: the blank-line
 #      separated blocks that define `local function NAME`, taken when the
 #      script, or a block taken, mentions NAME (every call defines them
 #      anew, so unused ones would cost time on every call);
@@ -127,8 +127,15 @@ function(contract_prelude upper out)
   set(${out} "${text}\n" PARENT_SCOPE)
 endfunction()
 
-file(READ "${LUA_DIR}/lib/common.lua" common)
-# Split common.lua into blocks at blank lines; remember each block's name.
+# The helper library: lua/lib/*.lua, in name order.
+file(GLOB LIBS "${LUA_DIR}/lib/*.lua")
+list(SORT LIBS)
+set(common "")
+foreach(lib IN LISTS LIBS)
+  file(READ "${lib}" text)
+  string(APPEND common "${text}\n\n")
+endforeach()
+# Split the library into blocks at blank lines; remember each block's name.
 string(REPLACE ";" "\\;" common "${common}")
 string(REGEX REPLACE "\n[ \t]*\n" ";" blocks "${common}")
 set(names "")
@@ -143,7 +150,7 @@ list(LENGTH blocks n_blocks)
 math(EXPR last "${n_blocks} - 1")
 
 # The helpers text uses and, transitively, the helpers those use; in
-# common.lua's order.
+# the library's order.
 function(helpers_for text out)
   set(wanted "")
   set(changed TRUE)

@@ -28,6 +28,7 @@
 #define DUE NS ":due"
 #define EVENTS NS ":events"
 #define CHANNEL NS ":channel:web"
+#define RULES NS ":rules:web"
 #define STOCK(sku) NS ":stock:" sku
 #define HOLDS(sku) NS ":holds:" sku
 #define QUARANTINE NS ":quarantine"
@@ -393,6 +394,7 @@ static void batch_init(struct batch *b)
     b->keys[RESERVE_K_EVENTS] = EVENTS;
     b->nk = RESERVE_K_FIXED;
     b->args[RESERVE_A_MAXLEN] = MAXLEN;
+    b->args[RESERVE_A_LOCATION] = NS ":location:";
     b->na = RESERVE_A_FIXED;
 }
 
@@ -409,11 +411,13 @@ static void batch_add(struct batch *b, const char *rid, const char *order_id, co
     k[RESERVE_EK_RES] = res;
     k[RESERVE_EK_ORDER] = order_id[0] ? fmt(NS ":order:%s", order_id) : res;
     k[RESERVE_EK_CHANNEL] = CHANNEL;
+    k[RESERVE_EK_RULES] = NS ":rules:web";
     a[RESERVE_EA_ID] = rid;
     a[RESERVE_EA_ORDER_ID] = order_id;
     a[RESERVE_EA_TTL] = XSTR(TTL_MS);
     a[RESERVE_EA_STRATEGY] = strategy;
     a[RESERVE_EA_STALE] = stale;
+    a[RESERVE_EA_ROUTE] = "";
     a[RESERVE_EA_N] = fmt("%d", n);
     for (int i = 0; i < n; i++) {
         k[RESERVE_EK_FIXED + i] = fmt(NS ":stock:%s", w[2 * i]);
@@ -653,20 +657,40 @@ static void test_stock_get(void **state)
 static void test_channels(void **state)
 {
     (void)state;
-    const char *get[CHANNEL_GET_K_FIXED] = {[CHANNEL_GET_K_CHANNEL] = CHANNEL};
-    const char *set[CHANNEL_SET_K_FIXED] = {[CHANNEL_SET_K_CHANNEL] = CHANNEL};
+    const char *get[CHANNEL_GET_K_FIXED] = {[CHANNEL_GET_K_CHANNEL] = CHANNEL,
+                                            [CHANNEL_GET_K_RULES] = RULES};
+    const char *set[CHANNEL_SET_K_FIXED] = {[CHANNEL_SET_K_CHANNEL] = CHANNEL,
+                                            [CHANNEL_SET_K_RULES] = RULES};
     is(eval_ro(SCRIPT_CHANNEL_GET, get, CHANNEL_GET_K_FIXED, NULL, 0), "%d",
        CHANNEL_GET_ST_UNKNOWN);
-    is(eval(SCRIPT_CHANNEL_SET, set, CHANNEL_SET_K_FIXED, (const char *[]){"L2", "L1", "L3"}, 3),
-       "%d 'L2' 'L1' 'L3'", CHANNEL_SET_ST_OK);
+    is(eval(SCRIPT_CHANNEL_SET, set, CHANNEL_SET_K_FIXED, (const char *[]){"", "L2", "L1", "L3"}, 4),
+       "%d '' 'L2' 'L1' 'L3'", CHANNEL_SET_ST_OK);
     is(R("LRANGE " CHANNEL " 0 -1"), "'L2' 'L1' 'L3'");
-    /* A set replaces the list; it never appends to it. */
-    is(eval(SCRIPT_CHANNEL_SET, set, CHANNEL_SET_K_FIXED, (const char *[]){"L3"}, 1), "%d 'L3'",
-       CHANNEL_SET_ST_OK);
+    is(R("EXISTS " RULES), "0");
+    /* A set replaces the list; it never appends to it. With rules, they are
+     * kept beside it. */
+    is(eval(SCRIPT_CHANNEL_SET, set, CHANNEL_SET_K_FIXED, (const char *[]){"nearest,priority", "L3"},
+            2),
+       "%d 'nearest,priority' 'L3'", CHANNEL_SET_ST_OK);
     is(R("LRANGE " CHANNEL " 0 -1"), "'L3'");
-    ledger_is(0, 0, "%s", "");
-    is(eval_ro(SCRIPT_CHANNEL_GET, get, CHANNEL_GET_K_FIXED, NULL, 0), "%d 'L3'",
+    is(R("GET " RULES), "'nearest,priority'");
+    is(eval_ro(SCRIPT_CHANNEL_GET, get, CHANNEL_GET_K_FIXED, NULL, 0), "%d 'nearest,priority' 'L3'",
        CHANNEL_GET_ST_OK);
+    /* A set without rules goes back to the default. */
+    is(eval(SCRIPT_CHANNEL_SET, set, CHANNEL_SET_K_FIXED, (const char *[]){"", "L3"}, 2),
+       "%d '' 'L3'", CHANNEL_SET_ST_OK);
+    is(R("EXISTS " RULES), "0");
+    ledger_is(0, 0, "%s", "");
+    is(eval_ro(SCRIPT_CHANNEL_GET, get, CHANNEL_GET_K_FIXED, NULL, 0), "%d '' 'L3'",
+       CHANNEL_GET_ST_OK);
+    /* A key of another type is refused before anything is written. */
+    run("SET " CHANNEL " x");
+    redisReply *r = redisCommand(H.redis, "EVALSHA %s 2 %s %s nearest L1",
+                                 scripts[SCRIPT_CHANNEL_SET].sha1, CHANNEL, RULES);
+    assert_true(r != NULL && r->type == REDIS_REPLY_ERROR && strstr(r->str, "not a list"));
+    freeReplyObject(r);
+    is(R("EXISTS " RULES), "0");
+    is(R("GET " CHANNEL), "'x'");
 }
 
 /* --- reserve ------------------------------------------------------------- */
@@ -690,14 +714,14 @@ static void put_ab(const long long avail[4])
 static void held_at(int line, redisReply *r, long long t0, const char *rid, const char *order_id,
                     const char *allocs, bool fresh)
 {
-    if (r->elements < 7 || r->element[4]->type != REDIS_REPLY_INTEGER)
-        is_at(line, r, "%d '%s' 'held' ...", RESERVE_ST_HELD, rid); /* fails, showing it */
-    long long created = r->element[4]->integer, reserved[2][2] = {{1, 1}, {1, 1}};
+    if (r->elements < 8 || r->element[5]->type != REDIS_REPLY_INTEGER)
+        is_at(line, r, "%d 0 '%s' 'held' ...", RESERVE_ST_HELD, rid); /* fails, showing it */
+    long long created = r->element[5]->integer, reserved[2][2] = {{1, 1}, {1, 1}};
     assert_in_range(created, t0, now());
     char json[512] = "[", events[1024] = "";
-    size_t n = (r->elements - 7) / 3;
+    size_t n = (r->elements - 8) / 3;
     for (size_t i = 0; i < n; i++) {
-        redisReply **a = r->element + 7 + 3 * i;
+        redisReply **a = r->element + 8 + 3 * i;
         assert_true(a[0]->type == REDIS_REPLY_STRING && a[1]->type == REDIS_REPLY_STRING &&
                     a[2]->type == REDIS_REPLY_INTEGER);
         cat(json, sizeof json,
@@ -715,7 +739,7 @@ static void held_at(int line, redisReply *r, long long t0, const char *rid, cons
             reserved[s][l] += a[2]->integer;
     }
     cat(json, sizeof json, "]");
-    is_at(line, r, "%d '%s' 'held' '%s' %lld %lld '' %s", RESERVE_ST_HELD, rid, order_id, created,
+    is_at(line, r, "%d 0 '%s' 'held' '%s' %lld %lld '' %s", RESERVE_ST_HELD, rid, order_id, created,
           created + TTL_MS, allocs);
     is_at(line,
           R("HMGET " NS ":res:%s status order_id created_at expires_at reason allocations", rid),
@@ -790,7 +814,7 @@ static void test_reserve_batch(void **state)
     redisReply *r = batch_run(&b);
     assert_int_equal(r->elements, 6);
     assert_int_equal(r->element[0]->element[0]->integer, RESERVE_ST_HELD);
-    is(detach(r, 1), "%d 'A' 2 1", RESERVE_ST_SHORT);
+    is(detach(r, 1), "%d 'A' 2 1 0", RESERVE_ST_SHORT);
     assert_int_equal(r->element[2]->element[0]->integer, RESERVE_ST_BROKEN);
     assert_non_null(strstr(r->element[2]->element[1]->str, "holds index"));
     assert_int_equal(r->element[3]->element[0]->integer, RESERVE_ST_BROKEN);
@@ -879,7 +903,7 @@ static void test_reserve_strategies(void **state)
             held_is(call_reserve("r", "", cases[c].strategy, "", cases[c].lines, ""), t0, "r", "",
                     cases[c].held, true);
         else
-            UNCHANGED(call_reserve("r", "", cases[c].strategy, "", cases[c].lines, ""), "%d %s",
+            UNCHANGED(call_reserve("r", "", cases[c].strategy, "", cases[c].lines, ""), "%d %s 0",
                       RESERVE_ST_SHORT, cases[c].short_);
     }
     context[0] = '\0';
@@ -897,7 +921,7 @@ static void test_reserve_locations(void **state)
      * nothing available. */
     held_is(call_reserve("r1", "", "single", "", "A 1", "L3 L2 L1"), t0, "r1", "", "'A' 'L2' 1",
             false);
-    UNCHANGED(call_reserve("r2", "", "auto", "", "A 1", "L3"), "%d 'A' 1 0", RESERVE_ST_SHORT);
+    UNCHANGED(call_reserve("r2", "", "auto", "", "A 1", "L3"), "%d 'A' 1 0 0", RESERVE_ST_SHORT);
     /* Without a channel the requested locations are used as they are;
      * without either there is nowhere to look. */
     run("DEL " CHANNEL);
@@ -909,9 +933,9 @@ static void test_reserve_locations(void **state)
      * counts as 0 free, never as -1 against L4's units. */
     put_stock("S", "L4", 5, 0, 3);
     put_stock("S", "L5", 2, 0, 3);
-    UNCHANGED(call_reserve("r5", "", "single", "", "S 3", "L4 L5"), "%d 'S' 3 2",
+    UNCHANGED(call_reserve("r5", "", "single", "", "S 3", "L4 L5"), "%d 'S' 3 2 0",
               RESERVE_ST_SHORT);
-    UNCHANGED(call_reserve("r5", "", "split", "", "S 3", "L4 L5"), "%d 'S' 3 2", RESERVE_ST_SHORT);
+    UNCHANGED(call_reserve("r5", "", "split", "", "S 3", "L4 L5"), "%d 'S' 3 2 0", RESERVE_ST_SHORT);
     held_is(call_reserve("r5", "", "split", "", "S 2", "L4 L5"), t0, "r5", "", "'S' 'L4' 2",
             false);
     is(R("HMGET " STOCK("S") " L4:reserved L5:reserved"), "'2' '0'");
@@ -958,12 +982,12 @@ static void test_reserve_bound_and_due(void **state)
     put_hold("rn", "", "held", t + 600000, "C L1 1");
     put_stock("C", "L1", 1, 1, 0);
     run("RPUSH " CHANNEL " L1");
-    UNCHANGED(call_reserve("r3", "", "auto", "", "C 1", "L1"), "%d 'C' 1 0", RESERVE_ST_SHORT);
+    UNCHANGED(call_reserve("r3", "", "auto", "", "C 1", "L1"), "%d 'C' 1 0 0", RESERVE_ST_SHORT);
     /* Due, but not enough even then: the due units are given back (that
      * is an expiry, not part of the order), and the answer is short. */
     put_stock("D", "L1", 2, 1, 0);
     put_hold("re", "", "held", t - 1000, "D L1 1");
-    is(call_reserve("r4", "", "auto", "", "D 3", "L1"), "%d 'D' 3 2", RESERVE_ST_SHORT);
+    is(call_reserve("r4", "", "auto", "", "D 3", "L1"), "%d 'D' 3 2 0", RESERVE_ST_SHORT);
     is(R("HGET " STOCK("D") " L1:reserved"), "'0'");
     is(R("ZCARD " HOLDS("D")), "0");
 }

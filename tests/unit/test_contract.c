@@ -140,6 +140,14 @@ struct contract_case {
 #define RESERVE                                                                                    \
     "{\"id\":1,\"method\":\"reserve\",\"params\":{\"order_id\":\"o-1\",\"items\":[{\"sku\":\"A\","   \
     "\"quantity\":2}]}}"
+#define RESERVE_EXPLAIN                                                                            \
+    "{\"id\":1,\"method\":\"reserve\",\"params\":{\"order_id\":\"o-1\",\"items\":[{\"sku\":\"A\","   \
+    "\"quantity\":2}],\"explain\":true}}"
+#define LOCATION_SET                                                                               \
+    "{\"id\":1,\"method\":\"location.set\",\"params\":{\"location\":\"W\",\"lat\":52.52,\"lng\":13.4,"\
+    "\"zone\":\"DE\",\"priority\":5,\"tags\":[\"a\",\"b\"]}}"
+#define LOCATION_GET "{\"id\":1,\"method\":\"location.get\",\"params\":{\"location\":\"W\"}}"
+#define LOCATION_LIST "{\"id\":1,\"method\":\"location.list\"}"
 #define COMMIT "{\"id\":1,\"method\":\"commit\",\"params\":{\"reservation_id\":\"RID\"}}"
 #define RELEASE "{\"id\":1,\"method\":\"release\",\"params\":{\"reservation_id\":\"RID\"}}"
 #define PLAN "[0 'o-1' 1 'A']"
@@ -206,17 +214,25 @@ static const struct contract_case cases[] = {
     /* channel.set, channel.get */
     {"channel.set", "{\"id\":1,\"method\":\"channel.set\",\"params\":{\"channel\":\"web\","
                     "\"locations\":[\"A\",\"B\"]}}",
-     {CALL(SCRIPT_CHANNEL_SET, "[0 'A' 'B']")}, 0, NULL, "\"locations\":[\"A\",\"B\"]"},
+     {CALL(SCRIPT_CHANNEL_SET, "[0 '' 'A' 'B']")}, 0, NULL,
+     "\"locations\":[\"A\",\"B\"],\"rules\":[\"channel_order\"]"},
+    {"channel.get with rules", "{\"id\":1,\"method\":\"channel.get\",\"params\":{\"channel\":\"x\"}}",
+     {CALL(SCRIPT_CHANNEL_GET, "[0 'nearest,priority' 'A']")}, 0, NULL,
+     "\"locations\":[\"A\"],\"rules\":[\"nearest\",\"priority\"]"},
+    {"channel.get unknown rule", "{\"id\":1,\"method\":\"channel.get\",\"params\":{\"channel\":\"x\"}}",
+     {CALL(SCRIPT_CHANNEL_GET, "[0 'fastest' 'A']")}, -32603, "internal", NULL},
+    {"channel.get no locations", "{\"id\":1,\"method\":\"channel.get\",\"params\":{\"channel\":\"x\"}}",
+     {CALL(SCRIPT_CHANNEL_GET, "[0 '']")}, -32603, "internal", NULL},
     {"channel.get unknown", "{\"id\":1,\"method\":\"channel.get\",\"params\":{\"channel\":\"x\"}}",
      {CALL(SCRIPT_CHANNEL_GET, "[1]")}, 1005, "unknown_channel", NULL},
     {"channel.get number", "{\"id\":1,\"method\":\"channel.get\",\"params\":{\"channel\":\"x\"}}",
-     {CALL(SCRIPT_CHANNEL_GET, "[0 'A' 3]")}, -32603, "internal", NULL},
+     {CALL(SCRIPT_CHANNEL_GET, "[0 '' 'A' 3]")}, -32603, "internal", NULL},
     {"channel.set status 1", "{\"id\":1,\"method\":\"channel.set\",\"params\":{\"channel\":\"w\","
                              "\"locations\":[\"A\"]}}",
      {CALL(SCRIPT_CHANNEL_SET, "[1]")}, -32603, "internal", NULL},
 
     /* reserve */
-    {"reserve held", RESERVE, {CALL(SCRIPT_RESERVE, "[0 " BODY ALLOC "]")}, 0, NULL,
+    {"reserve held", RESERVE, {CALL(SCRIPT_RESERVE, "[0 0 " BODY ALLOC "]")}, 0, NULL,
      "\"replayed\":false"},
     {"reserve replayed", RESERVE,
      {CALL(SCRIPT_RESERVE, "[1 'RID']"), CALL(SCRIPT_RESERVATION_GET, "[1 " BODY ALLOC "]")}, 0, NULL,
@@ -228,24 +244,77 @@ static const struct contract_case cases[] = {
      NULL},
     {"reserve bound to a record gone since", RESERVE,
      {CALL(SCRIPT_RESERVE, "[1 'RID']"), CALL(SCRIPT_RESERVATION_GET, "[2]"),
-      CALL(SCRIPT_RESERVE, "[0 " BODY ALLOC "]")},
+      CALL(SCRIPT_RESERVE, "[0 0 " BODY ALLOC "]")},
      0, NULL, "\"replayed\":false"},
     {"reserve bound to a record gone, twice", RESERVE,
      {CALL(SCRIPT_RESERVE, "[1 'RID']"), CALL(SCRIPT_RESERVATION_GET, "[2]"),
       CALL(SCRIPT_RESERVE, "[1 'R2']"), CALL(SCRIPT_RESERVATION_GET, "[2]")},
      1002, "not_found", NULL},
-    {"reserve short", RESERVE, {CALL(SCRIPT_RESERVE, "[2 'A' 2 1]")}, 1001, "out_of_stock",
+    {"reserve short", RESERVE, {CALL(SCRIPT_RESERVE, "[2 'A' 2 1 0]")}, 1001, "out_of_stock",
      "\"sku\":\"A\",\"requested\":2,\"available\":1"},
-    {"reserve short, bad sku", RESERVE, {CALL(SCRIPT_RESERVE, "[2 'A B' 2 1]")}, -32603, "internal",
+    {"reserve short, bad sku", RESERVE, {CALL(SCRIPT_RESERVE, "[2 'A B' 2 1 0]")}, -32603, "internal",
      NULL},
     {"reserve no channel", RESERVE, {CALL(SCRIPT_RESERVE, "[3]")}, 1005, "unknown_channel", NULL},
-    {"reserve held, broken allocation", RESERVE, {CALL(SCRIPT_RESERVE, "[0 " BODY " 'A' 'L']")},
+    {"reserve held, broken allocation", RESERVE, {CALL(SCRIPT_RESERVE, "[0 0 " BODY " 'A' 'L']")},
      -32603, "internal", NULL},
-    {"reserve held, no body", RESERVE, {CALL(SCRIPT_RESERVE, "[0]")}, -32603, "internal", NULL},
+    {"reserve held, no body", RESERVE, {CALL(SCRIPT_RESERVE, "[0 0]")}, -32603, "internal", NULL},
     {"reserve broken data", RESERVE, {CALL(SCRIPT_RESERVE, "[4 'WRONGTYPE']")}, -32603, "internal",
      NULL},
     {"reserve broken, no why", RESERVE, {CALL(SCRIPT_RESERVE, "[4]")}, -32603, "internal", NULL},
     {"reserve status 5", RESERVE, {CALL(SCRIPT_RESERVE, "[5]")}, -32603, "internal", NULL},
+    {"reserve held, explained", RESERVE_EXPLAIN,
+     {CALL(SCRIPT_RESERVE, "[0 2 'L' '1.2500' 'DE' 5 'M' '' '' -3 " BODY ALLOC "]")}, 0, NULL,
+     "\"explain\":[{\"location\":\"L\",\"distance_km\":1.2500,\"zone\":\"DE\",\"priority\":5},"
+     "{\"location\":\"M\",\"priority\":-3}]"},
+    {"reserve held, explained unasked", RESERVE,
+     {CALL(SCRIPT_RESERVE, "[0 1 'L' '' '' 0 " BODY ALLOC "]")}, -32603, "internal", NULL},
+    {"reserve held, explain distance not a number", RESERVE_EXPLAIN,
+     {CALL(SCRIPT_RESERVE, "[0 1 'L' '1.5km' '' 0 " BODY ALLOC "]")}, -32603, "internal", NULL},
+    {"reserve held, explain count past the end", RESERVE_EXPLAIN,
+     {CALL(SCRIPT_RESERVE, "[0 9 'L' '' '' 0 " BODY ALLOC "]")}, -32603, "internal", NULL},
+    {"reserve held, explain count negative", RESERVE_EXPLAIN,
+     {CALL(SCRIPT_RESERVE, "[0 -1 " BODY ALLOC "]")}, -32603, "internal", NULL},
+    {"reserve short, explained", RESERVE_EXPLAIN,
+     {CALL(SCRIPT_RESERVE, "[2 'A' 2 1 1 'L' '3.0000' '' 0]")}, 1001, "out_of_stock",
+     "\"available\":1,\"explain\":[{\"location\":\"L\",\"distance_km\":3.0000,\"priority\":0}]"},
+    {"reserve short, explain cut short", RESERVE_EXPLAIN,
+     {CALL(SCRIPT_RESERVE, "[2 'A' 2 1 1 'L' '3.0000' '']")}, -32603, "internal", NULL},
+
+    /* location.set, location.get, location.list */
+    {"location.set", LOCATION_SET, {CALL(SCRIPT_LOCATION_SET, "[0 '52.52' '13.4' 'DE' '5' 'a,b']")},
+     0, NULL,
+     "{\"location\":\"W\",\"lat\":52.52,\"lng\":13.4,\"zone\":\"DE\",\"priority\":5,"
+     "\"tags\":[\"a\",\"b\"]}"},
+    {"location.get", LOCATION_GET, {CALL(SCRIPT_LOCATION_GET, "[0 '' '' '' '0' '']")}, 0, NULL,
+     "{\"location\":\"W\",\"priority\":0,\"tags\":[]}"},
+    {"location.get unknown", LOCATION_GET, {CALL(SCRIPT_LOCATION_GET, "[1]")}, 1002, "not_found",
+     NULL},
+    {"location.get lat not a number", LOCATION_GET,
+     {CALL(SCRIPT_LOCATION_GET, "[0 'NaN' '1' '' '0' '']")}, -32603, "internal", NULL},
+    {"location.get lat without lng", LOCATION_GET,
+     {CALL(SCRIPT_LOCATION_GET, "[0 '1' '' '' '0' '']")}, -32603, "internal", NULL},
+    {"location.get a lat that would break the JSON", LOCATION_GET,
+     {CALL(SCRIPT_LOCATION_GET, "[0 '1,\"x\":2' '1' '' '0' '']")}, -32603, "internal", NULL},
+    {"location.get priority out of range", LOCATION_GET,
+     {CALL(SCRIPT_LOCATION_GET, "[0 '' '' '' '5000' '']")}, -32603, "internal", NULL},
+    {"location.get priority not whole", LOCATION_GET,
+     {CALL(SCRIPT_LOCATION_GET, "[0 '' '' '' '1.5' '']")}, -32603, "internal", NULL},
+    {"location.get priority as a number", LOCATION_GET,
+     {CALL(SCRIPT_LOCATION_GET, "[0 '' '' '' 1 '']")}, -32603, "internal", NULL},
+    {"location.get bad tag", LOCATION_GET, {CALL(SCRIPT_LOCATION_GET, "[0 '' '' '' '0' 'a,b c']")},
+     -32603, "internal", NULL},
+    {"location.get bad zone", LOCATION_GET, {CALL(SCRIPT_LOCATION_GET, "[0 '' '' 'a\"b' '0' '']")},
+     -32603, "internal", NULL},
+    {"location.list", LOCATION_LIST,
+     {CALL(SCRIPT_LOCATION_LIST, "[0 'A' '' '' '' '0' '' 'B' '1' '-2.5e1' 'Z' '-1' 't']")}, 0, NULL,
+     "{\"locations\":[{\"location\":\"A\",\"priority\":0,\"tags\":[]},{\"location\":\"B\","
+     "\"lat\":1,\"lng\":-2.5e1,\"zone\":\"Z\",\"priority\":-1,\"tags\":[\"t\"]}]}"},
+    {"location.list empty", LOCATION_LIST, {CALL(SCRIPT_LOCATION_LIST, "[0]")}, 0, NULL,
+     "{\"locations\":[]}"},
+    {"location.list broken group", LOCATION_LIST,
+     {CALL(SCRIPT_LOCATION_LIST, "[0 'A' '' '' '' '0']")}, -32603, "internal", NULL},
+    {"location.list bad name", LOCATION_LIST,
+     {CALL(SCRIPT_LOCATION_LIST, "[0 'A:B' '' '' '' '0' '']")}, -32603, "internal", NULL},
 
     /* reservation.get */
     {"reservation.get", GET, {CALL(SCRIPT_RESERVATION_GET, "[0 " BODY ALLOC "]")}, 0, NULL,
@@ -486,25 +555,65 @@ static void test_reserve_arguments(void **state)
     /* No order_id: the binding key is the reservation's own. */
     assert_string_equal(fake_arg(kb + RESERVE_EK_ORDER), res_key);
     assert_string_equal(fake_arg(kb + RESERVE_EK_CHANNEL), "{inv}:channel:web");
+    assert_string_equal(fake_arg(kb + RESERVE_EK_RULES), "{inv}:rules:web");
     assert_string_equal(fake_arg(kb + RESERVE_EK_FIXED), "{inv}:stock:A");
     assert_string_equal(fake_arg(kb + RESERVE_EK_FIXED + 1), "{inv}:stock:B");
     assert_string_equal(fake_arg(kb + RESERVE_EK_FIXED + 2), "{inv}:holds:A");
     assert_string_equal(fake_arg(kb + RESERVE_EK_FIXED + 3), "{inv}:holds:B");
     int a = fake.last.nkeys;
     assert_string_equal(fake_arg(a + RESERVE_A_MAXLEN), "1000000");
+    assert_string_equal(fake_arg(a + RESERVE_A_LOCATION), "{inv}:location:");
     int ab = a + RESERVE_A_FIXED;
     assert_string_equal(fake_arg(ab + RESERVE_EA_ID), res_key + strlen("{inv}:res:"));
     assert_string_equal(fake_arg(ab + RESERVE_EA_ORDER_ID), "");
     assert_string_equal(fake_arg(ab + RESERVE_EA_TTL), "5000");
     assert_string_equal(fake_arg(ab + RESERVE_EA_STRATEGY), "split");
     assert_string_equal(fake_arg(ab + RESERVE_EA_STALE), "");
+    assert_string_equal(fake_arg(ab + RESERVE_EA_ROUTE), "");
     assert_string_equal(fake_arg(ab + RESERVE_EA_N), "2");
     const char *tail[] = {"A", "2", "B", "1", "2", "L1", "L2"};
     for (int i = 0; i < 7; i++)
         assert_string_equal(fake_arg(ab + RESERVE_EA_FIXED + i), tail[i]);
     assert_int_equal(fake.last.args.n, ab + RESERVE_EA_FIXED + 7);
-    reply_text("[3 'A' 2 0]");
+    reply_text("[2 'A' 2 0 0]");
     teardown(NULL);
+}
+
+/* The order's route: destination, zone, max_distance_km and explain, in
+ * one argument; empty parts for what the order lacks. */
+static void test_reserve_route(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *extra; /* params after items */
+        const char *route;
+    } routes[] = {
+        {"", ""},
+        {",\"explain\":false", ""},
+        {",\"explain\":true", ",,,,1"},
+        {",\"destination\":{\"lat\":52.52,\"lng\":-13.405}", "52.52,-13.405,,,"},
+        {",\"destination\":{\"lat\":0.1,\"lng\":180,\"zone\":\"EU/DE\"},\"max_distance_km\":12.5,"
+         "\"explain\":true",
+         "0.1,180,EU/DE,12.5,1"},
+        {",\"destination\":{\"lat\":-90,\"lng\":1e-7},\"max_distance_km\":1000000",
+         "-90,1e-07,,1000000,"},
+    };
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        char req[512];
+        snprintf(req, sizeof req,
+                 "{\"id\":1,\"method\":\"reserve\",\"params\":{\"items\":[{\"sku\":\"A\","
+                 "\"quantity\":1}]%s}}",
+                 routes[i].extra);
+        setup(NULL);
+        start(req);
+        assert_true(fake.pending);
+        int ab = fake.last.nkeys + RESERVE_A_FIXED;
+        if (strcmp(fake_arg(ab + RESERVE_EA_ROUTE), routes[i].route) != 0)
+            fail_msg("%s: route '%s', expected '%s'", routes[i].extra,
+                     fake_arg(ab + RESERVE_EA_ROUTE), routes[i].route);
+        reply_text("[2 'A' 1 0 0]");
+        teardown(NULL);
+    }
 }
 
 /* The act is given exactly the keys the plan named: the binding, and each
@@ -554,6 +663,7 @@ int main(void)
         cmocka_unit_test(test_contract_cases),
         cmocka_unit_test(test_internal_errors_are_counted),
         cmocka_unit_test(test_reserve_arguments),
+        cmocka_unit_test(test_reserve_route),
         cmocka_unit_test(test_commit_keys_from_the_plan),
         cmocka_unit_test(test_redis_down_answers_at_once),
     };

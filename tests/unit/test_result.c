@@ -215,10 +215,13 @@ static const struct channel_case {
     const char *channel;
     size_t n;
     const char *locations[4];
+    const char *rules;    /* as stored: comma-joined, "" for the default */
+    const char *rules_json; /* what the result must say */
 } channel_cases[] = {
-    {"web", 0, {NULL}},
-    {"web", 1, {"wh-east"}},
-    {"store/eu", 3, {"wh-east", "store-9", "a\"b\\c"}},
+    {"web", 0, {NULL}, "", "[\"channel_order\"]"},
+    {"web", 1, {"wh-east"}, "nearest", "[\"nearest\"]"},
+    {"store/eu", 3, {"wh-east", "store-9", "a\"b\\c"}, "same_zone,nearest,priority",
+     "[\"same_zone\",\"nearest\",\"priority\"]"},
 };
 
 static void test_channel(void **state)
@@ -233,7 +236,8 @@ static void test_channel(void **state)
         }
         struct buf out;
         buf_init(&out);
-        result_channel(&out, (struct str){tc->channel, strlen(tc->channel)}, locs, tc->n);
+        result_channel(&out, (struct str){tc->channel, strlen(tc->channel)}, locs, tc->n,
+                       (struct str){tc->rules, strlen(tc->rules)});
         cJSON *v = parse_all(tc->channel, &out);
         check_str(tc->channel, v, "channel", tc->channel, strlen(tc->channel));
         const cJSON *arr = cJSON_GetObjectItemCaseSensitive(v, "locations");
@@ -244,7 +248,12 @@ static void test_channel(void **state)
             if (!cJSON_IsString(e) || strcmp(e->valuestring, tc->locations[k]) != 0)
                 fail_msg("channel %s: locations[%zu] differs", tc->channel, k);
         }
-        if (cJSON_GetArraySize(v) != 2)
+        char *rules = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(v, "rules"));
+        if (rules == NULL || strcmp(rules, tc->rules_json) != 0)
+            fail_msg("channel %s: rules %s, expected %s", tc->channel, rules ? rules : "(none)",
+                     tc->rules_json);
+        cJSON_free(rules);
+        if (cJSON_GetArraySize(v) != 3)
             fail_msg("channel %s: %d members", tc->channel, cJSON_GetArraySize(v));
         cJSON_Delete(v);
         buf_free(&out);
@@ -271,23 +280,28 @@ static const struct reservation_case {
 } reservation_cases[] = {
     {"held, with order_id, replayed false",
      {S("r-1"), S("held"), S("ord-1"), S(""), 1700000000000LL, 1700000900000LL, true, false, NULL,
-      2},
+      2, {NULL, 0}},
      false, false, 0, 7},
     {"replayed true",
-     {S("r-1"), S("committed"), S("ord-1"), S(""), 1, 2, true, true, NULL, 2}, false,
+     {S("r-1"), S("committed"), S("ord-1"), S(""), 1, 2, true, true, NULL, 2, {NULL, 0}}, false,
      false, 1, 7},
     {"no order_id is null",
-     {S("r-2"), S("held"), S(""), S(""), 5, 6, true, false, NULL, 1}, true, false, 0,
+     {S("r-2"), S("held"), S(""), S(""), 5, 6, true, false, NULL, 1, {NULL, 0}}, true, false, 0,
      7},
     {"reservation.get: no replayed member",
      {S("r-3"), S("released"), S("o"), S("customer cancelled"), 5, 6, false, false, NULL,
-      2},
+      2, {NULL, 0}},
      false, true, -1, 7},
     {"expired with a reason and no order_id",
-     {S("r-4"), S("expired"), S(""), S("caf\xc3\xa9 \"x\""), 0, 0, false, true, NULL, 0}, true,
+     {S("r-4"), S("expired"), S(""), S("caf\xc3\xa9 \"x\""), 0, 0, false, true, NULL, 0, {NULL, 0}}, true,
      true, -1, 7},
     {"no allocations, nothing optional",
-     {S("r-5"), S("held"), S(""), S(""), 10, 20, false, false, NULL, 0}, true, false, -1, 6},
+     {S("r-5"), S("held"), S(""), S(""), 10, 20, false, false, NULL, 0, {NULL, 0}}, true, false,
+     -1, 6},
+    {"with explain",
+     {S("r-6"), S("held"), S("o"), S(""), 10, 20, true, false, NULL, 1,
+      S("[{\"location\":\"a\",\"distance_km\":1.5,\"priority\":0}]")},
+     false, false, 0, 8},
 };
 
 static void test_reservation(void **state)
@@ -343,11 +357,90 @@ static void test_reservation(void **state)
         if (tc->replayed == 1 && !cJSON_IsTrue(replayed))
             fail_msg("%s: replayed is not true", tc->name);
 
+        const cJSON *explain = cJSON_GetObjectItemCaseSensitive(v, "explain");
+        char *text = explain ? cJSON_PrintUnformatted(explain) : NULL;
+        if ((r->explain.p == NULL) != (text == NULL) ||
+            (text != NULL && (strlen(text) != r->explain.n ||
+                              memcmp(text, r->explain.p, r->explain.n) != 0)))
+            fail_msg("%s: explain %s, expected %.*s", tc->name, text ? text : "(absent)",
+                     (int)r->explain.n, r->explain.p ? r->explain.p : "");
+        cJSON_free(text);
+
         if (cJSON_GetArraySize(v) != tc->members)
             fail_msg("%s: %d members, expected %d", tc->name, cJSON_GetArraySize(v), tc->members);
         cJSON_Delete(v);
         buf_free(&out);
     }
+}
+
+/* ---- locations and explain ---- */
+
+static const struct location_case {
+    const char *name;
+    struct location_rec rec;
+    const char *json;
+} location_cases[] = {
+    {"everything", {S("wh-1"), S("52.52"), S("-13.405"), S("DE"), S("dc,eu"), -7},
+     "{\"location\":\"wh-1\",\"lat\":52.52,\"lng\":-13.405,\"zone\":\"DE\",\"priority\":-7,"
+     "\"tags\":[\"dc\",\"eu\"]}"},
+    {"nothing but the name", {S("s"), S(""), S(""), S(""), S(""), 0},
+     "{\"location\":\"s\",\"priority\":0,\"tags\":[]}"},
+    {"one tag, exponent", {S("p"), S("1e-05"), S("180"), S(""), S("x"), 1000},
+     "{\"location\":\"p\",\"lat\":1e-05,\"lng\":180,\"priority\":1000,\"tags\":[\"x\"]}"},
+};
+
+static void test_location(void **state)
+{
+    (void)state;
+    size_t n = sizeof location_cases / sizeof location_cases[0];
+    struct location_rec recs[sizeof location_cases / sizeof location_cases[0]];
+    struct buf out, want;
+    buf_init(&out);
+    buf_init(&want);
+    for (size_t i = 0; i < n; i++) {
+        const struct location_case *tc = &location_cases[i];
+        buf_reset(&out);
+        result_location(&out, &tc->rec);
+        cJSON *v = parse_all(tc->name, &out);
+        cJSON_Delete(v);
+        if (out.len != strlen(tc->json) || memcmp(out.data, tc->json, out.len) != 0)
+            fail_msg("%s: %.*s, expected %s", tc->name, (int)out.len, out.data, tc->json);
+        recs[i] = tc->rec;
+    }
+    buf_reset(&out);
+    result_locations(&out, recs, n);
+    buf_appends(&want, "{\"locations\":[");
+    for (size_t i = 0; i < n; i++) {
+        buf_appends(&want, i ? "," : "");
+        buf_appends(&want, location_cases[i].json);
+    }
+    buf_appends(&want, "]}");
+    if (out.len != want.len || memcmp(out.data, want.data, out.len) != 0)
+        fail_msg("list: %.*s", (int)out.len, out.data);
+    buf_reset(&out);
+    result_locations(&out, NULL, 0);
+    if (strcmp(buf_cstr(&out), "{\"locations\":[]}") != 0)
+        fail_msg("empty list: %s", out.data);
+    buf_free(&out);
+    buf_free(&want);
+}
+
+static void test_explain_entries(void **state)
+{
+    (void)state;
+    struct buf out;
+    buf_init(&out);
+    buf_appendc(&out, '[');
+    result_explain_entry(&out, STR_LIT("near"), STR_LIT("12.3456"), STR_LIT("DE"), 5);
+    result_explain_entry(&out, STR_LIT("nocoords"), STR_LIT(""), STR_LIT(""), -1000);
+    buf_appendc(&out, ']');
+    const char *want = "[{\"location\":\"near\",\"distance_km\":12.3456,\"zone\":\"DE\","
+                       "\"priority\":5},{\"location\":\"nocoords\",\"priority\":-1000}]";
+    cJSON *v = parse_all("explain", &out);
+    cJSON_Delete(v);
+    if (strcmp(buf_cstr(&out), want) != 0)
+        fail_msg("explain: %s", out.data);
+    buf_free(&out);
 }
 
 /* ---- pong ---- */
@@ -524,6 +617,8 @@ int main(void)
         cmocka_unit_test(test_stock_totals_do_not_overflow),
         cmocka_unit_test(test_channel),
         cmocka_unit_test(test_reservation),
+        cmocka_unit_test(test_location),
+        cmocka_unit_test(test_explain_entries),
         cmocka_unit_test(test_pong),
         cmocka_unit_test(test_sort),
         cmocka_unit_test(test_sort_lengths),

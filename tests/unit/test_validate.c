@@ -113,6 +113,11 @@ static const struct method_case {
     {"release", METHOD_RELEASE},
     {"extend", METHOD_EXTEND},
     {"stock.audit", METHOD_STOCK_AUDIT},
+    {"location.set", METHOD_LOCATION_SET},
+    {"location.get", METHOD_LOCATION_GET},
+    {"location.list", METHOD_LOCATION_LIST},
+    {"location", -1},
+    {"locations.list", -1},
     {"Commit", -1},
     {"stock.audits", -1},
     {"", -1},
@@ -674,16 +679,42 @@ static const char *const bad_locations[] = {
     "[]", "\"a\"", "null", "{}", "1", "true", "[\"a\",\"a\"]", "[\"a\",\"b\",\"a\"]", "[\"a\",1]",
     "[null]", "[[\"a\"]]", "[{}]", "[\"a:b\"]", "[\"\"]", "[\"" A128 "a\"]", NULL};
 
+static const char *const bad_lat[] = {"91", "-90.0001", "90.000001", "\"52.5\"", "null", "true",
+                                      "[]", "{}", "1e999", "-1e999", NULL};
+static const char *const bad_lng[] = {"180.0001", "-181", "\"13\"", "null", "false", "[1]",
+                                      "1e999", NULL};
+static const char *const bad_priority[] = {"1001", "-1001", "1.5", "\"1\"", "null", "1e999",
+                                           "[]", NULL};
+static const char *const bad_tags[] = {
+    "\"a\"", "null", "{}", "[1]", "[\"a\",\"a\"]", "[\"a:b\"]", "[\"\"]", "[null]",
+    "[\"t1\",\"t2\",\"t3\",\"t4\",\"t5\",\"t6\",\"t7\",\"t8\",\"t9\",\"t10\",\"t11\",\"t12\",\"t13\","
+    "\"t14\",\"t15\",\"t16\",\"t17\"]",
+    NULL};
+static const char *const bad_rules[] = {
+    "[]", "\"nearest\"", "null", "{}", "[1]", "[\"fastest\"]", "[\"Nearest\"]",
+    "[\"nearest\",\"nearest\"]", "[\"nearest \"]", "[null]",
+    "[\"nearest\",\"priority\",\"same_zone\",\"channel_order\",\"nearest\",\"priority\"]", NULL};
+static const char *const bad_max_distance[] = {"0", "-1", "-0.5", "\"5\"", "null", "true",
+                                               "1e999", "1000000.5", "[]", NULL};
+static const char *const bad_explain[] = {"1", "0", "\"true\"", "null", "[]", "{}", NULL};
+static const char *const bad_destination[] = {"1", "\"52,13\"", "null", "[]", "true", NULL};
+
 /* Valid params holding every field of each method. */
 #define BASE_STOCK_SET "{\"sku\":\"SKU-1\",\"location\":\"wh-1\",\"on_hand\":5,\"safety_stock\":1}"
 #define BASE_STOCK_ADJUST                                                                          \
     "{\"sku\":\"SKU-1\",\"location\":\"wh-1\",\"delta\":-2,\"reason\":\"damaged\"}"
 #define BASE_STOCK_GET "{\"sku\":\"SKU-1\",\"locations\":[\"wh-1\",\"wh-2\"]}"
-#define BASE_CHANNEL_SET "{\"channel\":\"web\",\"locations\":[\"wh-1\",\"wh-2\"]}"
+#define BASE_CHANNEL_SET                                                                           \
+    "{\"channel\":\"web\",\"locations\":[\"wh-1\",\"wh-2\"],\"rules\":[\"same_zone\",\"nearest\"]}"
+#define BASE_LOCATION_SET                                                                          \
+    "{\"location\":\"wh-1\",\"lat\":52.52,\"lng\":-13.4,\"zone\":\"DE\",\"priority\":-5,"          \
+    "\"tags\":[\"dc\"]}"
+#define BASE_LOCATION_GET "{\"location\":\"wh-1\"}"
 #define BASE_CHANNEL_GET "{\"channel\":\"web\"}"
 #define BASE_RESERVE                                                                               \
     "{\"order_id\":\"ord-1\",\"items\":[{\"sku\":\"A\",\"quantity\":2}],\"channel\":\"web\","    \
-    "\"locations\":[\"wh-1\"],\"strategy\":\"auto\",\"ttl_ms\":60000}"
+    "\"locations\":[\"wh-1\"],\"strategy\":\"auto\",\"ttl_ms\":60000,"                           \
+    "\"destination\":{\"lat\":1,\"lng\":2,\"zone\":\"DE\"},\"max_distance_km\":50.5,\"explain\":true}"
 #define BASE_RESERVATION_GET "{\"reservation_id\":\"r-1\"}"
 #define BASE_AUTH "{\"token\":\"s3cret token\"}"
 #define BASE_COMMIT "{\"reservation_id\":\"r-1\"}"
@@ -717,6 +748,17 @@ static const struct bad_field_case {
     {METHOD_RESERVE, BASE_RESERVE, "strategy", bad_strategy},
     {METHOD_RESERVE, BASE_RESERVE, "ttl_ms", bad_ttl},
     {METHOD_RESERVATION_GET, BASE_RESERVATION_GET, "reservation_id", bad_ident},
+    {METHOD_CHANNEL_SET, BASE_CHANNEL_SET, "rules", bad_rules},
+    {METHOD_LOCATION_SET, BASE_LOCATION_SET, "location", bad_ident},
+    {METHOD_LOCATION_SET, BASE_LOCATION_SET, "lat", bad_lat},
+    {METHOD_LOCATION_SET, BASE_LOCATION_SET, "lng", bad_lng},
+    {METHOD_LOCATION_SET, BASE_LOCATION_SET, "zone", bad_ident},
+    {METHOD_LOCATION_SET, BASE_LOCATION_SET, "priority", bad_priority},
+    {METHOD_LOCATION_SET, BASE_LOCATION_SET, "tags", bad_tags},
+    {METHOD_LOCATION_GET, BASE_LOCATION_GET, "location", bad_ident},
+    {METHOD_RESERVE, BASE_RESERVE, "destination", bad_destination},
+    {METHOD_RESERVE, BASE_RESERVE, "max_distance_km", bad_max_distance},
+    {METHOD_RESERVE, BASE_RESERVE, "explain", bad_explain},
 };
 
 /* Parses base and puts value (JSON text) under field. */
@@ -883,16 +925,34 @@ static const struct method_base {
     {METHOD_STOCK_SET, BASE_STOCK_SET, {"sku", "location", "on_hand"}, HAS_SAFETY_STOCK},
     {METHOD_STOCK_ADJUST, BASE_STOCK_ADJUST, {"sku", "location", "delta"}, HAS_REASON},
     {METHOD_STOCK_GET, BASE_STOCK_GET, {"sku"}, HAS_LOCATIONS},
-    {METHOD_CHANNEL_SET, BASE_CHANNEL_SET, {"channel", "locations"}, 0},
+    {METHOD_CHANNEL_SET, BASE_CHANNEL_SET, {"channel", "locations"}, HAS_RULES},
     {METHOD_CHANNEL_GET, BASE_CHANNEL_GET, {"channel"}, 0},
     {METHOD_RESERVE, BASE_RESERVE, {"items"},
-     HAS_ORDER_ID | HAS_CHANNEL | HAS_LOCATIONS | HAS_STRATEGY | HAS_TTL},
+     HAS_ORDER_ID | HAS_CHANNEL | HAS_LOCATIONS | HAS_STRATEGY | HAS_TTL | HAS_DESTINATION |
+         HAS_DEST_ZONE | HAS_MAX_DISTANCE | HAS_EXPLAIN},
     {METHOD_RESERVATION_GET, BASE_RESERVATION_GET, {"reservation_id"}, 0},
     {METHOD_COMMIT, BASE_COMMIT, {"reservation_id"}, 0},
     {METHOD_RELEASE, BASE_RELEASE, {"reservation_id"}, HAS_REASON},
     {METHOD_EXTEND, BASE_EXTEND, {"reservation_id", "ttl_ms"}, 0},
     {METHOD_STOCK_AUDIT, BASE_STOCK_AUDIT, {NULL}, HAS_SKU},
+    {METHOD_LOCATION_SET, BASE_LOCATION_SET, {"location"},
+     HAS_COORDS | HAS_ZONE | HAS_PRIORITY | HAS_TAGS},
+    {METHOD_LOCATION_GET, BASE_LOCATION_GET, {"location"}, 0},
+    {METHOD_LOCATION_LIST, "{}", {NULL}, 0},
 };
+
+/* Optional fields that only go with another: without this one, the
+ * error names that field. */
+static const char *paired_error(enum method_id m, const char *field)
+{
+    if (m == METHOD_LOCATION_SET && strcmp(field, "lat") == 0)
+        return "lat";
+    if (m == METHOD_LOCATION_SET && strcmp(field, "lng") == 0)
+        return "lng";
+    if (m == METHOD_RESERVE && strcmp(field, "destination") == 0)
+        return "max_distance_km";
+    return NULL;
+}
 
 /* The presence bit of an optional field, by name. */
 static unsigned flag_of(const char *field)
@@ -904,6 +964,9 @@ static unsigned flag_of(const char *field)
         {"safety_stock", HAS_SAFETY_STOCK}, {"ttl_ms", HAS_TTL},         {"order_id", HAS_ORDER_ID},
         {"channel", HAS_CHANNEL},           {"locations", HAS_LOCATIONS}, {"reason", HAS_REASON},
         {"strategy", HAS_STRATEGY},         {"sku", HAS_SKU},
+        {"zone", HAS_ZONE},                 {"priority", HAS_PRIORITY},   {"tags", HAS_TAGS},
+        {"rules", HAS_RULES},               {"max_distance_km", HAS_MAX_DISTANCE},
+        {"explain", HAS_EXPLAIN},
     };
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         if (strcmp(flags[i].name, field) == 0)
@@ -954,6 +1017,8 @@ static void test_fields_of_every_method(void **state)
             run_validate_tree(&r, mb->method, less, &default_limits);
             if (is_required(mb, m->string)) {
                 expect_field(&r, m->string, what);
+            } else if (paired_error(mb->method, m->string) != NULL) {
+                expect_field(&r, paired_error(mb->method, m->string), what);
             } else {
                 expect_ok(&r, what);
                 unsigned bit = flag_of(m->string);
@@ -1163,6 +1228,134 @@ static void test_reuse_resets(void **state)
 
 /* Regression (found by fuzz_validate): an unknown field with the empty
  * name is named as "", and the error response carries "field":"". */
+/* ---- params: locations and routing ---- */
+
+static void validate_text(struct run *r, enum method_id m, const char *params)
+{
+    cJSON *json = cJSON_Parse(params);
+    if (json == NULL)
+        fail_msg("test JSON does not parse: %s", params);
+    run_validate_tree(r, m, json, &default_limits);
+}
+
+static const struct routing_error_case {
+    enum method_id method;
+    const char *params;
+    const char *field;
+} routing_error_cases[] = {
+    {METHOD_LOCATION_SET, "{\"location\":\"w\",\"lat\":1}", "lng"},
+    {METHOD_LOCATION_SET, "{\"location\":\"w\",\"lng\":1}", "lat"},
+    {METHOD_LOCATION_SET, "{\"location\":\"w\",\"lat\":1,\"lng\":1e999}", "lng"},
+    {METHOD_RESERVE, "{\"items\":[{\"sku\":\"A\",\"quantity\":1}],\"max_distance_km\":5}",
+     "max_distance_km"},
+    {METHOD_RESERVE, "{\"items\":[{\"sku\":\"A\",\"quantity\":1}],\"destination\":{}}",
+     "destination.lat"},
+    {METHOD_RESERVE, "{\"items\":[{\"sku\":\"A\",\"quantity\":1}],\"destination\":{\"lat\":1}}",
+     "destination.lng"},
+    {METHOD_RESERVE, "{\"items\":[{\"sku\":\"A\",\"quantity\":1}],\"destination\":{\"lng\":1}}",
+     "destination.lat"},
+    {METHOD_RESERVE,
+     "{\"items\":[{\"sku\":\"A\",\"quantity\":1}],\"destination\":{\"lat\":91,\"lng\":1}}",
+     "destination.lat"},
+    {METHOD_RESERVE,
+     "{\"items\":[{\"sku\":\"A\",\"quantity\":1}],\"destination\":{\"lat\":\"1\",\"lng\":1}}",
+     "destination.lat"},
+    {METHOD_RESERVE,
+     "{\"items\":[{\"sku\":\"A\",\"quantity\":1}],\"destination\":{\"lat\":1,\"lng\":-180.5}}",
+     "destination.lng"},
+    {METHOD_RESERVE,
+     "{\"items\":[{\"sku\":\"A\",\"quantity\":1}],\"destination\":{\"lat\":1,\"lng\":1e999}}",
+     "destination.lng"},
+    {METHOD_RESERVE,
+     "{\"items\":[{\"sku\":\"A\",\"quantity\":1}],"
+     "\"destination\":{\"lat\":1,\"lng\":1,\"zone\":\"a b\"}}",
+     "destination.zone"},
+    {METHOD_RESERVE,
+     "{\"items\":[{\"sku\":\"A\",\"quantity\":1}],"
+     "\"destination\":{\"lat\":1,\"lng\":1,\"zone\":7}}",
+     "destination.zone"},
+    {METHOD_RESERVE,
+     "{\"items\":[{\"sku\":\"A\",\"quantity\":1}],"
+     "\"destination\":{\"lat\":1,\"lng\":1,\"alt\":3}}",
+     "destination.alt"},
+};
+
+static void test_routing_errors(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof routing_error_cases / sizeof routing_error_cases[0]; i++) {
+        const struct routing_error_case *tc = &routing_error_cases[i];
+        struct run r;
+        validate_text(&r, tc->method, tc->params);
+        expect_field(&r, tc->field, tc->params);
+        run_free(&r);
+    }
+}
+
+static void test_routing_values(void **state)
+{
+    (void)state;
+    struct run r;
+    validate_text(&r, METHOD_LOCATION_SET,
+                  "{\"location\":\"w\",\"lat\":-90,\"lng\":180,\"priority\":1000,\"tags\":["
+                  "\"t1\",\"t2\",\"t3\",\"t4\",\"t5\",\"t6\",\"t7\",\"t8\",\"t9\",\"t10\",\"t11\","
+                  "\"t12\",\"t13\",\"t14\",\"t15\",\"t16\"]}");
+    expect_ok(&r, "location.set at the edges");
+    assert_true(r.p.coords.lat == -90.0 && r.p.coords.lng == 180.0);
+    assert_int_equal(r.p.priority, 1000);
+    assert_int_equal(r.p.n_tags, 16);
+    assert_true(ident_is(&r.p.tags[15], "t16"));
+    assert_int_equal(r.p.present, HAS_COORDS | HAS_PRIORITY | HAS_TAGS);
+    run_free(&r);
+
+    validate_text(&r, METHOD_LOCATION_SET, "{\"location\":\"w\",\"priority\":-1000,\"tags\":[]}");
+    expect_ok(&r, "location.set without coordinates");
+    assert_int_equal(r.p.priority, -1000);
+    assert_int_equal(r.p.n_tags, 0);
+    assert_int_equal(r.p.present, HAS_PRIORITY | HAS_TAGS);
+    run_free(&r);
+
+    validate_text(&r, METHOD_LOCATION_SET, "{\"location\":\"w\"}");
+    expect_ok(&r, "location.set with nothing but the name");
+    assert_int_equal(r.p.priority, 0);
+    assert_int_equal(r.p.present, 0);
+    run_free(&r);
+
+    validate_text(&r, METHOD_CHANNEL_SET,
+                  "{\"channel\":\"c\",\"locations\":[\"a\"],"
+                  "\"rules\":[\"priority\",\"channel_order\",\"same_zone\",\"nearest\"]}");
+    expect_ok(&r, "all four rules");
+    assert_int_equal(r.p.n_rules, 4);
+    assert_int_equal(r.p.rules[0], RULE_PRIORITY);
+    assert_int_equal(r.p.rules[1], RULE_CHANNEL_ORDER);
+    assert_int_equal(r.p.rules[2], RULE_SAME_ZONE);
+    assert_int_equal(r.p.rules[3], RULE_NEAREST);
+    assert_string_equal(rule_name(RULE_SAME_ZONE), "same_zone");
+    run_free(&r);
+
+    validate_text(&r, METHOD_RESERVE,
+                  "{\"items\":[{\"sku\":\"A\",\"quantity\":1}],"
+                  "\"destination\":{\"lat\":90,\"lng\":-180},\"max_distance_km\":0.001,"
+                  "\"explain\":false}");
+    expect_ok(&r, "reserve at the edges");
+    assert_true(r.p.destination.at.lat == 90.0 && r.p.destination.at.lng == -180.0);
+    assert_true(r.p.max_distance_km == 0.001);
+    assert_false(r.p.explain);
+    assert_int_equal(r.p.present, HAS_DESTINATION | HAS_MAX_DISTANCE | HAS_EXPLAIN);
+    run_free(&r);
+
+    validate_text(&r, METHOD_RESERVE,
+                  "{\"items\":[{\"sku\":\"A\",\"quantity\":1}],"
+                  "\"destination\":{\"lat\":1.5,\"lng\":2,\"zone\":\"EU/DE\"},"
+                  "\"max_distance_km\":1000000,\"explain\":true}");
+    expect_ok(&r, "reserve with a zone");
+    assert_true(ident_is(&r.p.destination.zone, "EU/DE"));
+    assert_true(r.p.explain);
+    assert_int_equal(r.p.present,
+                     HAS_DESTINATION | HAS_DEST_ZONE | HAS_MAX_DISTANCE | HAS_EXPLAIN);
+    run_free(&r);
+}
+
 static void test_empty_field_name_is_named(void **state)
 {
     (void)state;
@@ -1195,6 +1388,8 @@ int main(void)
         cmocka_unit_test(test_default_ttl),
         cmocka_unit_test(test_reuse_resets),
         cmocka_unit_test(test_empty_field_name_is_named),
+        cmocka_unit_test(test_routing_errors),
+        cmocka_unit_test(test_routing_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
