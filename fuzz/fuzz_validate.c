@@ -3,6 +3,7 @@
  * identifiers of 1..128 allowed bytes, whole quantities in range, no
  * repeated sku or location; and every key built from its identifiers must
  * keep the namespace hash tag as its only braces. */
+#include <math.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -73,6 +74,36 @@ static void check_params(enum method_id m, const struct params *p, const struct 
         FUZZ_CHECK(p->delta != 0 && p->delta >= -STOCK_MAX && p->delta <= STOCK_MAX);
     if (m == METHOD_RESERVE || m == METHOD_EXTEND)
         FUZZ_CHECK(p->ttl_ms >= TTL_MIN_MS && p->ttl_ms <= TTL_MAX_MS);
+    if (p->present & HAS_ZONE)
+        check_ident(&p->zone);
+    FUZZ_CHECK(p->n_tags <= MAX_TAGS);
+    for (unsigned i = 0; i < p->n_tags; i++) {
+        check_ident(&p->tags[i]);
+        for (unsigned k = 0; k < i; k++)
+            FUZZ_CHECK(!same(&p->tags[k], &p->tags[i]));
+    }
+    FUZZ_CHECK(p->n_rules <= MAX_RULES && (p->n_rules > 0) == !!(p->present & HAS_RULES));
+    for (unsigned i = 0; i < p->n_rules; i++) {
+        FUZZ_CHECK(p->rules[i] < RULE_COUNT);
+        for (unsigned k = 0; k < i; k++)
+            FUZZ_CHECK(p->rules[k] != p->rules[i]);
+    }
+    FUZZ_CHECK(p->priority >= -PRIORITY_MAX && p->priority <= PRIORITY_MAX);
+    FUZZ_CHECK(!(p->present & HAS_LNG)); /* only ever both, as HAS_COORDS */
+    if (p->present & HAS_COORDS)
+        FUZZ_CHECK(isfinite(p->coords.lat) && fabs(p->coords.lat) <= 90 &&
+                   isfinite(p->coords.lng) && fabs(p->coords.lng) <= 180);
+    if (p->present & HAS_DESTINATION) {
+        const struct coords *at = &p->destination.at;
+        FUZZ_CHECK(isfinite(at->lat) && fabs(at->lat) <= 90 && isfinite(at->lng) &&
+                   fabs(at->lng) <= 180);
+        if (p->present & HAS_DEST_ZONE)
+            check_ident(&p->destination.zone);
+    } else {
+        FUZZ_CHECK(!(p->present & (HAS_MAX_DISTANCE | HAS_DEST_ZONE)));
+    }
+    if (p->present & HAS_MAX_DISTANCE)
+        FUZZ_CHECK(p->max_distance_km > 0 && isfinite(p->max_distance_km));
     if (p->present & HAS_REASON) {
         FUZZ_CHECK(p->reason.n >= 1 && p->reason.n <= TEXT_MAX);
         for (size_t i = 0; i < p->reason.n; i++)

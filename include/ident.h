@@ -19,7 +19,6 @@
 #define MAX_TAGS 16             /* on a location */
 #define MAX_RULES 5             /* in a channel's ranking chain */
 #define PRIORITY_MAX 1000       /* a location's priority is -1000..1000 */
-#define DISTANCE_MAX_KM 1000000 /* max_distance_km */
 
 /* A borrowed string: p points into a request, a reply or the config, and is
  * not NUL-terminated. */

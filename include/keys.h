@@ -20,7 +20,7 @@
     X(EVENTS, "events", 0)   /* stream: the ledger of stock movements */                       \
     X(QUARANTINE, "quarantine", 0) /* hash: unreadable reservation id -> why */               \
     X(LOCATION, "location", 1)     /* hash: lat, lng, zone, priority, tags */                  \
-    X(LOCATIONS, "locations", 0)   /* zset (scores 0): every location with a record */        \
+    X(LOCATIONS, "locations", 0)   /* hash: location -> lat,lng,zone,priority (ranking) */    \
     X(GEO, "geo", 0)               /* GEO set: the locations with coordinates */              \
     X(RULES, "rules", 1)           /* string: a channel's ranking rules, comma-joined */
 

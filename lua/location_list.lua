@@ -1,7 +1,7 @@
 -- location.list: every location's record, by name. Read-only. Contract:
 -- include/location.h.
 --
--- K_LOCATIONS  {ns}:locations   zset, scores 0 (so in name order)
+-- K_LOCATIONS  {ns}:locations   hash: every location with a record
 -- A_PREFIX     {ns}:location:   the start of a location's record key
 --
 -- Reply: {ST_OK, location, lat, lng, zone, priority, tags, ...}, all
@@ -9,8 +9,9 @@
 -- name whose record is gone is left out.
 --
 -- Invariant: read-only; changes nothing.
-local reply = {ST_OK}
-for _, loc in ipairs(redis.call('ZRANGE', K_LOCATIONS, 0, -1)) do
+local reply, names = {ST_OK}, redis.call('HKEYS', K_LOCATIONS)
+table.sort(names)
+for _, loc in ipairs(names) do
     local v = redis.call('HMGET', A_PREFIX .. loc, 'lat', 'lng', 'zone', 'priority', 'tags')
     if v[4] then
         reply[#reply + 1] = loc

@@ -4,8 +4,10 @@
 -- K_LOCATION   {ns}:location:<location>  hash: lat, lng, zone, priority,
 --                                        tags (comma-joined); fields of
 --                                        what was not given are absent
--- K_LOCATIONS  {ns}:locations            zset, scores 0: every location
---                                        with a record (location.list)
+-- K_LOCATIONS  {ns}:locations            hash: every location with a
+--                                        record -> what the reserve
+--                                        script's ranking reads of it,
+--                                        packed (location_entry)
 -- K_GEO        {ns}:geo                  GEO set of the locations with
 --                                        coordinates (redis-cli GEOSEARCH)
 -- A_LOCATION   the location
@@ -18,18 +20,19 @@
 -- Reply: {ST_OK, lat, lng, zone, priority, tags} as stored, all text
 -- ('' for none).
 --
--- Invariant: the record, the list and the GEO set change together: a
+-- Invariant: the record, the index and the GEO set change together: a
 -- location is in the GEO set exactly when its record has coordinates that
 -- Redis GEO can index (|lat| <= GEO_LAT_MAX; the ranking reads the
 -- record, so a location nearer a pole still ranks by its distance). Every
 -- key is type-checked before the first write.
 local GEO_LAT_MAX = 85.05112878
-for _, s in ipairs({{K_LOCATION, 'hash'}, {K_LOCATIONS, 'zset'}, {K_GEO, 'zset'}}) do
+for _, s in ipairs({{K_LOCATION, 'hash'}, {K_LOCATIONS, 'hash'}, {K_GEO, 'zset'}}) do
     local t = redis.call('TYPE', s[1]).ok
     if t ~= 'none' and t ~= s[2] then
         error(s[1] .. ' is a ' .. t .. ', not a ' .. s[2])
     end
 end
+local lat = tonumber(A_LAT)
 redis.call('DEL', K_LOCATION)
 local fields = {'priority', A_PRIORITY}
 for _, f in ipairs({{'lat', A_LAT}, {'lng', A_LNG}, {'zone', A_ZONE}, {'tags', A_TAGS}}) do
@@ -39,8 +42,8 @@ for _, f in ipairs({{'lat', A_LAT}, {'lng', A_LNG}, {'zone', A_ZONE}, {'tags', A
     end
 end
 redis.call('HSET', K_LOCATION, unpack(fields))
-redis.call('ZADD', K_LOCATIONS, 0, A_LOCATION)
-local lat = tonumber(A_LAT)
+redis.call('HSET', K_LOCATIONS, A_LOCATION,
+           location_entry(lat, tonumber(A_LNG), A_ZONE, tonumber(A_PRIORITY)))
 if lat and math.abs(lat) <= GEO_LAT_MAX then
     redis.call('GEOADD', K_GEO, A_LNG, A_LAT, A_LOCATION)
 else

@@ -6,10 +6,9 @@
 -- K_DUE        {ns}:due                zset of skus with holds, each scored
 --                                      no later than its earliest deadline
 -- K_EVENTS     {ns}:events             the ledger stream
+-- K_LOCATIONS  {ns}:locations          hash: location -> its ranking entry
+--                                      (location_set.lua, lua/lib/routing.lua)
 -- A_MAXLEN     ledger length cap
--- A_LOCATION   {ns}:location:          the start of a location record's key
---                                      (routing.lua reads the candidates'
---                                      records)
 -- Each order's segment of KEYS, from kb:
 -- EK_RES       {ns}:res:<id>           the new reservation (a fresh 128-bit
 --                                      random id: it does not exist)
@@ -27,8 +26,7 @@
 --              its record is gone (its retention ended): that binding is
 --              taken as absent and bound anew; '' for none
 -- EA_ROUTE     '' (no destination, no max_distance_km, no explain), or
---              'lat,lng,zone,max_km,explain' (each part may be empty;
---              explain is '1' for the explain list)
+--              the route as stockd packs it (include/route.h)
 -- EA_N         n, the number of lines
 -- then sku and quantity of each line, then m, the number of requested
 -- locations (0: the channel's), then the m locations in shipping-rule order.
@@ -54,10 +52,12 @@
 -- Candidates: the requested locations filtered to the channel's (keeping the
 -- request's order) when the channel is configured, the requested locations
 -- as they are when it is not, else the channel's list. Then ranked by the
--- channel's rules (rank_candidates, lua/lib/routing.lua), which also leaves
--- out those beyond max_distance_km: every order is ranked and filled in the
--- same step, so no order is filled from a farther location while a nearer
--- one the rules prefer could fill it.
+-- channel's rules for the order's destination, leaving out those beyond
+-- max_distance_km (lua/lib/routing.lua): every order is ranked and filled
+-- in the same step, so no order is filled from a farther location while a
+-- nearer one the rules prefer could fill it. When the most preferred
+-- candidate can fill every line, that is every strategy's plan: the rest
+-- is neither ranked nor read.
 -- Strategies: single = the first candidate that fills every line; per_line =
 -- each line from the first candidate that fills it; split = each line
 -- greedily across candidates in order; auto = single, else per_line, else
@@ -80,13 +80,15 @@
 -- The batch reads each stock field once and keeps what its orders did to
 -- it (reserved, as read plus the holds taken and given back so far), so
 -- each order plans on the stock as the orders before it left it. Writes
--- that many orders share are made once, at the end: one HINCRBY per
--- (sku, location) touched, one ZADD per holds index and one for the due
--- index; an order's own writes (its record, binding and ledger entries)
--- are made when it is planned. None of them can fail: the reserved fields
--- were read as whole numbers, and every key written was found of the
--- right type (or absent) before the order that first writes it wrote
--- anything. The only error that ends the whole batch is Redis's
+-- that many orders share are made once, at the end: one HSET per stock
+-- key of the reserved fields whose count changed (their new counts: the
+-- script read them and nothing else runs meanwhile, so this is the
+-- orders' HINCRBYs in one call), one ZADD per holds index and one for the
+-- due index; an order's own writes (its record, binding and ledger
+-- entries) are made when it is planned. None of them can fail: the
+-- reserved fields were read as whole numbers, and every key written was
+-- found of the right type (or absent) before the order that first writes
+-- it wrote anything. The only error that ends the whole batch is Redis's
 -- out-of-memory refusal, which comes before the batch's first write or
 -- not at all.
 local maxlen = A_MAXLEN
@@ -104,13 +106,14 @@ local function text(n)
     return t
 end
 
--- The stock_fields of each location seen in this batch.
-local field_cache = {}
+-- The stock_fields of each location seen in this batch; the reserved
+-- ones among them (the only fields a reserve writes).
+local field_cache, reserved_field = {}, {}
 local function fields_of(loc)
     local f = field_cache[loc]
     if not f then
         f = {stock_fields(loc)}
-        field_cache[loc] = f
+        field_cache[loc], reserved_field[f[2]] = f, true
     end
     return f
 end
@@ -143,7 +146,7 @@ local function read_stock(key, names)
         local v = redis.call('HMGET', key, unpack(missing))
         for i, f in ipairs(missing) do
             c[f] = tonumber(v[i]) or 0
-            if not is_int(v[i]) then
+            if reserved_field[f] and not is_int(v[i]) then
                 broken[key][f] = true
             end
         end
@@ -324,10 +327,11 @@ local function find_due(kb, n, skus, cands, avail)
     return found
 end
 
--- The locations of each channel read in this batch, with their
--- stock_fields in HMGET order: {locations, fields}; the rules of each
--- channel (a list); the locations' records (location_info).
-local channels, channel_rules, locations = {}, {}, {}
+-- The locations of each channel read in this batch: {locations, their
+-- stock_fields in HMGET order, what the ranking needs of them
+-- (read_locations)}, the last two made when first needed; the rules of
+-- each channel (a list).
+local channels, channel_rules = {}, {}
 
 -- Appends to reply the number of explain groups, then the groups.
 local function with_explain(reply, explain)
@@ -348,9 +352,65 @@ local function names_of(cands)
     return names
 end
 
+-- The order's candidates, in channel order, and the channel's entry in
+-- channels when they are its list (false when the request named them);
+-- or nil and the reply when the channel is unknown.
+local function candidates(kb, ab, n, m)
+    local ckey = KEYS[kb + EK_CHANNEL]
+    local ch = channels[ckey]
+    if not ch then
+        ch = {redis.call('LRANGE', ckey, 0, -1), false}
+        channels[ckey] = ch
+    end
+    local channel = ch[1]
+    if m == 0 then
+        if #channel == 0 then
+            return nil, {ST_NO_CHANNEL}
+        end
+        return channel, ch
+    end
+    local at, cands = ab + EA_FIXED + 2 * n, {}
+    if #channel > 0 then
+        for j = 1, m do
+            local loc = ARGV[at + j]
+            for _, c in ipairs(channel) do
+                if c == loc then
+                    cands[#cands + 1] = loc
+                    break
+                end
+            end
+        end
+    else
+        for j = 1, m do
+            cands[j] = ARGV[at + j]
+        end
+    end
+    return cands, false
+end
+
+-- The plan that takes every line from the one candidate loc, when it can
+-- fill them all: what every strategy plans when the most preferred
+-- candidate can (single and auto take it; per_line and split take each
+-- line from it). Reads only that candidate's stock fields.
+local function plan_at(kb, n, qty, loc)
+    local f = fields_of(loc)
+    for i = 1, n do
+        local c = read_stock(KEYS[kb + EK_FIXED + i - 1], f)
+        if c[f[1]] - c[f[2]] - c[f[3]] < qty[i] then
+            return nil
+        end
+    end
+    local plan = {}
+    for i = 1, n do
+        plan[i] = {1, qty[i]}
+    end
+    return plan
+end
+
 -- Reads and plans one order; writes nothing. Returns its reply when it
 -- takes nothing; else nil, then the plan, its candidates and skus. The due
--- allocations to give back come last, either way.
+-- allocations to give back come next, either way, then the explain list
+-- when the order asked for it.
 local function plan_order(kb, ab, n, m)
     if ARGV[ab + EA_ORDER_ID] ~= '' then
         local bound = redis.call('GET', KEYS[kb + EK_ORDER])
@@ -364,75 +424,96 @@ local function plan_order(kb, ab, n, m)
         skus[i] = ARGV[lines + 2 * i - 2]
         qty[i] = tonumber(ARGV[lines + 2 * i - 1])
     end
-    local ckey = KEYS[kb + EK_CHANNEL]
-    local ch = channels[ckey]
-    if not ch then
-        local list = redis.call('LRANGE', ckey, 0, -1)
-        ch = {list, names_of(list)}
-        channels[ckey] = ch
+    local cands, ch = candidates(kb, ab, n, m)
+    if not cands then
+        return ch
     end
-    local channel, cands, names = ch[1], ch[1], ch[2]
-    if m > 0 then
-        local at = lines + 2 * n
-        cands = {}
-        if #channel > 0 then
-            for j = 1, m do
-                local loc = ARGV[at + j]
-                for _, c in ipairs(channel) do
-                    if c == loc then
-                        cands[#cands + 1] = loc
-                        break
-                    end
-                end
-            end
-        else
-            for j = 1, m do
-                cands[j] = ARGV[at + j]
-            end
-        end
-        names = names_of(cands)
-    elseif #channel == 0 then
-        return {ST_NO_CHANNEL}
-    end
-    local rkey = KEYS[kb + EK_RULES]
+
+    -- Ranked by the channel's rules for the order's route (r, codes), or
+    -- in channel order (r is nil).
+    local rkey, route, r, codes, g = KEYS[kb + EK_RULES], ARGV[ab + EA_ROUTE], nil, nil, nil
     local rules = channel_rules[rkey]
     if not rules then
         rules = rules_list(redis.call('GET', rkey))
         channel_rules[rkey] = rules
     end
-    local explain = nil
-    if #rules > 0 or ARGV[ab + EA_ROUTE] ~= '' then
-        cands, explain = rank_candidates(cands, rules, ARGV[ab + EA_ROUTE], locations, A_LOCATION)
+    if #rules > 0 or route ~= '' then
+        r = parse_route(route)
+        codes = rule_codes(rules, r)
+        if #codes == 0 and not r.chord2 and not r.explain then
+            r = nil
+        end
+    end
+    if r then
+        g = ch and ch[3] or read_locations(K_LOCATIONS, cands)
+        if ch then
+            ch[3] = g
+        end
     end
     local k = #cands
-    if k == 0 then
-        return with_explain({ST_SHORT, skus[1], qty[1], 0}, explain)
-    end
 
-    -- avail[i][j]: what line i may take at candidate j, as the orders
-    -- before this one left the stock.
-    local avail = {}
-    for i = 1, n do
-        local c = read_stock(KEYS[kb + EK_FIXED + i - 1], names)
-        local row = {}
-        for j = 1, k do
-            local f = fields_of(cands[j])
-            local a = c[f[1]] - c[f[2]] - c[f[3]]
-            row[j] = a > 0 and a or 0
+    -- Most orders fit at the most preferred candidate: no need to rank the
+    -- rest, or to look at their stock.
+    local plan, top = nil, nil
+    if not (r and r.explain) then
+        if r then
+            top = top_candidate(g, k, codes, r)
+        elseif k > 0 then
+            top = 1
         end
-        avail[i] = row
+        if not top then
+            return {ST_SHORT, skus[1], qty[1], 0, 0}
+        end
+        plan = plan_at(kb, n, qty, cands[top])
     end
-    local strategy = ARGV[ab + EA_STRATEGY]
-    local plan = make_plan(strategy, avail, qty, n, k)
-    local due = nil
-    if not plan then
-        due = find_due(kb, n, skus, cands, avail)
-        if due then
-            plan = make_plan(strategy, avail, qty, n, k)
+    local explain, due = nil, nil
+    if plan then
+        cands = {cands[top]}
+    else
+        if r then
+            local order = ranked_candidates(g, k, codes, r)
+            explain = r.explain and explain_list(cands, g, order, r)
+            local ranked = {}
+            for x, j in ipairs(order) do
+                ranked[x] = cands[j]
+            end
+            cands, k = ranked, #order
         end
+        if k == 0 then
+            return with_explain({ST_SHORT, skus[1], qty[1], 0}, explain)
+        end
+        -- avail[i][j]: what line i may take at candidate j, as the orders
+        -- before this one left the stock (the fields of every candidate
+        -- read, those of a channel once per batch).
+        local names
+        if ch then
+            ch[2] = ch[2] or names_of(ch[1])
+            names = ch[2]
+        else
+            names = names_of(cands)
+        end
+        local avail = {}
+        for i = 1, n do
+            local c = read_stock(KEYS[kb + EK_FIXED + i - 1], names)
+            local row = {}
+            for j = 1, k do
+                local f = fields_of(cands[j])
+                local a = c[f[1]] - c[f[2]] - c[f[3]]
+                row[j] = a > 0 and a or 0
+            end
+            avail[i] = row
+        end
+        local strategy = ARGV[ab + EA_STRATEGY]
+        plan = make_plan(strategy, avail, qty, n, k)
         if not plan then
-            local reply = with_explain(short(strategy, avail, qty, skus, n, k), explain)
-            return reply, nil, nil, nil, due
+            due = find_due(kb, n, skus, cands, avail)
+            if due then
+                plan = make_plan(strategy, avail, qty, n, k)
+            end
+            if not plan then
+                local reply = with_explain(short(strategy, avail, qty, skus, n, k), explain)
+                return reply, nil, nil, nil, due
+            end
         end
     end
     for i = 1, n do
@@ -539,10 +620,15 @@ end
 
 -- The writes the orders share.
 for _, key in ipairs(touched) do
+    local counts, c = {}, stock[key]
     for f, d in pairs(delta[key]) do
         if d ~= 0 then
-            redis.call('HINCRBY', key, f, text(d))
+            counts[#counts + 1] = f
+            counts[#counts + 1] = text(c[f])
         end
+    end
+    if #counts > 0 then
+        redis.call('HSET', key, unpack(counts))
     end
 end
 for _, key in ipairs(add_keys) do

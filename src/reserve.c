@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "keys.h"
-#include "location.h"
 #include "request.h"
 #include "reservation.h"
+#include "route.h"
 
 /* A reserve's own state, in req->ctx. */
 struct reserve_ctx {
@@ -24,37 +24,28 @@ struct reserve_ctx {
 
 static void reserve_reply(struct request *req, struct reply *rd);
 
-/* The order's route for the script: "" when it has no destination, no
- * max_distance_km and does not ask to explain; else
- * "lat,lng,zone,max_km,explain" with empty parts for what it lacks. */
-static void route_add(struct args *a, const struct params *p)
+/* The order's route for the script (route.h): "" when it has no
+ * destination, no max_distance_km and does not ask to explain. */
+static void route_add(struct request *req, struct args *a)
 {
+    const struct params *p = &req->params;
     if (!(p->present & (HAS_DESTINATION | HAS_MAX_DISTANCE)) && !p->explain) {
         args_add(a, "", 0);
         return;
     }
-    char text[2 * 32 + IDENT_MAX + 32 + 8];
-    size_t n = 0;
-    if (p->present & HAS_DESTINATION) {
-        n += location_coord_text(p->destination.at.lat, text);
-        text[n++] = ',';
-        n += location_coord_text(p->destination.at.lng, text + n);
-        text[n++] = ',';
-        if (p->present & HAS_DEST_ZONE) {
-            memcpy(text + n, p->destination.zone.s.p, p->destination.zone.s.n);
-            n += p->destination.zone.s.n;
-        }
-    } else {
-        text[n++] = ',';
-        text[n++] = ',';
-    }
-    text[n++] = ',';
-    if (p->present & HAS_MAX_DISTANCE)
-        n += location_coord_text(p->max_distance_km, text + n);
-    text[n++] = ',';
-    if (p->explain)
-        text[n++] = '1';
-    args_add(a, text, n);
+    struct route r = {
+        .has_dest = (p->present & HAS_DESTINATION) != 0,
+        .lat = p->destination.at.lat,
+        .lng = p->destination.at.lng,
+        .zone = (p->present & HAS_DEST_ZONE) ? p->destination.zone.s : STR_LIT(""),
+        .has_max = (p->present & HAS_MAX_DISTANCE) != 0,
+        .max_km = p->max_distance_km,
+        .explain = p->explain,
+    };
+    struct buf *packed = &request_scratch(req)->json;
+    buf_reset(packed);
+    route_pack(packed, &r);
+    args_add(a, packed->data, packed->len);
 }
 
 static void reserve_call(struct request *req)
@@ -75,6 +66,7 @@ static void reserve_call(struct request *req)
     struct args *a = request_args(req);
     ARG_KEY(a, RESERVE_K_DUE, ns, KEY_DUE, NULL);
     ARG_KEY(a, RESERVE_K_EVENTS, ns, KEY_EVENTS, NULL);
+    ARG_KEY(a, RESERVE_K_LOCATIONS, ns, KEY_LOCATIONS, NULL);
     int kb = RESERVE_K_FIXED;
     ARG_KEY(a, kb + RESERVE_EK_RES, ns, KEY_RES, &rid);
     /* No order_id: no binding, and the key is one of its own, unused. */
@@ -88,8 +80,6 @@ static void reserve_call(struct request *req)
     int nkeys = a->n;
 
     ARG_INT(a, nkeys + RESERVE_A_MAXLEN, request_cfg(req)->ledger_maxlen);
-    ARGS_AT(a, nkeys + RESERVE_A_LOCATION);
-    args_add_prefix(a, ns, KEY_LOCATION);
     int ab = nkeys + RESERVE_A_FIXED;
     ARG_IDENT(a, ab + RESERVE_EA_ID, &rid);
     ARG_STR(a, ab + RESERVE_EA_ORDER_ID, order ? order->s : STR_LIT(""));
@@ -98,7 +88,7 @@ static void reserve_call(struct request *req)
     ARG_BYTES(a, ab + RESERVE_EA_STRATEGY, strategy, strlen(strategy));
     ARG_BYTES(a, ab + RESERVE_EA_STALE, ctx->bound, ctx->rebound ? ctx->bound_len : 0);
     ARGS_AT(a, ab + RESERVE_EA_ROUTE);
-    route_add(a, p);
+    route_add(req, a);
     ARG_INT(a, ab + RESERVE_EA_N, p->n_items);
     for (unsigned i = 0; i < p->n_items; i++) {
         args_add_ident(a, &p->items[i].sku);

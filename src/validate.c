@@ -2,6 +2,7 @@
  * in a schema below; one generic walker checks a params object against it. */
 #include "validate.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -57,6 +58,7 @@ struct field {
 
 #define IDENT_RULE(f) f " must be 1 to 128 bytes of A-Z a-z 0-9 . _ ~ @ / + = -."
 #define REQ 0u
+#define UNBOUNDED LLONG_MAX /* F_REAL's max: any finite number */
 #define OFF(member) offsetof(struct params, member)
 
 static const struct field f_sku = {"sku", F_IDENT, REQ, OFF(sku), 0, 0, false, IDENT_RULE("sku")};
@@ -136,8 +138,7 @@ static const struct field *const fields_RESERVE[] = {
     &(const struct field){"destination", F_DESTINATION, HAS_DESTINATION, OFF(destination), 0, 0,
                           false, "destination must be an object {lat, lng, zone?}."},
     &(const struct field){"max_distance_km", F_REAL, HAS_MAX_DISTANCE, OFF(max_distance_km), 0,
-                          DISTANCE_MAX_KM, true,
-                          "max_distance_km must be a number above 0 and at most 1000000 (km)."},
+                          UNBOUNDED, true, "max_distance_km must be a number above 0 (km)."},
     &(const struct field){"explain", F_BOOL, HAS_EXPLAIN, OFF(explain), 0, 0, false,
                           "explain must be true or false."},
     NULL};
@@ -342,7 +343,8 @@ static int check_field(const struct field *f, const cJSON *v, const struct limit
             return rpc_error_param(err, f->name, f->rule);
         return 0;
     case F_REAL:
-        if (!real_in_range(v, (double)f->min, (double)f->max, f->nonzero, (double *)(void *)slot))
+        if (!real_in_range(v, (double)f->min, f->max == UNBOUNDED ? HUGE_VAL : (double)f->max,
+                           f->nonzero, (double *)(void *)slot))
             return rpc_error_param(err, f->name, f->rule);
         return 0;
     case F_BOOL:

@@ -60,6 +60,14 @@ static void set_up_state(void)
             "\"locations\":[\"wh-east\",\"wh-west\"]}}");
     call_ok("{\"id\":7,\"method\":\"channel.set\",\"params\":{\"channel\":\"store\","
             "\"locations\":[\"store-9\",\"wh-east\"]}}");
+    /* Where the locations are, and a channel that ranks by distance (the
+     * hold below has no destination: channel order). */
+    call_ok("{\"id\":7,\"method\":\"location.set\",\"params\":{\"location\":\"wh-east\","
+            "\"lat\":40.7357,\"lng\":-74.1724,\"zone\":\"us-east\",\"priority\":10}}");
+    call_ok("{\"id\":7,\"method\":\"location.set\",\"params\":{\"location\":\"wh-west\","
+            "\"lat\":39.5296,\"lng\":-119.8138,\"zone\":\"us-west\",\"priority\":5}}");
+    call_ok("{\"id\":7,\"method\":\"channel.set\",\"params\":{\"channel\":\"store\","
+            "\"locations\":[\"store-9\",\"wh-east\"],\"rules\":[\"nearest\",\"priority\"]}}");
 
     cJSON *r =
         client_callf(harness_client(0),
@@ -248,6 +256,23 @@ static void check_channel(const struct cmd *c)
     assert_string_equal(c->output, "wh-east\nwh-west\n");
 }
 
+static void check_rules(const struct cmd *c)
+{
+    assert_string_equal(c->output, "nearest,priority\n");
+}
+
+static void check_location(const struct cmd *c)
+{
+    assert_string_equal(c->output,
+                        "priority\n10\nlat\n40.7357\nlng\n-74.1724\nzone\nus-east\n");
+}
+
+/* wh-west is 3839 km from wh-east, beyond 3000: only wh-east, at 0. */
+static void check_geo(const struct cmd *c)
+{
+    assert_string_equal(c->output, "wh-east\n0.0000\n");
+}
+
 static void check_holds(const struct cmd *c)
 {
     char want[512];
@@ -337,6 +362,9 @@ static struct check {
     {"HMGET '{inv}:stock:TSHIRT-M'", check_hmget, 0},
     {"HGETALL '{inv}:stock:TSHIRT-M'", check_stock_hash, 0},
     {"LRANGE '{inv}:channel:web'", check_channel, 0},
+    {"GET '{inv}:rules:store'", check_rules, 0},
+    {"HGETALL '{inv}:location:wh-east'", check_location, 0},
+    {"GEOSEARCH '{inv}:geo'", check_geo, 0},
     {"ZRANGE '{inv}:holds:TSHIRT-M'", check_holds, 0},
     {"r TIME", check_time, 0},
     {"HGETALL '{inv}:res:", check_reservation, 0},

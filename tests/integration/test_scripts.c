@@ -392,9 +392,9 @@ static void batch_init(struct batch *b)
     memset(b, 0, sizeof *b);
     b->keys[RESERVE_K_DUE] = DUE;
     b->keys[RESERVE_K_EVENTS] = EVENTS;
+    b->keys[RESERVE_K_LOCATIONS] = NS ":locations";
     b->nk = RESERVE_K_FIXED;
     b->args[RESERVE_A_MAXLEN] = MAXLEN;
-    b->args[RESERVE_A_LOCATION] = NS ":location:";
     b->na = RESERVE_A_FIXED;
 }
 

@@ -25,6 +25,7 @@
 #include "request.h"
 #include "reservation.h"
 #include "reserve.h"
+#include "route.h"
 #include "stock.h"
 #include "transition.h"
 
@@ -549,6 +550,7 @@ static void test_reserve_arguments(void **state)
     assert_int_equal(fake.last.nkeys, kb + RESERVE_EK_FIXED + 4);
     assert_string_equal(fake_arg(RESERVE_K_DUE), "{inv}:due");
     assert_string_equal(fake_arg(RESERVE_K_EVENTS), "{inv}:events");
+    assert_string_equal(fake_arg(RESERVE_K_LOCATIONS), "{inv}:locations");
     char res_key[64];
     snprintf(res_key, sizeof res_key, "%s", fake_arg(kb + RESERVE_EK_RES));
     assert_int_equal(strlen(res_key), strlen("{inv}:res:") + REQUEST_ID_LEN);
@@ -562,7 +564,6 @@ static void test_reserve_arguments(void **state)
     assert_string_equal(fake_arg(kb + RESERVE_EK_FIXED + 3), "{inv}:holds:B");
     int a = fake.last.nkeys;
     assert_string_equal(fake_arg(a + RESERVE_A_MAXLEN), "1000000");
-    assert_string_equal(fake_arg(a + RESERVE_A_LOCATION), "{inv}:location:");
     int ab = a + RESERVE_A_FIXED;
     assert_string_equal(fake_arg(ab + RESERVE_EA_ID), res_key + strlen("{inv}:res:"));
     assert_string_equal(fake_arg(ab + RESERVE_EA_ORDER_ID), "");
@@ -580,23 +581,25 @@ static void test_reserve_arguments(void **state)
 }
 
 /* The order's route: destination, zone, max_distance_km and explain, in
- * one argument; empty parts for what the order lacks. */
+ * one argument, packed (route.h); empty for an order that has none. */
 static void test_reserve_route(void **state)
 {
     (void)state;
     static const struct {
         const char *extra; /* params after items */
-        const char *route;
+        struct route want;
+        bool empty;
     } routes[] = {
-        {"", ""},
-        {",\"explain\":false", ""},
-        {",\"explain\":true", ",,,,1"},
-        {",\"destination\":{\"lat\":52.52,\"lng\":-13.405}", "52.52,-13.405,,,"},
+        {"", {.zone = {"", 0}}, true},
+        {",\"explain\":false", {.zone = {"", 0}}, true},
+        {",\"explain\":true", {.zone = {"", 0}, .explain = true}, false},
+        {",\"destination\":{\"lat\":52.52,\"lng\":-13.405}",
+         {.has_dest = true, .lat = 52.52, .lng = -13.405, .zone = {"", 0}}, false},
         {",\"destination\":{\"lat\":0.1,\"lng\":180,\"zone\":\"EU/DE\"},\"max_distance_km\":12.5,"
          "\"explain\":true",
-         "0.1,180,EU/DE,12.5,1"},
-        {",\"destination\":{\"lat\":-90,\"lng\":1e-7},\"max_distance_km\":1000000",
-         "-90,1e-07,,1000000,"},
+         {true, 0.1, 180, {"EU/DE", 5}, true, 12.5, true}, false},
+        {",\"destination\":{\"lat\":-90,\"lng\":1e-7},\"max_distance_km\":1e300",
+         {true, -90, 1e-7, {"", 0}, true, 1e300, false}, false},
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         char req[512];
@@ -607,10 +610,16 @@ static void test_reserve_route(void **state)
         setup(NULL);
         start(req);
         assert_true(fake.pending);
-        int ab = fake.last.nkeys + RESERVE_A_FIXED;
-        if (strcmp(fake_arg(ab + RESERVE_EA_ROUTE), routes[i].route) != 0)
-            fail_msg("%s: route '%s', expected '%s'", routes[i].extra,
-                     fake_arg(ab + RESERVE_EA_ROUTE), routes[i].route);
+        int at = fake.last.nkeys + RESERVE_A_FIXED + RESERVE_EA_ROUTE;
+        struct str got = args_get(&fake.last.args, at);
+        struct buf want;
+        buf_init(&want);
+        if (!routes[i].empty)
+            route_pack(&want, &routes[i].want);
+        if (got.n != want.len || (got.n > 0 && memcmp(got.p, want.data, got.n) != 0))
+            fail_msg("%s: the route differs (%zu bytes, expected %zu)", routes[i].extra, got.n,
+                     want.len);
+        buf_free(&want);
         reply_text("[2 'A' 1 0 0]");
         teardown(NULL);
     }
