@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds stockd, starts a local redis-server (AOF
-# on, data in .demo/) and stockd on 127.0.0.1:7400, loads a small demo
-# catalogue and sales channel, and stays in the foreground until Ctrl-C.
+# Installs what is missing, builds stockd and stockctl, starts a local
+# redis-server (AOF on, data in .demo/) and stockd on 127.0.0.1:7400, loads a
+# small demo catalogue (stock, locations, sales channels and their routing
+# rules), and stays in the foreground until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash tools/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" --target stockd
+cmake --build build -j"$(nproc)" --target stockd stockctl
 
 redis_port=${DEMO_REDIS_PORT:-6380}
 listen=${STOCKD_LISTEN:-127.0.0.1:7400}
@@ -58,10 +59,19 @@ exec 3<&-
 cat <<MSG
 
 stockd is listening on $listen (Redis on 127.0.0.1:$redis_port, data in .demo/).
-Demo catalogue loaded: skus TSHIRT-M, MUG, POSTER at wh-east, wh-west, store-9;
-channels "web" and "store". Try:
+Demo catalogue loaded: skus TSHIRT-M, MUG, POSTER at wh-east (Newark, zone
+us-east), wh-west (Reno, us-west) and store-9 (Chicago, us-central), each
+with coordinates; channels "web" and "store" (channel order), and
+"web-nearest", which ranks its locations by the rules same_zone, nearest,
+priority for the order's destination. Try:
 
   printf '{"id":1,"method":"stock.get","params":{"sku":"TSHIRT-M"}}\n' | nc -q1 $host $port
+
+  # Ship to Sacramento: wh-west (same zone, nearest) takes it; explain
+  # lists every candidate in ranked order with its distance.
+  printf '{"id":2,"method":"reserve","params":{"channel":"web-nearest","destination":{"lat":38.5816,"lng":-121.4944,"zone":"us-west"},"explain":true,"items":[{"sku":"TSHIRT-M","quantity":1}]}}\n' | nc -q1 $host $port
+
+  build/stockctl --port $port reserve --channel web-nearest --ship-to 38.5816,-121.4944,us-west --explain TSHIRT-M=1
 
 Ctrl-C stops stockd and Redis.
 MSG

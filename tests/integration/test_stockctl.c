@@ -1,7 +1,10 @@
 /* Integration: stockctl, the operator's client, run as a process against a
  * real stockd and Redis. Every command with human and --json output, the
- * exit code of each error class, authentication, and the pipelined CSV
- * import of 10,000 rows checked row by row afterwards. */
+ * exit code of each error class, authentication, locations and routing
+ * (ranked reserves with --explain, distances checked against the
+ * haversine), and the pipelined CSV import of 10,000 rows checked row by
+ * row afterwards. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,6 +168,34 @@ static void test_help_and_usage_errors(void **state)
     assert_non_null(strstr(r.out, "release RESERVATION_ID [--reason TEXT]"));
     run_free(&r);
 
+    /* The routing commands and options, in the overview and per command
+     * (each command's help lists the options that apply to it). */
+    r = ctl("--help");
+    assert_non_null(strstr(r.out, "location set LOCATION [--lat N --lng N] [--zone Z]"));
+    assert_non_null(strstr(r.out, "location get LOCATION\n"));
+    assert_non_null(strstr(r.out, "location list\n"));
+    assert_non_null(strstr(r.out, "channel set CHANNEL LOCATION... [--rules R,...]"));
+    assert_non_null(strstr(r.out, "[--ship-to LAT,LNG[,ZONE]]"));
+    assert_non_null(strstr(r.out, "--max-distance-km N\n"));
+    assert_non_null(strstr(r.out, "--explain         reserve: "));
+    assert_non_null(strstr(r.out, "--rules R,...     channel set: "));
+    assert_non_null(strstr(r.out, "--tag T           location set: "));
+    run_free(&r);
+    r = ctl("location set --help");
+    expect_status(&r, 0);
+    assert_non_null(strstr(r.out, "usage: stockctl [OPTIONS] location set LOCATION"));
+    assert_non_null(strstr(r.out, "(stockd method: location.set)"));
+    assert_non_null(strstr(r.out, "  --lat N           latitude, -90..90 (with --lng)\n"));
+    assert_non_null(strstr(r.out, "  --tag T "));
+    assert_null(strstr(r.out, "--ship-to"));
+    run_free(&r);
+    r = ctl("reserve --help");
+    expect_status(&r, 0);
+    assert_non_null(strstr(r.out, "  --ship-to LAT,LNG[,ZONE]\n"));
+    assert_non_null(strstr(r.out, "  --explain "));
+    assert_null(strstr(r.out, "--lat"));
+    run_free(&r);
+
     /* Each of these is refused before anything is sent: the port is a
      * dead one, so an attempt to connect would be exit 3, not 2. */
     int fd;
@@ -194,6 +225,46 @@ static void test_help_and_usage_errors(void **state)
         "ping --port 0",                 /* port range */
         "ping --timeout-ms x",           /* bad timeout */
         "commit 'x y'",                  /* bad reservation id */
+        /* Locations and routing. */
+        "location",                             /* noun without verb */
+        "location get",                         /* too few */
+        "location get a b",                     /* too many */
+        "location list x",                      /* too many */
+        "location set 'a b'",                   /* not an identifier */
+        "location set L --lat 1",               /* --lat without --lng */
+        "location set L --lng 1",               /* --lng without --lat */
+        "location set L --lat 90.5 --lng 0",    /* latitude range */
+        "location set L --lat 0 --lng -180.01", /* longitude range */
+        "location set L --lat north --lng 0",   /* not a number */
+        "location set L --lat 0x10 --lng 0",    /* hex is not a JSON number */
+        "location set L --lat nan --lng 0",     /* nor is nan */
+        "location set L --lat 1e999 --lng 0",   /* nor infinity */
+        "location set L --zone 'a b'",          /* zone not an identifier */
+        "location set L --priority 1001",       /* priority range */
+        "location set L --priority 1.5",        /* priority is whole */
+        "location set L --tag x --tag x",       /* tag twice */
+        "location set L --tag 'a,b'",           /* tag not an identifier */
+        "location set L --tag 1 --tag 2 --tag 3 --tag 4 --tag 5 --tag 6 --tag 7 --tag 8 --tag 9 "
+        "--tag 10 --tag 11 --tag 12 --tag 13 --tag 14 --tag 15 --tag 16 --tag 17", /* 17 tags */
+        "location get L --zone z",                           /* option of another command */
+        "channel set web a --rules fastest",                 /* unknown rule */
+        "channel set web a --rules nearest,nearest",         /* rule twice */
+        "channel set web a --rules ''",                      /* no rule */
+        "channel set web a --rules nearest,",                /* empty rule name */
+        "channel set web a --rules 'nearest, priority'",     /* blank in the list */
+        "channel get web --rules nearest",                   /* option of another command */
+        "reserve --ship-to 52.5 MUG=1",                      /* no longitude */
+        "reserve --ship-to 52.5,13.4,de,x MUG=1",            /* too many parts */
+        "reserve --ship-to 91,13.4 MUG=1",                   /* latitude range */
+        "reserve --ship-to 52.5,east MUG=1",                 /* longitude not a number */
+        "reserve --ship-to 52.5,13.4,'d e' MUG=1",           /* zone not an identifier */
+        "reserve --ship-to ,13.4 MUG=1",                     /* empty latitude */
+        "reserve --max-distance-km 10 MUG=1",                /* without --ship-to */
+        "reserve --ship-to 1,2 --max-distance-km 0 MUG=1",   /* not > 0 */
+        "reserve --ship-to 1,2 --max-distance-km -5 MUG=1",  /* not > 0 */
+        "reserve --ship-to 1,2 --max-distance-km far MUG=1", /* not a number */
+        "reserve --explain=yes MUG=1",                       /* a switch takes no value */
+        "stock get MUG --explain",                           /* option of another command */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         r = ctl_at(port, "%s", bad[i]);
@@ -204,7 +275,6 @@ static void test_help_and_usage_errors(void **state)
         assert_string_equal(r.out, "");
         run_free(&r);
     }
-    close(fd);
     r = ctl("stock set 'a b' L 1");
     assert_non_null(strstr(r.err, "not a valid identifier"));
     assert_non_null(strstr(r.err, "usage: stockctl [OPTIONS] stock set SKU LOCATION ON_HAND"));
@@ -212,6 +282,41 @@ static void test_help_and_usage_errors(void **state)
     r = ctl("stock");
     assert_non_null(strstr(r.err, "get, set, adjust"));
     run_free(&r);
+    r = ctl("location");
+    assert_non_null(strstr(r.err, "'location' needs one of: set, get, list"));
+    run_free(&r);
+
+    /* The messages name the mistake and show the synopsis. */
+    static const struct {
+        const char *args, *says;
+    } why[] = {
+        {"location set L --lat 1", "option --lat needs --lng too"},
+        {"location set L --lng 1", "option --lng needs --lat too"},
+        {"location set L --lat 91 --lng 0", "--lat '91' must be a number from -90 to 90"},
+        {"location set L --lat 0 --lng 181", "--lng '181' must be a number from -180 to 180"},
+        {"location set L --priority -1001",
+         "--priority '-1001' must be a whole number from -1000 to 1000"},
+        {"location set L --tag x --tag x", "--tag 'x' is given twice"},
+        {"channel set web a --rules nearest,fastest",
+         "--rules: unknown rule 'fastest' (known: same_zone, nearest, priority, channel_order)"},
+        {"channel set web a --rules priority,priority", "rule 'priority' is given twice"},
+        {"reserve --ship-to 52.5 MUG=1", "--ship-to '52.5' must be LAT,LNG or LAT,LNG,ZONE"},
+        {"reserve --ship-to 52.5,200 MUG=1",
+         "--ship-to longitude '200' must be a number from -180 to 180"},
+        {"reserve --max-distance-km 10 MUG=1", "option --max-distance-km needs --ship-to too"},
+        {"reserve --ship-to 1,2 --max-distance-km 0 MUG=1",
+         "--max-distance-km '0' must be a number greater than 0"},
+    };
+    for (size_t i = 0; i < sizeof why / sizeof why[0]; i++) {
+        r = ctl_at(port, "%s", why[i].args);
+        expect_status(&r, 2);
+        if (strstr(r.err, why[i].says) == NULL)
+            print_error("case '%s': stderr %s\n", why[i].args, r.err);
+        assert_non_null(strstr(r.err, why[i].says));
+        assert_non_null(strstr(r.err, "usage: stockctl [OPTIONS] "));
+        run_free(&r);
+    }
+    close(fd);
     /* Nothing reached Redis. */
     assert_int_equal(dbsize(), 0);
 }
@@ -347,6 +452,365 @@ static void test_channels(void **state)
     r = ctl("channel get nowhere");
     expect_status(&r, 1);
     assert_non_null(strstr(r.err, "error 1005 unknown_channel"));
+    run_free(&r);
+}
+
+/* --- locations and routing ------------------------------------------------- */
+
+/* Redis GEO's great-circle distance in km (haversine, Earth radius
+ * 6372797.560856 m), which stockd's ranking uses. */
+static double geo_km(double lat1, double lng1, double lat2, double lng2)
+{
+    const double rad = M_PI / 180.0;
+    double u = sin((lat2 - lat1) * rad / 2);
+    double v = sin((lng2 - lng1) * rad / 2);
+    double a = u * u + cos(lat1 * rad) * cos(lat2 * rad) * v * v;
+    return 2.0 * 6372797.560856 * asin(sqrt(a)) / 1000.0;
+}
+
+static double json_num(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    assert_true(cJSON_IsNumber(v));
+    return v->valuedouble;
+}
+
+/* The demo's locations: a warehouse near Newark, one near Reno, a store in
+ * Chicago. */
+#define EAST_LAT 40.7357
+#define EAST_LNG (-74.1724)
+#define WEST_LAT 39.5296
+#define WEST_LNG (-119.8138)
+#define STORE_LAT 41.8781
+#define STORE_LNG (-87.6298)
+/* Orders ship to Sacramento (zone us-west) or to Boston (zone us-east). */
+#define SAC_LAT 38.5816
+#define SAC_LNG (-121.4944)
+#define BOS_LAT 42.3601
+#define BOS_LNG (-71.0589)
+
+static void set_up_locations(void)
+{
+    static const char *const cmds[] = {
+        "location set wh-east --lat 40.7357 --lng -74.1724 --zone us-east --priority 10",
+        "location set wh-west --lat 39.5296 --lng -119.8138 --zone us-west --priority 5",
+        "location set store-9 --lat=41.8781 --lng=-87.6298 --zone us-central --tag store "
+        "--tag pickup",
+        "stock set TEE wh-east 10",
+        "stock set TEE wh-west 10",
+        "stock set TEE store-9 10",
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        struct run r = ctl("%s", cmds[i]);
+        expect_status(&r, 0);
+        run_free(&r);
+    }
+}
+
+static void test_locations(void **state)
+{
+    (void)state;
+    struct run r = ctl("location list");
+    expect_status(&r, 0);
+    assert_string_equal(r.out, "no locations recorded\n");
+    run_free(&r);
+
+    /* The record, for people: coordinates as given (52.52 stays 52.52). */
+    r = ctl("location set wh-east --lat 40.7357 --lng -74.1724 --zone us-east --priority 10 "
+            "--tag bulk --tag cold");
+    expect_status(&r, 0);
+    assert_string_equal(r.out, "location     wh-east\n"
+                               "coordinates  40.7357, -74.1724\n"
+                               "zone         us-east\n"
+                               "priority     10\n"
+                               "tags         bulk, cold\n");
+    run_free(&r);
+
+    /* --json: the record as stockd sent it; lat and lng are JSON numbers. */
+    r = ctl("--json location get wh-east");
+    expect_status(&r, 0);
+    cJSON *j = json_out(&r);
+    assert_string_equal(json_str(j, "location"), "wh-east");
+    assert_true(json_num(j, "lat") == 40.7357);
+    assert_true(json_num(j, "lng") == -74.1724);
+    assert_string_equal(json_str(j, "zone"), "us-east");
+    assert_int_equal(json_int(j, "priority"), 10);
+    const cJSON *tags = cJSON_GetObjectItemCaseSensitive(j, "tags");
+    assert_int_equal(cJSON_GetArraySize(tags), 2);
+    assert_string_equal(cJSON_GetArrayItem(tags, 0)->valuestring, "bulk");
+    assert_string_equal(cJSON_GetArrayItem(tags, 1)->valuestring, "cold");
+    cJSON_Delete(j);
+    run_free(&r);
+
+    /* Where the numbers went: the hash and the GEO set. */
+    redisReply *rr = harness_redis(&H, "HGET {inv}:location:wh-east zone");
+    assert_string_equal(rr->str, "us-east");
+    freeReplyObject(rr);
+    rr = harness_redis(&H, "GEOPOS {inv}:geo wh-east");
+    assert_int_equal(rr->elements, 1);
+    assert_int_equal(rr->element[0]->elements, 2);
+    assert_true(fabs(atof(rr->element[0]->element[0]->str) - -74.1724) < 1e-5);
+    assert_true(fabs(atof(rr->element[0]->element[1]->str) - 40.7357) < 1e-5);
+    freeReplyObject(rr);
+
+    /* A negative latitude as a separate word, a whole number, no zone. */
+    r = ctl("--json location set syd-1 --lat -33.8688 --lng 151 --priority -3");
+    expect_status(&r, 0);
+    j = json_out(&r);
+    assert_true(json_num(j, "lat") == -33.8688);
+    assert_true(json_num(j, "lng") == 151);
+    assert_null(cJSON_GetObjectItemCaseSensitive(j, "zone"));
+    assert_int_equal(json_int(j, "priority"), -3);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "tags")), 0);
+    cJSON_Delete(j);
+    run_free(&r);
+
+    /* Setting replaces the whole record: without options, no coordinates,
+     * no zone, priority 0, no tags (and out of the GEO set). */
+    r = ctl("location set wh-east");
+    expect_status(&r, 0);
+    assert_string_equal(r.out, "location     wh-east\n"
+                               "coordinates  -\n"
+                               "zone         -\n"
+                               "priority     0\n"
+                               "tags         -\n");
+    run_free(&r);
+    rr = harness_redis(&H, "GEOPOS {inv}:geo wh-east");
+    assert_int_equal(rr->element[0]->type, REDIS_REPLY_NIL);
+    freeReplyObject(rr);
+    r = ctl("location set wh-east --lat 40.7357 --lng -74.1724 --zone us-east --priority 10");
+    expect_status(&r, 0);
+    run_free(&r);
+
+    /* The list: a table ordered by name, and the same in --json. */
+    r = ctl("location set store-9 --lat 41.8781 --lng -87.6298 --zone us-central --tag store "
+            "--tag pickup");
+    expect_status(&r, 0);
+    run_free(&r);
+    r = ctl("location list");
+    expect_status(&r, 0);
+    assert_string_equal(r.out, "LOCATION       LAT       LNG  ZONE        PRIORITY  TAGS\n"
+                               "store-9    41.8781  -87.6298  us-central         0  store,pickup\n"
+                               "syd-1     -33.8688       151  -                 -3  -\n"
+                               "wh-east    40.7357  -74.1724  us-east           10  -\n");
+    run_free(&r);
+    r = ctl("location list --json");
+    expect_status(&r, 0);
+    j = json_out(&r);
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(j, "locations");
+    assert_int_equal(cJSON_GetArraySize(list), 3);
+    assert_string_equal(json_str(cJSON_GetArrayItem(list, 0), "location"), "store-9");
+    assert_string_equal(json_str(cJSON_GetArrayItem(list, 1), "location"), "syd-1");
+    assert_string_equal(json_str(cJSON_GetArrayItem(list, 2), "location"), "wh-east");
+    assert_true(json_num(cJSON_GetArrayItem(list, 0), "lng") == -87.6298);
+    cJSON_Delete(j);
+    run_free(&r);
+
+    /* Unknown: exit 1 with 1002 not_found, human and --json. */
+    r = ctl("location get nowhere");
+    expect_status(&r, 1);
+    assert_string_equal(r.out, "");
+    assert_non_null(strstr(r.err, "location.get: error 1002 not_found"));
+    run_free(&r);
+    r = ctl("--json location get nowhere");
+    expect_status(&r, 1);
+    cJSON *e = cJSON_Parse(r.err);
+    assert_non_null(e);
+    assert_int_equal(json_int(e, "code"), 1002);
+    cJSON_Delete(e);
+    run_free(&r);
+}
+
+static void test_channel_rules(void **state)
+{
+    (void)state;
+    struct run r = ctl("channel set web-nearest wh-east wh-west store-9 "
+                       "--rules same_zone,nearest,priority");
+    expect_status(&r, 0);
+    assert_string_equal(r.out, "channel web-nearest\n"
+                               "rules: same_zone, nearest, priority\n"
+                               "#  LOCATION\n"
+                               "1  wh-east\n"
+                               "2  wh-west\n"
+                               "3  store-9\n");
+    run_free(&r);
+
+    r = ctl("--json channel get web-nearest");
+    expect_status(&r, 0);
+    cJSON *j = json_out(&r);
+    const cJSON *rules = cJSON_GetObjectItemCaseSensitive(j, "rules");
+    assert_int_equal(cJSON_GetArraySize(rules), 3);
+    assert_string_equal(cJSON_GetArrayItem(rules, 0)->valuestring, "same_zone");
+    assert_string_equal(cJSON_GetArrayItem(rules, 1)->valuestring, "nearest");
+    assert_string_equal(cJSON_GetArrayItem(rules, 2)->valuestring, "priority");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "locations")), 3);
+    cJSON_Delete(j);
+    run_free(&r);
+
+    /* Without --rules the channel is a v1 channel again: channel order. */
+    r = ctl("channel set web-nearest wh-east wh-west");
+    expect_status(&r, 0);
+    assert_non_null(strstr(r.out, "rules: channel_order\n"));
+    run_free(&r);
+    r = ctl("channel get web-nearest --json");
+    j = json_out(&r);
+    rules = cJSON_GetObjectItemCaseSensitive(j, "rules");
+    assert_int_equal(cJSON_GetArraySize(rules), 1);
+    assert_string_equal(cJSON_GetArrayItem(rules, 0)->valuestring, "channel_order");
+    cJSON_Delete(j);
+    run_free(&r);
+
+    /* All four rules, the last explicit. */
+    r = ctl("--json channel set all wh-east --rules=priority,nearest,same_zone,channel_order");
+    expect_status(&r, 0);
+    j = json_out(&r);
+    rules = cJSON_GetObjectItemCaseSensitive(j, "rules");
+    assert_int_equal(cJSON_GetArraySize(rules), 4);
+    assert_string_equal(cJSON_GetArrayItem(rules, 3)->valuestring, "channel_order");
+    cJSON_Delete(j);
+    run_free(&r);
+}
+
+/* The row of rank n of an explain table in out (NULL when missing). */
+static const char *rank_row(const char *out, int n)
+{
+    char prefix[16];
+    snprintf(prefix, sizeof prefix, "\n%4d  ", n);
+    const char *p = strstr(out, prefix);
+    return p ? p + 1 : NULL;
+}
+
+static void test_reserve_routing(void **state)
+{
+    (void)state;
+    set_up_locations();
+    struct run r = ctl("channel set web-nearest wh-east wh-west store-9 "
+                       "--rules same_zone,nearest,priority");
+    expect_status(&r, 0);
+    run_free(&r);
+
+    /* To Sacramento: wh-west is in the zone; then nearest first. */
+    r = ctl("--json reserve --order-id sac-1 --channel web-nearest "
+            "--ship-to 38.5816,-121.4944,us-west --explain TEE=2");
+    expect_status(&r, 0);
+    cJSON *j = json_out(&r);
+    const cJSON *a = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "allocations"), 0);
+    assert_string_equal(json_str(a, "location"), "wh-west");
+    const cJSON *ex = cJSON_GetObjectItemCaseSensitive(j, "explain");
+    assert_int_equal(cJSON_GetArraySize(ex), 3);
+    static const char *const order[] = {"wh-west", "store-9", "wh-east"};
+    const double km[] = {geo_km(SAC_LAT, SAC_LNG, WEST_LAT, WEST_LNG),
+                         geo_km(SAC_LAT, SAC_LNG, STORE_LAT, STORE_LNG),
+                         geo_km(SAC_LAT, SAC_LNG, EAST_LAT, EAST_LNG)};
+    for (int i = 0; i < 3; i++) {
+        const cJSON *e = cJSON_GetArrayItem(ex, i);
+        assert_string_equal(json_str(e, "location"), order[i]);
+        /* Up to 4 decimals of km. */
+        if (fabs(json_num(e, "distance_km") - km[i]) > 0.00051)
+            print_error("%s: distance %.6f, want %.6f\n", order[i], json_num(e, "distance_km"),
+                        km[i]);
+        assert_true(fabs(json_num(e, "distance_km") - km[i]) <= 0.00051);
+    }
+    assert_string_equal(json_str(cJSON_GetArrayItem(ex, 0), "zone"), "us-west");
+    assert_int_equal(json_int(cJSON_GetArrayItem(ex, 0), "priority"), 5);
+    assert_int_equal(json_int(cJSON_GetArrayItem(ex, 2), "priority"), 10);
+    cJSON_Delete(j);
+    run_free(&r);
+    assert_int_equal(stock_row(harness_client(0), "TEE", "wh-west").reserved, 2);
+
+    /* The same for people: the allocation, then the ranked table. */
+    r = ctl("reserve --order-id bos-1 --channel web-nearest --ship-to 42.3601,-71.0589,us-east "
+            "--explain TEE=1");
+    expect_status(&r, 0);
+    long long q;
+    assert_int_equal(line_numbers(r.out, "TEE  wh-east", &q, 1), 1);
+    assert_int_equal(q, 1);
+    assert_non_null(strstr(r.out, "\nranking: the candidate locations, most preferred first\n"
+                                  "RANK  LOCATION  DISTANCE_KM  ZONE        PRIORITY\n"));
+    const char *row = rank_row(r.out, 1);
+    assert_non_null(row);
+    assert_true(strncmp(row, "   1  wh-east ", 14) == 0);
+    assert_non_null(strstr(row, "us-east"));
+    assert_non_null(rank_row(r.out, 2));
+    assert_true(strncmp(rank_row(r.out, 2), "   2  store-9 ", 14) == 0);
+    assert_true(strncmp(rank_row(r.out, 3), "   3  wh-west ", 14) == 0);
+    /* The distance as stockd sent it, right-aligned under DISTANCE_KM. */
+    double d = strtod(rank_row(r.out, 1) + 14, NULL);
+    assert_true(fabs(d - geo_km(BOS_LAT, BOS_LNG, EAST_LAT, EAST_LNG)) <= 0.00051);
+    run_free(&r);
+
+    /* A replay has no explain, and shows no ranking. */
+    r = ctl("reserve --order-id bos-1 --channel web-nearest --ship-to 42.3601,-71.0589,us-east "
+            "--explain TEE=1");
+    expect_status(&r, 0);
+    assert_non_null(strstr(r.out, "replayed     yes"));
+    assert_null(strstr(r.out, "ranking:"));
+    run_free(&r);
+
+    /* --max-distance-km leaves only what is near (and has coordinates). */
+    r = ctl("--json reserve --channel web-nearest --ship-to 38.5816,-121.4944 "
+            "--max-distance-km 500 --explain TEE=1");
+    expect_status(&r, 0);
+    j = json_out(&r);
+    ex = cJSON_GetObjectItemCaseSensitive(j, "explain");
+    assert_int_equal(cJSON_GetArraySize(ex), 1);
+    assert_string_equal(json_str(cJSON_GetArrayItem(ex, 0), "location"), "wh-west");
+    cJSON_Delete(j);
+    run_free(&r);
+
+    /* Nothing near enough: 1001, and the (empty) ranking on stderr. */
+    r = ctl("reserve --channel web-nearest --ship-to 38.5816,-121.4944 --max-distance-km 0.5 "
+            "--explain TEE=1");
+    expect_status(&r, 1);
+    assert_string_equal(r.out, "");
+    assert_non_null(strstr(r.err, "reserve: error 1001 out_of_stock"));
+    assert_non_null(strstr(r.err, "ranking: no candidate location left\n"));
+    assert_null(strstr(r.err, "explain ["));
+    run_free(&r);
+
+    /* More than any location has: 1001 with the ranking that was tried,
+     * human on stderr and in the --json error object. */
+    r = ctl("reserve --channel web-nearest --ship-to 38.5816,-121.4944,us-west --strategy single "
+            "--explain TEE=50");
+    expect_status(&r, 1);
+    assert_string_equal(r.out, "");
+    assert_non_null(strstr(r.err, "error 1001 out_of_stock"));
+    assert_non_null(strstr(r.err, "requested 50"));
+    assert_non_null(strstr(r.err, "RANK  LOCATION"));
+    assert_non_null(rank_row(r.err, 3));
+    assert_true(strncmp(rank_row(r.err, 1), "   1  wh-west ", 14) == 0);
+    run_free(&r);
+    r = ctl("--json reserve --channel web-nearest --ship-to 38.5816,-121.4944 --explain TEE=50");
+    expect_status(&r, 1);
+    cJSON *e = cJSON_Parse(r.err);
+    assert_non_null(e);
+    assert_int_equal(json_int(e, "code"), 1001);
+    ex = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(e, "data"), "explain");
+    assert_int_equal(cJSON_GetArraySize(ex), 3);
+    cJSON_Delete(e);
+    run_free(&r);
+
+    /* No destination: nearest and same_zone are skipped, priority ranks
+     * (wh-east 10, wh-west 5, store-9 0), and there are no distances. */
+    r = ctl("--json reserve --channel web-nearest --explain TEE=1");
+    expect_status(&r, 0);
+    j = json_out(&r);
+    ex = cJSON_GetObjectItemCaseSensitive(j, "explain");
+    assert_string_equal(json_str(cJSON_GetArrayItem(ex, 0), "location"), "wh-east");
+    assert_string_equal(json_str(cJSON_GetArrayItem(ex, 1), "location"), "wh-west");
+    assert_null(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(ex, 0), "distance_km"));
+    cJSON_Delete(j);
+    run_free(&r);
+    r = ctl("reserve --channel web-nearest --explain TEE=1");
+    expect_status(&r, 0);
+    assert_true(strncmp(rank_row(r.out, 1), "   1  wh-east             -  us-east  ", 38) == 0);
+    run_free(&r);
+
+    /* Without --explain the result has no list and shows none. */
+    r = ctl("reserve --channel web-nearest --ship-to 38.5816,-121.4944 TEE=1");
+    expect_status(&r, 0);
+    assert_null(strstr(r.out, "ranking:"));
+    assert_non_null(strstr(r.out, "TEE  wh-west"));
     run_free(&r);
 }
 
@@ -840,6 +1304,9 @@ int main(void)
         cmocka_unit_test_setup(test_ping, harness_flush_setup),
         cmocka_unit_test_setup(test_stock_set_adjust_get, harness_flush_setup),
         cmocka_unit_test_setup(test_channels, harness_flush_setup),
+        cmocka_unit_test_setup(test_locations, harness_flush_setup),
+        cmocka_unit_test_setup(test_channel_rules, harness_flush_setup),
+        cmocka_unit_test_setup(test_reserve_routing, harness_flush_setup),
         cmocka_unit_test_setup(test_reservation_lifecycle, harness_flush_setup),
         cmocka_unit_test_setup(test_audit, harness_flush_setup),
         cmocka_unit_test_setup(test_error_exit_codes, harness_flush_setup),

@@ -365,7 +365,9 @@ void response_describe(const struct response *r, struct buf *out)
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(r->error, "data");
     bool first = true;
     for (const cJSON *d = data ? data->child : NULL; d != NULL; d = d->next) {
-        if (d->string == NULL || strcmp(d->string, "reason") == 0)
+        /* reserve --explain's ranking is a table of its own (show.c). */
+        if (d->string == NULL || strcmp(d->string, "reason") == 0 ||
+            strcmp(d->string, "explain") == 0)
             continue;
         buf_appends(out, first ? " (" : ", ");
         first = false;

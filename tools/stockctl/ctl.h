@@ -1,11 +1,14 @@
 /* stockctl's shared declarations: the exit codes, the connection to stockd,
- * one decoded response, and the session (options plus connection) that the
- * commands in stockctl.c and the CSV import in import.c both use. */
+ * one decoded response, the session (options plus connection) that the
+ * commands and the CSV import (import.c) both use, and the command table's
+ * types: stockctl.c declares the table, params.c turns a command line into
+ * params by it, show.c prints results for people. */
 #ifndef STOCKCTL_CTL_H
 #define STOCKCTL_CTL_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include <cjson/cJSON.h>
@@ -117,10 +120,138 @@ int ctl_report_error(const struct ctl *ctl, const char *what, const struct respo
  * flight, and prints the summary. Returns the exit code. */
 int import_run(struct ctl *ctl, const char *path, int window);
 
-/* --- argument checks shared by both (stockctl.c) -------------------------- */
+/* --- the command table (stockctl.c) ---------------------------------------- */
+
+/* Every option, global or of some command. options[] in stockctl.c says what
+ * each one is. */
+enum opt {
+    O_HOST,
+    O_PORT,
+    O_TOKEN,
+    O_TIMEOUT,
+    O_JSON,
+    O_HELP,
+    O_VERSION,
+    O_SAFETY,
+    O_REASON,
+    O_ORDER_ID,
+    O_CHANNEL,
+    O_LOCATION,
+    O_STRATEGY,
+    O_TTL,
+    O_SHIP_TO,
+    O_MAX_DISTANCE,
+    O_EXPLAIN,
+    O_LAT,
+    O_LNG,
+    O_ZONE,
+    O_PRIORITY,
+    O_TAG,
+    O_RULES,
+    O_WINDOW,
+    O_COUNT
+};
+
+#define OPT_BIT(o) (1u << (o))
+
+/* The command line, split into options and positional arguments. */
+struct cli {
+    const char *val[O_COUNT]; /* borrowed from argv: the last value of each option */
+    bool set[O_COUNT];
+    const char **many[O_COUNT]; /* owned arrays of borrowed strings: every value of a
+                                   repeatable option, in order; NULL when not given */
+    unsigned n_many[O_COUNT];
+    char **pos; /* owned array of borrowed strings: the positional arguments */
+    int n_pos;
+};
+
+/* Where a param's value comes from, and what it must be. */
+enum src { SRC_ARG, SRC_REST, SRC_OPT };
+enum kind {
+    K_IDENT,       /* an identifier */
+    K_INT,         /* a whole number in [min, max], not 0 when nonzero */
+    K_NUMBER,      /* a finite number in [min, max] (max NO_MAX: none), not 0 when nonzero */
+    K_TEXT,        /* printable UTF-8, 1..TEXT_MAX bytes */
+    K_STRATEGY,    /* auto, single, per_line, split */
+    K_IDENT_LIST,  /* distinct identifiers, at most max of them */
+    K_ITEMS,       /* SKU=QTY words, each quantity in [min, max] */
+    K_RULES,       /* R,R,...: distinct ranking rule names */
+    K_DESTINATION, /* LAT,LNG[,ZONE]: the object {lat, lng, zone?} */
+    K_FLAG,        /* a switch: true when given */
+};
+
+#define NO_MAX 0x7fffffffffffffffLL /* K_NUMBER: no upper bound */
+
+struct param {
+    const char *key;  /* the member of params; NULL ends a list */
+    const char *what; /* how a usage error names it */
+    enum src src;
+    int at; /* SRC_ARG: argument index; SRC_REST: first index; SRC_OPT: option */
+    enum kind kind;
+    long long min, max; /* K_INT, K_NUMBER, K_ITEMS; K_IDENT_LIST: max is the count */
+    bool nonzero;       /* K_INT, K_NUMBER */
+};
+
+struct command;
+typedef void (*show_fn)(const cJSON *result);
+typedef int (*verdict_fn)(const cJSON *result);
+typedef int (*run_fn)(struct ctl *ctl, const struct command *cmd, const struct cli *cli,
+                      char **args, int n);
+
+struct command {
+    const char *noun;
+    const char *verb;       /* NULL: a one-word command */
+    int min_args, max_args; /* after the command words; max -1: no limit */
+    unsigned opts;          /* OPT_BIT of each command option that applies */
+    const char *method;
+    const struct param *params;
+    show_fn show;
+    verdict_fn verdict; /* the exit status a result implies; NULL: 0 */
+    run_fn run;         /* instead of method, params and show */
+    const char *usage;
+    const char *summary;
+};
+
+/* One line on stderr, prefixed with the program's name. */
+void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Reports a usage error, with the command's synopsis when cmd is not NULL.
+ * Returns CTL_EXIT_USAGE so that callers can return it. */
+int usage_fail(const struct command *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* --- argument checks and params (params.c) --------------------------------- */
 
 /* Parses a whole decimal number in [min, max]. Returns false when s is not
  * one (sign, digits, nothing else). */
 bool parse_int(const char *s, long long min, long long max, long long *out);
+/* Parses a finite decimal number (digits, an optional sign, fraction and
+ * exponent; no hex, inf or nan). Returns false when s is not one. */
+bool parse_number(const char *s, double *out);
+/* Writes v as the shortest decimal that reads back as the same double
+ * (52.52 -> "52.52"), which is also a JSON number. */
+void format_number(double v, char *out, size_t n);
+/* Builds the params object of a table command into b from its param list.
+ * Returns 0, or CTL_EXIT_USAGE after saying what is wrong (b then holds
+ * part of an object). */
+int params_build(struct buf *b, const struct command *cmd, const struct cli *cli, char **args,
+                 int n);
+
+/* --- human output (show.c) ----------------------------------------------- */
+
+void show_pong(const cJSON *result);
+void show_row(const cJSON *result);
+void show_stock(const cJSON *result);
+void show_channel(const cJSON *result);
+void show_location(const cJSON *result);
+void show_locations(const cJSON *result);
+void show_reservation(const cJSON *result);
+void show_audit(const cJSON *result);
+/* A reserve's explain list as a ranked table on f (stdout for a hold,
+ * stderr under an out_of_stock error). */
+void show_explain(const cJSON *explain, FILE *f);
+/* ping: exit 4 when Redis is down. */
+int redis_verdict(const cJSON *result);
+/* audit: exit 1 when the books do not match. */
+int audit_verdict(const cJSON *result);
 
 #endif

@@ -1,20 +1,20 @@
 /* stockctl: the operator's command-line client for stockd. Every command is
  * one row of the command table below: its words, how many arguments it
  * takes, which options apply, the method it calls, a declarative list of
- * how arguments become params (checked here first, so that a typo is a
- * usage error and not a round trip), and how the result is shown. The CSV
- * import (import.c) is the one command with its own handler. */
+ * how arguments become params (params.c checks them first, so that a typo
+ * is a usage error and not a round trip), and how the result is shown
+ * (show.c). The CSV import (import.c) is the one command with its own
+ * handler. This file also reads the command line and holds the session. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "ctl.h"
-#include "rpc.h"
-#include "validate.h"
+#include "ident.h"
+#include "jsonstr.h"
 
 #define DEFAULT_HOST "127.0.0.1"
 #define DEFAULT_PORT "7400"
@@ -23,119 +23,66 @@
 
 /* --- options ---------------------------------------------------------- */
 
-enum opt {
-    O_HOST,
-    O_PORT,
-    O_TOKEN,
-    O_TIMEOUT,
-    O_JSON,
-    O_HELP,
-    O_VERSION,
-    O_SAFETY,
-    O_REASON,
-    O_ORDER_ID,
-    O_CHANNEL,
-    O_LOCATION,
-    O_STRATEGY,
-    O_TTL,
-    O_WINDOW,
-    O_COUNT
-};
-
-#define OPT_BIT(o) (1u << (o))
-
 struct option_def {
     const char *name; /* without the leading "--" */
     const char *arg;  /* the value's name in help, NULL for a switch */
     bool global;      /* applies to every command */
-    const char *help;
+    unsigned repeat;  /* 0: the last value wins; else how many values may be given */
+    unsigned needs;   /* OPT_BIT of the options that must be given with this one */
+    const char *help; /* a command option's help is prefixed with its commands */
 };
 
 static const struct option_def options[O_COUNT] = {
-    [O_HOST] = {"host", "HOST", true,
+    [O_HOST] = {"host", "HOST", true, 0, 0,
                 "stockd's host (env STOCKCTL_HOST; default " DEFAULT_HOST ")"},
-    [O_PORT] = {"port", "PORT", true,
+    [O_PORT] = {"port", "PORT", true, 0, 0,
                 "stockd's port (env STOCKCTL_PORT; default " DEFAULT_PORT ")"},
-    [O_TOKEN] = {"token", "TOKEN", true, "authenticate first (env STOCKD_AUTH_TOKEN)"},
-    [O_TIMEOUT] = {"timeout-ms", "N", true,
+    [O_TOKEN] = {"token", "TOKEN", true, 0, 0, "authenticate first (env STOCKD_AUTH_TOKEN)"},
+    [O_TIMEOUT] = {"timeout-ms", "N", true, 0, 0,
                    "connect and answer timeout (env STOCKCTL_TIMEOUT_MS; default 5000)"},
-    [O_JSON] = {"json", NULL, true,
+    [O_JSON] = {"json", NULL, true, 0, 0,
                 "print the result object exactly as stockd sent it, on one line\n"
                 "                    (an error: the error object on stderr)"},
-    [O_HELP] = {"help", NULL, true, "this text (also -h); `stockctl COMMAND --help`: one command"},
-    [O_VERSION] = {"version", NULL, true, "print the version"},
-    [O_SAFETY] = {"safety", "N", false, "stock set: safety stock kept back from available"},
-    [O_REASON] = {"reason", "TEXT", false, "stock adjust, release: why (printable, 1..256 bytes)"},
-    [O_ORDER_ID] = {"order-id", "ID", false, "reserve: idempotency key (a retry returns the hold)"},
-    [O_CHANNEL] = {"channel", "C", false, "reserve: sales channel (stockd's default: default)"},
-    [O_LOCATION] = {"location", "L", false, "reserve: allowed location, in order; repeatable"},
-    [O_STRATEGY] = {"strategy", "S", false, "reserve: auto, single, per_line or split"},
-    [O_TTL] = {"ttl-ms", "N", false, "reserve: hold deadline, 1000..86400000 ms"},
-    [O_WINDOW] = {"window", "N", false,
-                  "import: requests in flight (default 512; keep it within\n"
+    [O_HELP] = {"help", NULL, true, 0, 0,
+                "this text (also -h); `stockctl COMMAND --help`: one command"},
+    [O_VERSION] = {"version", NULL, true, 0, 0, "print the version"},
+    [O_SAFETY] = {"safety", "N", false, 0, 0, "safety stock kept back from available"},
+    [O_REASON] = {"reason", "TEXT", false, 0, 0, "why (printable, 1..256 bytes)"},
+    [O_ORDER_ID] = {"order-id", "ID", false, 0, 0, "idempotency key (a retry returns the hold)"},
+    [O_CHANNEL] = {"channel", "C", false, 0, 0, "sales channel (stockd's default: default)"},
+    [O_LOCATION] = {"location", "L", false, MAX_LOCATIONS, 0,
+                    "allowed location, in order; repeatable"},
+    [O_STRATEGY] = {"strategy", "S", false, 0, 0, "auto, single, per_line or split"},
+    [O_TTL] = {"ttl-ms", "N", false, 0, 0, "hold deadline, 1000..86400000 ms"},
+    [O_SHIP_TO] = {"ship-to", "LAT,LNG[,ZONE]", false, 0, 0,
+                   "where the order ships to, for the channel's rules\n"
+                   "                    (LAT -90..90, LNG -180..180, ZONE an identifier)"},
+    [O_MAX_DISTANCE] = {"max-distance-km", "N", false, 0, OPT_BIT(O_SHIP_TO),
+                        "only locations within N km of --ship-to (N > 0)"},
+    [O_EXPLAIN] = {"explain", NULL, false, 0, 0,
+                   "also show how the candidate locations were ranked"},
+    [O_LAT] = {"lat", "N", false, 0, OPT_BIT(O_LNG), "latitude, -90..90 (with --lng)"},
+    [O_LNG] = {"lng", "N", false, 0, OPT_BIT(O_LAT), "longitude, -180..180 (with --lat)"},
+    [O_ZONE] = {"zone", "Z", false, 0, 0, "zone (a region, country or delivery zone)"},
+    [O_PRIORITY] = {"priority", "N", false, 0, 0, "-1000..1000, higher preferred (default 0)"},
+    [O_TAG] = {"tag", "T", false, MAX_TAGS, 0, "a tag; repeatable, up to 16"},
+    [O_RULES] = {"rules", "R,...", false, 0, 0,
+                 "ranking rules, first rule first (R: same_zone,\n"
+                 "                    nearest, priority, channel_order; default channel_order)"},
+    [O_WINDOW] = {"window", "N", false, 0, 0,
+                  "requests in flight (default 512; keep it within\n"
                   "                    stockd's --max-pipeline, 1024 by default)"},
-};
-
-/* The command line, split into options and positional arguments. */
-struct cli {
-    const char *val[O_COUNT]; /* borrowed from argv: the last value of each option */
-    bool set[O_COUNT];
-    const char *locations[MAX_LOCATIONS]; /* every --location, in order */
-    unsigned n_locations;
-    char **pos; /* owned array of borrowed strings: the positional arguments */
-    int n_pos;
 };
 
 /* --- the command table ---------------------------------------------------- */
 
-/* Where a param's value comes from, and what it must be. */
-enum src { SRC_ARG, SRC_REST, SRC_OPT };
-enum kind { K_IDENT, K_INT, K_TEXT, K_STRATEGY, K_IDENT_LIST, K_ITEMS };
-
-struct param {
-    const char *key;  /* the member of params; NULL ends a list */
-    const char *what; /* how a usage error names it */
-    enum src src;
-    int at; /* SRC_ARG: argument index; SRC_REST: first index; SRC_OPT: option */
-    enum kind kind;
-    long long min, max; /* K_INT */
-    bool nonzero;       /* K_INT */
-};
-
-struct command;
-typedef void (*show_fn)(const cJSON *result);
-typedef int (*verdict_fn)(const cJSON *result);
-typedef int (*run_fn)(struct ctl *ctl, const struct command *cmd, const struct cli *cli,
-                      char **args, int n);
-
-struct command {
-    const char *noun;
-    const char *verb;       /* NULL: a one-word command */
-    int min_args, max_args; /* after the command words; max -1: no limit */
-    unsigned opts;          /* OPT_BIT of each command option that applies */
-    const char *method;
-    const struct param *params;
-    show_fn show;
-    verdict_fn verdict; /* the exit status a result implies; NULL: 0 */
-    run_fn run;         /* instead of method, params and show */
-    const char *usage;
-    const char *summary;
-};
-
-static void show_pong(const cJSON *result);
-static void show_row(const cJSON *result);
-static void show_stock(const cJSON *result);
-static void show_channel(const cJSON *result);
-static void show_reservation(const cJSON *result);
-static void show_audit(const cJSON *result);
-static int redis_verdict(const cJSON *result);
-static int audit_verdict(const cJSON *result);
 static int run_import(struct ctl *ctl, const struct command *cmd, const struct cli *cli,
                       char **args, int n);
 
 /* Shorthands for the param lists below. */
 /* clang-format off */
 #define IDENT(key, what, i) {key, what, SRC_ARG, i, K_IDENT, 0, 0, false}
+#define OPT(key, what, o, kind) {key, what, SRC_OPT, o, kind, 0, 0, false}
 #define STOCK_NUM(key, what, src, i, min, nz) {key, what, src, i, K_INT, min, STOCK_MAX, nz}
 #define PARAMS_END {.key = NULL}
 /* clang-format on */
@@ -143,42 +90,57 @@ static int run_import(struct ctl *ctl, const struct command *cmd, const struct c
 static const struct param p_none[] = {PARAMS_END};
 static const struct param p_stock_get[] = {
     IDENT("sku", "SKU", 0),
-    {"locations", "LOCATION", SRC_REST, 1, K_IDENT_LIST, 0, 0, false},
+    {"locations", "LOCATION", SRC_REST, 1, K_IDENT_LIST, 0, MAX_LOCATIONS, false},
     PARAMS_END};
 static const struct param p_stock_set[] = {
     IDENT("sku", "SKU", 0), IDENT("location", "LOCATION", 1),
     STOCK_NUM("on_hand", "ON_HAND", SRC_ARG, 2, 0, false),
     STOCK_NUM("safety_stock", "--safety", SRC_OPT, O_SAFETY, 0, false), PARAMS_END};
 static const struct param p_stock_adjust[] = {
-    IDENT("sku", "SKU", 0),
-    IDENT("location", "LOCATION", 1),
+    IDENT("sku", "SKU", 0), IDENT("location", "LOCATION", 1),
     STOCK_NUM("delta", "DELTA", SRC_ARG, 2, -STOCK_MAX, true),
-    {"reason", "--reason", SRC_OPT, O_REASON, K_TEXT, 0, 0, false},
-    PARAMS_END};
+    OPT("reason", "--reason", O_REASON, K_TEXT), PARAMS_END};
 static const struct param p_channel_get[] = {IDENT("channel", "CHANNEL", 0), PARAMS_END};
 static const struct param p_channel_set[] = {
     IDENT("channel", "CHANNEL", 0),
-    {"locations", "LOCATION", SRC_REST, 1, K_IDENT_LIST, 0, 0, false},
+    {"locations", "LOCATION", SRC_REST, 1, K_IDENT_LIST, 0, MAX_LOCATIONS, false},
+    OPT("rules", "--rules", O_RULES, K_RULES),
+    PARAMS_END};
+static const struct param p_location_get[] = {IDENT("location", "LOCATION", 0), PARAMS_END};
+static const struct param p_location_set[] = {
+    IDENT("location", "LOCATION", 0),
+    {"lat", "--lat", SRC_OPT, O_LAT, K_NUMBER, -90, 90, false},
+    {"lng", "--lng", SRC_OPT, O_LNG, K_NUMBER, -180, 180, false},
+    OPT("zone", "--zone", O_ZONE, K_IDENT),
+    {"priority", "--priority", SRC_OPT, O_PRIORITY, K_INT, -PRIORITY_MAX, PRIORITY_MAX, false},
+    {"tags", "--tag", SRC_OPT, O_TAG, K_IDENT_LIST, 0, MAX_TAGS, false},
     PARAMS_END};
 static const struct param p_reserve[] = {
-    {"order_id", "--order-id", SRC_OPT, O_ORDER_ID, K_IDENT, 0, 0, false},
+    OPT("order_id", "--order-id", O_ORDER_ID, K_IDENT),
     {"items", "SKU=QTY", SRC_REST, 0, K_ITEMS, 1, QTY_MAX, false},
-    {"channel", "--channel", SRC_OPT, O_CHANNEL, K_IDENT, 0, 0, false},
-    {"locations", "--location", SRC_OPT, O_LOCATION, K_IDENT_LIST, 0, 0, false},
-    {"strategy", "--strategy", SRC_OPT, O_STRATEGY, K_STRATEGY, 0, 0, false},
+    OPT("channel", "--channel", O_CHANNEL, K_IDENT),
+    {"locations", "--location", SRC_OPT, O_LOCATION, K_IDENT_LIST, 0, MAX_LOCATIONS, false},
+    OPT("strategy", "--strategy", O_STRATEGY, K_STRATEGY),
     {"ttl_ms", "--ttl-ms", SRC_OPT, O_TTL, K_INT, TTL_MIN_MS, TTL_MAX_MS, false},
+    OPT("destination", "--ship-to", O_SHIP_TO, K_DESTINATION),
+    {"max_distance_km", "--max-distance-km", SRC_OPT, O_MAX_DISTANCE, K_NUMBER, 0, NO_MAX, true},
+    OPT("explain", "--explain", O_EXPLAIN, K_FLAG),
     PARAMS_END};
 static const struct param p_reservation[] = {IDENT("reservation_id", "RESERVATION_ID", 0),
                                              PARAMS_END};
-static const struct param p_release[] = {
-    IDENT("reservation_id", "RESERVATION_ID", 0),
-    {"reason", "--reason", SRC_OPT, O_REASON, K_TEXT, 0, 0, false},
-    PARAMS_END};
+static const struct param p_release[] = {IDENT("reservation_id", "RESERVATION_ID", 0),
+                                         OPT("reason", "--reason", O_REASON, K_TEXT), PARAMS_END};
 static const struct param p_extend[] = {
     IDENT("reservation_id", "RESERVATION_ID", 0),
     {"ttl_ms", "TTL_MS", SRC_ARG, 1, K_INT, TTL_MIN_MS, TTL_MAX_MS, false},
     PARAMS_END};
 static const struct param p_audit[] = {IDENT("sku", "SKU", 0), PARAMS_END};
+
+#define RESERVE_OPTS                                                                               \
+    (OPT_BIT(O_ORDER_ID) | OPT_BIT(O_CHANNEL) | OPT_BIT(O_LOCATION) | OPT_BIT(O_STRATEGY) |        \
+     OPT_BIT(O_TTL) | OPT_BIT(O_SHIP_TO) | OPT_BIT(O_MAX_DISTANCE) | OPT_BIT(O_EXPLAIN))
+#define LOCATION_OPTS                                                                              \
+    (OPT_BIT(O_LAT) | OPT_BIT(O_LNG) | OPT_BIT(O_ZONE) | OPT_BIT(O_PRIORITY) | OPT_BIT(O_TAG))
 
 static const struct command commands[] = {
     {"ping", NULL, 0, 0, 0, "ping", p_none, show_pong, redis_verdict, NULL, "",
@@ -189,16 +151,21 @@ static const struct command commands[] = {
      "SKU LOCATION ON_HAND [--safety N]", "set the absolute on-hand count (a cycle count)"},
     {"stock", "adjust", 3, 3, OPT_BIT(O_REASON), "stock.adjust", p_stock_adjust, show_row, NULL,
      NULL, "SKU LOCATION DELTA [--reason TEXT]", "add (or, negative, take) units on hand"},
+    {"location", "set", 1, 1, LOCATION_OPTS, "location.set", p_location_set, show_location, NULL,
+     NULL, "LOCATION [--lat N --lng N] [--zone Z] [--priority N] [--tag T...]",
+     "record where a location is and how it ranks (replaces its whole record)"},
+    {"location", "get", 1, 1, 0, "location.get", p_location_get, show_location, NULL, NULL,
+     "LOCATION", "a location's coordinates, zone, priority and tags"},
+    {"location", "list", 0, 0, 0, "location.list", p_none, show_locations, NULL, NULL, "",
+     "every location with a record, by name"},
     {"channel", "get", 1, 1, 0, "channel.get", p_channel_get, show_channel, NULL, NULL, "CHANNEL",
-     "the locations that serve a sales channel, most preferred first"},
-    {"channel", "set", 2, 1 + MAX_LOCATIONS, 0, "channel.set", p_channel_set, show_channel, NULL,
-     NULL, "CHANNEL LOCATION...", "set a channel's locations, most preferred first"},
-    {"reserve", NULL, 1, -1,
-     OPT_BIT(O_ORDER_ID) | OPT_BIT(O_CHANNEL) | OPT_BIT(O_LOCATION) | OPT_BIT(O_STRATEGY) |
-         OPT_BIT(O_TTL),
-     "reserve", p_reserve, show_reservation, NULL, NULL,
+     "the locations that serve a sales channel, and its ranking rules"},
+    {"channel", "set", 2, 1 + MAX_LOCATIONS, OPT_BIT(O_RULES), "channel.set", p_channel_set,
+     show_channel, NULL, NULL, "CHANNEL LOCATION... [--rules R,...]",
+     "set a channel's locations (channel order) and how to rank them"},
+    {"reserve", NULL, 1, -1, RESERVE_OPTS, "reserve", p_reserve, show_reservation, NULL, NULL,
      "[--order-id ID] [--channel C] [--location L...] [--strategy S] [--ttl-ms N] "
-     "SKU=QTY...",
+     "[--ship-to LAT,LNG[,ZONE]] [--max-distance-km N] [--explain] SKU=QTY...",
      "hold stock for an order, all lines or none"},
     {"commit", NULL, 1, 1, 0, "commit", p_reservation, show_reservation, NULL, NULL,
      "RESERVATION_ID", "the order is final: the held units are sold"},
@@ -219,10 +186,7 @@ static const struct command commands[] = {
 
 /* --- messages ------------------------------------------------------------ */
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* One line on stderr, prefixed with the program's name. */
-static void say(const char *fmt, ...)
+void say(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -244,12 +208,7 @@ static void print_command_usage(FILE *f, const struct command *cmd)
     fprintf(f, "usage: stockctl [OPTIONS] %s%s%s\n", name, cmd->usage[0] ? " " : "", cmd->usage);
 }
 
-static int usage_fail(const struct command *cmd, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* Reports a usage error, with the command's synopsis when there is one.
- * Returns CTL_EXIT_USAGE so that callers can return it. */
-static int usage_fail(const struct command *cmd, const char *fmt, ...)
+int usage_fail(const struct command *cmd, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -264,21 +223,59 @@ static int usage_fail(const struct command *cmd, const char *fmt, ...)
     return CTL_EXIT_USAGE;
 }
 
+/* One option's help line: the flag in an 18-column field (a longer flag
+ * gets a line of its own), then, when with_commands, the commands it
+ * applies to as the table says, then its help. */
+static void print_option(int o, bool with_commands)
+{
+    char flag[40];
+    snprintf(flag, sizeof flag, "--%s%s%s", options[o].name, options[o].arg ? " " : "",
+             options[o].arg ? options[o].arg : "");
+    if (strlen(flag) < 18)
+        printf("  %-18s", flag);
+    else
+        printf("  %s\n%20s", flag, "");
+    for (size_t i = 0, n = 0; with_commands && i < N_COMMANDS; i++)
+        if (commands[i].opts & OPT_BIT(o)) {
+            char name[64];
+            command_name(&commands[i], name, sizeof name);
+            printf("%s%s", n++ ? ", " : "", name);
+        }
+    printf("%s%s\n", with_commands && !options[o].global ? ": " : "", options[o].help);
+}
+
 static void print_help(void)
 {
     printf("usage: stockctl [OPTIONS] COMMAND [ARGS...]\n"
            "\n"
-           "The operator's client for stockd: stock levels, sales channels,\n"
-           "reservations, audits and bulk imports, over stockd's JSON-RPC protocol.\n"
+           "The operator's client for stockd: stock levels, locations, sales channels\n"
+           "and their routing rules, reservations, audits and bulk imports, over\n"
+           "stockd's JSON-RPC protocol.\n"
            "\n"
            "Commands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++) {
-        char line[160];
-        command_name(&commands[i], line, sizeof line);
-        size_t len = strlen(line);
-        snprintf(line + len, sizeof line - len, "%s%s", commands[i].usage[0] ? " " : "",
-                 commands[i].usage);
-        printf("  %s\n      %s\n", line, commands[i].summary);
+        char name[64];
+        command_name(&commands[i], name, sizeof name);
+        printf("  %s", name);
+        /* A long synopsis wraps between words (an option in brackets is one
+         * word), under the command's name. */
+        size_t col = 2 + strlen(name);
+        for (const char *w = commands[i].usage; *w != '\0';) {
+            size_t len = 0;
+            for (int depth = 0; w[len] != '\0' && (w[len] != ' ' || depth > 0); len++)
+                depth += (w[len] == '[') - (w[len] == ']');
+            if (col + 1 + len > 79) {
+                printf("\n%*s", (int)(3 + strlen(name)), "");
+                col = 3 + strlen(name);
+            } else {
+                putchar(' ');
+                col++;
+            }
+            printf("%.*s", (int)len, w);
+            col += len;
+            w += len + (w[len] == ' ');
+        }
+        printf("\n      %s\n", commands[i].summary);
     }
     printf("\nOptions may come anywhere on the line; \"--\" ends them, so that an argument\n"
            "may begin with \"--\" (reservation ids can: `stockctl commit -- \"$ID\"` is safe\n"
@@ -287,14 +284,9 @@ static void print_help(void)
     for (int pass = 0; pass < 2; pass++) {
         if (pass == 1)
             printf("\nCommand options:\n");
-        for (int o = 0; o < O_COUNT; o++) {
-            if (options[o].global != (pass == 0))
-                continue;
-            char flag[40];
-            snprintf(flag, sizeof flag, "--%s%s%s", options[o].name, options[o].arg ? " " : "",
-                     options[o].arg ? options[o].arg : "");
-            printf("  %-18s%s\n", flag, options[o].help);
-        }
+        for (int o = 0; o < O_COUNT; o++)
+            if (options[o].global == (pass == 0))
+                print_option(o, true);
     }
     printf("\nExit codes:\n"
            "  0  success\n"
@@ -310,203 +302,22 @@ static void print_help(void)
            "Errors go to stderr as \"stockctl: METHOD: error CODE REASON: MESSAGE\".\n");
 }
 
-/* --- argument checks ------------------------------------------------------ */
-
-bool parse_int(const char *s, long long min, long long max, long long *out)
+/* `stockctl COMMAND --help`: the synopsis, the summary, the method it calls
+ * and the options that apply to it. */
+static void print_command_help(const struct command *cmd)
 {
-    const char *p = s;
-    if (*p == '-' || *p == '+')
-        p++;
-    if (*p == '\0')
-        return false;
-    for (const char *q = p; *q; q++)
-        if (*q < '0' || *q > '9')
-            return false;
-    /* Nineteen digits may overflow; stockd's numbers are far below that. */
-    if (strlen(p) > 18)
-        return false;
-    long long v = strtoll(s, NULL, 10);
-    if (v < min || v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
-static bool ident_ok(const char *s)
-{
-    struct ident id;
-    return ident_check(s, strlen(s), &id);
-}
-
-static int bad_ident(const struct command *cmd, const char *what, const char *s)
-{
-    return usage_fail(
-        cmd, "%s '%s' is not a valid identifier (1 to %d bytes of A-Z a-z 0-9 . _ ~ @ / + = -)",
-        what, s, IDENT_MAX);
-}
-
-/* A free-text reason: printable UTF-8 of 1..TEXT_MAX bytes, as stockd
- * requires. */
-static bool text_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > TEXT_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return false;
-    return utf8_valid((const unsigned char *)s, n);
-}
-
-/* --- building params from the table -------------------------------------- */
-
-/* Starts the next member of the params object that b holds (opened with
- * '{' by build_params). */
-static void member(struct buf *b, const char *key)
-{
-    if (b->len > 1)
-        buf_appendc(b, ',');
-    json_write_string(b, key, strlen(key));
-    buf_appendc(b, ':');
-}
-
-static void append_ident_list(struct buf *b, const char *const *v, int n)
-{
-    buf_appendc(b, '[');
-    for (int i = 0; i < n; i++) {
-        if (i > 0)
-            buf_appendc(b, ',');
-        json_write_string(b, v[i], strlen(v[i]));
+    print_command_usage(stdout, cmd);
+    printf("  %s\n", cmd->summary);
+    if (cmd->method != NULL)
+        printf("  (stockd method: %s)\n", cmd->method);
+    if (cmd->opts != 0) {
+        printf("\nOptions:\n");
+        for (int o = 0; o < O_COUNT; o++)
+            if (cmd->opts & OPT_BIT(o))
+                print_option(o, false);
     }
-    buf_appendc(b, ']');
-}
-
-/* Checks a list of identifiers: valid, distinct, at most MAX_LOCATIONS. */
-static int check_ident_list(const struct command *cmd, const char *what, const char *const *v,
-                            int n)
-{
-    if (n > MAX_LOCATIONS)
-        return usage_fail(cmd, "at most %d %s values", MAX_LOCATIONS, what);
-    for (int i = 0; i < n; i++) {
-        if (!ident_ok(v[i]))
-            return bad_ident(cmd, what, v[i]);
-        for (int k = 0; k < i; k++)
-            if (strcmp(v[k], v[i]) == 0)
-                return usage_fail(cmd, "%s '%s' is given twice", what, v[i]);
-    }
-    return 0;
-}
-
-/* Appends the items array from SKU=QTY words (the SKU may itself hold '=',
- * so the quantity is what follows the last one). */
-static int append_items(struct buf *b, const struct command *cmd, const struct param *p, char **v,
-                        int n)
-{
-    buf_appendc(b, '[');
-    for (int i = 0; i < n; i++) {
-        const char *eq = strrchr(v[i], '=');
-        long long qty;
-        if (eq == NULL || eq == v[i])
-            return usage_fail(cmd, "'%s' is not SKU=QTY", v[i]);
-        if (!parse_int(eq + 1, p->min, p->max, &qty))
-            return usage_fail(cmd, "quantity in '%s' must be a whole number from %lld to %lld",
-                              v[i], p->min, p->max);
-        size_t sku_n = (size_t)(eq - v[i]);
-        struct ident id;
-        if (!ident_check(v[i], sku_n, &id))
-            return usage_fail(cmd, "SKU in '%s' is not a valid identifier", v[i]);
-        for (int k = 0; k < i; k++)
-            if (strncmp(v[k], v[i], sku_n) == 0 && v[k][sku_n] == '=' &&
-                strrchr(v[k], '=') == v[k] + sku_n)
-                return usage_fail(cmd, "SKU '%.*s' is given twice", (int)sku_n, v[i]);
-        buf_appends(b, i > 0 ? ",{\"sku\":" : "{\"sku\":");
-        json_write_string(b, v[i], sku_n);
-        buf_appends(b, ",\"quantity\":");
-        buf_append_int(b, qty);
-        buf_appendc(b, '}');
-    }
-    buf_appendc(b, ']');
-    return 0;
-}
-
-/* Appends one param to the params object when its value is present.
- * Returns 0, or CTL_EXIT_USAGE after saying what is wrong. */
-static int build_param(struct buf *b, const struct command *cmd, const struct param *p,
-                       const struct cli *cli, char **args, int n)
-{
-    const char *value = NULL;
-    char **rest = NULL;
-    int n_rest = 0;
-    if (p->src == SRC_ARG && p->at < n)
-        value = args[p->at];
-    else if (p->src == SRC_REST && p->at < n) {
-        rest = args + p->at;
-        n_rest = n - p->at;
-    } else if (p->src == SRC_OPT && p->at == O_LOCATION) {
-        rest = (char **)cli->locations;
-        n_rest = (int)cli->n_locations;
-    } else if (p->src == SRC_OPT)
-        value = cli->val[p->at];
-    if (value == NULL && n_rest == 0)
-        return 0;
-
-    long long num;
-    switch (p->kind) {
-    case K_IDENT:
-        if (!ident_ok(value))
-            return bad_ident(cmd, p->what, value);
-        member(b, p->key);
-        json_write_string(b, value, strlen(value));
-        return 0;
-    case K_INT:
-        if (!parse_int(value, p->min, p->max, &num) || (p->nonzero && num == 0))
-            return usage_fail(cmd, "%s '%s' must be a %swhole number from %lld to %lld", p->what,
-                              value, p->nonzero ? "non-zero " : "", p->min, p->max);
-        member(b, p->key);
-        buf_append_int(b, num);
-        return 0;
-    case K_TEXT:
-        if (!text_ok(value))
-            return usage_fail(cmd, "%s must be 1 to %d bytes of printable UTF-8", p->what,
-                              TEXT_MAX);
-        member(b, p->key);
-        json_write_string(b, value, strlen(value));
-        return 0;
-    case K_STRATEGY:
-        for (int s = STRATEGY_AUTO; s <= STRATEGY_SPLIT; s++)
-            if (strcmp(value, strategy_name((enum strategy)s)) == 0) {
-                member(b, p->key);
-                json_write_string(b, value, strlen(value));
-                return 0;
-            }
-        return usage_fail(cmd, "%s must be one of auto, single, per_line, split", p->what);
-    case K_IDENT_LIST: {
-        int rc = check_ident_list(cmd, p->what, (const char *const *)rest, n_rest);
-        if (rc != 0)
-            return rc;
-        member(b, p->key);
-        append_ident_list(b, (const char *const *)rest, n_rest);
-        return 0;
-    }
-    case K_ITEMS:
-        member(b, p->key);
-        return append_items(b, cmd, p, rest, n_rest);
-    }
-    return 0;
-}
-
-/* Builds the whole params object of a table command into b. */
-static int build_params(struct buf *b, const struct command *cmd, const struct cli *cli,
-                        char **args, int n)
-{
-    buf_appendc(b, '{');
-    for (const struct param *p = cmd->params; p->key != NULL; p++) {
-        int rc = build_param(b, cmd, p, cli, args, n);
-        if (rc != 0)
-            return rc;
-    }
-    buf_appendc(b, '}');
-    return 0;
+    printf("\nGlobal options (--host, --port, --token, --timeout-ms, --json): "
+           "see `stockctl --help`.\n");
 }
 
 /* --- the session -------------------------------------------------------- */
@@ -587,6 +398,12 @@ int ctl_report_error(const struct ctl *ctl, const char *what, const struct respo
     response_describe(r, &line);
     say("%s: %s", what, buf_cstr(&line));
     buf_free(&line);
+    /* reserve --explain: an out_of_stock says how the candidates ranked
+     * (response_describe leaves that list out of the line). */
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(r->error, "data");
+    const cJSON *explain = cJSON_GetObjectItemCaseSensitive(data, "explain");
+    if (cJSON_IsArray(explain))
+        show_explain(explain, stderr);
     return ctl_exit_for_code(r->code);
 }
 
@@ -613,248 +430,6 @@ static int call_and_show(struct ctl *ctl, const struct command *cmd, const struc
     }
     response_free(&resp);
     return rc;
-}
-
-/* --- human output -------------------------------------------------------- */
-
-/* A text table: cells are collected first so that every column gets the
- * width of its widest cell. */
-struct table {
-    unsigned ncols;
-    unsigned right; /* bit i: column i holds numbers, aligned right */
-    char **cells;   /* owned, with owned strings: ncols per row, the heading first */
-    size_t n, cap;
-};
-
-static void table_cell(struct table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void table_cell(struct table *t, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int len = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    char *s = xmalloc((size_t)len + 1);
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)len + 1, fmt, ap);
-    va_end(ap);
-    if (t->n == t->cap) {
-        t->cap = t->cap ? t->cap * 2 : 32;
-        t->cells = xrealloc(t->cells, t->cap * sizeof *t->cells);
-    }
-    t->cells[t->n++] = s;
-}
-
-static void table_init(struct table *t, unsigned ncols, unsigned right, const char *const *heads)
-{
-    memset(t, 0, sizeof *t);
-    t->ncols = ncols;
-    t->right = right;
-    for (unsigned i = 0; i < ncols; i++)
-        table_cell(t, "%s", heads[i]);
-}
-
-/* Prints the table on stdout (two spaces between columns, no trailing
- * blanks) and frees it. A short last row leaves its last cells empty. */
-static void table_flush(struct table *t)
-{
-    size_t width[8] = {0}; /* the widest table here has 6 columns */
-    for (size_t i = 0; i < t->n; i++) {
-        size_t len = strlen(t->cells[i]);
-        if (len > width[i % t->ncols])
-            width[i % t->ncols] = len;
-    }
-    for (size_t row = 0; row * t->ncols < t->n; row++) {
-        struct buf line;
-        buf_init(&line);
-        for (unsigned c = 0; c < t->ncols && row * t->ncols + c < t->n; c++) {
-            const char *s = t->cells[row * t->ncols + c];
-            size_t pad = width[c] - strlen(s);
-            if (c > 0)
-                buf_appends(&line, "  ");
-            bool right = (t->right >> c) & 1u;
-            for (size_t k = 0; right && k < pad; k++)
-                buf_appendc(&line, ' ');
-            buf_appends(&line, s);
-            for (size_t k = 0; !right && k < pad; k++)
-                buf_appendc(&line, ' ');
-        }
-        while (line.len > 0 && line.data[line.len - 1] == ' ')
-            line.len--;
-        printf("%s\n", buf_cstr(&line));
-        buf_free(&line);
-    }
-    for (size_t i = 0; i < t->n; i++)
-        free(t->cells[i]);
-    free(t->cells);
-    memset(t, 0, sizeof *t);
-}
-
-static const char *str_of(const cJSON *o, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static long long num_of(const cJSON *o, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    return cJSON_IsNumber(v) ? (long long)v->valuedouble : 0;
-}
-
-/* Milliseconds since the epoch as ISO-8601 UTC, e.g. 2026-11-27T10:00:53.923Z. */
-static void iso_time(long long ms, char *out, size_t n)
-{
-    time_t s = (time_t)(ms / 1000);
-    struct tm tm;
-    if (ms <= 0 || gmtime_r(&s, &tm) == NULL) {
-        snprintf(out, n, "-");
-        return;
-    }
-    char date[32];
-    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, n, "%s.%03lldZ", date, ms % 1000);
-}
-
-static void show_pong(const cJSON *result)
-{
-    const char *redis = str_of(result, "redis");
-    printf("pong: redis %s\n", redis ? redis : "?");
-}
-
-static int redis_verdict(const cJSON *result)
-{
-    const char *redis = str_of(result, "redis");
-    return redis && strcmp(redis, "up") == 0 ? CTL_EXIT_OK : CTL_EXIT_RETRYABLE;
-}
-
-static const char *const row_heads[] = {"SKU",      "LOCATION",  "ON_HAND",
-                                        "RESERVED", "AVAILABLE", "SAFETY"};
-#define ROW_NUMBERS 0x3cu /* ON_HAND .. SAFETY */
-
-static void row_cells(struct table *t, const cJSON *row, bool with_sku)
-{
-    if (with_sku)
-        table_cell(t, "%s", str_of(row, "sku") ? str_of(row, "sku") : "");
-    table_cell(t, "%s", str_of(row, "location") ? str_of(row, "location") : "");
-    table_cell(t, "%lld", num_of(row, "on_hand"));
-    table_cell(t, "%lld", num_of(row, "reserved"));
-    table_cell(t, "%lld", num_of(row, "available"));
-    table_cell(t, "%lld", num_of(row, "safety_stock"));
-}
-
-static void show_row(const cJSON *result)
-{
-    struct table t;
-    table_init(&t, 6, ROW_NUMBERS, row_heads);
-    row_cells(&t, result, true);
-    table_flush(&t);
-}
-
-static void show_stock(const cJSON *result)
-{
-    const cJSON *rows = cJSON_GetObjectItemCaseSensitive(result, "locations");
-    const cJSON *totals = cJSON_GetObjectItemCaseSensitive(result, "totals");
-    const char *sku = str_of(result, "sku");
-    if (cJSON_GetArraySize(rows) == 0) {
-        printf("sku %s: no stock recorded\n", sku ? sku : "?");
-        return;
-    }
-    printf("sku %s\n", sku ? sku : "?");
-    struct table t;
-    table_init(&t, 5, ROW_NUMBERS >> 1, row_heads + 1);
-    for (const cJSON *row = rows->child; row != NULL; row = row->next)
-        row_cells(&t, row, false);
-    /* Parentheses cannot occur in a location name, so the totals line
-     * cannot be mistaken for a location. */
-    table_cell(&t, "(total)");
-    table_cell(&t, "%lld", num_of(totals, "on_hand"));
-    table_cell(&t, "%lld", num_of(totals, "reserved"));
-    table_cell(&t, "%lld", num_of(totals, "available"));
-    table_flush(&t);
-}
-
-static void show_channel(const cJSON *result)
-{
-    const char *channel = str_of(result, "channel");
-    printf("channel %s\n", channel ? channel : "?");
-    struct table t;
-    table_init(&t, 2, 0x1u, (const char *const[]){"#", "LOCATION"});
-    int i = 1;
-    const cJSON *locs = cJSON_GetObjectItemCaseSensitive(result, "locations");
-    for (const cJSON *l = locs ? locs->child : NULL; l != NULL; l = l->next, i++) {
-        table_cell(&t, "%d", i);
-        table_cell(&t, "%s", cJSON_IsString(l) ? l->valuestring : "?");
-    }
-    table_flush(&t);
-}
-
-static void show_reservation(const cJSON *result)
-{
-    char created[40], expires[40];
-    iso_time(num_of(result, "created_at"), created, sizeof created);
-    iso_time(num_of(result, "expires_at"), expires, sizeof expires);
-    const char *order = str_of(result, "order_id");
-    const char *reason = str_of(result, "reason");
-    const cJSON *replayed = cJSON_GetObjectItemCaseSensitive(result, "replayed");
-    printf("reservation  %s\n",
-           str_of(result, "reservation_id") ? str_of(result, "reservation_id") : "?");
-    printf("status       %s\n", str_of(result, "status") ? str_of(result, "status") : "?");
-    printf("order        %s\n", order ? order : "-");
-    printf("created      %s\n", created);
-    printf("expires      %s\n", expires);
-    if (reason != NULL)
-        printf("reason       %s\n", reason);
-    if (cJSON_IsBool(replayed))
-        printf("replayed     %s\n", cJSON_IsTrue(replayed) ? "yes (the hold made earlier)" : "no");
-    printf("\n");
-    struct table t;
-    table_init(&t, 3, 0x4u, (const char *const[]){"SKU", "LOCATION", "QUANTITY"});
-    const cJSON *allocs = cJSON_GetObjectItemCaseSensitive(result, "allocations");
-    for (const cJSON *a = allocs ? allocs->child : NULL; a != NULL; a = a->next) {
-        table_cell(&t, "%s", str_of(a, "sku") ? str_of(a, "sku") : "?");
-        table_cell(&t, "%s", str_of(a, "location") ? str_of(a, "location") : "?");
-        table_cell(&t, "%lld", num_of(a, "quantity"));
-    }
-    table_flush(&t);
-}
-
-static void show_audit(const cJSON *result)
-{
-    bool ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(result, "ok"));
-    const cJSON *diffs = cJSON_GetObjectItemCaseSensitive(result, "differences");
-    const cJSON *stale = cJSON_GetObjectItemCaseSensitive(result, "stale_index");
-    printf("audit %s: %lld skus checked, %lld live holds, %d differences, %d stale index entries\n",
-           ok ? "ok" : "FAILED", num_of(result, "skus_checked"), num_of(result, "holds"),
-           cJSON_GetArraySize(diffs), cJSON_GetArraySize(stale));
-    if (cJSON_GetArraySize(diffs) > 0) {
-        struct table t;
-        printf("\n");
-        table_init(&t, 4, 0xcu, (const char *const[]){"SKU", "LOCATION", "RESERVED", "EXPECTED"});
-        for (const cJSON *d = diffs->child; d != NULL; d = d->next) {
-            table_cell(&t, "%s", str_of(d, "sku") ? str_of(d, "sku") : "?");
-            table_cell(&t, "%s", str_of(d, "location") ? str_of(d, "location") : "?");
-            table_cell(&t, "%lld", num_of(d, "reserved"));
-            table_cell(&t, "%lld", num_of(d, "expected"));
-        }
-        table_flush(&t);
-    }
-    if (cJSON_GetArraySize(stale) > 0) {
-        struct table t;
-        printf("\n");
-        table_init(&t, 2, 0, (const char *const[]){"STALE_RESERVATION", "STATUS"});
-        for (const cJSON *s = stale->child; s != NULL; s = s->next) {
-            table_cell(&t, "%s", str_of(s, "reservation_id") ? str_of(s, "reservation_id") : "?");
-            table_cell(&t, "%s", str_of(s, "status") ? str_of(s, "status") : "?");
-        }
-        table_flush(&t);
-    }
-}
-
-static int audit_verdict(const cJSON *result)
-{
-    bool ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(result, "ok"));
-    return ok ? CTL_EXIT_OK : CTL_EXIT_REFUSED;
 }
 
 static int run_import(struct ctl *ctl, const struct command *cmd, const struct cli *cli,
@@ -918,10 +493,13 @@ static int cli_parse(struct cli *cli, int argc, char **argv)
             return usage_fail(NULL, "option --%s takes no value", options[o].name);
         cli->set[o] = true;
         cli->val[o] = value;
-        if (o == O_LOCATION) {
-            if (cli->n_locations == MAX_LOCATIONS)
-                return usage_fail(NULL, "at most %d --location options", MAX_LOCATIONS);
-            cli->locations[cli->n_locations++] = value;
+        if (options[o].repeat > 0) {
+            if (cli->many[o] == NULL)
+                cli->many[o] = xcalloc(options[o].repeat, sizeof *cli->many[o]);
+            if (cli->n_many[o] == options[o].repeat)
+                return usage_fail(NULL, "at most %u --%s options", options[o].repeat,
+                                  options[o].name);
+            cli->many[o][cli->n_many[o]++] = value;
         }
     }
     return 0;
@@ -1014,13 +592,19 @@ static int run(struct ctl *ctl, const struct cli *cli)
     if (cmd == NULL)
         return unknown_command(cli);
     if (cli->set[O_HELP]) {
-        print_command_usage(stdout, cmd);
-        printf("  %s\n", cmd->summary);
+        print_command_help(cmd);
         return CTL_EXIT_OK;
     }
     for (int o = 0; o < O_COUNT; o++)
         if (cli->set[o] && !options[o].global && !(cmd->opts & OPT_BIT(o)))
             return usage_fail(cmd, "option --%s does not apply here", options[o].name);
+    /* Options that only make sense together (--lat and --lng), checked
+     * before any argument so that the message names the real mistake. */
+    for (int o = 0; o < O_COUNT; o++)
+        for (int k = 0; cli->set[o] && k < O_COUNT; k++)
+            if ((options[o].needs & OPT_BIT(k)) && !cli->set[k])
+                return usage_fail(cmd, "option --%s needs --%s too", options[o].name,
+                                  options[k].name);
     char **args = cli->pos + words;
     int n = cli->n_pos - words;
     if (n < cmd->min_args)
@@ -1034,7 +618,7 @@ static int run(struct ctl *ctl, const struct cli *cli)
         return cmd->run(ctl, cmd, cli, args, n);
     struct buf params;
     buf_init(&params);
-    rc = build_params(&params, cmd, cli, args, n);
+    rc = params_build(&params, cmd, cli, args, n);
     if (rc == 0)
         rc = call_and_show(ctl, cmd, &params);
     buf_free(&params);
@@ -1050,5 +634,7 @@ int main(int argc, char **argv)
         rc = run(&ctl, &cli);
     conn_close(&ctl.conn);
     free(cli.pos);
+    for (int o = 0; o < O_COUNT; o++)
+        free(cli.many[o]);
     return rc;
 }
