@@ -3,9 +3,11 @@
  * one of several workloads, and report throughput, latency percentiles
  * (from a log-linear histogram) and counts per result code. Afterwards it
  * checks its own books against stock.get: the units it was told it holds
- * and sold must be what stockd's counts say.
+ * and sold must be what stockd's counts say. The ranked workload also
+ * checks that every hold went to the location nearest its destination.
  *
  *   stockd-bench --port 7400 -c 50 -d 1 --duration 10 --workload hot
+ *   stockd-bench --port 7400 -c 50 --duration 10 --workload ranked --locations 50
  *   stockd-bench --idle 10000 --hold 30          (idle connections only)
  */
 #include <errno.h>
@@ -27,6 +29,7 @@
 #include <uv.h>
 
 #include "buf.h" /* xmalloc and friends: allocation failure aborts */
+#include "ranked.h"
 
 /* --- latency histogram: 64 linear steps per power of two (~1.6 %) ----- */
 
@@ -81,8 +84,9 @@ static uint64_t hist_pct(const struct histogram *h, double p)
 
 /* --- options ------------------------------------------------------------ */
 
-enum workload { HOT, UNIFORM, MULTI, COMMIT, RELEASE };
-static const char *const workload_names[] = {"hot", "uniform", "multi", "commit", "release"};
+enum workload { HOT, UNIFORM, MULTI, COMMIT, RELEASE, RANKED, N_WORKLOADS };
+static const char *const workload_names[] = {"hot",    "uniform", "multi",
+                                             "commit", "release", "ranked"};
 
 static struct {
     const char *host;
@@ -99,15 +103,21 @@ static struct {
     char prefix[32];
     int lines;     /* multi: lines per order; 0: 1 to 5 at random */
     bool no_setup; /* the catalogue under prefix is loaded already */
-} opt = {"127.0.0.1", 7400, 50, 1, 10, 0, HOT, 1000, 4, 3600000, false, 0, 30, "", 0, false};
+    bool skus_given, locations_given; /* ranked: else 1 sku at 50 locations */
+} opt = {"127.0.0.1", 7400, 50, 1, 10, 0, HOT, 1000, 4, 3600000, false, 0, 30, "", 0, false,
+         false, false};
 
 static void usage(void)
 {
     fprintf(stderr,
             "usage: stockd-bench [--host H] [--port P] [-c CONNECTIONS] [-d PIPELINE]\n"
-            "         [--duration S | --requests N] [--workload hot|uniform|multi|commit|release]\n"
+            "         [--duration S | --requests N]\n"
+            "         [--workload hot|uniform|multi|commit|release|ranked]\n"
             "         [--skus M] [--locations K] [--ttl-ms T] [--lines N] [--json]\n"
             "         [--prefix P --no-setup]   (skus P-<i> at P-L<j>, channel P, on_hand 1e12)\n"
+            "  ranked: --skus default 1, --locations default 50, each location with\n"
+            "  coordinates (location.set), channel P with rules [\"nearest\"], every\n"
+            "  reserve with a destination (both drawn from fixed seeds: reproducible)\n"
             "       stockd-bench --idle N [--hold S]\n");
     exit(2);
 }
@@ -188,9 +198,32 @@ static void sync_call_ok(const char *req)
 
 #define ON_HAND 1000000000000LL
 
+/* --- ranked: see ranked.h ----------------------------------------------- */
+
+static long long routed, misrouted;
+
+/* The ranked workload's own check, beside the books. */
+static void check_route(const char *line, size_t len, int nearest)
+{
+    if (ranked_at_nearest(line, len, opt.prefix, nearest))
+        routed++;
+    else
+        misrouted++;
+}
+
+/* --- setup -------------------------------------------------------------- */
+
 static void setup(void)
 {
-    char req[512];
+    char req[4096]; /* channel.set: up to 64 names of up to 35 bytes */
+    if (opt.workload == RANKED)
+        for (int l = 0; l < opt.locations; l++) {
+            snprintf(req, sizeof req,
+                     "{\"id\":1,\"method\":\"location.set\",\"params\":{\"location\":"
+                     "\"%s-L%d\",%s}}\n",
+                     opt.prefix, l, ranked_location_json(l));
+            sync_call_ok(req);
+        }
     for (int s = 0; s < opt.skus; s++)
         for (int l = 0; l < opt.locations; l++) {
             snprintf(req, sizeof req,
@@ -205,7 +238,8 @@ static void setup(void)
                                 opt.prefix);
     for (int l = 0; l < opt.locations; l++)
         n += (size_t)snprintf(req + n, sizeof req - n, "%s\"%s-L%d\"", l ? "," : "", opt.prefix, l);
-    snprintf(req + n, sizeof req - n, "]}}\n");
+    snprintf(req + n, sizeof req - n, "]%s}}\n",
+             opt.workload == RANKED ? ",\"rules\":[\"nearest\"]" : "");
     sync_call_ok(req);
 }
 
@@ -217,6 +251,7 @@ struct pending {
     uint64_t sent_ns;
     enum kind kind;
     int units;
+    int nearest; /* ranked: the location the hold must be at; -1: not checked */
 };
 
 struct conn {
@@ -284,7 +319,7 @@ static void out_reserve(struct conn *c, size_t n)
     c->out = xrealloc(c->out, c->out_cap);
 }
 
-static void push(struct conn *c, enum kind kind, int units)
+static void push(struct conn *c, enum kind kind, int units, int nearest)
 {
     if (c->count == c->cap) {
         int cap = c->cap ? c->cap * 2 : 16;
@@ -296,7 +331,7 @@ static void push(struct conn *c, enum kind kind, int units)
         c->head = 0;
         c->cap = cap;
     }
-    c->fifo[(c->head + c->count) % c->cap] = (struct pending){now_ns(), kind, units};
+    c->fifo[(c->head + c->count) % c->cap] = (struct pending){now_ns(), kind, units, nearest};
     c->count++;
     sent++;
 }
@@ -306,7 +341,7 @@ static void queue_reserve(struct conn *c)
     out_reserve(c, 1024);
     char *p = c->out + c->out_len;
     size_t room = c->out_cap - c->out_len;
-    int n, units;
+    int n, units, nearest = -1;
     if (opt.workload == MULTI) {
         int lines = opt.lines > 0 ? opt.lines : 1 + (int)(rand_r(&c->rng) % 5);
         int first = (int)(rand_r(&c->rng) % (unsigned)opt.skus);
@@ -318,6 +353,16 @@ static void queue_reserve(struct conn *c)
                           i ? "," : "", opt.prefix, (first + i) % opt.skus);
         n += snprintf(p + n, room - (size_t)n, "]}}\n");
         units = lines;
+    } else if (opt.workload == RANKED) {
+        int sku = (int)(rand_r(&c->rng) % (unsigned)opt.skus);
+        const struct ranked_dest *d = ranked_dest_at(rand_r(&c->rng));
+        n = snprintf(p, room,
+                     "{\"id\":1,\"method\":\"reserve\",\"params\":{\"channel\":\"%s\","
+                     "\"strategy\":\"auto\",\"ttl_ms\":%lld,\"destination\":%s,"
+                     "\"items\":[{\"sku\":\"%s-%d\",\"quantity\":1}]}}\n",
+                     opt.prefix, opt.ttl_ms, d->json, opt.prefix, sku);
+        units = 1;
+        nearest = d->nearest;
     } else {
         int sku = opt.workload == HOT ? 0 : (int)(rand_r(&c->rng) % (unsigned)opt.skus);
         n = snprintf(p, room,
@@ -327,7 +372,7 @@ static void queue_reserve(struct conn *c)
         units = 1;
     }
     c->out_len += (size_t)n;
-    push(c, K_RESERVE, units);
+    push(c, K_RESERVE, units, nearest);
 }
 
 static void queue_follow(struct conn *c, const char *id, size_t id_len, int units)
@@ -337,7 +382,7 @@ static void queue_follow(struct conn *c, const char *id, size_t id_len, int unit
                                    "{\"id\":2,\"method\":\"%s\",\"params\":{\"reservation_id\":"
                                    "\"%.*s\"}}\n",
                                    opt.workload == COMMIT ? "commit" : "release", (int)id_len, id);
-    push(c, K_FOLLOW, units);
+    push(c, K_FOLLOW, units, -1);
 }
 
 static void flush(struct conn *c);
@@ -408,6 +453,8 @@ static void take_line(struct conn *c, const char *line, size_t len)
 
     if (pd.kind == K_RESERVE && code == 0) {
         held_units += pd.units;
+        if (pd.nearest >= 0)
+            check_route(line, len, pd.nearest);
         if (opt.workload == COMMIT || opt.workload == RELEASE) {
             const char *id = memmem(line, len, "\"reservation_id\":\"", 18);
             if (id) {
@@ -552,8 +599,8 @@ int main(int argc, char **argv)
         case 'd': opt.depth = atoi(optarg); break;
         case 't': opt.duration = atof(optarg); break;
         case 'n': opt.requests = atoll(optarg); break;
-        case 's': opt.skus = atoi(optarg); break;
-        case 'l': opt.locations = atoi(optarg); break;
+        case 's': opt.skus = atoi(optarg); opt.skus_given = true; break;
+        case 'l': opt.locations = atoi(optarg); opt.locations_given = true; break;
         case 'T': opt.ttl_ms = atoll(optarg); break;
         case 'j': opt.json = true; break;
         case 'i': opt.idle = atoi(optarg); break;
@@ -563,7 +610,7 @@ int main(int argc, char **argv)
         case 'N': opt.no_setup = true; break;
         case 'w': {
             int w = -1;
-            for (int k = 0; k < 5; k++)
+            for (int k = 0; k < N_WORKLOADS; k++)
                 if (strcmp(optarg, workload_names[k]) == 0)
                     w = k;
             if (w < 0)
@@ -575,7 +622,7 @@ int main(int argc, char **argv)
         }
     }
     if (opt.connections < 1 || opt.depth < 1 || opt.skus < 1 || opt.locations < 1 ||
-        opt.locations > 64)
+        opt.locations > RANKED_MAX_LOCATIONS)
         usage();
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
@@ -586,6 +633,13 @@ int main(int argc, char **argv)
         return idle_mode();
     if (opt.workload == HOT)
         opt.skus = 1;
+    if (opt.workload == RANKED) {
+        if (!opt.skus_given)
+            opt.skus = 1; /* as hot: one sku, so only the ranking differs */
+        if (!opt.locations_given)
+            opt.locations = 50;
+        ranked_map_init(opt.locations);
+    }
     if (opt.prefix[0] == '\0') {
         /* Fresh skus for every run: 48 random bits, so that two runs never
          * share stock (time and pid alone can collide). */
@@ -629,6 +683,7 @@ int main(int argc, char **argv)
 
     long long reserved = 0, sold = 0;
     bool books = check_books(&reserved, &sold);
+    bool routes = misrouted == 0;
     double rps = (double)answered / secs, ops = (double)operations / secs;
     if (opt.json) {
         printf("{\"workload\":\"%s\",\"connections\":%d,\"pipeline\":%d,\"seconds\":%.3f,"
@@ -644,8 +699,12 @@ int main(int argc, char **argv)
                 printf("%s\"%s\":%lld", first ? "" : ",", code_names[i], codes[i]);
                 first = false;
             }
-        printf("},\"books\":\"%s\",\"held_units\":%lld,\"sold_units\":%lld}\n",
+        printf("},\"books\":\"%s\",\"held_units\":%lld,\"sold_units\":%lld",
                books ? "ok" : "MISMATCH", held_units, sold_units);
+        if (opt.workload == RANKED)
+            printf(",\"locations\":%d,\"routing\":\"%s\",\"routed\":%lld,\"misrouted\":%lld",
+                   opt.locations, routes ? "ok" : "MISMATCH", routed, misrouted);
+        printf("}\n");
     } else {
         printf("workload %s, %d connections x pipeline %d, %.2f s\n", workload_names[opt.workload],
                opt.connections, opt.depth, secs);
@@ -660,6 +719,10 @@ int main(int argc, char **argv)
                 printf(" %s=%lld", code_names[i], codes[i]);
         printf("\n  books: %s (told held %lld, sold %lld; stockd says reserved %lld, sold %lld)\n",
                books ? "ok" : "MISMATCH", held_units, sold_units, reserved, sold);
+        if (opt.workload == RANKED)
+            printf("  routing: %s (%d locations; %lld holds at the location nearest their "
+                   "destination, %lld elsewhere)\n",
+                   routes ? "ok" : "MISMATCH", opt.locations, routed, misrouted);
     }
-    return books ? 0 : 3;
+    return books && routes ? 0 : 3;
 }
