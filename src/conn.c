@@ -94,6 +94,9 @@ struct conn {
     bool backlog;            /* framer.tail may hold whole lines, read while framing waited */
     struct request *barrier; /* a two-call request that later lines wait for */
     bool spent;              /* an oversized line: nothing after it is framed */
+    bool peer_done;          /* the client closed its side (or the socket failed) */
+    bool lingering;          /* answered and shut down for writing: waits for the peer */
+    uv_shutdown_t shutdown_req;
     bool closing;
     struct session session;
     uint64_t accepted_at;
@@ -101,11 +104,13 @@ struct conn {
     uint64_t progress_at;   /* uv_now() when the write in flight last moved bytes */
     size_t write_left;      /* its bytes still queued in libuv then */
     uint64_t partial_since; /* uv_now() when the unfinished line began; 0: none */
+    uint64_t linger_since;  /* uv_now() when lingering began */
 };
 
 static void update_reading(struct conn *c);
 static void conn_flush(struct conn *c);
 static void conn_close(struct conn *c);
+static void linger(struct conn *c);
 
 /* --- flushing, once per loop iteration ----------------------------------- */
 
@@ -275,6 +280,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
         if (nread == UV_EOF && framer_pending(&c->framer) > 0)
             feed(c, "\n", 1);
         c->draining = true;
+        c->peer_done = true;
     }
     if (b->base == c->set->read_buf)
         c->set->read_buf_busy = false;
@@ -288,8 +294,12 @@ static void update_reading(struct conn *c)
 {
     if (c->closing)
         return;
-    bool want = !c->draining && !c->backlog && !pipeline_full(c) &&
-                c->out.len + c->writing.len < (size_t)c->set->cfg->max_output_bytes;
+    /* A spent connection reads on, discarding, until the client is done
+     * sending: closing a socket with unread bytes resets it, and the reset
+     * can destroy the refusal on its way to the client. */
+    bool want = c->spent ? !c->peer_done
+                         : !c->draining && !c->backlog && !pipeline_full(c) &&
+                               c->out.len + c->writing.len < (size_t)c->set->cfg->max_output_bytes;
     if (want && !c->reading) {
         c->reading = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0;
     } else if (!want && c->reading) {
@@ -366,8 +376,34 @@ static void conn_flush(struct conn *c)
     start_write(c);
     if (c->draining && queue_empty(&c->requests) && !c->backlog && !c->write_active &&
         c->out.len == 0) {
-        conn_close(c);
+        if (c->spent && !c->peer_done)
+            linger(c);
+        else
+            conn_close(c);
         return;
+    }
+    update_reading(c);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)req;
+    (void)status; /* a failed shutdown ends in EOF or an error read, or the reaper */
+}
+
+/* Everything is answered on a spent connection whose client may still be
+ * sending: end our side (the client reads its answers, then EOF) and
+ * discard what comes until the client ends its own, for at most
+ * --line-timeout-ms (conn_reap). */
+static void linger(struct conn *c)
+{
+    if (!c->lingering) {
+        c->lingering = true;
+        c->linger_since = uv_now(c->tcp.loop);
+        if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
+            conn_close(c);
+            return;
+        }
     }
     update_reading(c);
 }
@@ -433,6 +469,11 @@ static void conn_reap(struct conn *c, uint64_t now)
     if (cfg->auth_token[0] != '\0' && !c->session.authenticated &&
         now - c->accepted_at > (uint64_t)cfg->auth_timeout_ms) {
         log_debug("closing a connection: not authenticated in time");
+        conn_close(c);
+        return;
+    }
+    if (c->lingering && now - c->linger_since > (uint64_t)cfg->line_timeout_ms) {
+        log_debug("closing a connection: the client went on sending after its refusal");
         conn_close(c);
         return;
     }
