@@ -62,12 +62,12 @@ stockd is listening on $listen (Redis on 127.0.0.1:$redis_port, data in .demo/).
 Demo catalogue loaded: skus TSHIRT-M, MUG, POSTER at wh-east (Newark, zone
 us-east), wh-west (Reno, us-west) and store-9 (Chicago, us-central), each
 with coordinates; channels "web" and "store" (channel order), and
-"web-nearest", which ranks its locations by the rules same_zone, nearest,
-priority for the order's destination. Try:
+"web-nearest", which ships from the location nearest the order's
+destination first (rules nearest, priority). Try:
 
   printf '{"id":1,"method":"stock.get","params":{"sku":"TSHIRT-M"}}\n' | nc -q1 $host $port
 
-  # Ship to Sacramento: wh-west (same zone, nearest) takes it; explain
+  # Ship to Sacramento: wh-west (the nearest) takes it; explain
   # lists every candidate in ranked order with its distance.
   printf '{"id":2,"method":"reserve","params":{"channel":"web-nearest","destination":{"lat":38.5816,"lng":-121.4944,"zone":"us-west"},"explain":true,"items":[{"sku":"TSHIRT-M","quantity":1}]}}\n' | nc -q1 $host $port
 
