@@ -193,39 +193,23 @@ static bool ident_value(const cJSON *v, struct ident *out)
     return cJSON_IsString(v) && ident_check(v->valuestring, strlen(v->valuestring), out);
 }
 
-static int check_locations(const struct field *f, const cJSON *v, struct params *out,
-                           struct rpc_error *err)
+/* A list of f->min..f->max distinct identifiers into list, its length
+ * into *count; a repeat is refused with the message repeat. */
+static int check_ident_list(const struct field *f, const cJSON *v, struct ident *list,
+                            unsigned *count, const char *repeat, struct rpc_error *err)
 {
     int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : -1;
     if (n < f->min || n > f->max)
         return rpc_error_param(err, f->name, f->rule);
     unsigned i = 0;
     for (const cJSON *e = v->child; e != NULL; e = e->next, i++) {
-        if (!ident_value(e, &out->locations[i]))
+        if (!ident_value(e, &list[i]))
             return rpc_error_param(err, f->name, f->rule);
         for (unsigned k = 0; k < i; k++)
-            if (str_eq(out->locations[k].s, out->locations[i].s))
-                return rpc_error_param(err, f->name, "locations must not repeat a location.");
+            if (str_eq(list[k].s, list[i].s))
+                return rpc_error_param(err, f->name, repeat);
     }
-    out->n_locations = i;
-    return 0;
-}
-
-static int check_tags(const struct field *f, const cJSON *v, struct params *out,
-                      struct rpc_error *err)
-{
-    int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : -1;
-    if (n < f->min || n > f->max)
-        return rpc_error_param(err, f->name, f->rule);
-    unsigned i = 0;
-    for (const cJSON *e = v->child; e != NULL; e = e->next, i++) {
-        if (!ident_value(e, &out->tags[i]))
-            return rpc_error_param(err, f->name, f->rule);
-        for (unsigned k = 0; k < i; k++)
-            if (str_eq(out->tags[k].s, out->tags[i].s))
-                return rpc_error_param(err, f->name, "tags must not repeat a tag.");
-    }
-    out->n_tags = i;
+    *count = i;
     return 0;
 }
 
@@ -382,9 +366,10 @@ static int check_field(const struct field *f, const cJSON *v, const struct limit
     case F_ITEMS:
         return check_items(f, v, lim, out, err);
     case F_LOCATIONS:
-        return check_locations(f, v, out, err);
+        return check_ident_list(f, v, out->locations, &out->n_locations,
+                                "locations must not repeat a location.", err);
     case F_TAGS:
-        return check_tags(f, v, out, err);
+        return check_ident_list(f, v, out->tags, &out->n_tags, "tags must not repeat a tag.", err);
     case F_RULES:
         return check_rules(f, v, out, err);
     case F_DESTINATION:
