@@ -21,9 +21,11 @@
 #define LOCATION_GET_KEYS(X) X(LOCATION_GET_K_LOCATION)
 #define LOCATION_GET_STATUS(X) X(LOCATION_GET_ST_OK) X(LOCATION_GET_ST_NOT_FOUND)
 
-/* lua/location_list.lua */
+/* lua/location_list.lua: one page of the index (location.list takes as
+ * many as it has and sorts them). */
 #define LOCATION_LIST_KEYS(X) X(LOCATION_LIST_K_LOCATIONS)
-#define LOCATION_LIST_ARGV(X) X(LOCATION_LIST_A_PREFIX)
+#define LOCATION_LIST_ARGV(X)                                                                      \
+    X(LOCATION_LIST_A_PREFIX) X(LOCATION_LIST_A_CURSOR) X(LOCATION_LIST_A_COUNT)
 #define LOCATION_LIST_STATUS(X) X(LOCATION_LIST_ST_OK)
 
 struct request;

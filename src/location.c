@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "keys.h"
 #include "request.h"
@@ -91,35 +92,125 @@ void location_get(struct request *req)
                  location_reply);
 }
 
-/* --- location.list: lua/location_list.lua ------------------------------ */
+/* --- location.list: lua/location_list.lua, page by page --------------- */
 
-/* {OK, location, lat, lng, zone, priority, tags, ...}: six per location,
- * in name order. */
-static void location_list_reply(struct request *req, struct reply *rd)
+#define LIST_PAGE 200 /* HSCAN COUNT: a page's records read in one call */
+
+/* What the pages gave so far; owned by the request's ctx. */
+struct list_state {
+    char cursor[24];
+    struct args rows; /* per location: name, lat, lng, zone, priority, tags (copies) */
+};
+
+struct list_ctx {
+    struct list_state *st; /* owned; freed when the request is answered */
+};
+
+static void list_end(struct request *req)
 {
+    struct list_state *st = REQUEST_CTX(req, struct list_ctx)->st;
+    args_free(&st->rows);
+    free(st);
+}
+
+/* A priority as copied (args_add_int's text, not NUL-terminated). */
+static long long priority_of(struct str s)
+{
+    long long v = 0;
+    for (size_t i = s.n > 0 && s.p[0] == '-' ? 1 : 0; i < s.n; i++)
+        v = v * 10 + (s.p[i] - '0');
+    return s.n > 0 && s.p[0] == '-' ? -v : v;
+}
+
+static int rec_cmp(const void *a, const void *b)
+{
+    return str_cmp(((const struct location_rec *)a)->location,
+                   ((const struct location_rec *)b)->location);
+}
+
+/* Every page read: the records by name, each once. */
+static void list_finish(struct request *req)
+{
+    struct list_state *st = REQUEST_CTX(req, struct list_ctx)->st;
     struct request_scratch *sc = request_scratch(req);
-    size_t count = reply_count(rd);
-    if ((count - 1) % 6 != 0)
-        rd->bad = true;
-    size_t n = (count - 1) / 6;
+    size_t n = (size_t)st->rows.n / 6;
     sc->locs = xgrow(sc->locs, &sc->locs_cap, n, sizeof *sc->locs);
     for (size_t i = 0; i < n; i++) {
-        sc->locs[i].location = reply_ident(rd, 1 + 6 * i).s;
-        reply_location(rd, 2 + 6 * i, &sc->locs[i]);
+        struct location_rec *r = &sc->locs[i];
+        int at = (int)(6 * i);
+        r->location = args_get(&st->rows, at);
+        r->lat = args_get(&st->rows, at + 1);
+        r->lng = args_get(&st->rows, at + 2);
+        r->zone = args_get(&st->rows, at + 3);
+        r->priority = priority_of(args_get(&st->rows, at + 4));
+        r->tags = args_get(&st->rows, at + 5);
     }
-    if (rd->bad)
-        return;
-    result_locations(request_result(req), sc->locs, n);
+    if (n > 1)
+        qsort(sc->locs, n, sizeof *sc->locs, rec_cmp);
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (kept == 0 || !str_eq(sc->locs[kept - 1].location, sc->locs[i].location))
+            sc->locs[kept++] = sc->locs[i];
+    result_locations(request_result(req), sc->locs, kept);
     request_finish(req);
 }
 
-void location_list(struct request *req)
+static void list_page(struct request *req);
+
+/* {OK, cursor, location, lat, lng, zone, priority, tags, ...}: a page, six
+ * per location, in no order. Each record is checked, then copied. */
+static void location_list_reply(struct request *req, struct reply *rd)
 {
+    struct list_state *st = REQUEST_CTX(req, struct list_ctx)->st;
+    size_t count = reply_count(rd);
+    struct str cursor = reply_str(rd, 1);
+    if (count < 2 || (count - 2) % 6 != 0 || cursor.n == 0 || cursor.n >= sizeof st->cursor)
+        rd->bad = true;
+    for (size_t at = 2; at + 6 <= count && !rd->bad; at += 6) {
+        struct location_rec rec;
+        struct ident name = reply_ident(rd, at);
+        reply_location(rd, at + 1, &rec);
+        if (rd->bad)
+            break;
+        args_add_str(&st->rows, name.s);
+        args_add_str(&st->rows, rec.lat);
+        args_add_str(&st->rows, rec.lng);
+        args_add_str(&st->rows, rec.zone);
+        args_add_int(&st->rows, rec.priority);
+        args_add_str(&st->rows, rec.tags);
+    }
+    if (rd->bad)
+        return;
+    memcpy(st->cursor, cursor.p, cursor.n);
+    st->cursor[cursor.n] = '\0';
+    if (strcmp(st->cursor, "0") == 0) {
+        list_finish(req);
+        return;
+    }
+    request_renew_deadline(req);
+    list_page(req);
+}
+
+static void list_page(struct request *req)
+{
+    struct list_state *st = REQUEST_CTX(req, struct list_ctx)->st;
     const struct ident *ns = request_ns(req);
     struct args *a = request_args(req);
     ARG_KEY(a, LOCATION_LIST_K_LOCATIONS, ns, KEY_LOCATIONS, NULL);
     ARGS_AT(a, LOCATION_LIST_K_FIXED + LOCATION_LIST_A_PREFIX);
     args_add_prefix(a, ns, KEY_LOCATION);
+    ARG_BYTES(a, LOCATION_LIST_K_FIXED + LOCATION_LIST_A_CURSOR, st->cursor, strlen(st->cursor));
+    ARG_INT(a, LOCATION_LIST_K_FIXED + LOCATION_LIST_A_COUNT, LIST_PAGE);
     request_call(req, SCRIPT_LOCATION_LIST, LOCATION_LIST_K_FIXED, LOCATION_LIST_STATUSES,
                  location_list_reply);
+}
+
+void location_list(struct request *req)
+{
+    struct list_state *st = xcalloc(1, sizeof *st);
+    args_init(&st->rows);
+    strcpy(st->cursor, "0");
+    REQUEST_CTX(req, struct list_ctx)->st = st;
+    request_on_end(req, list_end);
+    list_page(req);
 }

@@ -621,6 +621,53 @@ static void test_v1_ranking_without_rules(void **state)
         assert_int_equal(stock_row(fd, "A", locs[i]).reserved, want[i]);
 }
 
+/* Many locations: location.list reads the index a page at a time (no call
+ * holds Redis for the whole list) and answers every one, once, by name. */
+static void test_location_list_in_pages(void **state)
+{
+    (void)state;
+    enum { N = 1000 };
+    int fd = harness_client(0);
+    char *req = malloc((size_t)N * 128);
+    size_t len = 0;
+    for (int i = 0; i < N; i++) /* written in an order that is not the answer's */
+        len += (size_t)sprintf(req + len,
+                               "{\"id\":1,\"method\":\"location.set\",\"params\":{"
+                               "\"location\":\"loc-%04d\",\"priority\":%d}}\n",
+                               (i * 7919) % N, (i * 7919) % N - 500);
+    char **lines = client_exchange(fd, req, len, N, 60000);
+    for (int i = 0; i < N; i++)
+        assert_null(strstr(lines[i], "\"error\""));
+    client_free_lines(lines, N);
+    free(req);
+    redisReply *before = harness_redis(&H, "INFO commandstats");
+    cJSON *r = call(fd, "location.list", "{}");
+    redisReply *after = harness_redis(&H, "INFO commandstats");
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(resp_result(r), "locations");
+    assert_int_equal(cJSON_GetArraySize(list), N);
+    int i = 0;
+    const cJSON *rec;
+    cJSON_ArrayForEach(rec, list)
+    {
+        char want[16];
+        snprintf(want, sizeof want, "loc-%04d", i);
+        assert_string_equal(json_str(rec, "location"), want);
+        assert_int_equal(json_int(rec, "priority"), i - 500);
+        i++;
+    }
+    cJSON_Delete(r);
+    /* More than one script call: the evalsha count grew by the pages. */
+    const char *b = strstr(before->str, "cmdstat_evalsha:calls="),
+               *a = strstr(after->str, "cmdstat_evalsha:calls=");
+    assert_non_null(b);
+    assert_non_null(a);
+    long calls =
+        atol(a + strlen("cmdstat_evalsha:calls=")) - atol(b + strlen("cmdstat_evalsha:calls="));
+    assert_true(calls >= 4);
+    freeReplyObject(before);
+    freeReplyObject(after);
+}
+
 /* --- ties ------------------------------------------------------------------- */
 
 /* Distances within a millimetre are a tie, broken by the next rule: two
@@ -676,6 +723,7 @@ int main(void)
         cmocka_unit_test_setup(test_location_and_channel_records, harness_flush_setup),
         cmocka_unit_test_setup(test_v1_ranking_without_rules, harness_flush_setup),
         cmocka_unit_test_setup(test_ties_within_a_millimetre, harness_flush_setup),
+        cmocka_unit_test_setup(test_location_list_in_pages, harness_flush_setup),
     };
     static const char *const redis_args[] = {"--enable-debug-command", "local", NULL};
     harness_redis_args = redis_args;

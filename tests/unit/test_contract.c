@@ -307,15 +307,31 @@ static const struct contract_case cases[] = {
     {"location.get bad zone", LOCATION_GET, {CALL(SCRIPT_LOCATION_GET, "[0 '' '' 'a\"b' '0' '']")},
      -32603, "internal", NULL},
     {"location.list", LOCATION_LIST,
-     {CALL(SCRIPT_LOCATION_LIST, "[0 'A' '' '' '' '0' '' 'B' '1' '-2.5e1' 'Z' '-1' 't']")}, 0, NULL,
+     {CALL(SCRIPT_LOCATION_LIST, "[0 '0' 'B' '1' '-2.5e1' 'Z' '-1' 't' 'A' '' '' '' '0' '']")}, 0,
+     NULL,
      "{\"locations\":[{\"location\":\"A\",\"priority\":0,\"tags\":[]},{\"location\":\"B\","
      "\"lat\":1,\"lng\":-2.5e1,\"zone\":\"Z\",\"priority\":-1,\"tags\":[\"t\"]}]}"},
-    {"location.list empty", LOCATION_LIST, {CALL(SCRIPT_LOCATION_LIST, "[0]")}, 0, NULL,
+    /* Pages until the cursor is 0, sorted, a name HSCAN gave twice once. */
+    {"location.list in pages", LOCATION_LIST,
+     {CALL(SCRIPT_LOCATION_LIST, "[0 '17' 'C' '' '' '' '12' '1,2']"),
+      CALL(SCRIPT_LOCATION_LIST, "[0 '5' 'A' '' '' '' '-3' '' 'C' '' '' '' '12' '1,2']"),
+      CALL(SCRIPT_LOCATION_LIST, "[0 '0' 'B' '' '' '' '1000' '']")},
+     0, NULL,
+     "{\"locations\":[{\"location\":\"A\",\"priority\":-3,\"tags\":[]},{\"location\":\"B\","
+     "\"priority\":1000,\"tags\":[]},{\"location\":\"C\",\"priority\":12,\"tags\":[\"1\","
+     "\"2\"]}]}"},
+    {"location.list empty", LOCATION_LIST, {CALL(SCRIPT_LOCATION_LIST, "[0 '0']")}, 0, NULL,
      "{\"locations\":[]}"},
+    {"location.list no cursor", LOCATION_LIST, {CALL(SCRIPT_LOCATION_LIST, "[0]")}, -32603,
+     "internal", NULL},
     {"location.list broken group", LOCATION_LIST,
-     {CALL(SCRIPT_LOCATION_LIST, "[0 'A' '' '' '' '0']")}, -32603, "internal", NULL},
+     {CALL(SCRIPT_LOCATION_LIST, "[0 '0' 'A' '' '' '' '0']")}, -32603, "internal", NULL},
     {"location.list bad name", LOCATION_LIST,
-     {CALL(SCRIPT_LOCATION_LIST, "[0 'A:B' '' '' '' '0' '']")}, -32603, "internal", NULL},
+     {CALL(SCRIPT_LOCATION_LIST, "[0 '0' 'A:B' '' '' '' '0' '']")}, -32603, "internal", NULL},
+    {"location.list bad page later", LOCATION_LIST,
+     {CALL(SCRIPT_LOCATION_LIST, "[0 '9' 'A' '' '' '' '0' '']"),
+      CALL(SCRIPT_LOCATION_LIST, "[0 '0' 'B' '' '' '' 'x' '']")},
+     -32603, "internal", NULL},
 
     /* reservation.get */
     {"reservation.get", GET, {CALL(SCRIPT_RESERVATION_GET, "[0 " BODY ALLOC "]")}, 0, NULL,
