@@ -33,6 +33,10 @@ struct str {
 bool str_eq(struct str a, struct str b);
 /* Bytewise order, shorter first on a common prefix: for qsort of names. */
 int str_cmp(struct str a, struct str b);
+/* The fields of a sep-joined list, one per call from *at (0 to start):
+ * puts the next in *field and moves *at past it. False once the list is
+ * used up; an empty list has no field, "a," has two ("a" and ""). */
+bool str_split(struct str list, char sep, size_t *at, struct str *field);
 
 /* An identifier: 1..IDENT_MAX bytes of [A-Za-z0-9._~@/+=-], which can never
  * split or retag a Redis key. Borrowed, like the str it wraps. */

@@ -5,8 +5,6 @@
 #ifndef STOCKD_LOCATION_H
 #define STOCKD_LOCATION_H
 
-#include <stddef.h>
-
 #include "contract.h"
 
 /* lua/location_set.lua */
@@ -14,7 +12,7 @@
     X(LOCATION_SET_K_LOCATION) X(LOCATION_SET_K_LOCATIONS) X(LOCATION_SET_K_GEO)
 #define LOCATION_SET_ARGV(X)                                                                       \
     X(LOCATION_SET_A_LOCATION) X(LOCATION_SET_A_LAT) X(LOCATION_SET_A_LNG) X(LOCATION_SET_A_ZONE)  \
-    X(LOCATION_SET_A_PRIORITY) X(LOCATION_SET_A_TAGS)
+    X(LOCATION_SET_A_PRIORITY) X(LOCATION_SET_A_TAGS) X(LOCATION_SET_A_ENTRY)
 #define LOCATION_SET_STATUS(X) X(LOCATION_SET_ST_OK)
 
 /* lua/location_get.lua */
@@ -34,11 +32,6 @@ struct request;
 void location_set(struct request *req);
 void location_get(struct request *req);
 void location_list(struct request *req);
-
-/* Writes a coordinate as the shortest decimal that reads back as the same
- * double (52.52, not 52.520000000000003). out must hold 32 bytes; returns
- * the length. */
-size_t location_coord_text(double v, char out[32]);
 
 enum { LOCATION_SET_KEYS(CONTRACT_ENUM) LOCATION_SET_K_FIXED };
 enum { LOCATION_SET_ARGV(CONTRACT_ENUM) LOCATION_SET_A_FIXED };

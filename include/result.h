@@ -52,11 +52,10 @@ void result_channel(struct buf *out, struct str channel, const struct str *locat
 void result_location(struct buf *out, const struct location_rec *rec);
 /* {"locations":[record...]} */
 void result_locations(struct buf *out, const struct location_rec *recs, size_t n);
-/* One entry of explain, appended to list, which holds "[" and the entries
- * so far (the caller closes it):
- * {"location","distance_km"?,"zone"?,"priority"}; distance is a JSON
- * number, n == 0 when none, like zone. */
-void result_explain_entry(struct buf *list, struct str location, struct str distance,
+/* One entry of an explain list, appended to list (after a comma unless
+ * it is the first): {"location","distance_km"?,"zone"?,"priority"};
+ * distance is a JSON number, n == 0 when none, like zone. */
+void result_explain_entry(struct buf *list, bool first, struct str location, struct str distance,
                           struct str zone, long long priority);
 void result_reservation(struct buf *out, const struct reservation *r);
 /* {"pong":true,"redis":"up"|"down"} */

@@ -1,7 +1,8 @@
-/* An order's route (destination, max_distance_km, explain) in the form the
- * reserve script's ranking reads it (lua/lib/routing.lua, parse_route):
- * the geometry worked out here once, so that the script only unpacks it.
- * Pure. */
+/* An order's route (destination, max_distance_km, explain), and a
+ * location's entry in the ranking's index, in the form the reserve
+ * script's ranking reads them (lua/lib/routing.lua): the geometry is
+ * worked out here, once and in one place, so that the script only unpacks
+ * it. Pure. */
 #ifndef STOCKD_ROUTE_H
 #define STOCKD_ROUTE_H
 
@@ -33,6 +34,13 @@ void route_point_of(double lat_deg, double lng_deg, struct route_point *out);
  * great-circle distance is within km (4, the whole sphere, from half its
  * circumference on). */
 double route_chord2_within(double km);
+
+/* Appends a location's entry in the index {ns}:locations, what the
+ * ranking reads of it (lua/lib/routing.lua, read_locations), as msgpack
+ * values: x, y, z, lat, lng, cos(lat) of its point (each false without
+ * coordinates), its priority, its zone ("" for none). */
+void route_pack_location(struct buf *out, bool has_coords, double lat, double lng,
+                         long long priority, struct str zone);
 
 /* Appends the route as msgpack values, in this order: the destination's
  * x, y, z, lat, lng, cos(lat) (each false without one), its zone (a

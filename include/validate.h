@@ -47,6 +47,8 @@ enum {
 /* The ranking rules of a channel (PROTOCOL-2: locations and routing). */
 enum rule { RULE_SAME_ZONE, RULE_NEAREST, RULE_PRIORITY, RULE_CHANNEL_ORDER, RULE_COUNT };
 const char *rule_name(enum rule r);
+/* The rule of that name, or -1. */
+int rule_lookup(struct str name);
 
 /* A point on the earth as the client gave it (degrees). */
 struct coords {

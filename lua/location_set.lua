@@ -6,8 +6,8 @@
 --                                        what was not given are absent
 -- K_LOCATIONS  {ns}:locations            hash: every location with a
 --                                        record -> what the reserve
---                                        script's ranking reads of it,
---                                        packed (location_entry)
+--                                        script's ranking reads of it
+--                                        (A_ENTRY)
 -- K_GEO        {ns}:geo                  GEO set of the locations with
 --                                        coordinates (redis-cli GEOSEARCH)
 -- A_LOCATION   the location
@@ -16,6 +16,8 @@
 -- A_ZONE       '' for none
 -- A_PRIORITY   -1000..1000
 -- A_TAGS       comma-joined identifiers, '' for none
+-- A_ENTRY      the same for the ranking, packed by stockd (include/route.h,
+--              route_pack_location)
 --
 -- Reply: {ST_OK, lat, lng, zone, priority, tags} as stored, all text
 -- ('' for none).
@@ -23,7 +25,7 @@
 -- Invariant: the record, the index and the GEO set change together: a
 -- location is in the GEO set exactly when its record has coordinates that
 -- Redis GEO can index (|lat| <= GEO_LAT_MAX; the ranking reads the
--- record, so a location nearer a pole still ranks by its distance). Every
+-- index, so a location nearer a pole still ranks by its distance). Every
 -- key is type-checked before the first write.
 local GEO_LAT_MAX = 85.05112878
 for _, s in ipairs({{K_LOCATION, 'hash'}, {K_LOCATIONS, 'hash'}, {K_GEO, 'zset'}}) do
@@ -42,8 +44,7 @@ for _, f in ipairs({{'lat', A_LAT}, {'lng', A_LNG}, {'zone', A_ZONE}, {'tags', A
     end
 end
 redis.call('HSET', K_LOCATION, unpack(fields))
-redis.call('HSET', K_LOCATIONS, A_LOCATION,
-           location_entry(lat, tonumber(A_LNG), A_ZONE, tonumber(A_PRIORITY)))
+redis.call('HSET', K_LOCATIONS, A_LOCATION, A_ENTRY)
 if lat and math.abs(lat) <= GEO_LAT_MAX then
     redis.call('GEOADD', K_GEO, A_LNG, A_LAT, A_LOCATION)
 else

@@ -15,6 +15,18 @@ int str_cmp(struct str a, struct str b)
     return c != 0 ? c : (a.n > b.n) - (a.n < b.n);
 }
 
+bool str_split(struct str list, char sep, size_t *at, struct str *field)
+{
+    if (list.n == 0 || *at > list.n)
+        return false;
+    const char *from = list.p + *at;
+    const char *end = memchr(from, sep, list.n - *at);
+    size_t n = end ? (size_t)(end - from) : list.n - *at;
+    *field = (struct str){from, n};
+    *at += n + 1; /* past the separator, or past the end after the last field */
+    return true;
+}
+
 /* [A-Za-z0-9._~@/+=-]: nothing that can split or retag a Redis key
  * (':' '{' '}'), no spaces, no control bytes, no quotes. */
 static bool ident_byte(unsigned char c)

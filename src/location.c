@@ -9,8 +9,11 @@
 
 #include "keys.h"
 #include "request.h"
+#include "route.h"
 
-size_t location_coord_text(double v, char out[32])
+/* A coordinate as the shortest decimal that reads back as the same double
+ * (52.52, not 52.520000000000003); out holds 32 bytes. Returns the length. */
+static size_t coord_text(double v, char out[32])
 {
     int n = 0;
     for (int digits = 15; digits <= 17; digits++) {
@@ -38,8 +41,8 @@ void location_set(struct request *req)
     char lat[32], lng[32];
     size_t lat_n = 0, lng_n = 0;
     if (p->present & HAS_COORDS) {
-        lat_n = location_coord_text(p->coords.lat, lat);
-        lng_n = location_coord_text(p->coords.lng, lng);
+        lat_n = coord_text(p->coords.lat, lat);
+        lng_n = coord_text(p->coords.lng, lng);
     }
     ARG_BYTES(a, base + LOCATION_SET_A_LAT, lat, lat_n);
     ARG_BYTES(a, base + LOCATION_SET_A_LNG, lng, lng_n);
@@ -54,6 +57,10 @@ void location_set(struct request *req)
         buf_append(tags, p->tags[i].s.p, p->tags[i].s.n);
     }
     ARG_BYTES(a, base + LOCATION_SET_A_TAGS, tags->data, tags->len);
+    buf_reset(tags);
+    route_pack_location(tags, (p->present & HAS_COORDS) != 0, p->coords.lat, p->coords.lng,
+                        p->priority, (p->present & HAS_ZONE) ? p->zone.s : STR_LIT(""));
+    ARG_BYTES(a, base + LOCATION_SET_A_ENTRY, tags->data, tags->len);
     request_call(req, SCRIPT_LOCATION_SET, LOCATION_SET_K_FIXED, LOCATION_SET_STATUSES,
                  location_reply);
 }
@@ -99,7 +106,9 @@ void location_get(struct request *req)
 /* What the pages gave so far; owned by the request's ctx. */
 struct list_state {
     char cursor[24];
-    struct args rows; /* per location: name, lat, lng, zone, priority, tags (copies) */
+    struct args rows;      /* per location: name, lat, lng, zone, tags (copies) */
+    long long *priorities; /* per location */
+    size_t priorities_cap;
 };
 
 struct list_ctx {
@@ -110,16 +119,8 @@ static void list_end(struct request *req)
 {
     struct list_state *st = REQUEST_CTX(req, struct list_ctx)->st;
     args_free(&st->rows);
+    free(st->priorities);
     free(st);
-}
-
-/* A priority as copied (args_add_int's text, not NUL-terminated). */
-static long long priority_of(struct str s)
-{
-    long long v = 0;
-    for (size_t i = s.n > 0 && s.p[0] == '-' ? 1 : 0; i < s.n; i++)
-        v = v * 10 + (s.p[i] - '0');
-    return s.n > 0 && s.p[0] == '-' ? -v : v;
 }
 
 static int rec_cmp(const void *a, const void *b)
@@ -133,17 +134,17 @@ static void list_finish(struct request *req)
 {
     struct list_state *st = REQUEST_CTX(req, struct list_ctx)->st;
     struct request_scratch *sc = request_scratch(req);
-    size_t n = (size_t)st->rows.n / 6;
+    size_t n = (size_t)st->rows.n / 5;
     sc->locs = xgrow(sc->locs, &sc->locs_cap, n, sizeof *sc->locs);
     for (size_t i = 0; i < n; i++) {
         struct location_rec *r = &sc->locs[i];
-        int at = (int)(6 * i);
+        int at = (int)(5 * i);
         r->location = args_get(&st->rows, at);
         r->lat = args_get(&st->rows, at + 1);
         r->lng = args_get(&st->rows, at + 2);
         r->zone = args_get(&st->rows, at + 3);
-        r->priority = priority_of(args_get(&st->rows, at + 4));
-        r->tags = args_get(&st->rows, at + 5);
+        r->tags = args_get(&st->rows, at + 4);
+        r->priority = st->priorities[i];
     }
     if (n > 1)
         qsort(sc->locs, n, sizeof *sc->locs, rec_cmp);
@@ -172,11 +173,13 @@ static void location_list_reply(struct request *req, struct reply *rd)
         reply_location(rd, at + 1, &rec);
         if (rd->bad)
             break;
+        size_t i = (size_t)st->rows.n / 5;
+        st->priorities = xgrow(st->priorities, &st->priorities_cap, i + 1, sizeof *st->priorities);
+        st->priorities[i] = rec.priority;
         args_add_str(&st->rows, name.s);
         args_add_str(&st->rows, rec.lat);
         args_add_str(&st->rows, rec.lng);
         args_add_str(&st->rows, rec.zone);
-        args_add_int(&st->rows, rec.priority);
         args_add_str(&st->rows, rec.tags);
     }
     if (rd->bad)

@@ -138,15 +138,12 @@ void reply_location(struct reply *rd, size_t at, struct location_rec *out)
     out->priority = reply_int_text(rd, at + 3, -PRIORITY_MAX, PRIORITY_MAX);
     out->tags = reply_str(rd, at + 4);
     /* comma-joined identifiers */
-    size_t from = 0;
-    for (size_t k = 0; k <= out->tags.n && out->tags.n > 0; k++) {
-        if (k == out->tags.n || out->tags.p[k] == ',') {
-            struct ident id;
-            if (!ident_check(out->tags.p + from, k - from, &id))
-                rd->bad = true;
-            from = k + 1;
-        }
-    }
+    size_t next = 0;
+    struct str tag;
+    struct ident id;
+    while (str_split(out->tags, ',', &next, &tag))
+        if (!ident_check(tag.p, tag.n, &id))
+            rd->bad = true;
 }
 
 void reply_expect(struct reply *rd, size_t n)

@@ -143,7 +143,7 @@ static size_t read_explain(struct request *req, struct reply *rd, size_t at, str
     buf_reset(json);
     buf_appendc(json, '[');
     for (size_t i = 0, e = at + 1; i < (size_t)x; i++, e += 4)
-        result_explain_entry(json, reply_ident(rd, e).s, reply_number(rd, e + 1),
+        result_explain_entry(json, i == 0, reply_ident(rd, e).s, reply_number(rd, e + 1),
                              reply_opt_ident(rd, e + 2), reply_int(rd, e + 3));
     buf_appendc(json, ']');
     *out = (struct str){json->data, json->len};

@@ -88,14 +88,12 @@ void result_stock(struct buf *out, struct str sku, const struct stock_row *rows,
 static void str_list(struct buf *out, struct str s)
 {
     buf_appendc(out, '[');
-    size_t from = 0;
-    for (size_t i = 0; i <= s.n && s.n > 0; i++) {
-        if (i == s.n || s.p[i] == ',') {
-            if (from > 0)
-                buf_appendc(out, ',');
-            str(out, (struct str){s.p + from, i - from});
-            from = i + 1;
-        }
+    size_t at = 0;
+    struct str field;
+    for (bool first = true; str_split(s, ',', &at, &field); first = false) {
+        if (!first)
+            buf_appendc(out, ',');
+        str(out, field);
     }
     buf_appendc(out, ']');
 }
@@ -148,10 +146,10 @@ void result_locations(struct buf *out, const struct location_rec *recs, size_t n
     key(out, "]}");
 }
 
-void result_explain_entry(struct buf *list, struct str location, struct str distance,
+void result_explain_entry(struct buf *list, bool first, struct str location, struct str distance,
                           struct str zone, long long priority)
 {
-    key(list, list->len > 1 ? ",{\"location\":" : "{\"location\":");
+    key(list, first ? "{\"location\":" : ",{\"location\":");
     str(list, location);
     if (distance.n > 0) {
         key(list, ",\"distance_km\":");

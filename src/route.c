@@ -50,18 +50,32 @@ static void pack_str(struct buf *out, struct str s)
     buf_append(out, s.p, s.n);
 }
 
-void route_pack(struct buf *out, const struct route *r)
+/* A point as x, y, z, lat, lng, cos(lat); six falses for none. */
+static void pack_point(struct buf *out, bool has, double lat, double lng)
 {
-    if (r->has_dest) {
-        struct route_point p;
-        route_point_of(r->lat, r->lng, &p);
-        const double v[] = {p.x, p.y, p.z, p.lat, p.lng, p.cos_lat};
-        for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
-            pack_double(out, v[i]);
-    } else {
+    if (!has) {
         for (int i = 0; i < 6; i++)
             pack_bool(out, false);
+        return;
     }
+    struct route_point p;
+    route_point_of(lat, lng, &p);
+    const double v[] = {p.x, p.y, p.z, p.lat, p.lng, p.cos_lat};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        pack_double(out, v[i]);
+}
+
+void route_pack_location(struct buf *out, bool has_coords, double lat, double lng,
+                         long long priority, struct str zone)
+{
+    pack_point(out, has_coords, lat, lng);
+    pack_double(out, (double)priority); /* -1000..1000: exact */
+    pack_str(out, zone);
+}
+
+void route_pack(struct buf *out, const struct route *r)
+{
+    pack_point(out, r->has_dest, r->lat, r->lng);
     pack_str(out, r->zone);
     if (r->has_max)
         pack_double(out, route_chord2_within(r->max_km));

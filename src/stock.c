@@ -167,18 +167,11 @@ static void rules_add(struct args *a, const struct params *p)
 /* Rules as stored: "" or rule names, comma-joined. */
 static bool rules_valid(struct str rules)
 {
-    size_t from = 0;
-    for (size_t i = 0; i <= rules.n && rules.n > 0; i++) {
-        if (i < rules.n && rules.p[i] != ',')
-            continue;
-        int r = 0;
-        while (r < RULE_COUNT && !str_eq((struct str){rules.p + from, i - from},
-                                         (struct str){rule_name(r), strlen(rule_name(r))}))
-            r++;
-        if (r == RULE_COUNT)
+    size_t at = 0;
+    struct str rule;
+    while (str_split(rules, ',', &at, &rule))
+        if (rule_lookup(rule) < 0)
             return false;
-        from = i + 1;
-    }
     return true;
 }
 

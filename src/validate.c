@@ -31,6 +31,14 @@ const char *rule_name(enum rule r)
     return rule_names[r];
 }
 
+int rule_lookup(struct str name)
+{
+    for (int r = 0; r < RULE_COUNT; r++)
+        if (str_eq(name, (struct str){rule_names[r], strlen(rule_names[r])}))
+            return r;
+    return -1;
+}
+
 enum field_kind {
     F_IDENT,
     F_INT,
@@ -221,10 +229,9 @@ static int check_rules(const struct field *f, const cJSON *v, struct params *out
         return rpc_error_param(err, f->name, f->rule);
     unsigned i = 0;
     for (const cJSON *e = v->child; e != NULL; e = e->next, i++) {
-        int r = 0;
-        while (r < RULE_COUNT && !(cJSON_IsString(e) && strcmp(e->valuestring, rule_names[r]) == 0))
-            r++;
-        if (r == RULE_COUNT)
+        int r = cJSON_IsString(e) ? rule_lookup((struct str){e->valuestring, strlen(e->valuestring)})
+                                  : -1;
+        if (r < 0)
             return rpc_error_param(err, f->name, f->rule);
         for (unsigned k = 0; k < i; k++)
             if (out->rules[k] == (enum rule)r)

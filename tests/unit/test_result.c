@@ -431,8 +431,8 @@ static void test_explain_entries(void **state)
     struct buf out;
     buf_init(&out);
     buf_appendc(&out, '[');
-    result_explain_entry(&out, STR_LIT("near"), STR_LIT("12.3456"), STR_LIT("DE"), 5);
-    result_explain_entry(&out, STR_LIT("nocoords"), STR_LIT(""), STR_LIT(""), -1000);
+    result_explain_entry(&out, true, STR_LIT("near"), STR_LIT("12.3456"), STR_LIT("DE"), 5);
+    result_explain_entry(&out, false, STR_LIT("nocoords"), STR_LIT(""), STR_LIT(""), -1000);
     buf_appendc(&out, ']');
     const char *want = "[{\"location\":\"near\",\"distance_km\":12.3456,\"zone\":\"DE\","
                        "\"priority\":5},{\"location\":\"nocoords\",\"priority\":-1000}]";

@@ -161,6 +161,24 @@ static void test_pack(void **state)
     assert_false(read_bool(&rd));
     assert_ptr_equal(rd.p, rd.end);
 
+    /* A location's entry: its point, priority and zone; none: six falses. */
+    buf_reset(&out);
+    route_pack_location(&out, true, 52.52, -13.405, -7, STR_LIT("DE"));
+    rd = (struct reader){(const unsigned char *)out.data, (const unsigned char *)out.data + out.len};
+    for (int i = 0; i < 6; i++)
+        assert_true(read_double(&rd) == want[i]);
+    assert_true(read_double(&rd) == -7.0);
+    read_str(&rd, "DE");
+    assert_ptr_equal(rd.p, rd.end);
+    buf_reset(&out);
+    route_pack_location(&out, false, 0, 0, 1000, STR_LIT(""));
+    rd = (struct reader){(const unsigned char *)out.data, (const unsigned char *)out.data + out.len};
+    for (int i = 0; i < 6; i++)
+        assert_false(read_bool(&rd));
+    assert_true(read_double(&rd) == 1000.0);
+    read_str(&rd, "");
+    assert_ptr_equal(rd.p, rd.end);
+
     /* The longest zone. */
     buf_reset(&out);
     char zone[IDENT_MAX + 1];

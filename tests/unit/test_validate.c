@@ -1228,6 +1228,34 @@ static void test_reuse_resets(void **state)
 
 /* Regression (found by fuzz_validate): an unknown field with the empty
  * name is named as "", and the error response carries "field":"". */
+/* ---- comma-joined lists ---- */
+
+static void test_str_split(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *list;
+        const char *fields; /* the fields found, each followed by '|' */
+    } cases[] = {
+        {"", ""}, {"a", "a|"}, {"a,bc", "a|bc|"}, {"a,", "a||"}, {",a", "|a|"}, {",", "||"},
+        {"nearest,priority,same_zone", "nearest|priority|same_zone|"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char got[64] = "";
+        size_t at = 0;
+        struct str field;
+        struct str list = {cases[i].list, strlen(cases[i].list)};
+        while (str_split(list, ',', &at, &field))
+            snprintf(got + strlen(got), sizeof got - strlen(got), "%.*s|", (int)field.n, field.p);
+        if (strcmp(got, cases[i].fields) != 0)
+            fail_msg("'%s': fields %s, expected %s", cases[i].list, got, cases[i].fields);
+    }
+    assert_int_equal(rule_lookup(STR_LIT("nearest")), RULE_NEAREST);
+    assert_int_equal(rule_lookup(STR_LIT("channel_order")), RULE_CHANNEL_ORDER);
+    assert_int_equal(rule_lookup(STR_LIT("nearest ")), -1);
+    assert_int_equal(rule_lookup(STR_LIT("")), -1);
+}
+
 /* ---- params: locations and routing ---- */
 
 static void validate_text(struct run *r, enum method_id m, const char *params)
@@ -1389,6 +1417,7 @@ int main(void)
         cmocka_unit_test(test_reuse_resets),
         cmocka_unit_test(test_empty_field_name_is_named),
         cmocka_unit_test(test_routing_errors),
+        cmocka_unit_test(test_str_split),
         cmocka_unit_test(test_routing_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
