@@ -32,6 +32,8 @@ enum method_flag {
     X(COMMIT, "commit", reservation_commit, M_WRITES | M_BARRIER)                                  \
     X(RELEASE, "release", reservation_release, M_WRITES | M_BARRIER)                               \
     X(EXTEND, "extend", reservation_extend, M_WRITES)                                              \
+    X(RESERVATION_UPDATE, "reservation.update", reservation_update, M_WRITES | M_BARRIER)          \
+    X(RESERVATION_TRANSFER, "reservation.transfer", reservation_transfer, M_WRITES | M_BARRIER)    \
     X(STOCK_AUDIT, "stock.audit", audit_run, 0)
 
 enum method_id {

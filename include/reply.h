@@ -48,10 +48,11 @@ void reply_location(struct reply *rd, size_t at, struct location_rec *out);
 void reply_expect(struct reply *rd, size_t n);
 
 /* The reservation that common.lua's reservation_reply writes from element
- * `at` on: id, status, order_id, created_at, expires_at, reason, then
- * (sku, location, quantity) per allocation up to the end. The allocations
- * go into *scratch (grown as needed; owned by the caller). */
+ * `at` on: id, status, order_id, created_at, expires_at, reason, flags, s,
+ * (sku, requested, allocated) per shortage (s of them), then (sku,
+ * location, quantity, backordered) per allocation up to the end. The
+ * arrays go into *scratch (grown as needed; owned by the caller). */
 void reply_reservation(struct reply *rd, size_t at, struct reservation *out,
-                       struct allocation **scratch, size_t *scratch_cap);
+                       struct reservation_scratch *scratch);
 
 #endif

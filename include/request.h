@@ -154,8 +154,7 @@ void request_fail_broken(struct request *req, struct str why);
 /* Scratch arrays for decoding one reply, shared by every request (a reply is
  * read and answered within one callback). Grown as needed. */
 struct request_scratch {
-    struct allocation *allocs;
-    size_t allocs_cap;
+    struct reservation_scratch res;
     struct stock_row *rows;
     size_t rows_cap;
     struct str *strs;

@@ -1,6 +1,7 @@
-/* The reservation family: reservation.get, commit, release and extend
- * (commit, release and extend run through transition.c), the replay of a bound
- * reserve, and the contracts of the scripts it calls itself. */
+/* The reservation family: reservation.get, commit, release, extend,
+ * reservation.update and reservation.transfer (all but the get run through
+ * transition.c), the replay of a bound reserve, and the contracts of the
+ * scripts it calls itself. */
 #ifndef STOCKD_RESERVATION_H
 #define STOCKD_RESERVATION_H
 
@@ -26,6 +27,8 @@ void reservation_get(struct request *req);
 void reservation_commit(struct request *req);
 void reservation_release(struct request *req);
 void reservation_extend(struct request *req);
+void reservation_update(struct request *req);
+void reservation_transfer(struct request *req);
 
 /* The start of the ctx of a request that may replay (reserve's): what to
  * do when the bound record is gone; NULL for a get. */

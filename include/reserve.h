@@ -17,7 +17,8 @@
     X(RESERVE_EK_RES) X(RESERVE_EK_ORDER) X(RESERVE_EK_CHANNEL) X(RESERVE_EK_RULES)
 #define RESERVE_EACH_ARGV(X)                                                                       \
     X(RESERVE_EA_ID) X(RESERVE_EA_ORDER_ID) X(RESERVE_EA_TTL) X(RESERVE_EA_STRATEGY)               \
-    X(RESERVE_EA_STALE) X(RESERVE_EA_ROUTE) X(RESERVE_EA_N)
+    X(RESERVE_EA_STALE) X(RESERVE_EA_ROUTE) X(RESERVE_EA_FLAGS) X(RESERVE_EA_CHANNEL)              \
+    X(RESERVE_EA_N)
 #define RESERVE_STATUS(X)                                                                          \
     X(RESERVE_ST_HELD) X(RESERVE_ST_BOUND) X(RESERVE_ST_SHORT) X(RESERVE_ST_NO_CHANNEL)            \
     X(RESERVE_ST_BROKEN)

@@ -13,14 +13,34 @@
 struct stock_row {
     struct str location;
     long long on_hand, reserved, safety_stock;
+    long long backorder_limit;
+    long long low_stock_threshold; /* -1: none */
 };
 
-/* available = on_hand - reserved - safety_stock, never below 0. */
+/* available = on_hand - reserved - safety_stock while that is not
+ * negative; below 0 it counts only the units promised beyond stock,
+ * on_hand - reserved (down to -backorder_limit), never safety stock that
+ * on_hand does not cover (shown as 0, as in v1). */
 long long stock_row_available(const struct stock_row *row);
+/* Units promised beyond stock: max(0, -available). */
+long long stock_row_backordered(const struct stock_row *row);
 
 struct allocation {
     struct str sku, location;
     long long quantity;
+    long long backordered; /* shown only in a hold with backorders */
+};
+
+/* A line of a partial hold not filled completely. */
+struct shortage {
+    struct str sku;
+    long long requested, allocated;
+};
+
+/* What a hold was made with (reserve.h, HOLD_BACKORDER, HOLD_PARTIAL). */
+enum {
+    HOLD_BACKORDER = 1, /* allocations carry backordered */
+    HOLD_PARTIAL = 2,   /* the reservation carries shortages */
 };
 
 struct reservation {
@@ -30,7 +50,20 @@ struct reservation {
     bool replayed;
     struct allocation *allocations; /* borrowed */
     size_t n_allocations;
+    unsigned flags;             /* HOLD_BACKORDER | HOLD_PARTIAL */
+    struct shortage *shortages; /* borrowed; with HOLD_PARTIAL */
+    size_t n_shortages;
     struct str explain; /* "explain" when explain.p is set: a JSON array, written as is */
+    bool has_changed;   /* reservation.update and .transfer say whether they changed it */
+    bool changed;
+};
+
+/* The arrays a decoded reservation borrows (grown as needed). */
+struct reservation_scratch {
+    struct allocation *allocs;
+    size_t allocs_cap;
+    struct shortage *shortages;
+    size_t shortages_cap;
 };
 
 /* A location's record. lat and lng are JSON numbers (the reader checked),
@@ -40,7 +73,8 @@ struct location_rec {
     long long priority;
 };
 
-/* {"sku","location","on_hand","reserved","available","safety_stock"} */
+/* {"sku","location","on_hand","reserved","available","safety_stock",
+ *  "backorder_limit","low_stock_threshold","backordered"} */
 void result_row(struct buf *out, struct str sku, const struct stock_row *row);
 /* {"sku","locations":[rows...],"totals":{...}}; rows must be sorted already. */
 void result_stock(struct buf *out, struct str sku, const struct stock_row *rows, size_t n);
@@ -69,10 +103,6 @@ void result_audit_stale(struct buf *list, struct str reservation_id, struct str 
 /* A sku whose holds the due index names too late: {sku, due (null when
  * missing), earliest}. */
 void result_audit_late(struct buf *list, struct str sku, long long due, long long earliest);
-/* {"ok","skus_checked","holds","differences":[...],"stale_index":[...],
- * "late_due":[...]}; ok is true when the lists are empty. */
-void result_audit(struct buf *out, long long skus_checked, long long holds,
-                  const struct buf *differences, const struct buf *stale, const struct buf *late);
 
 /* Orders rows by location name, bytewise. */
 void stock_rows_sort(struct stock_row *rows, size_t n);

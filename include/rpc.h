@@ -30,6 +30,9 @@ struct rpc_error {
     long long available;
     bool has_reserved; /* data.reserved */
     long long reserved;
+    bool has_held; /* data.held */
+    long long held;
+    struct str status;  /* data.status when status.p is set */
     struct str explain; /* data.explain when explain.p is set: a JSON array, written as is */
 };
 

@@ -21,6 +21,8 @@
     X(COMMIT, commit)                                                                              \
     X(RELEASE, release)                                                                            \
     X(EXTEND, extend)                                                                              \
+    X(UPDATE, update)                                                                              \
+    X(TRANSFER, transfer)                                                                          \
     X(EXPIRE_DUE, expire_due)                                                                      \
     X(EXPIRE, expire)                                                                              \
     X(AUDIT, audit)                                                                                \

@@ -1,8 +1,9 @@
-/* Transitions of reservations, plan then act: commit, release, extend (one
- * reservation, for a request) and expire (a batch, for the sweeper). A
- * script must be given every key it touches, and which keys a transition
- * touches (the order binding, the stock of each sku held) is written in the
- * reservation records; so a transition is two calls:
+/* Transitions of reservations, plan then act: commit, release, extend,
+ * update and transfer (one reservation, for a request) and expire (a
+ * batch, for the sweeper). A script must be given every key it touches,
+ * and which keys a transition touches (the order binding, the stock of
+ * each sku held) is written in the reservation records; so a transition is
+ * two calls:
  *
  *   reservation_plan   read-only: each reservation's order_id and skus
  *   commit | release | extend | expire   the change, given exactly those keys; it
@@ -22,6 +23,7 @@
 #include "reply.h"
 #include "result.h"
 #include "scripts.h"
+#include "validate.h"
 
 /* lua/reservation_plan.lua: KEYS are the {ns}:res:<id> of the
  * reservations. */
@@ -29,16 +31,21 @@
 #define RESERVATION_PLAN_ARGV(X) X(RESERVATION_PLAN_A_BUDGET)
 #define RESERVATION_PLAN_STATUS(X) X(RESERVATION_PLAN_ST_OK)
 
-/* The layout that commit, release and expire share. After the fixed KEYS:
- * {ns}:res:<id_i> for i = 1..k, then {ns}:order:<order_id_i> (the res key
- * itself when the reservation has no order_id), then {ns}:stock:<sku_j> for
- * the m distinct skus held, then {ns}:holds:<sku_j> for the same skus. After
- * the fixed ARGV (K is k): id_1..id_k, then m and sku_1..sku_m. REASON is
- * release's, TTL extend's; BUDGET: expire gives back at most this many
- * allocations per call (a request's own hold is done whole). Each script
- * ignores the arguments that are not its own. */
+/* The layout that the acts share. After the fixed KEYS: {ns}:res:<id_i>
+ * for i = 1..k, then {ns}:order:<order_id_i> (the res key itself when the
+ * reservation has no order_id), then {ns}:stock:<sku_j> for the m distinct
+ * skus of its lines (held, or short in a partial hold), then
+ * {ns}:holds:<sku_j> for the same skus; update's act goes on with
+ * {ns}:channel:<channel> and {ns}:rules:<channel> of the reservation's
+ * channel. After the fixed ARGV (K is k): id_1..id_k, then m and
+ * sku_1..sku_m; then update's u and (sku, quantity) x u, the items; or
+ * transfer's sku, from, to and quantity ('' for all). REASON is release's,
+ * TTL extend's; BUDGET: expire gives back at most this many allocations
+ * per call (a request's own hold is done whole). Each script ignores the
+ * arguments that are not its own. */
 #define TRANSITION_KEYS(X)                                                                         \
-    X(TRANSITION_K_EXPIRY) X(TRANSITION_K_EVENTS) X(TRANSITION_K_QUARANTINE) X(TRANSITION_K_DUE)
+    X(TRANSITION_K_EXPIRY) X(TRANSITION_K_EVENTS) X(TRANSITION_K_QUARANTINE) X(TRANSITION_K_DUE)   \
+    X(TRANSITION_K_LOCATIONS)
 #define TRANSITION_ARGV(X)                                                                         \
     X(TRANSITION_A_RETENTION)                                                                      \
     X(TRANSITION_A_MAXLEN) X(TRANSITION_A_REASON) X(TRANSITION_A_TTL) X(TRANSITION_A_BUDGET)        \
@@ -65,6 +72,21 @@
     X(EXTEND_ST_EXTENDED) X(EXTEND_ST_NOT_FOUND) X(EXTEND_ST_EXPIRED) X(EXTEND_ST_COMMITTED)       \
     X(EXTEND_ST_RELEASED) X(EXTEND_ST_KEYS_MISSING)
 
+/* lua/update.lua (k = 1) */
+#define UPDATE_KEYS(X) TRANSITION_KEYS(X)
+#define UPDATE_ARGV(X) TRANSITION_ARGV(X)
+#define UPDATE_STATUS(X)                                                                           \
+    X(UPDATE_ST_UPDATED) X(UPDATE_ST_UNCHANGED) X(UPDATE_ST_NOT_FOUND) X(UPDATE_ST_NOT_HELD)       \
+    X(UPDATE_ST_NOT_A_LINE) X(UPDATE_ST_NO_LINE_LEFT) X(UPDATE_ST_SHORT) X(UPDATE_ST_KEYS_MISSING)
+
+/* lua/transfer.lua (k = 1) */
+#define TRANSFER_KEYS(X) TRANSITION_KEYS(X)
+#define TRANSFER_ARGV(X) TRANSITION_ARGV(X)
+#define TRANSFER_STATUS(X)                                                                         \
+    X(TRANSFER_ST_MOVED) X(TRANSFER_ST_UNCHANGED) X(TRANSFER_ST_NOT_FOUND) X(TRANSFER_ST_NOT_HELD) \
+    X(TRANSFER_ST_NOT_A_LINE) X(TRANSFER_ST_NOT_AT) X(TRANSFER_ST_SHORT)                          \
+    X(TRANSFER_ST_KEYS_MISSING)
+
 /* lua/expire.lua (k = 1..SWEEP_BATCH) */
 #define EXPIRE_KEYS(X) TRANSITION_KEYS(X)
 #define EXPIRE_ARGV(X) TRANSITION_ARGV(X)
@@ -79,8 +101,17 @@ enum { COMMIT_STATUS(CONTRACT_ENUM) COMMIT_STATUSES };
 enum { RELEASE_STATUS(CONTRACT_ENUM) RELEASE_STATUSES };
 enum { EXTEND_STATUS(CONTRACT_ENUM) EXTEND_STATUSES };
 enum { EXPIRE_STATUS(CONTRACT_ENUM) EXPIRE_STATUSES };
+enum { UPDATE_STATUS(CONTRACT_ENUM) UPDATE_STATUSES };
+enum { TRANSFER_STATUS(CONTRACT_ENUM) TRANSFER_STATUSES };
 
-enum transition_kind { TRANSITION_COMMIT, TRANSITION_RELEASE, TRANSITION_EXTEND, TRANSITION_EXPIRE };
+enum transition_kind {
+    TRANSITION_COMMIT,
+    TRANSITION_RELEASE,
+    TRANSITION_EXTEND,
+    TRANSITION_EXPIRE,
+    TRANSITION_UPDATE,
+    TRANSITION_TRANSFER,
+};
 
 /* What the act answered. */
 struct transition_result {
@@ -92,7 +123,7 @@ struct transition_result {
     /* expire: records that could not be read, moved aside: n pairs (id,
      * why) in rd from index EXPIRE_QUARANTINED_AT. */
     long long quarantined;
-    struct reply *rd;
+    struct reply *rd; /* also update's and transfer's statuses without a reservation */
 };
 
 #define EXPIRE_QUARANTINED_AT 4
@@ -117,12 +148,12 @@ struct transition {
     struct str reason;       /* release: recorded on the reservation; else empty */
     long long retention_s, ledger_maxlen;
     long long ttl_ms;        /* extend: the new time to live */
+    const struct params *params; /* update: items; transfer: sku, from, to, quantity */
     long long budget;        /* expire: allocations per call (plan and act); 0: no limit */
     struct args *args;       /* the builder of each call */
     struct ident **skus;     /* scratch for the distinct skus (grown; the caller frees) */
     size_t *skus_cap;
-    struct allocation **allocs; /* scratch for the reservation's allocations */
-    size_t *allocs_cap;
+    struct reservation_scratch *res_scratch; /* for the reservation's arrays */
     transition_send_fn send;
     transition_done_fn done;
     void *data;              /* the caller's */

@@ -42,6 +42,12 @@ enum {
     HAS_MAX_DISTANCE = 1u << 15,
     HAS_EXPLAIN = 1u << 16,
     HAS_DEST_ZONE = 1u << 17, /* destination.zone */
+    HAS_BACKORDER_LIMIT = 1u << 18,
+    HAS_LOW_STOCK = 1u << 19,
+    CLEAR_LOW_STOCK = 1u << 20, /* low_stock_threshold: null */
+    HAS_QUANTITY = 1u << 21,    /* reservation.transfer */
+    HAS_ALLOW_BACKORDER = 1u << 22,
+    HAS_ALLOW_PARTIAL = 1u << 23,
 };
 
 /* The ranking rules of a channel (PROTOCOL-2: locations and routing). */
@@ -69,6 +75,7 @@ struct params {
     struct str reason;
     struct str token; /* auth: never logged or echoed */
     long long on_hand, safety_stock, delta, ttl_ms;
+    long long backorder_limit, low_stock_threshold; /* stock.set */
     enum strategy strategy;
     /* location.set */
     struct coords coords; /* HAS_COORDS */
@@ -83,6 +90,10 @@ struct params {
     struct destination destination; /* HAS_DESTINATION */
     double max_distance_km;         /* HAS_MAX_DISTANCE */
     bool explain;
+    bool allow_backorder, allow_partial;
+    /* reservation.transfer (sku too) */
+    struct ident from, to;
+    long long quantity;      /* HAS_QUANTITY */
     struct ident *locations; /* caller's storage for MAX_LOCATIONS entries */
     unsigned n_locations;
     struct line_item *items; /* caller's storage for max_items entries */

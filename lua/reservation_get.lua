@@ -5,7 +5,9 @@
 --
 -- K_RES      {ns}:res:<id>
 -- A_ID       reservation id
--- A_MODE     'get', or 'replay' to compare items
+-- A_MODE     'get', or 'replay' to compare items (with the reserve's: a
+--            partial hold's requested quantities, and the items as they
+--            were before any reservation.update)
 -- ARGV[A_FIXED+1..]  with 'replay': sku, quantity, sku, quantity, ... of
 --                    the retry
 --
@@ -31,14 +33,29 @@ if A_MODE ~= 'replay' then
     return reservation_reply(ST_FOUND, A_ID, res)
 end
 
+-- What the reserve asked for: its items as an update first found them
+-- (requested), or the units held per sku with each shortage's request.
 local held = {}
 local n_held = 0
-for _, a in ipairs(res.allocs) do
-    if not held[a[1]] then
+if res.requested then
+    for sku, q in pairs(res.requested) do
         n_held = n_held + 1
-        held[a[1]] = 0
+        held[sku] = q
     end
-    held[a[1]] = held[a[1]] + a[3]
+else
+    for _, a in ipairs(res.allocs) do
+        if not held[a[1]] then
+            n_held = n_held + 1
+            held[a[1]] = 0
+        end
+        held[a[1]] = held[a[1]] + a[3]
+    end
+    for _, s in ipairs(res.shortages) do
+        if not held[s[1]] then
+            n_held = n_held + 1
+        end
+        held[s[1]] = s[2]
+    end
 end
 if (#ARGV - A_FIXED) / 2 ~= n_held then
     return {ST_MISMATCH}

@@ -27,6 +27,9 @@
 --              taken as absent and bound anew; '' for none
 -- EA_ROUTE     '' (no destination, no max_distance_km, no explain), or
 --              the route as stockd packs it (include/route.h)
+-- EA_FLAGS     HOLD_BACKORDER (allow_backorder) + HOLD_PARTIAL
+--              (allow_partial), include/result.h
+-- EA_CHANNEL   the channel's name (kept in the record)
 -- EA_N         n, the number of lines
 -- then sku and quantity of each line, then m, the number of requested
 -- locations (0: the channel's), then the m locations in shipping-rule order.
@@ -71,8 +74,16 @@
 -- again. The sweeper finishes those holds' records later; it skips what was
 -- given back here. So a reserve never waits for a sweep.
 --
--- Invariants: a hold takes at most on_hand - reserved - safety at each
--- (sku, location), so available never goes negative. Orders are
+-- Backorders: with HOLD_BACKORDER a line may take at a location up to
+-- available + its backorder limit (<loc>:backorder), so available goes
+-- down to -limit, never lower; each allocation records how many of its
+-- units available stock did not cover. Partial holds: with HOLD_PARTIAL an
+-- order no plan fills takes what partial_plan (lua/lib/plan.lua) finds,
+-- if that is a unit at least, and records its shortages.
+--
+-- Invariants: a hold takes at most on_hand - reserved - safety (plus the
+-- backorder limit when it allows backorders) at each (sku, location), so
+-- available never goes below -limit, nor below 0 without backorders. Orders are
 -- independent: each order reads and plans first, inside pcall, so that an
 -- error (a key of the wrong type, a reserved count that is not a whole
 -- number) fails that order alone before it wrote anything.
@@ -116,6 +127,28 @@ local function fields_of(loc)
         field_cache[loc], reserved_field[f[2]] = f, true
     end
     return f
+end
+
+-- The same with the backorder limit field too, for orders that allow it.
+local bo_cache = {}
+local function fields_bo(loc)
+    local f = bo_cache[loc]
+    if not f then
+        local s = fields_of(loc)
+        f = {s[1], s[2], s[3], (backorder_fields(loc))}
+        bo_cache[loc] = f
+    end
+    return f
+end
+
+-- What a line may take at a location from its cached stock fields f
+-- (fields_of, or fields_bo for an order that allows backorders).
+local function can_take(c, f)
+    local a = c[f[1]] - c[f[2]] - c[f[3]]
+    if f[4] then
+        a = a + c[f[4]]
+    end
+    return a
 end
 
 local function is_int(v)
@@ -194,105 +227,12 @@ local function zadd_all(key, flag, list)
     end
 end
 
--- Plans: plan[i] = {j1, q1, j2, q2, ...} (candidate j, quantity q), or nil.
-local function single(avail, qty, n, k)
-    for j = 1, k do
-        local fits = true
-        for i = 1, n do
-            if avail[i][j] < qty[i] then
-                fits = false
-                break
-            end
-        end
-        if fits then
-            local plan = {}
-            for i = 1, n do
-                plan[i] = {j, qty[i]}
-            end
-            return plan
-        end
-    end
-    return nil
-end
-
-local function per_line(avail, qty, n, k)
-    local plan = {}
-    for i = 1, n do
-        for j = 1, k do
-            if avail[i][j] >= qty[i] then
-                plan[i] = {j, qty[i]}
-                break
-            end
-        end
-        if not plan[i] then
-            return nil
-        end
-    end
-    return plan
-end
-
-local function split(avail, qty, n, k)
-    local plan = {}
-    for i = 1, n do
-        local need, parts, row = qty[i], {}, avail[i]
-        for j = 1, k do
-            local take = row[j] < need and row[j] or need
-            if take > 0 then
-                parts[#parts + 1] = j
-                parts[#parts + 1] = take
-                need = need - take
-                if need == 0 then
-                    break
-                end
-            end
-        end
-        if need > 0 then
-            return nil
-        end
-        plan[i] = parts
-    end
-    return plan
-end
-
-local function make_plan(strategy, avail, qty, n, k)
-    if strategy == 'single' then
-        return single(avail, qty, n, k)
-    elseif strategy == 'per_line' then
-        return per_line(avail, qty, n, k)
-    elseif strategy == 'split' then
-        return split(avail, qty, n, k)
-    end
-    return single(avail, qty, n, k) or per_line(avail, qty, n, k) or split(avail, qty, n, k)
-end
-
--- The ST_SHORT reply for an order no plan fits.
-local function short(strategy, avail, qty, skus, n, k)
-    for i = 1, n do
-        local have, row = 0, avail[i]
-        for j = 1, k do
-            local a = row[j]
-            if strategy == 'single' then
-                have = row[1]
-                break
-            elseif strategy == 'per_line' then
-                if a > have then
-                    have = a
-                end
-            else
-                have = have + a
-            end
-        end
-        if have < qty[i] then
-            return {ST_SHORT, skus[i], qty[i], have}
-        end
-    end
-    return {ST_SHORT, skus[1], qty[1], 0}
-end
-
 -- The allocations on the order's skus whose deadline has passed:
 -- {holds key, stock key, sku, member...} per sku that has any. Adds what
--- they hold at a candidate back to avail.
-local function find_due(kb, n, skus, cands, avail)
+-- they hold at a candidate back to have (what each line may take, not
+-- clamped at 0: units given back where available is below 0 only bring
+-- it up toward 0).
+local function find_due(kb, n, skus, cands, have)
     local found, seen = nil, {}
     for i = 1, n do
         local holds = KEYS[kb + EK_FIXED + n + i - 1]
@@ -313,7 +253,7 @@ local function find_due(kb, n, skus, cands, avail)
                         if skus[l] == skus[i] then
                             for j, c in ipairs(cands) do
                                 if c == loc then
-                                    avail[l][j] = avail[l][j] + q
+                                    have[l][j] = have[l][j] + q
                                 end
                             end
                         end
@@ -342,12 +282,27 @@ local function with_explain(reply, explain)
     return reply
 end
 
--- The fields to HMGET for candidates cands.
-local function names_of(cands)
+-- A copy of rows with every value below 0 taken as 0.
+local function clamped(rows)
+    local out = {}
+    for i, row in ipairs(rows) do
+        local r = {}
+        for j, a in ipairs(row) do
+            r[j] = a > 0 and a or 0
+        end
+        out[i] = r
+    end
+    return out
+end
+
+-- The fields to HMGET for candidates cands (with their backorder limits
+-- when bo).
+local function names_of(cands, bo)
     local names = {}
     for j = 1, #cands do
-        local f = fields_of(cands[j])
-        names[3 * j - 2], names[3 * j - 1], names[3 * j] = f[1], f[2], f[3]
+        for _, name in ipairs(bo and fields_bo(cands[j]) or fields_of(cands[j])) do
+            names[#names + 1] = name
+        end
     end
     return names
 end
@@ -392,11 +347,11 @@ end
 -- fill them all: what every strategy plans when the most preferred
 -- candidate can (single and auto take it; per_line and split take each
 -- line from it). Reads only that candidate's stock fields.
-local function plan_at(kb, n, qty, loc)
-    local f = fields_of(loc)
+local function plan_at(kb, n, qty, loc, bo)
+    local f = bo and fields_bo(loc) or fields_of(loc)
     for i = 1, n do
         local c = read_stock(KEYS[kb + EK_FIXED + i - 1], f)
-        if c[f[1]] - c[f[2]] - c[f[3]] < qty[i] then
+        if can_take(c, f) < qty[i] then
             return nil
         end
     end
@@ -451,10 +406,12 @@ local function plan_order(kb, ab, n, m)
         end
     end
     local k = #cands
+    local flags = tonumber(ARGV[ab + EA_FLAGS])
+    local bo = allows_backorder(flags)
 
     -- Most orders fit at the most preferred candidate: no need to rank the
     -- rest, or to look at their stock.
-    local plan, top = nil, nil
+    local plan, top, shortages = nil, nil, nil
     if not (r and r.explain) then
         if r then
             top = top_candidate(g, k, codes, r)
@@ -464,7 +421,7 @@ local function plan_order(kb, ab, n, m)
         if not top then
             return {ST_SHORT, skus[1], qty[1], 0, 0}
         end
-        plan = plan_at(kb, n, qty, cands[top])
+        plan = plan_at(kb, n, qty, cands[top], bo)
     end
     local explain, due = nil, nil
     if plan then
@@ -485,30 +442,50 @@ local function plan_order(kb, ab, n, m)
         -- avail[i][j]: what line i may take at candidate j, as the orders
         -- before this one left the stock (the fields of every candidate
         -- read, those of a channel once per batch).
-        local names
+        local names, slot = nil, bo and 4 or 2
         if ch then
-            ch[2] = ch[2] or names_of(ch[1])
-            names = ch[2]
+            ch[slot] = ch[slot] or names_of(ch[1], bo)
+            names = ch[slot]
         else
-            names = names_of(cands)
+            names = names_of(cands, bo)
         end
-        local avail = {}
+        -- have: the same, before it is clamped at 0 (due holds given back
+        -- add to it).
+        local have, avail = {}, nil
         for i = 1, n do
             local c = read_stock(KEYS[kb + EK_FIXED + i - 1], names)
             local row = {}
             for j = 1, k do
-                local f = fields_of(cands[j])
-                local a = c[f[1]] - c[f[2]] - c[f[3]]
-                row[j] = a > 0 and a or 0
+                row[j] = can_take(c, bo and fields_bo(cands[j]) or fields_of(cands[j]))
             end
-            avail[i] = row
+            have[i] = row
         end
+        avail = clamped(have)
         local strategy = ARGV[ab + EA_STRATEGY]
         plan = make_plan(strategy, avail, qty, n, k)
         if not plan then
-            due = find_due(kb, n, skus, cands, avail)
+            due = find_due(kb, n, skus, cands, have)
             if due then
+                avail = clamped(have)
                 plan = make_plan(strategy, avail, qty, n, k)
+            end
+            if not plan and made_partial(flags) then
+                local total
+                plan, total = partial_plan(strategy, avail, qty, n, k)
+                if total == 0 then
+                    plan = nil
+                else
+                    shortages = {}
+                    for i = 1, n do
+                        local got, p = 0, plan[i]
+                        for x = 2, #p, 2 do
+                            got = got + p[x]
+                        end
+                        if got < qty[i] then
+                            shortages[#shortages + 1] = {skus[i], qty[i], got}
+                        end
+                    end
+                end
             end
             if not plan then
                 local reply = with_explain(short(strategy, avail, qty, skus, n, k), explain)
@@ -526,7 +503,7 @@ local function plan_order(kb, ab, n, m)
         end
         check_holds(KEYS[kb + EK_FIXED + n + i - 1])
     end
-    return nil, plan, cands, skus, due, explain
+    return nil, plan, cands, skus, due, explain, shortages
 end
 
 -- Gives back the due allocations plan_order found.
@@ -543,10 +520,13 @@ local function give_back(due)
 end
 
 -- Records the hold that plan_order planned. Returns its reply.
-local function hold(kb, ab, n, plan, cands, skus, explain)
+local function hold(kb, ab, n, plan, cands, skus, explain, shortages)
     local rid, order_id = ARGV[ab + EA_ID], ARGV[ab + EA_ORDER_ID]
     local expires = now + tonumber(ARGV[ab + EA_TTL])
     local expires_t = text(expires)
+    local flags = tonumber(ARGV[ab + EA_FLAGS])
+    local bo = allows_backorder(flags)
+    shortages = shortages or {}
     -- The allocations as JSON, [[sku, location, quantity], ...], built as
     -- text (identifiers need no escaping), joined once: an order may have
     -- thousands.
@@ -554,6 +534,12 @@ local function hold(kb, ab, n, plan, cands, skus, explain)
     local r = #reply
     reply[r + 1], reply[r + 2], reply[r + 3] = rid, 'held', order_id
     reply[r + 4], reply[r + 5], reply[r + 6] = now, expires, ''
+    reply[r + 7], reply[r + 8] = flags, #shortages
+    for _, s in ipairs(shortages) do
+        reply[#reply + 1] = s[1]
+        reply[#reply + 1] = s[2]
+        reply[#reply + 1] = s[3]
+    end
     for i = 1, n do
         local parts, key, sku = plan[i], KEYS[kb + EK_FIXED + i - 1], skus[i]
         local add = adds[KEYS[kb + EK_FIXED + n + i - 1]]
@@ -561,7 +547,15 @@ local function hold(kb, ab, n, plan, cands, skus, explain)
             local loc, q = cands[parts[x]], parts[x + 1]
             local qt = text(q)
             count = count + 1
-            reserve_change(key, fields_of(loc)[2], q)
+            local f, b = fields_of(loc), 0
+            if bo then
+                -- The units available stock did not cover.
+                local c = stock[key]
+                local covered = c[f[1]] - c[f[2]] - c[f[3]]
+                b = q - (covered > 0 and covered or 0)
+                b = b > 0 and b or 0
+            end
+            reserve_change(key, f[2], q)
             add[#add + 1] = expires_t
             add[#add + 1] = hold_member(rid, text(count), loc, qt)
             if not due_at[sku] then
@@ -571,15 +565,42 @@ local function hold(kb, ab, n, plan, cands, skus, explain)
                 due_at[sku] = expires
             end
             ledger(K_EVENTS, maxlen, 'reserve', sku, loc, qt, rid, '')
-            json[count] = '["' .. sku .. '","' .. loc .. '",' .. qt .. ']'
+            if bo then
+                json[count] = '["' .. sku .. '","' .. loc .. '",' .. qt .. ',' .. text(b) .. ']'
+            else
+                json[count] = '["' .. sku .. '","' .. loc .. '",' .. qt .. ']'
+            end
             reply[#reply + 1] = sku
             reply[#reply + 1] = loc
             reply[#reply + 1] = q
+            reply[#reply + 1] = b
         end
     end
-    redis.call('HSET', KEYS[kb + EK_RES], 'status', 'held', 'order_id', order_id, 'created_at',
-               text(now), 'expires_at', expires_t, 'allocations',
-               '[' .. table.concat(json, ',') .. ']', 'v', '2')
+    local extra = {'status', 'held', 'order_id', order_id, 'created_at', text(now), 'expires_at',
+                   expires_t, 'allocations', '[' .. table.concat(json, ',') .. ']', 'v', '2'}
+    -- What reservation.update needs to plan as this reserve did, each only
+    -- when it is not the default (read_reservation).
+    if flags ~= 0 then
+        extra[#extra + 1], extra[#extra + 2] = 'flags', text(flags)
+    end
+    if #shortages > 0 then
+        extra[#extra + 1], extra[#extra + 2] = 'shortages', cjson.encode(shortages)
+    end
+    if ARGV[ab + EA_CHANNEL] ~= 'default' then
+        extra[#extra + 1], extra[#extra + 2] = 'channel', ARGV[ab + EA_CHANNEL]
+    end
+    if ARGV[ab + EA_STRATEGY] ~= 'auto' then
+        extra[#extra + 1], extra[#extra + 2] = 'strategy', ARGV[ab + EA_STRATEGY]
+    end
+    local at = ab + EA_FIXED + 2 * n
+    local m = tonumber(ARGV[at])
+    if m > 0 then
+        extra[#extra + 1], extra[#extra + 2] = 'locs', table.concat(ARGV, ',', at + 1, at + m)
+    end
+    if ARGV[ab + EA_ROUTE] ~= '' then
+        extra[#extra + 1], extra[#extra + 2] = 'route', ARGV[ab + EA_ROUTE]
+    end
+    redis.call('HSET', KEYS[kb + EK_RES], unpack(extra))
     if order_id ~= '' then
         redis.call('SET', KEYS[kb + EK_ORDER], rid)
     end
@@ -603,14 +624,14 @@ while ab <= #ARGV do
     local m = tonumber(ARGV[ab + EA_FIXED + 2 * n])
     local reply = bad_shared
     if not reply then
-        local ok, r, plan, cands, skus, due, explain = pcall(plan_order, kb, ab, n, m)
+        local ok, r, plan, cands, skus, due, explain, shortages = pcall(plan_order, kb, ab, n, m)
         if not ok then
             reply = {ST_BROKEN, type(r) == 'table' and (r.err or '?') or tostring(r)}
         else
             if due then
                 give_back(due)
             end
-            reply = r or hold(kb, ab, n, plan, cands, skus, explain)
+            reply = r or hold(kb, ab, n, plan, cands, skus, explain, shortages)
         end
     end
     out[#out + 1] = reply

@@ -2,6 +2,7 @@
 -- (receiving, damage, returns). Contract: include/stock.h.
 --
 -- K_STOCK      {ns}:stock:<sku>   hash of <location>:on_hand|reserved|safety
+--                                 |backorder|low_stock
 -- K_EVENTS     {ns}:events        the ledger stream
 -- A_LOCATION   location
 -- A_DELTA      delta, a non-zero whole number
@@ -10,25 +11,33 @@
 -- A_MAXLEN     ledger length cap
 -- A_REASON     reason ('' for none)
 --
--- Reply: {ST_OK, on_hand, reserved, safety_stock}
+-- Reply: {ST_OK, on_hand, reserved, safety_stock, backorder_limit,
+--         low_stock_threshold ('' for none)}
 --        {ST_SHORT, requested, available}   the delta would take on_hand
---                                           below reserved; requested =
---                                           -delta, available = on_hand -
---                                           reserved
+--                                           below reserved - backorder
+--                                           limit; requested = -delta,
+--                                           available = on_hand - reserved
+--                                           + backorder limit
 --        {ST_TOO_LARGE}                     an increase would take on_hand past A_MAX
 --
--- Invariant: reserved <= on_hand at every location; no adjust takes on_hand
--- up past A_MAX (a restock may leave it above; a decrease is then allowed).
+-- Goods received (a positive delta) pay what is owed first: a negative
+-- on_hand goes up toward zero.
+--
+-- Invariant: on_hand - reserved >= -backorder_limit at every location; no
+-- adjust takes on_hand up past A_MAX (a restock may leave it above; a
+-- decrease is then allowed).
 local f_on, f_res, f_saf = stock_fields(A_LOCATION)
-local cur = redis.call('HMGET', K_STOCK, f_on, f_res, f_saf)
+local f_bo, f_low = backorder_fields(A_LOCATION)
+local cur = redis.call('HMGET', K_STOCK, f_on, f_res, f_saf, f_bo, f_low)
 local on_hand = tonumber(cur[1]) or 0
 local reserved = tonumber(cur[2]) or 0
 local safety = tonumber(cur[3]) or 0
+local limit = tonumber(cur[4]) or 0
 local delta = tonumber(A_DELTA)
 local new = on_hand + delta
 
-if new < reserved then
-    return {ST_SHORT, -delta, on_hand - reserved}
+if delta < 0 and new - reserved < -limit then
+    return {ST_SHORT, -delta, on_hand - reserved + limit}
 end
 -- Only a change that takes on_hand up past the largest count is refused:
 -- one toward the range (on_hand may be above it after a restock) is not.
@@ -38,4 +47,4 @@ end
 
 redis.call('HSET', K_STOCK, f_on, int(new))
 ledger(K_EVENTS, A_MAXLEN, 'adjust', A_SKU, A_LOCATION, delta, '', A_REASON)
-return {ST_OK, new, reserved, safety}
+return {ST_OK, new, reserved, safety, limit, cur[5] or ''}

@@ -1,36 +1,62 @@
--- stock.set: set the absolute on_hand (and optionally the safety stock) of one
--- (sku, location), e.g. after a cycle count. Contract: include/stock.h.
+-- stock.set: a count of the units physically at one (sku, location), e.g.
+-- after a cycle count; optionally its safety stock, backorder limit and
+-- low-stock threshold. Contract: include/stock.h.
 --
 -- K_STOCK      {ns}:stock:<sku>   hash of <location>:on_hand|reserved|safety
+--                                 |backorder|low_stock
 -- K_EVENTS     {ns}:events        the ledger stream
 -- A_LOCATION   location
--- A_ON_HAND    on_hand, a whole number >= 0
+-- A_ON_HAND    the count, a whole number >= 0
 -- A_SAFETY     safety_stock, or '' to keep the current one
 -- A_SKU        sku (for the ledger)
 -- A_MAXLEN     ledger length cap
+-- A_BACKORDER  backorder_limit, or '' to keep the current one
+-- A_LOW_STOCK  low_stock_threshold, 'none' to clear it, or '' to keep it
 --
--- Reply: {ST_OK, on_hand, reserved, safety_stock}
+-- Reply: {ST_OK, on_hand, reserved, safety_stock, backorder_limit,
+--         low_stock_threshold ('' for none)}
 --        {ST_BELOW_RESERVED, reserved}   nothing written
 --
--- Invariant: reserved <= on_hand at every location; live holds are never
--- left without the units they hold.
+-- Units owed to customers (a negative on_hand: backordered units sold) are
+-- paid from the count first: on_hand = count - owed.
+--
+-- Invariant: on_hand - reserved >= -backorder_limit at every location (so
+-- reserved <= on_hand without backorders); live holds are never left
+-- without the units, or the backorder capacity, they hold.
 local f_on, f_res, f_saf = stock_fields(A_LOCATION)
-local cur = redis.call('HMGET', K_STOCK, f_on, f_res, f_saf)
+local f_bo, f_low = backorder_fields(A_LOCATION)
+local cur = redis.call('HMGET', K_STOCK, f_on, f_res, f_saf, f_bo, f_low)
 local before = tonumber(cur[1]) or 0
 local reserved = tonumber(cur[2]) or 0
 local safety = tonumber(cur[3]) or 0
-local on_hand = tonumber(A_ON_HAND)
+local limit = tonumber(cur[4]) or 0
+local low = cur[5] or ''
+local owed = before < 0 and -before or 0
+local on_hand = tonumber(A_ON_HAND) - owed
+if A_BACKORDER ~= '' then
+    limit = tonumber(A_BACKORDER)
+end
 
-if on_hand < reserved then
+if on_hand - reserved < -limit then
     return {ST_BELOW_RESERVED, reserved}
 end
 
+local set = {f_on, int(on_hand)}
 if A_SAFETY ~= '' then
     safety = tonumber(A_SAFETY)
-    redis.call('HSET', K_STOCK, f_on, A_ON_HAND, f_saf, A_SAFETY)
-else
-    redis.call('HSET', K_STOCK, f_on, A_ON_HAND)
+    set[#set + 1], set[#set + 2] = f_saf, A_SAFETY
 end
--- The movement is the change in on_hand (0 when only safety changed).
+if A_BACKORDER ~= '' then
+    set[#set + 1], set[#set + 2] = f_bo, A_BACKORDER
+end
+if A_LOW_STOCK == 'none' then
+    redis.call('HDEL', K_STOCK, f_low)
+    low = ''
+elseif A_LOW_STOCK ~= '' then
+    set[#set + 1], set[#set + 2] = f_low, A_LOW_STOCK
+    low = A_LOW_STOCK
+end
+redis.call('HSET', K_STOCK, unpack(set))
+-- The movement is the change in on_hand (0 when only the settings changed).
 ledger(K_EVENTS, A_MAXLEN, 'set', A_SKU, A_LOCATION, on_hand - before, '', '')
-return {ST_OK, on_hand, reserved, safety}
+return {ST_OK, on_hand, reserved, safety, limit, low}

@@ -152,10 +152,10 @@ void reply_expect(struct reply *rd, size_t n)
         rd->bad = true;
 }
 
-#define BODY_FIELDS 6 /* id, status, order_id, created_at, expires_at, reason */
+#define BODY_FIELDS 8 /* id, status, order_id, created_at, expires_at, reason, flags, s */
 
 void reply_reservation(struct reply *rd, size_t at, struct reservation *out,
-                       struct allocation **scratch, size_t *scratch_cap)
+                       struct reservation_scratch *scratch)
 {
     size_t count = reply_count(rd);
     out->id = reply_str(rd, at);
@@ -164,19 +164,40 @@ void reply_reservation(struct reply *rd, size_t at, struct reservation *out,
     out->created_at = reply_int(rd, at + 3);
     out->expires_at = reply_int(rd, at + 4);
     out->reason = reply_str(rd, at + 5);
+    long long flags = reply_int(rd, at + 6);
+    long long s = reply_int(rd, at + 7);
     out->has_replayed = false;
     out->replayed = false;
+    out->has_changed = false;
+    out->changed = false;
     out->explain = (struct str){NULL, 0};
     at += BODY_FIELDS;
-    size_t n = count > at ? (count - at) / 3 : 0;
-    if (count > at && (count - at) % 3 != 0)
+    if (flags < 0 || flags > (HOLD_BACKORDER | HOLD_PARTIAL) || s < 0 || count < at ||
+        (size_t)s > (count - at) / 3) {
         rd->bad = true;
-    *scratch = xgrow(*scratch, scratch_cap, n, sizeof **scratch);
-    for (size_t i = 0; i < n; i++) {
-        (*scratch)[i].sku = reply_str(rd, at + 3 * i);
-        (*scratch)[i].location = reply_str(rd, at + 3 * i + 1);
-        (*scratch)[i].quantity = reply_int(rd, at + 3 * i + 2);
+        flags = s = 0;
     }
-    out->allocations = *scratch;
+    out->flags = (unsigned)flags;
+    scratch->shortages =
+        xgrow(scratch->shortages, &scratch->shortages_cap, (size_t)s, sizeof *scratch->shortages);
+    for (size_t i = 0; i < (size_t)s; i++) {
+        scratch->shortages[i].sku = reply_str(rd, at + 3 * i);
+        scratch->shortages[i].requested = reply_int(rd, at + 3 * i + 1);
+        scratch->shortages[i].allocated = reply_int(rd, at + 3 * i + 2);
+    }
+    out->shortages = scratch->shortages;
+    out->n_shortages = (size_t)s;
+    at += 3 * (size_t)s;
+    size_t n = count > at ? (count - at) / 4 : 0;
+    if (count > at && (count - at) % 4 != 0)
+        rd->bad = true;
+    scratch->allocs = xgrow(scratch->allocs, &scratch->allocs_cap, n, sizeof *scratch->allocs);
+    for (size_t i = 0; i < n; i++) {
+        scratch->allocs[i].sku = reply_str(rd, at + 4 * i);
+        scratch->allocs[i].location = reply_str(rd, at + 4 * i + 1);
+        scratch->allocs[i].quantity = reply_int(rd, at + 4 * i + 2);
+        scratch->allocs[i].backordered = reply_int(rd, at + 4 * i + 3);
+    }
+    out->allocations = scratch->allocs;
     out->n_allocations = n;
 }

@@ -349,7 +349,8 @@ void request_pool_free(struct request_pool *pool)
     log_repeat_done(&pool->log_internal);
     log_repeat_done(&pool->log_auth);
     args_free(&pool->args);
-    free(pool->scratch.allocs);
+    free(pool->scratch.res.allocs);
+    free(pool->scratch.res.shortages);
     free(pool->scratch.rows);
     free(pool->scratch.strs);
     free(pool->scratch.idents);

@@ -35,7 +35,7 @@ static void answer_reservation(struct request *req, struct reply *rd, bool has_r
 {
     struct request_scratch *sc = request_scratch(req);
     struct reservation r;
-    reply_reservation(rd, 1, &r, &sc->allocs, &sc->allocs_cap);
+    reply_reservation(rd, 1, &r, &sc->res);
     if (rd->bad)
         return;
     r.has_replayed = has_replayed;
@@ -195,6 +195,97 @@ static void extend_done(struct transition *t, const struct transition_result *re
     }
 }
 
+/* --- reservation.update and reservation.transfer --------------------------- */
+
+/* Both answer the reservation with `changed`, or one of these (their
+ * statuses differ in number, not in meaning). */
+enum change_failure { NOT_FOUND, NOT_HELD, NOT_A_LINE, NO_LINE_LEFT, NOT_AT, SHORT };
+
+static void answer_changed(struct request *req, const struct transition_result *res, bool changed)
+{
+    struct reservation r = res->res;
+    r.has_changed = true;
+    r.changed = changed;
+    result_reservation(request_result(req), &r);
+    request_finish(req);
+}
+
+/* The failure whose reply is rd: {status, data...}. */
+static void fail_change(struct request *req, enum change_failure f, struct reply *rd)
+{
+    struct rpc_error err;
+    switch (f) {
+    case NOT_FOUND:
+        reply_expect(rd, 1);
+        rpc_error_set(&err, E_NOT_FOUND);
+        break;
+    case NOT_HELD:
+        reply_expect(rd, 2);
+        rpc_error_set(&err, E_CONFLICT);
+        err.reason = "not_held";
+        err.message = "The reservation is not held: only a held reservation can change.";
+        err.status = reply_ident(rd, 1).s;
+        break;
+    case NOT_A_LINE:
+        reply_expect(rd, 2);
+        rpc_error_param(&err, req->method == METHOD_RESERVATION_TRANSFER ? "sku" : "items",
+                        "The reservation has no line of that sku.");
+        err.sku = reply_ident(rd, 1).s;
+        break;
+    case NO_LINE_LEFT:
+        reply_expect(rd, 1);
+        rpc_error_param(&err, "items", "At least one line must keep a quantity above 0.");
+        break;
+    case NOT_AT:
+        reply_expect(rd, 2);
+        rpc_error_set(&err, E_CONFLICT);
+        err.reason = "not_at_location";
+        err.message = "The line does not hold that many units at that location.";
+        err.location = req->params.from.s;
+        err.has_held = true;
+        err.held = reply_int(rd, 1);
+        break;
+    case SHORT:
+        reply_expect(rd, 4);
+        rpc_error_set(&err, E_OUT_OF_STOCK);
+        err.sku = reply_ident(rd, 1).s;
+        err.has_quantities = true;
+        err.requested = reply_int(rd, 2);
+        err.available = reply_int(rd, 3);
+        break;
+    }
+    if (!rd->bad)
+        request_fail(req, &err);
+}
+
+static void update_done(struct transition *t, const struct transition_result *res)
+{
+    struct request *req = request_of(t);
+    static const enum change_failure failures[UPDATE_STATUSES] = {
+        [UPDATE_ST_NOT_FOUND] = NOT_FOUND,   [UPDATE_ST_NOT_HELD] = NOT_HELD,
+        [UPDATE_ST_NOT_A_LINE] = NOT_A_LINE, [UPDATE_ST_NO_LINE_LEFT] = NO_LINE_LEFT,
+        [UPDATE_ST_SHORT] = SHORT,
+    };
+    if (res->has_reservation)
+        answer_changed(req, res, res->status == UPDATE_ST_UPDATED);
+    else if (res->status != UPDATE_ST_KEYS_MISSING)
+        fail_change(req, failures[res->status], res->rd);
+}
+
+static void transfer_done(struct transition *t, const struct transition_result *res)
+{
+    struct request *req = request_of(t);
+    static const enum change_failure failures[TRANSFER_STATUSES] = {
+        [TRANSFER_ST_NOT_FOUND] = NOT_FOUND,   [TRANSFER_ST_NOT_HELD] = NOT_HELD,
+        [TRANSFER_ST_NOT_A_LINE] = NOT_A_LINE, [TRANSFER_ST_NOT_AT] = NOT_AT,
+        [TRANSFER_ST_SHORT] = SHORT,
+    };
+    if (res->has_reservation)
+        answer_changed(req, res, res->status == TRANSFER_ST_MOVED);
+    else if (res->status != TRANSFER_ST_KEYS_MISSING)
+        fail_change(req, failures[res->status], res->rd);
+}
+
 static void start_transition(struct request *req, enum transition_kind kind,
                              transition_done_fn done)
 {
@@ -209,13 +300,13 @@ static void start_transition(struct request *req, enum transition_kind kind,
         .k = 1,
         .reason = (p->present & HAS_REASON) ? p->reason : STR_LIT(""),
         .ttl_ms = kind == TRANSITION_EXTEND ? p->ttl_ms : 0,
+        .params = p,
         .retention_s = cfg->retention_s,
         .ledger_maxlen = cfg->ledger_maxlen,
         .args = request_args(req),
         .skus = &sc->idents,
         .skus_cap = &sc->idents_cap,
-        .allocs = &sc->allocs,
-        .allocs_cap = &sc->allocs_cap,
+        .res_scratch = &sc->res,
         .send = transition_send,
         .done = done,
         .data = req,
@@ -236,4 +327,14 @@ void reservation_release(struct request *req)
 void reservation_extend(struct request *req)
 {
     start_transition(req, TRANSITION_EXTEND, extend_done);
+}
+
+void reservation_update(struct request *req)
+{
+    start_transition(req, TRANSITION_UPDATE, update_done);
+}
+
+void reservation_transfer(struct request *req)
+{
+    start_transition(req, TRANSITION_TRANSFER, transfer_done);
 }

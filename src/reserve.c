@@ -89,6 +89,9 @@ static void reserve_call(struct request *req)
     ARG_BYTES(a, ab + RESERVE_EA_STALE, ctx->bound, ctx->rebound ? ctx->bound_len : 0);
     ARGS_AT(a, ab + RESERVE_EA_ROUTE);
     route_add(req, a);
+    ARG_INT(a, ab + RESERVE_EA_FLAGS,
+            (p->allow_backorder ? HOLD_BACKORDER : 0) | (p->allow_partial ? HOLD_PARTIAL : 0));
+    ARG_IDENT(a, ab + RESERVE_EA_CHANNEL, &channel);
     ARG_INT(a, ab + RESERVE_EA_N, p->n_items);
     for (unsigned i = 0; i < p->n_items; i++) {
         args_add_ident(a, &p->items[i].sku);
@@ -165,7 +168,7 @@ static void reserve_reply(struct request *req, struct reply *rd)
     switch (reply_status(rd)) {
     case RESERVE_ST_HELD:
         at = read_explain(req, rd, 1, &explain);
-        reply_reservation(rd, at, &r, &sc->allocs, &sc->allocs_cap);
+        reply_reservation(rd, at, &r, &sc->res);
         if (rd->bad)
             return;
         r.explain = explain;

@@ -9,7 +9,16 @@
 long long stock_row_available(const struct stock_row *row)
 {
     long long a = row->on_hand - row->reserved - row->safety_stock;
-    return a > 0 ? a : 0;
+    long long beyond = row->on_hand - row->reserved; /* < 0: promised beyond stock */
+    if (a >= 0)
+        return a;
+    return beyond < 0 ? beyond : 0;
+}
+
+long long stock_row_backordered(const struct stock_row *row)
+{
+    long long a = stock_row_available(row);
+    return a < 0 ? -a : 0;
 }
 
 static void key(struct buf *out, const char *k)
@@ -34,6 +43,15 @@ static void row_body(struct buf *out, const struct stock_row *row)
     buf_append_int(out, stock_row_available(row));
     key(out, ",\"safety_stock\":");
     buf_append_int(out, row->safety_stock);
+    key(out, ",\"backorder_limit\":");
+    buf_append_int(out, row->backorder_limit);
+    key(out, ",\"low_stock_threshold\":");
+    if (row->low_stock_threshold >= 0)
+        buf_append_int(out, row->low_stock_threshold);
+    else
+        key(out, "null");
+    key(out, ",\"backordered\":");
+    buf_append_int(out, stock_row_backordered(row));
 }
 
 void result_row(struct buf *out, struct str sku, const struct stock_row *row)
@@ -63,7 +81,7 @@ static void append_total(struct buf *out, __int128 v)
 
 void result_stock(struct buf *out, struct str sku, const struct stock_row *rows, size_t n)
 {
-    __int128 on_hand = 0, reserved = 0, available = 0;
+    __int128 on_hand = 0, reserved = 0, available = 0, backordered = 0;
     key(out, "{\"sku\":");
     str(out, sku);
     key(out, ",\"locations\":[");
@@ -74,6 +92,7 @@ void result_stock(struct buf *out, struct str sku, const struct stock_row *rows,
         on_hand += rows[i].on_hand;
         reserved += rows[i].reserved;
         available += stock_row_available(&rows[i]);
+        backordered += stock_row_backordered(&rows[i]);
     }
     key(out, "],\"totals\":{\"on_hand\":");
     append_total(out, on_hand);
@@ -81,6 +100,8 @@ void result_stock(struct buf *out, struct str sku, const struct stock_row *rows,
     append_total(out, reserved);
     key(out, ",\"available\":");
     append_total(out, available);
+    key(out, ",\"backordered\":");
+    append_total(out, backordered);
     key(out, "}}");
 }
 
@@ -188,15 +209,35 @@ void result_reservation(struct buf *out, const struct reservation *r)
         str(out, a->location);
         key(out, ",\"quantity\":");
         buf_append_int(out, a->quantity);
+        if (r->flags & HOLD_BACKORDER) {
+            key(out, ",\"backordered\":");
+            buf_append_int(out, a->backordered);
+        }
         buf_appendc(out, '}');
     }
     buf_appendc(out, ']');
+    if (r->flags & HOLD_PARTIAL) {
+        key(out, ",\"shortages\":[");
+        for (size_t i = 0; i < r->n_shortages; i++) {
+            const struct shortage *s = &r->shortages[i];
+            key(out, i > 0 ? ",{\"sku\":" : "{\"sku\":");
+            str(out, s->sku);
+            key(out, ",\"requested\":");
+            buf_append_int(out, s->requested);
+            key(out, ",\"allocated\":");
+            buf_append_int(out, s->allocated);
+            buf_appendc(out, '}');
+        }
+        buf_appendc(out, ']');
+    }
     if (r->reason.n > 0) {
         key(out, ",\"reason\":");
         str(out, r->reason);
     }
     if (r->has_replayed)
         key(out, r->replayed ? ",\"replayed\":true" : ",\"replayed\":false");
+    if (r->has_changed)
+        key(out, r->changed ? ",\"changed\":true" : ",\"changed\":false");
     if (r->explain.p != NULL) {
         key(out, ",\"explain\":");
         buf_append(out, r->explain.p, r->explain.n);
@@ -244,24 +285,6 @@ void result_audit_late(struct buf *list, struct str sku, long long due, long lon
     key(list, ",\"earliest\":");
     buf_append_int(list, earliest);
     buf_appendc(list, '}');
-}
-
-void result_audit(struct buf *out, long long skus_checked, long long holds,
-                  const struct buf *differences, const struct buf *stale, const struct buf *late)
-{
-    bool ok = differences->len == 0 && stale->len == 0 && late->len == 0;
-    key(out, ok ? "{\"ok\":true" : "{\"ok\":false");
-    key(out, ",\"skus_checked\":");
-    buf_append_int(out, skus_checked);
-    key(out, ",\"holds\":");
-    buf_append_int(out, holds);
-    key(out, ",\"differences\":[");
-    buf_append(out, differences->data, differences->len);
-    key(out, "],\"stale_index\":[");
-    buf_append(out, stale->data, stale->len);
-    key(out, "],\"late_due\":[");
-    buf_append(out, late->data, late->len);
-    key(out, "]}");
 }
 
 static int row_cmp(const void *a, const void *b)

@@ -350,6 +350,14 @@ void rpc_write_error(struct buf *out, const struct rpc_id *id, const struct rpc_
         buf_appends(out, ",\"reserved\":");
         buf_append_int(out, err->reserved);
     }
+    if (err->has_held) {
+        buf_appends(out, ",\"held\":");
+        buf_append_int(out, err->held);
+    }
+    if (err->status.p != NULL) {
+        buf_appends(out, ",\"status\":");
+        json_write_string(out, err->status.p, err->status.n);
+    }
     if (err->explain.p != NULL) {
         buf_appends(out, ",\"explain\":");
         buf_append(out, err->explain.p, err->explain.n);

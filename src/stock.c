@@ -29,16 +29,40 @@ void stock_set(struct request *req)
         args_add(a, "", 0); /* keep the current one */
     ARG_IDENT(a, STOCK_SET_K_FIXED + STOCK_SET_A_SKU, &p->sku);
     ARG_INT(a, STOCK_SET_K_FIXED + STOCK_SET_A_MAXLEN, request_cfg(req)->ledger_maxlen);
+    ARGS_AT(a, STOCK_SET_K_FIXED + STOCK_SET_A_BACKORDER);
+    if (p->present & HAS_BACKORDER_LIMIT)
+        args_add_int(a, p->backorder_limit);
+    else
+        args_add(a, "", 0);
+    ARGS_AT(a, STOCK_SET_K_FIXED + STOCK_SET_A_LOW_STOCK);
+    if (p->present & CLEAR_LOW_STOCK)
+        args_add(a, "none", 4);
+    else if (p->present & HAS_LOW_STOCK)
+        args_add_int(a, p->low_stock_threshold);
+    else
+        args_add(a, "", 0);
     request_call(req, SCRIPT_STOCK_SET, STOCK_SET_K_FIXED, STOCK_SET_STATUSES, stock_set_reply);
 }
 
-/* stock.set and stock.adjust share their success reply:
- * {OK, on_hand, reserved, safety_stock}. */
+/* A row's counts from element at on: on_hand, reserved, safety_stock,
+ * backorder_limit, low_stock_threshold ("" for none). */
+static void read_row(struct reply *rd, size_t at, struct stock_row *row)
+{
+    row->on_hand = reply_int(rd, at);
+    row->reserved = reply_int(rd, at + 1);
+    row->safety_stock = reply_int(rd, at + 2);
+    row->backorder_limit = reply_int(rd, at + 3);
+    row->low_stock_threshold =
+        reply_str(rd, at + 4).n == 0 ? -1 : reply_int_text(rd, at + 4, 0, STOCK_MAX);
+}
+
+/* stock.set and stock.adjust share their success reply: {OK, row}. */
 static void write_row(struct request *req, struct reply *rd)
 {
     const struct params *p = &req->params;
-    reply_expect(rd, 4);
-    struct stock_row row = {p->location.s, reply_int(rd, 1), reply_int(rd, 2), reply_int(rd, 3)};
+    reply_expect(rd, 6);
+    struct stock_row row = {.location = p->location.s};
+    read_row(rd, 1, &row);
     if (rd->bad)
         return;
     result_row(request_result(req), p->sku.s, &row);
@@ -117,22 +141,20 @@ static void stock_adjust_reply(struct request *req, struct reply *rd)
 
 /* --- stock.get: lua/stock_get.lua --------------------------------------- */
 
-/* {OK, location, on_hand, reserved, safety_stock, ...}: one group of four
- * per location, unordered. */
+/* {OK, location, row..., ...}: one group of six per location,
+ * unordered. */
 static void stock_get_reply(struct request *req, struct reply *rd)
 {
     struct request_scratch *sc = request_scratch(req);
     size_t count = reply_count(rd);
-    if ((count - 1) % 4 != 0)
+    if ((count - 1) % 6 != 0)
         rd->bad = true;
-    size_t n = (count - 1) / 4;
+    size_t n = (count - 1) / 6;
     sc->rows = xgrow(sc->rows, &sc->rows_cap, n, sizeof *sc->rows);
     for (size_t i = 0; i < n; i++) {
         struct stock_row *row = &sc->rows[i];
-        row->location = reply_str(rd, 1 + 4 * i);
-        row->on_hand = reply_int(rd, 2 + 4 * i);
-        row->reserved = reply_int(rd, 3 + 4 * i);
-        row->safety_stock = reply_int(rd, 4 + 4 * i);
+        row->location = reply_str(rd, 1 + 6 * i);
+        read_row(rd, 2 + 6 * i, row);
     }
     if (rd->bad)
         return;

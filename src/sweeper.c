@@ -45,8 +45,7 @@ struct sweeper {
     int n_status;       /* of the call in flight */
     struct ident *skus; /* the transition's scratch */
     size_t skus_cap;
-    struct allocation *allocs;
-    size_t allocs_cap;
+    struct reservation_scratch res; /* the transition's scratch */
     struct closer closer;
     void (*on_closed)(void *);
     void *on_closed_data;
@@ -186,8 +185,7 @@ static void on_due(void *data, const redisReply *r, enum store_outcome outcome)
         .args = &sw->args,
         .skus = &sw->skus,
         .skus_cap = &sw->skus_cap,
-        .allocs = &sw->allocs,
-        .allocs_cap = &sw->allocs_cap,
+        .res_scratch = &sw->res,
         .send = transition_send,
         .done = expired,
         .data = sw,
@@ -255,7 +253,8 @@ static void sweeper_free(void *data)
     args_free(&sw->id_bytes);
     buf_free(&sw->quarantine);
     free(sw->skus);
-    free(sw->allocs);
+    free(sw->res.allocs);
+    free(sw->res.shortages);
     log_repeat_done(&sw->log_failed);
     free(sw);
     done(done_data);

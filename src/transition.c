@@ -22,6 +22,8 @@ static const struct {
     [TRANSITION_RELEASE] = {SCRIPT_RELEASE, RELEASE_STATUSES, RELEASE_ST_KEYS_MISSING},
     [TRANSITION_EXTEND] = {SCRIPT_EXTEND, EXTEND_STATUSES, EXTEND_ST_KEYS_MISSING},
     [TRANSITION_EXPIRE] = {SCRIPT_EXPIRE, EXPIRE_STATUSES, EXPIRE_ST_KEYS_MISSING},
+    [TRANSITION_UPDATE] = {SCRIPT_UPDATE, UPDATE_STATUSES, UPDATE_ST_KEYS_MISSING},
+    [TRANSITION_TRANSFER] = {SCRIPT_TRANSFER, TRANSFER_STATUSES, TRANSFER_ST_KEYS_MISSING},
 };
 
 /* --- reservation_plan ---------------------------------------------------- */
@@ -51,19 +53,46 @@ static int ident_order(const void *a, const void *b)
 
 /* --- the act: commit, release or expire ------------------------------- */
 
+/* The method's own arguments of the act, after the skus (transition.h). */
+static void add_own_args(struct transition *t, struct args *a)
+{
+    const struct params *p = t->params;
+    if (t->kind == TRANSITION_UPDATE) {
+        args_add_int(a, p->n_items);
+        for (unsigned i = 0; i < p->n_items; i++) {
+            args_add_ident(a, &p->items[i].sku);
+            args_add_int(a, p->items[i].quantity);
+        }
+    } else if (t->kind == TRANSITION_TRANSFER) {
+        args_add_ident(a, &p->sku);
+        args_add_ident(a, &p->from);
+        args_add_ident(a, &p->to);
+        if (p->present & HAS_QUANTITY)
+            args_add_int(a, p->quantity);
+        else
+            args_add(a, "", 0);
+    }
+}
+
 /* Builds the act from the plan's reply {OK, group_1..group_j}, j <= k,
- * each group order_id ('' for none), n, sku_1..sku_n (n = -1: no such
- * reservation). The act takes the first j reservations. Returns false when
- * the reply breaks that shape. */
+ * each group order_id ('' for none), channel, n, sku_1..sku_n (n = -1: no
+ * such reservation). The act takes the first j reservations. Returns false
+ * when the reply breaks that shape. */
 static bool build_act(struct transition *t, struct reply *rd)
 {
     /* The skus of all groups, made distinct: each stock key once. */
     size_t n_skus = 0, at = 1;
     int k = 0;
+    struct ident channel;
+    ident_check("default", 7, &channel);
     while (at < reply_count(rd) && k < t->k) {
         reply_str(rd, at);
-        long long n = reply_int(rd, at + 1);
-        at += 2;
+        if (k == 0)
+            channel = reply_ident(rd, at + 1);
+        else
+            reply_ident(rd, at + 1);
+        long long n = reply_int(rd, at + 2);
+        at += 3;
         if (rd->bad || n < -1 || n > (long long)reply_count(rd))
             return false;
         *t->skus = xgrow(*t->skus, t->skus_cap, n_skus + (size_t)(n > 0 ? n : 0), sizeof **t->skus);
@@ -87,13 +116,14 @@ static bool build_act(struct transition *t, struct reply *rd)
     ARG_KEY(a, TRANSITION_K_EVENTS, t->ns, KEY_EVENTS, NULL);
     ARG_KEY(a, TRANSITION_K_QUARANTINE, t->ns, KEY_QUARANTINE, NULL);
     ARG_KEY(a, TRANSITION_K_DUE, t->ns, KEY_DUE, NULL);
+    ARG_KEY(a, TRANSITION_K_LOCATIONS, t->ns, KEY_LOCATIONS, NULL);
     for (int i = 0; i < t->k_act; i++)
         args_add_key(a, t->ns, KEY_RES, &t->ids[i]);
     at = 1;
     for (int i = 0; i < t->k_act; i++) {
         struct str order = reply_str(rd, at);
-        long long n = reply_int(rd, at + 1);
-        at += 2 + (size_t)(n > 0 ? n : 0);
+        long long n = reply_int(rd, at + 2);
+        at += 3 + (size_t)(n > 0 ? n : 0);
         struct ident id;
         if (order.n == 0)
             args_add_key(a, t->ns, KEY_RES, &t->ids[i]); /* no binding: a key of its own */
@@ -106,6 +136,10 @@ static bool build_act(struct transition *t, struct reply *rd)
         args_add_key(a, t->ns, KEY_STOCK, &(*t->skus)[j]);
     for (size_t j = 0; j < m; j++)
         args_add_key(a, t->ns, KEY_HOLDS, &(*t->skus)[j]);
+    if (t->kind == TRANSITION_UPDATE) {
+        args_add_key(a, t->ns, KEY_CHANNEL, &channel);
+        args_add_key(a, t->ns, KEY_RULES, &channel);
+    }
     int nkeys = a->n;
     ARG_INT(a, nkeys + TRANSITION_A_RETENTION, t->retention_s);
     ARG_INT(a, nkeys + TRANSITION_A_MAXLEN, t->ledger_maxlen);
@@ -118,6 +152,7 @@ static bool build_act(struct transition *t, struct reply *rd)
     args_add_int(a, (long long)m);
     for (size_t j = 0; j < m; j++)
         args_add_ident(a, &(*t->skus)[j]);
+    add_own_args(t, a);
     t->acting = true;
     t->send(t, acts[t->kind].script, nkeys, acts[t->kind].n_status);
     return true;
@@ -133,6 +168,10 @@ static bool carries_reservation(enum transition_kind kind, int status)
                status == RELEASE_ST_EXPIRED || status == RELEASE_ST_UNCHANGED;
     if (kind == TRANSITION_EXTEND)
         return status == EXTEND_ST_EXTENDED;
+    if (kind == TRANSITION_UPDATE)
+        return status == UPDATE_ST_UPDATED || status == UPDATE_ST_UNCHANGED;
+    if (kind == TRANSITION_TRANSFER)
+        return status == TRANSFER_ST_MOVED || status == TRANSFER_ST_UNCHANGED;
     return false;
 }
 
@@ -144,7 +183,7 @@ static bool read_act(struct transition *t, struct reply *rd)
     struct transition_result res = {.status = reply_status(rd)};
     if (carries_reservation(t->kind, res.status)) {
         res.has_reservation = true;
-        reply_reservation(rd, 1, &res.res, t->allocs, t->allocs_cap);
+        reply_reservation(rd, 1, &res.res, t->res_scratch);
     } else if (t->kind == TRANSITION_EXPIRE && res.status == EXPIRE_ST_OK) {
         res.expired = reply_int(rd, 1);
         res.more = reply_int(rd, 2) != 0;
@@ -158,6 +197,8 @@ static bool read_act(struct transition *t, struct reply *rd)
             reply_str(rd, EXPIRE_QUARANTINED_AT + 2 * (size_t)i + 1);
         }
         res.rd = rd;
+    } else if (t->kind == TRANSITION_UPDATE || t->kind == TRANSITION_TRANSFER) {
+        res.rd = rd; /* their errors carry data: done reads it */
     } else {
         reply_expect(rd, 1);
     }

@@ -42,7 +42,8 @@ int rule_lookup(struct str name)
 enum field_kind {
     F_IDENT,
     F_INT,
-    F_REAL, /* a finite JSON number in [min, max] (above min when nonzero) */
+    F_INT_OR_NULL, /* F_INT, or null: sets CLEAR_LOW_STOCK (the one such field) */
+    F_REAL,        /* a finite JSON number in [min, max] (above min when nonzero) */
     F_BOOL,
     F_TEXT,
     F_SECRET,
@@ -88,9 +89,15 @@ static const struct field *const fields_STOCK_SET[] = {
     &f_location,
     &(const struct field){"on_hand", F_INT, REQ, OFF(on_hand), 0, STOCK_MAX, false,
                           "on_hand must be a whole number from 0 to 1000000000000000."},
-    &(const struct field){"safety_stock", F_INT, HAS_SAFETY_STOCK, OFF(safety_stock), 0,
-                          STOCK_MAX, false,
-                          "safety_stock must be a whole number from 0 to 1000000000000000."},
+    &(const struct field){"safety_stock", F_INT, HAS_SAFETY_STOCK, OFF(safety_stock), 0, STOCK_MAX,
+                          false, "safety_stock must be a whole number from 0 to 1000000000000000."},
+    &(const struct field){"backorder_limit", F_INT, HAS_BACKORDER_LIMIT, OFF(backorder_limit), 0,
+                          QTY_MAX, false,
+                          "backorder_limit must be a whole number from 0 to 1000000000."},
+    &(const struct field){"low_stock_threshold", F_INT_OR_NULL, HAS_LOW_STOCK,
+                          OFF(low_stock_threshold), 0, STOCK_MAX, false,
+                          "low_stock_threshold must be a whole number from 0 to "
+                          "1000000000000000, or null to clear it."},
     NULL};
 static const struct field f_reason = {"reason", F_TEXT, HAS_REASON, OFF(reason), 1, TEXT_MAX, false,
                                       "reason must be 1 to 256 bytes of printable UTF-8."};
@@ -134,7 +141,7 @@ static const struct field *const fields_LOCATION_LIST[] = {NULL};
 static const struct field *const fields_RESERVE[] = {
     &(const struct field){"order_id", F_IDENT, HAS_ORDER_ID, OFF(order_id), 0, 0, false,
                           IDENT_RULE("order_id")},
-    &(const struct field){"items", F_ITEMS, REQ, OFF(items), 1, 0, false,
+    &(const struct field){"items", F_ITEMS, REQ, OFF(items), 1, 0, true,
                           "items must be an array of {sku, quantity} objects, each sku once."},
     &(const struct field){"channel", F_IDENT, HAS_CHANNEL, OFF(channel), 0, 0, false,
                           IDENT_RULE("channel")},
@@ -149,6 +156,10 @@ static const struct field *const fields_RESERVE[] = {
                           UNBOUNDED, true, "max_distance_km must be a number above 0 (km)."},
     &(const struct field){"explain", F_BOOL, HAS_EXPLAIN, OFF(explain), 0, 0, false,
                           "explain must be true or false."},
+    &(const struct field){"allow_backorder", F_BOOL, HAS_ALLOW_BACKORDER, OFF(allow_backorder), 0,
+                          0, false, "allow_backorder must be true or false."},
+    &(const struct field){"allow_partial", F_BOOL, HAS_ALLOW_PARTIAL, OFF(allow_partial), 0, 0,
+                          false, "allow_partial must be true or false."},
     NULL};
 static const struct field *const fields_RESERVATION_GET[] = {&f_reservation_id, NULL};
 static const struct field *const fields_COMMIT[] = {&f_reservation_id, NULL};
@@ -157,6 +168,19 @@ static const struct field *const fields_EXTEND[] = {
     &f_reservation_id,
     &(const struct field){"ttl_ms", F_INT, REQ, OFF(ttl_ms), TTL_MIN_MS, TTL_MAX_MS, false,
                           "ttl_ms must be a whole number from 1000 to 86400000."},
+    NULL};
+static const struct field *const fields_RESERVATION_UPDATE[] = {
+    &f_reservation_id,
+    &(const struct field){"items", F_ITEMS, REQ, OFF(items), 1, 0, false,
+                          "items must be an array of {sku, quantity} objects, each sku once."},
+    NULL};
+static const struct field *const fields_RESERVATION_TRANSFER[] = {
+    &f_reservation_id,
+    &f_sku,
+    &(const struct field){"from", F_IDENT, REQ, OFF(from), 0, 0, false, IDENT_RULE("from")},
+    &(const struct field){"to", F_IDENT, REQ, OFF(to), 0, 0, false, IDENT_RULE("to")},
+    &(const struct field){"quantity", F_INT, HAS_QUANTITY, OFF(quantity), 1, QTY_MAX, false,
+                          "quantity must be a whole number from 1 to 1000000000."},
     NULL};
 static const struct field *const fields_STOCK_AUDIT[] = {
     &(const struct field){"sku", F_IDENT, HAS_SKU, OFF(sku), 0, 0, false, IDENT_RULE("sku")},
@@ -285,6 +309,8 @@ static int item_error(struct rpc_error *err, unsigned i, const char *member, con
     return rpc_error_param(err, name, message);
 }
 
+/* reserve's items (nonzero) ask for 1 unit at least; reservation.update's
+ * may ask for 0: the line is dropped. */
 static int check_items(const struct field *f, const cJSON *v, const struct limits *lim,
                        struct params *out, struct rpc_error *err)
 {
@@ -309,9 +335,10 @@ static int check_items(const struct field *f, const cJSON *v, const struct limit
         struct line_item *it = &out->items[i];
         if (!ident_value(sku, &it->sku))
             return item_error(err, i, "sku", IDENT_RULE("sku"));
-        if (!int_in_range(qty, 1, QTY_MAX, false, &it->quantity))
+        if (!int_in_range(qty, f->nonzero ? 1 : 0, QTY_MAX, false, &it->quantity))
             return item_error(err, i, "quantity",
-                              "quantity must be a whole number from 1 to 1000000000.");
+                              f->nonzero ? "quantity must be a whole number from 1 to 1000000000."
+                                         : "quantity must be a whole number from 0 to 1000000000.");
         for (unsigned k = 0; k < i; k++)
             if (str_eq(out->items[k].sku.s, it->sku.s))
                 return rpc_error_param(err, f->name, "Each sku may appear only once in items.");
@@ -330,6 +357,14 @@ static int check_field(const struct field *f, const cJSON *v, const struct limit
             return rpc_error_param(err, f->name, f->rule);
         return 0;
     case F_INT:
+        if (!int_in_range(v, f->min, f->max, f->nonzero, (long long *)(void *)slot))
+            return rpc_error_param(err, f->name, f->rule);
+        return 0;
+    case F_INT_OR_NULL:
+        if (cJSON_IsNull(v)) {
+            out->present |= CLEAR_LOW_STOCK;
+            return 0;
+        }
         if (!int_in_range(v, f->min, f->max, f->nonzero, (long long *)(void *)slot))
             return rpc_error_param(err, f->name, f->rule);
         return 0;
@@ -386,8 +421,10 @@ static int check_field(const struct field *f, const cJSON *v, const struct limit
 }
 
 /* The fields that only make sense with another one. */
-static int check_together(struct params *out, struct rpc_error *err)
+static int check_together(enum method_id m, struct params *out, struct rpc_error *err)
 {
+    if (m == METHOD_RESERVATION_TRANSFER && str_eq(out->from.s, out->to.s))
+        return rpc_error_param(err, "to", "to must be another location than from.");
     if ((out->present & HAS_COORDS) && !(out->present & HAS_LNG))
         return rpc_error_param(err, "lng", "lat and lng must be given together.");
     if ((out->present & HAS_LNG) && !(out->present & HAS_COORDS))
@@ -412,6 +449,8 @@ int params_validate(enum method_id m, const cJSON *params, const struct limits *
     out->n_rules = 0;
     out->priority = 0;
     out->explain = false;
+    out->allow_backorder = false;
+    out->allow_partial = false;
 
     /* Every member must be a declared field: a misspelt optional field would
      * otherwise be silently ignored. */
@@ -435,5 +474,5 @@ int params_validate(enum method_id m, const cJSON *params, const struct limits *
         if (params == NULL || cJSON_GetObjectItemCaseSensitive(params, fields[i]->name) == NULL)
             return rpc_error_param(err, fields[i]->name, "A required field is missing.");
     }
-    return check_together(out, err);
+    return check_together(m, out, err);
 }

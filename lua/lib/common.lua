@@ -31,15 +31,30 @@ local function ledger(events, maxlen, kind, sku, loc, qty, rid, reason)
                'reservation', rid, 'reason', reason)
 end
 
+-- The backorder limit and low-stock threshold fields of one location in
+-- a {ns}:stock:<sku> hash (absent: no backorders, no threshold).
+local function backorder_fields(loc)
+    return loc .. ':backorder', loc .. ':low_stock'
+end
+
 -- A reservation record as a table, nil when there is none, or false and why
 -- when the record cannot be read (a corrupt record: the sweeper moves it
 -- aside, every other caller fails with a clear error). Records made by this
 -- version have v = '2': each of their allocations is also a member of the
 -- sku's holds index (hold_member), and is still held while it is there.
 -- swept: how many allocations an unfinished expiry has given back already.
+-- An allocation is [sku, location, quantity] or, in a hold that allows
+-- backorders, [sku, location, quantity, backordered]. What reserve asked
+-- for, kept for reservation.update: channel ('default' when absent),
+-- strategy ('auto'), locs (the requested locations comma-joined, '' for
+-- the channel's), route (the packed route, ''), flags (HOLD_BACKORDER,
+-- HOLD_PARTIAL); shortages [[sku, requested, allocated], ...] of a partial
+-- hold; requested {sku: quantity} the items of the reserve, written when an
+-- update first changes the lines (a replay compares with them).
 local function read_reservation(key)
     local r = redis.call('HMGET', key, 'status', 'order_id', 'created_at', 'expires_at', 'reason',
-                         'allocations', 'v', 'swept')
+                         'allocations', 'v', 'swept', 'flags', 'shortages', 'channel', 'strategy',
+                         'locs', 'route', 'requested')
     if not r[1] then
         return nil
     end
@@ -49,8 +64,23 @@ local function read_reservation(key)
     end
     for _, a in ipairs(allocs) do
         if type(a) ~= 'table' or type(a[1]) ~= 'string' or type(a[2]) ~= 'string' or
-            type(a[3]) ~= 'number' or a[3] < 1 or a[3] % 1 ~= 0 then
-            return false, 'an allocation is not [sku, location, quantity]'
+            type(a[3]) ~= 'number' or a[3] < 1 or a[3] % 1 ~= 0 or
+            (a[4] ~= nil and (type(a[4]) ~= 'number' or a[4] < 0 or a[4] > a[3])) then
+            return false, 'an allocation is not [sku, location, quantity(, backordered)]'
+        end
+    end
+    local shortages = {}
+    if r[10] then
+        ok, shortages = pcall(cjson.decode, r[10])
+        if not ok or type(shortages) ~= 'table' then
+            return false, 'shortages are not JSON'
+        end
+    end
+    local requested = nil
+    if r[15] then
+        ok, requested = pcall(cjson.decode, r[15])
+        if not ok or type(requested) ~= 'table' then
+            return false, 'requested is not JSON'
         end
     end
     local expires = tonumber(r[4])
@@ -59,7 +89,9 @@ local function read_reservation(key)
     end
     return {status = r[1], order_id = r[2] or '', created = tonumber(r[3]), expires = expires,
             reason = r[5] or '', allocs = allocs, indexed = r[7] == '2',
-            swept = tonumber(r[8]) or 0}
+            swept = tonumber(r[8]) or 0, flags = tonumber(r[9]) or 0, shortages = shortages,
+            channel = r[11] or 'default', strategy = r[12] or 'auto', locs = r[13] or '',
+            route = r[14] or '', requested = requested}
 end
 
 -- read_reservation for the callers that cannot go on with a corrupt record.
@@ -86,14 +118,22 @@ local function hold_parts(member)
 end
 
 -- The reply that describes a reservation (reply.h, reply_reservation):
--- {status, id, state, order_id, created_at, expires_at, reason,
---  sku, location, quantity, ...}
+-- {status, id, state, order_id, created_at, expires_at, reason, flags, s,
+--  (sku, requested, allocated) x s, (sku, location, quantity, backordered)
+--  ...}; backordered is 0 in a hold without HOLD_BACKORDER (not shown).
 local function reservation_reply(status, id, res)
-    local reply = {status, id, res.status, res.order_id, res.created, res.expires, res.reason}
+    local reply = {status, id, res.status, res.order_id, res.created, res.expires, res.reason,
+                   res.flags, #res.shortages}
+    for _, s in ipairs(res.shortages) do
+        reply[#reply + 1] = s[1]
+        reply[#reply + 1] = s[2]
+        reply[#reply + 1] = s[3]
+    end
     for _, a in ipairs(res.allocs) do
         reply[#reply + 1] = a[1]
         reply[#reply + 1] = a[2]
         reply[#reply + 1] = a[3]
+        reply[#reply + 1] = a[4] or 0
     end
     return reply
 end
@@ -175,18 +215,20 @@ local function finish(res_key, order_key, expiry_key, rid, status, reason, reten
     end
 end
 
--- The layout that commit, release and expire share (transition.h): k
--- reservations, the i-th with id ARGV[A_FIXED + i], record KEYS[K_FIXED + i]
--- and order binding KEYS[K_FIXED + k + i] (its own record when it has no
--- order_id), then the stock keys of the m distinct skus held, then their
--- holds index keys.
+-- The layout that the acts share (transition.h): k reservations, the i-th
+-- with id ARGV[A_FIXED + i], record KEYS[K_FIXED + i] and order binding
+-- KEYS[K_FIXED + k + i] (its own record when it has no order_id), then the
+-- stock keys of the m distinct skus of their lines, then their holds index
+-- keys. keys and args: the index of the first KEYS and ARGV element after
+-- those (update's channel keys; update's and transfer's own arguments).
 local function transition_layout()
     local k = tonumber(A_K)
     local m = tonumber(ARGV[A_FIXED + k + 1])
     local first = K_FIXED + 2 * k + 1
     return {k = k, stock = keys_by_sku(first, A_FIXED + k + 2, m),
             holds = keys_by_sku(first + m, A_FIXED + k + 2, m),
-            retention = A_RETENTION, maxlen = A_MAXLEN}
+            retention = A_RETENTION, maxlen = A_MAXLEN, keys = first + 2 * m,
+            args = A_FIXED + k + 2 + m}
 end
 
 -- The i-th reservation of a transition: its id, record key, and order
@@ -207,4 +249,14 @@ local function expire_hold(t, res, rid, res_key, order_key)
     move_units('expire', res, rid, t, '', res.swept, #res.allocs)
     finish(res_key, order_key, K_EXPIRY, rid, 'expired', '', t.retention)
     res.status, res.reason = 'expired', ''
+end
+
+-- The flags of a hold (reserve.h, HOLD_BACKORDER and HOLD_PARTIAL): it may
+-- take backorder capacity; it was made with allow_partial.
+local function allows_backorder(flags)
+    return flags % 2 == 1
+end
+
+local function made_partial(flags)
+    return math.floor(flags / 2) % 2 == 1
 end

@@ -7,512 +7,27 @@
  * state the script leaves (hash fields, index scores, bindings, TTLs, lists)
  * and the ledger entries it appends; a refusal, and every call of a
  * read-only script, must leave the whole dataset as it was. No stockd runs. */
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness.h"
+#include "scripts_util.h"
 
 #include "audit.h"
 #include "reservation.h"
 #include "reserve.h"
-#include "scripts.h"
 #include "sweeper.h"
 #include "stock.h"
 #include "transition.h"
 
-#define NS "{t}"
-#define EXPIRY NS ":expiry"
-#define DUE NS ":due"
-#define EVENTS NS ":events"
-#define CHANNEL NS ":channel:web"
-#define RULES NS ":rules:web"
-#define STOCK(sku) NS ":stock:" sku
-#define HOLDS(sku) NS ":holds:" sku
-#define QUARANTINE NS ":quarantine"
-#define RES(id) NS ":res:" id
-#define ORDER(id) NS ":order:" id
-#define MAXLEN "10000"
-#define RETENTION 86400 /* the transitions' A_RETENTION, in seconds */
-#define TTL_MS 30000    /* reserve's A_TTL */
-#define STR(x) #x
-#define XSTR(x) STR(x) /* a number macro as a string */
-
-/* A command on the inspection connection (hiredis format); free the reply. */
-#define R(...) harness_redis(&H, __VA_ARGS__)
-
-/* Short-lived formatted strings (keys, numbers as arguments): a ring, so
- * that one call may hold many without freeing them. */
-static const char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static const char *fmt(const char *f, ...)
-{
-    static char ring[128][1024];
-    static unsigned next;
-    char *s = ring[next++ % 128];
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(s, sizeof ring[0], f, ap);
-    va_end(ap);
-    return s;
-}
-
-/* Arranges a test's state with one command (hiredis format). */
-static void run(const char *f, ...)
-{
-    va_list ap;
-    va_start(ap, f);
-    redisReply *r = redisvCommand(H.redis, f, ap);
-    va_end(ap);
-    assert_non_null(r);
-    bool failed = r->type == REDIS_REPLY_ERROR;
-    freeReplyObject(r);
-    assert_false(failed);
-}
-
-static long long now(void)
-{
-    return harness_redis_time_ms(&H);
-}
-
-/* --- replies and state as text ------------------------------------------- */
-
-/* A reply as text: integers as they are, strings quoted, nested arrays in
- * brackets: "0 'r1' ['a' 1] nil". */
-static void print_reply(FILE *f, const redisReply *r)
-{
-    if (r->type == REDIS_REPLY_INTEGER) {
-        fprintf(f, "%lld", r->integer);
-    } else if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS ||
-               r->type == REDIS_REPLY_ERROR) {
-        fprintf(f, "'%s'", r->str);
-    } else if (r->type == REDIS_REPLY_ARRAY) {
-        for (size_t i = 0; i < r->elements; i++) {
-            bool nested = r->element[i]->type == REDIS_REPLY_ARRAY;
-            fprintf(f, "%s%s", i ? " " : "", nested ? "[" : "");
-            print_reply(f, r->element[i]);
-            fputs(nested ? "]" : "", f);
-        }
-    } else {
-        fputs("nil", f);
-    }
-}
-
-/* A reply as text (print_reply), in a ring string; frees the reply. */
-static const char *text_of(redisReply *r)
-{
-    char buf[1024] = "";
-    FILE *f = fmemopen(buf, sizeof buf, "w");
-    assert_non_null(f);
-    print_reply(f, r);
-    fclose(f);
-    freeReplyObject(r);
-    return fmt("%s", buf);
-}
-
-/* What a failed check names after its line (a table-driven test's case). */
-static char context[128];
-
-/* Checks a reply (of a script, or of a command that reads state) against
- * its expected text, as print_reply writes it, and frees it. */
-#define is(...) is_at(__LINE__, __VA_ARGS__)
-static void is_at(int line, redisReply *r, const char *want, ...)
-    __attribute__((format(printf, 3, 4)));
-static void is_at(int line, redisReply *r, const char *want, ...)
-{
-    char w[1024];
-    va_list ap;
-    va_start(ap, want);
-    vsnprintf(w, sizeof w, want, ap);
-    va_end(ap);
-    const char *got = text_of(r);
-    if (strcmp(got, w) != 0)
-        fail_msg("line %d %s\nwant: %s\n got: %s", line, context, w, got);
-}
-
-static int by_name(const void *a, const void *b)
-{
-    return strcmp((*(redisReply *const *)a)->str, (*(redisReply *const *)b)->str);
-}
-
-/* Everything in Redis as text: each key (sorted) with its type, its whole
- * value, and whether it has a TTL (not its value, which ticks). */
-static char *snapshot(void)
-{
-    static const char *const dump[][2] = {{"string", "GET %s"},
-                                          {"hash", "HGETALL %s"},
-                                          {"list", "LRANGE %s 0 -1"},
-                                          {"zset", "ZRANGE %s 0 -1 WITHSCORES"},
-                                          {"stream", "XRANGE %s - +"}};
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    assert_non_null(f);
-    redisReply *keys = R("KEYS *");
-    if (keys->elements > 1) /* an empty reply has no element array */
-        qsort(keys->element, keys->elements, sizeof *keys->element, by_name);
-    for (size_t i = 0; i < keys->elements; i++) {
-        const char *key = keys->element[i]->str;
-        redisReply *type = R("TYPE %s", key), *ttl = R("TTL %s", key);
-        fprintf(f, "%s %s%s:", key, type->str, ttl->integer >= 0 ? " (ttl)" : "");
-        for (size_t j = 0; j < sizeof dump / sizeof dump[0]; j++) {
-            if (strcmp(type->str, dump[j][0]) == 0) {
-                redisReply *v = R(dump[j][1], key);
-                fputc(' ', f);
-                print_reply(f, v);
-                freeReplyObject(v);
-            }
-        }
-        fputc('\n', f);
-        freeReplyObject(type);
-        freeReplyObject(ttl);
-    }
-    freeReplyObject(keys);
-    fclose(f);
-    return text;
-}
-
-/* Appends s to the string in dst[size], cut short if it does not fit. */
-static void cat(char *dst, size_t size, const char *s)
-{
-    strncat(dst, s, size - strlen(dst) - 1);
-}
-
-/* The dataset is still the one of snapshot `before` (freed here). */
-#define same(before) same_at(__LINE__, before)
-static void same_at(int line, char *before)
-{
-    char *after = snapshot();
-    if (strcmp(after, before) != 0)
-        fail_msg("line %d %s: changed\nbefore:\n%s\nafter:\n%s", line, context, before, after);
-    free(after);
-    free(before);
-}
-
-/* A call that must answer as is() expects and change nothing at all. */
-#define UNCHANGED(call, ...)                                                                       \
-    do {                                                                                           \
-        char *before_ = snapshot();                                                                \
-        is((call), __VA_ARGS__);                                                                   \
-        same(before_);                                                                             \
-    } while (0)
-
-/* The ledger holds len entries, and the last n of them, oldest first, have
- * these values of type, sku, location, quantity, reservation and reason
- * (the fields in that order), one entry's values joined to the next by
- * " | ". */
-#define ledger_is(...) ledger_at(__LINE__, __VA_ARGS__)
-static void ledger_at(int line, long long len, int n, const char *want, ...)
-    __attribute__((format(printf, 4, 5)));
-static void ledger_at(int line, long long len, int n, const char *want, ...)
-{
-    static const char *const names[] = {"type",     "sku",         "location",
-                                        "quantity", "reservation", "reason"};
-    char w[1024], got[1024] = "";
-    va_list ap;
-    va_start(ap, want);
-    vsnprintf(w, sizeof w, want, ap);
-    va_end(ap);
-    /* Values only: a field of another name shows with its name. */
-    redisReply *r = R("XREVRANGE " EVENTS " + - COUNT %d", n > 0 ? n : 1);
-    for (int i = n - 1; i >= 0 && i < (int)r->elements; i--) {
-        const redisReply *fv = r->element[i]->element[1];
-        for (size_t j = 0; j + 1 < fv->elements; j += 2) {
-            bool named = j < 12 && strcmp(fv->element[j]->str, names[j / 2]) == 0;
-            cat(got, sizeof got,
-                fmt("%s%s'%s'",
-                    j           ? " "
-                    : i < n - 1 ? " | "
-                                : "",
-                    named ? "" : fv->element[j]->str, fv->element[j + 1]->str));
-        }
-    }
-    freeReplyObject(r);
-    const char *have = text_of(R("XLEN " EVENTS));
-    if (strcmp(have, fmt("%lld", len)) != 0 || strcmp(got, w) != 0)
-        fail_msg("line %d: %s ledger entries, want %lld\nwant: %s\n got: %s", line, have, len, w,
-                 got);
-}
-
-/* A reservation finished in status: out of the index, and its record,
- * and its order binding unless order_id is "", expire after the retention
- * time (a live hold's never do). */
-static void finished(const char *rid, const char *order_id, const char *status)
-{
-    is(R("HGET " NS ":res:%s status", rid), "'%s'", status);
-    is(R("ZSCORE " EXPIRY " %s", rid), "nil");
-    const char *keys[] = {fmt(NS ":res:%s", rid), fmt(NS ":order:%s", order_id)};
-    for (int i = 0; i < (order_id[0] ? 2 : 1); i++) {
-        redisReply *r = R("TTL %s", keys[i]);
-        long long ttl = r->integer;
-        freeReplyObject(r);
-        if (ttl <= 0 || ttl > RETENTION)
-            fail_msg("TTL of %s: %lld", keys[i], ttl);
-    }
-}
-
-/* Splits s at spaces into at most max words (ring strings); their count. */
-static int words(const char *s, const char **out, int max)
-{
-    int n = 0;
-    for (size_t len; *s; s += len + (s[len] == ' ')) {
-        len = strcspn(s, " ");
-        assert_true(n < max);
-        out[n++] = fmt("%.*s", (int)len, s);
-    }
-    return n;
-}
-
-static void put_stock(const char *sku, const char *loc, long long on_hand, long long reserved,
-                      long long safety)
-{
-    run("HSET " NS ":stock:%s %s:on_hand %lld %s:reserved %lld %s:safety %lld", sku, loc, on_hand,
-        loc, reserved, loc, safety);
-}
-
-/* A reservation record as reserve writes it (created a minute before its
- * deadline), its allocations given as "sku loc qty ...", with its index
- * entry when held and its order binding. The units it holds are the
- * caller's to count in the stock. */
-static void put_hold(const char *rid, const char *order_id, const char *status, long long expires,
-                     const char *allocs)
-{
-    const char *w[24];
-    int n = words(allocs, w, 24);
-    char json[512] = "[";
-    for (int i = 0; i + 2 < n; i += 3)
-        cat(json, sizeof json, fmt("%s[\"%s\",\"%s\",%s]", i ? "," : "", w[i], w[i + 1], w[i + 2]));
-    cat(json, sizeof json, "]");
-    run("HSET " NS ":res:%s status %s order_id %s created_at %lld expires_at %lld allocations %s",
-        rid, status, order_id, expires - 60000, expires, json);
-    if (strcmp(status, "held") == 0) {
-        /* Each allocation in its sku's holds index, each sku due no later,
-         * as reserve makes it; and in the expiry index, as a hold made
-         * before the due index was (the scripts take both). */
-        run("ZADD " EXPIRY " %lld %s", expires, rid);
-        run("HSET " NS ":res:%s v 2", rid);
-        for (int i = 0; i + 2 < n; i += 3) {
-            run("ZADD " NS ":holds:%s %lld %s:%d:%s:%s", w[i], expires, rid, i / 3 + 1, w[i + 1],
-                w[i + 2]);
-            run("ZADD " DUE " LT %lld %s", expires, w[i]);
-        }
-    }
-    if (order_id[0] != '\0')
-        run("SET " NS ":order:%s %s", order_id, rid);
-}
-
-/* --- the calls, by contract position -------------------------------------- */
-
-/* EVAL of script id with nk KEYS then na ARGV. Every slot must be set: a
- * NULL is a contract position the test forgot. Every script answers a
- * table, so any other reply fails the test. */
-static redisReply *eval(enum script_id id, const char *const *keys, int nk, const char *const *args,
-                        int na)
-{
-    enum { MAX_ARGV = 128 };
-    const char *argv[MAX_ARGV];
-    size_t lens[MAX_ARGV];
-    int argc = 3 + nk + na;
-    assert_true(argc <= MAX_ARGV);
-    argv[0] = "EVAL";
-    argv[1] = scripts[id].body;
-    argv[2] = fmt("%d", nk);
-    for (int i = 0; i < nk + na; i++) {
-        argv[3 + i] = i < nk ? keys[i] : args[i - nk];
-        if (argv[3 + i] == NULL)
-            fail_msg("%s: %s[%d] not set", scripts[id].name, i < nk ? "KEYS" : "ARGV",
-                     (i < nk ? i : i - nk) + 1);
-    }
-    for (int i = 0; i < argc; i++)
-        lens[i] = i == 1 ? scripts[id].len : strlen(argv[i]);
-    redisReply *r = redisCommandArgv(H.redis, argc, argv, lens);
-    if (r == NULL)
-        fail_msg("%s: %s", scripts[id].name, H.redis->errstr);
-    if (r->type != REDIS_REPLY_ARRAY)
-        is(r, "a table from %s", scripts[id].name); /* fails, showing the reply */
-    return r;
-}
-
-/* eval of a read-only script: it must change nothing at all. */
-static redisReply *eval_ro(enum script_id id, const char *const *keys, int nk,
-                           const char *const *args, int na)
-{
-    char *before = snapshot();
-    redisReply *r = eval(id, keys, nk, args, na);
-    same(before);
-    return r;
-}
-
-static redisReply *call_stock_set(const char *sku, const char *loc, const char *on_hand,
-                                  const char *safety)
-{
-    const char *keys[STOCK_SET_K_FIXED] = {
-        [STOCK_SET_K_STOCK] = fmt(NS ":stock:%s", sku), [STOCK_SET_K_EVENTS] = EVENTS};
-    const char *args[STOCK_SET_A_FIXED] = {[STOCK_SET_A_LOCATION] = loc,
-                                           [STOCK_SET_A_ON_HAND] = on_hand,
-                                           [STOCK_SET_A_SAFETY] = safety,
-                                           [STOCK_SET_A_SKU] = sku,
-                                           [STOCK_SET_A_MAXLEN] = MAXLEN};
-    return eval(SCRIPT_STOCK_SET, keys, STOCK_SET_K_FIXED, args, STOCK_SET_A_FIXED);
-}
-
-/* stock_adjust with a largest on_hand of 100. */
-static redisReply *call_adjust(const char *sku, const char *loc, const char *delta,
-                               const char *reason)
-{
-    const char *keys[STOCK_ADJUST_K_FIXED] = {
-        [STOCK_ADJUST_K_STOCK] = fmt(NS ":stock:%s", sku), [STOCK_ADJUST_K_EVENTS] = EVENTS};
-    const char *args[STOCK_ADJUST_A_FIXED] = {
-        [STOCK_ADJUST_A_LOCATION] = loc,  [STOCK_ADJUST_A_DELTA] = delta,
-        [STOCK_ADJUST_A_MAX] = "100",     [STOCK_ADJUST_A_SKU] = sku,
-        [STOCK_ADJUST_A_MAXLEN] = MAXLEN, [STOCK_ADJUST_A_REASON] = reason};
-    return eval(SCRIPT_STOCK_ADJUST, keys, STOCK_ADJUST_K_FIXED, args, STOCK_ADJUST_A_FIXED);
-}
-
-/* stock_get of sku at the locations "L1 L2 ..." ("": all of them). */
-static redisReply *call_stock_get(const char *sku, const char *locs)
-{
-    const char *keys[STOCK_GET_K_FIXED] = {[STOCK_GET_K_STOCK] = fmt(NS ":stock:%s", sku)};
-    const char *args[8];
-    return eval_ro(SCRIPT_STOCK_GET, keys, STOCK_GET_K_FIXED, args, words(locs, args, 8));
-}
-
-/* A call of reserve, a batch script, built order by order as reserve.c
- * lays each one out: after the shared KEYS, the order's own keys, a stock
- * key per line, a holds key per line; after the shared ARGV, the order's
- * own, sku and quantity per line, m and the m locations. */
-struct batch {
-    const char *keys[48], *args[72];
-    int nk, na;
-};
-
-static void batch_init(struct batch *b)
-{
-    memset(b, 0, sizeof *b);
-    b->keys[RESERVE_K_DUE] = DUE;
-    b->keys[RESERVE_K_EVENTS] = EVENTS;
-    b->keys[RESERVE_K_LOCATIONS] = NS ":locations";
-    b->nk = RESERVE_K_FIXED;
-    b->args[RESERVE_A_MAXLEN] = MAXLEN;
-    b->na = RESERVE_A_FIXED;
-}
-
-/* Adds an order of the lines "sku qty ..." on channel "web" with a ttl of
- * TTL_MS, at the requested locations "L1 ..." ("": the channel's). */
-static void batch_add(struct batch *b, const char *rid, const char *order_id, const char *strategy,
-                      const char *stale, const char *lines, const char *locs)
-{
-    const char *w[8], *res = fmt(NS ":res:%s", rid);
-    int n = words(lines, w, 8) / 2;
-    assert_true(n <= 4 && b->nk + RESERVE_EK_FIXED + 2 * n <= 48 &&
-                b->na + RESERVE_EA_FIXED + 2 * n + 1 + 4 <= 72);
-    const char **k = b->keys + b->nk, **a = b->args + b->na;
-    k[RESERVE_EK_RES] = res;
-    k[RESERVE_EK_ORDER] = order_id[0] ? fmt(NS ":order:%s", order_id) : res;
-    k[RESERVE_EK_CHANNEL] = CHANNEL;
-    k[RESERVE_EK_RULES] = NS ":rules:web";
-    a[RESERVE_EA_ID] = rid;
-    a[RESERVE_EA_ORDER_ID] = order_id;
-    a[RESERVE_EA_TTL] = XSTR(TTL_MS);
-    a[RESERVE_EA_STRATEGY] = strategy;
-    a[RESERVE_EA_STALE] = stale;
-    a[RESERVE_EA_ROUTE] = "";
-    a[RESERVE_EA_N] = fmt("%d", n);
-    for (int i = 0; i < n; i++) {
-        k[RESERVE_EK_FIXED + i] = fmt(NS ":stock:%s", w[2 * i]);
-        k[RESERVE_EK_FIXED + n + i] = fmt(NS ":holds:%s", w[2 * i]);
-        a[RESERVE_EA_FIXED + 2 * i] = w[2 * i];
-        a[RESERVE_EA_FIXED + 2 * i + 1] = w[2 * i + 1];
-    }
-    int m = words(locs, a + RESERVE_EA_FIXED + 2 * n + 1, 4);
-    a[RESERVE_EA_FIXED + 2 * n] = fmt("%d", m);
-    b->nk += RESERVE_EK_FIXED + 2 * n;
-    b->na += RESERVE_EA_FIXED + 2 * n + 1 + m;
-}
-
-/* Runs the batch: its reply has one element per order. */
-static redisReply *batch_run(struct batch *b)
-{
-    return eval(SCRIPT_RESERVE, b->keys, b->nk, b->args, b->na);
-}
-
-/* Takes element i out of reply r (is() frees what it is given). */
-static redisReply *detach(redisReply *r, size_t i)
-{
-    assert_true(i < r->elements);
-    redisReply *e = r->element[i];
-    r->element[i] = NULL;
-    return e;
-}
-
-/* A batch of one order (batch_add); returns that order's reply. */
-static redisReply *call_reserve(const char *rid, const char *order_id, const char *strategy,
-                                const char *stale, const char *lines, const char *locs)
-{
-    struct batch b;
-    batch_init(&b);
-    batch_add(&b, rid, order_id, strategy, stale, lines, locs);
-    redisReply *r = batch_run(&b);
-    if (r->elements != 1 || r->element[0]->type != REDIS_REPLY_ARRAY)
-        is(r, "one reply of one order"); /* fails, showing the reply */
-    redisReply *one = detach(r, 0);
-    freeReplyObject(r);
-    return one;
-}
-
-/* One line of qty of sku A, auto, at the channel's locations. */
-static redisReply *reserve_a(const char *rid, int qty)
-{
-    return call_reserve(rid, "", "auto", "", fmt("A %d", qty), "");
-}
-
-/* reservation_get; with mode 'replay', of the items "sku qty ...". */
-static redisReply *call_get(const char *rid, const char *mode, const char *items)
-{
-    const char *keys[RESERVATION_GET_K_FIXED] = {[RESERVATION_GET_K_RES] = fmt(NS ":res:%s", rid)};
-    const char *args[RESERVATION_GET_A_FIXED + 8] = {
-        [RESERVATION_GET_A_ID] = rid, [RESERVATION_GET_A_MODE] = mode};
-    int n = words(items, args + RESERVATION_GET_A_FIXED, 8);
-    return eval_ro(SCRIPT_RESERVATION_GET, keys, RESERVATION_GET_K_FIXED, args,
-                   RESERVATION_GET_A_FIXED + n);
-}
-
-/* commit, release, extend or expire in the layout of transition.h: the ids
- * "r1 r2" with their order bindings "o-1 -" ('-': none, the record key
- * stands in), then the stock keys and the holds keys of the skus "A B".
- * extend's ttl is 60000 ms; expire's budget is act_budget. */
+/* commit, release, extend or expire in the layout of transition.h
+ * (call_transition); expire's budget is act_budget. */
 static const char *act_budget = "500";
 static redisReply *call_act(enum script_id script, const char *reason, const char *ids,
                             const char *orders, const char *skus)
 {
-    const char *id[8], *order[8], *sku[4];
-    int k = words(ids, id, 8), m = words(skus, sku, 4);
-    assert_int_equal(words(orders, order, 8), k);
-    const char *keys[TRANSITION_K_FIXED + 2 * 8 + 2 * 4] = {[TRANSITION_K_EXPIRY] = EXPIRY,
-                                                            [TRANSITION_K_EVENTS] = EVENTS,
-                                                            [TRANSITION_K_QUARANTINE] = QUARANTINE,
-                                                            [TRANSITION_K_DUE] = DUE};
-    const char *args[TRANSITION_A_FIXED + 8 + 1 + 4] = {[TRANSITION_A_RETENTION] = XSTR(RETENTION),
-                                                        [TRANSITION_A_MAXLEN] = MAXLEN,
-                                                        [TRANSITION_A_REASON] = reason,
-                                                        [TRANSITION_A_TTL] = "60000",
-                                                        [TRANSITION_A_BUDGET] = act_budget,
-                                                        [TRANSITION_A_K] = fmt("%d", k)};
-    for (int i = 0; i < k; i++) {
-        keys[TRANSITION_K_FIXED + i] = fmt(NS ":res:%s", id[i]);
-        keys[TRANSITION_K_FIXED + k + i] =
-            strcmp(order[i], "-") ? fmt(NS ":order:%s", order[i]) : keys[TRANSITION_K_FIXED + i];
-        args[TRANSITION_A_FIXED + i] = id[i];
-    }
-    args[TRANSITION_A_FIXED + k] = fmt("%d", m);
-    for (int j = 0; j < m; j++) {
-        keys[TRANSITION_K_FIXED + 2 * k + j] = fmt(NS ":stock:%s", sku[j]);
-        keys[TRANSITION_K_FIXED + 2 * k + m + j] = fmt(NS ":holds:%s", sku[j]);
-        args[TRANSITION_A_FIXED + k + 1 + j] = sku[j];
-    }
-    return eval(script, keys, TRANSITION_K_FIXED + 2 * k + 2 * m, args,
-                TRANSITION_A_FIXED + k + 1 + m);
+    return call_transition(script, reason, act_budget, ids, orders, skus, NULL, 0, NULL, 0);
 }
 
 static redisReply *call_extend(const char *rid, const char *skus)
@@ -563,20 +78,24 @@ static redisReply *call_due(const char *limit)
 
 /* --- stock and channels -------------------------------------------------- */
 
+/* The end of a stock row of a location without backorders or a low-stock
+ * threshold: backorder_limit 0, threshold ''. */
+#define ROW0 " 0 ''"
+
 static void test_stock_set(void **state)
 {
     (void)state;
     /* A first set creates the row; reserved is not written (it reads as 0),
      * and the ledger records the whole on_hand as the movement. */
-    is(call_stock_set("A", "L", "10", "3"), "%d 10 0 3", STOCK_SET_ST_OK);
+    is(call_stock_set("A", "L", "10", "3"), "%d 10 0 3" ROW0, STOCK_SET_ST_OK);
     is(R("HMGET " STOCK("A") " L:on_hand L:reserved L:safety"), "'10' nil '3'");
     ledger_is(1, 1, "'set' 'A' 'L' '10' '' ''");
     /* '' keeps the current safety stock; the movement is the change. */
-    is(call_stock_set("A", "L", "12", ""), "%d 12 0 3", STOCK_SET_ST_OK);
+    is(call_stock_set("A", "L", "12", ""), "%d 12 0 3" ROW0, STOCK_SET_ST_OK);
     is(R("HMGET " STOCK("A") " L:on_hand L:safety"), "'12' '3'");
     ledger_is(2, 1, "'set' 'A' 'L' '2' '' ''");
     /* Only the safety stock changes: a movement of 0, still recorded. */
-    is(call_stock_set("A", "L", "12", "5"), "%d 12 0 5", STOCK_SET_ST_OK);
+    is(call_stock_set("A", "L", "12", "5"), "%d 12 0 5" ROW0, STOCK_SET_ST_OK);
     is(R("HMGET " STOCK("A") " L:on_hand L:safety"), "'12' '5'");
     ledger_is(3, 1, "'set' 'A' 'L' '0' '' ''");
 
@@ -584,13 +103,13 @@ static void test_stock_set(void **state)
      * movement) but not below: then nothing at all is written, not even
      * the new safety stock, and the ledger does not move. */
     run("HSET " STOCK("A") " L:reserved 4");
-    is(call_stock_set("A", "L", "4", ""), "%d 4 4 5", STOCK_SET_ST_OK);
+    is(call_stock_set("A", "L", "4", ""), "%d 4 4 5" ROW0, STOCK_SET_ST_OK);
     ledger_is(4, 1, "'set' 'A' 'L' '-8' '' ''");
     UNCHANGED(call_stock_set("A", "L", "3", "0"), "%d 4", STOCK_SET_ST_BELOW_RESERVED);
 
     /* Each location is its own row (L's reserved and safety are not M's),
      * and the largest on_hand comes back exactly, as an integer. */
-    is(call_stock_set("A", "M", "1000000000000000", ""), "%d 1000000000000000 0 0",
+    is(call_stock_set("A", "M", "1000000000000000", ""), "%d 1000000000000000 0 0" ROW0,
        STOCK_SET_ST_OK);
     ledger_is(5, 1, "'set' 'A' 'M' '1000000000000000' '' ''");
 }
@@ -600,32 +119,32 @@ static void test_stock_adjust(void **state)
     (void)state;
     put_stock("A", "L", 5, 2, 1);
     /* A receipt: the reason goes to the ledger with the delta. */
-    is(call_adjust("A", "L", "7", "received PO-17"), "%d 12 2 1", STOCK_ADJUST_ST_OK);
+    is(call_adjust("A", "L", "7", "received PO-17"), "%d 12 2 1" ROW0, STOCK_ADJUST_ST_OK);
     is(R("HGET " STOCK("A") " L:on_hand"), "'12'");
     ledger_is(1, 1, "'adjust' 'A' 'L' '7' '' 'received PO-17'");
-    is(call_adjust("A", "L", "-3", ""), "%d 9 2 1", STOCK_ADJUST_ST_OK);
+    is(call_adjust("A", "L", "-3", ""), "%d 9 2 1" ROW0, STOCK_ADJUST_ST_OK);
     ledger_is(2, 1, "'adjust' 'A' 'L' '-3' '' ''");
 
     /* Below the reserved units: requested is -delta and available is
      * on_hand - reserved (an adjust may take the safety stock). Down to
      * exactly the reserved units is fine. */
     UNCHANGED(call_adjust("A", "L", "-8", "damaged"), "%d 8 7", STOCK_ADJUST_ST_SHORT);
-    is(call_adjust("A", "L", "-7", ""), "%d 2 2 1", STOCK_ADJUST_ST_OK);
+    is(call_adjust("A", "L", "-7", ""), "%d 2 2 1" ROW0, STOCK_ADJUST_ST_OK);
     /* Past the largest on_hand: refused; exactly the largest: accepted. */
     UNCHANGED(call_adjust("A", "L", "99", ""), "%d", STOCK_ADJUST_ST_TOO_LARGE);
-    is(call_adjust("A", "L", "98", ""), "%d 100 2 1", STOCK_ADJUST_ST_OK);
+    is(call_adjust("A", "L", "98", ""), "%d 100 2 1" ROW0, STOCK_ADJUST_ST_OK);
     ledger_is(4, 1, "'adjust' 'A' 'L' '98' '' ''");
 
     /* A location without stock has nothing to take, and may receive. */
     UNCHANGED(call_adjust("A", "M", "-1", ""), "%d 1 0", STOCK_ADJUST_ST_SHORT);
-    is(call_adjust("A", "M", "4", "found"), "%d 4 0 0", STOCK_ADJUST_ST_OK);
+    is(call_adjust("A", "M", "4", "found"), "%d 4 0 0" ROW0, STOCK_ADJUST_ST_OK);
     is(R("HMGET " STOCK("A") " M:on_hand L:on_hand"), "'4' '100'");
     ledger_is(5, 1, "'adjust' 'A' 'M' '4' '' 'found'");
 
     /* Above the largest on_hand (a restock can do that): a decrease moves
      * toward the range and is allowed; an increase is not. */
     put_stock("B", "L", 150, 0, 0);
-    is(call_adjust("B", "L", "-1", ""), "%d 149 0 0", STOCK_ADJUST_ST_OK);
+    is(call_adjust("B", "L", "-1", ""), "%d 149 0 0" ROW0, STOCK_ADJUST_ST_OK);
     UNCHANGED(call_adjust("B", "L", "1", ""), "%d", STOCK_ADJUST_ST_TOO_LARGE);
 }
 
@@ -637,21 +156,23 @@ static void test_stock_get(void **state)
      * that are no location's stock field, which must be ignored. */
     run("HSET " STOCK("A") " L2:on_hand 5 dc:3:on_hand 8 dc:3:reserved 1 note x L9:colour red");
     /* Listed: in the order asked, zeros for an unknown location. */
-    is(call_stock_get("A", "L1 X L2"), "%d 'L1' 10 2 1 'X' 0 0 0 'L2' 5 0 0", STOCK_GET_ST_OK);
+    is(call_stock_get("A", "L1 X L2"), "%d 'L1' 10 2 1" ROW0 " 'X' 0 0 0" ROW0 " 'L2' 5 0 0" ROW0,
+       STOCK_GET_ST_OK);
 
     /* None listed: every location the hash knows, in any order: each row
      * is there, and nothing else. */
     const char *all = text_of(call_stock_get("A", ""));
-    static const char *const rows[] = {"'L1' 10 2 1", "'L2' 5 0 0", "'dc:3' 8 1 0"};
+    static const char *const rows[] = {"'L1' 10 2 1" ROW0, "'L2' 5 0 0" ROW0, "'dc:3' 8 1 0" ROW0};
     assert_int_equal(atoi(all), STOCK_GET_ST_OK);
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         if (strstr(all, rows[i]) == NULL)
             fail_msg("no %s in %s", rows[i], all);
-    assert_int_equal(strlen(all), strlen("0 'L1' 10 2 1 'L2' 5 0 0 'dc:3' 8 1 0"));
+    assert_int_equal(strlen(all),
+                     strlen("0 'L1' 10 2 1" ROW0 " 'L2' 5 0 0" ROW0 " 'dc:3' 8 1 0" ROW0));
 
     /* An unknown sku: no rows, or zeros for the listed locations. */
     is(call_stock_get("Z", ""), "%d", STOCK_GET_ST_OK);
-    is(call_stock_get("Z", "L1"), "%d 'L1' 0 0 0", STOCK_GET_ST_OK);
+    is(call_stock_get("Z", "L1"), "%d 'L1' 0 0 0" ROW0, STOCK_GET_ST_OK);
 }
 
 static void test_channels(void **state)
@@ -706,22 +227,26 @@ static void put_ab(const long long avail[4])
 }
 
 /* Checks a HELD reply of reserve sent after t0, and frees it: created now,
- * due TTL_MS later, with these allocations ("'sku' 'loc' q ..."), and a
- * record and index entry that say the same. fresh: on put_ab's stock with
+ * due TTL_MS later, a plain hold (flags 0, no shortages) with these
+ * allocations ("'sku' 'loc' q ...", each 0 backordered in the reply), and
+ * a record and index entry that say the same. fresh: on put_ab's stock with
  * an empty ledger; then exactly the allocations were added to reserved,
  * each with its 'reserve' entry. */
 #define held_is(...) held_at(__LINE__, __VA_ARGS__)
 static void held_at(int line, redisReply *r, long long t0, const char *rid, const char *order_id,
                     const char *allocs, bool fresh)
 {
-    if (r->elements < 8 || r->element[5]->type != REDIS_REPLY_INTEGER)
+    if (r->elements < 10 || r->element[5]->type != REDIS_REPLY_INTEGER)
         is_at(line, r, "%d 0 '%s' 'held' ...", RESERVE_ST_HELD, rid); /* fails, showing it */
     long long created = r->element[5]->integer, reserved[2][2] = {{1, 1}, {1, 1}};
     assert_in_range(created, t0, now());
-    char json[512] = "[", events[1024] = "";
-    size_t n = (r->elements - 8) / 3;
+    char json[512] = "[", events[1024] = "", want[512] = "";
+    const char *w[48];
+    for (int i = 0, k = words(allocs, w, 48); i < k; i++)
+        cat(want, sizeof want, fmt("%s%s", w[i], i % 3 == 2 ? " 0 " : " "));
+    size_t n = (r->elements - 10) / 4;
     for (size_t i = 0; i < n; i++) {
-        redisReply **a = r->element + 8 + 3 * i;
+        redisReply **a = r->element + 10 + 4 * i;
         assert_true(a[0]->type == REDIS_REPLY_STRING && a[1]->type == REDIS_REPLY_STRING &&
                     a[2]->type == REDIS_REPLY_INTEGER);
         cat(json, sizeof json,
@@ -739,11 +264,13 @@ static void held_at(int line, redisReply *r, long long t0, const char *rid, cons
             reserved[s][l] += a[2]->integer;
     }
     cat(json, sizeof json, "]");
-    is_at(line, r, "%d 0 '%s' 'held' '%s' %lld %lld '' %s", RESERVE_ST_HELD, rid, order_id, created,
-          created + TTL_MS, allocs);
+    is_at(line, r, "%d 0 '%s' 'held' '%s' %lld %lld '' 0 0 %.*s", RESERVE_ST_HELD, rid, order_id,
+          created, created + TTL_MS, (int)strlen(want) - 1, want);
     is_at(line,
-          R("HMGET " NS ":res:%s status order_id created_at expires_at reason allocations", rid),
-          "'held' '%s' '%lld' '%lld' nil '%s'", order_id, created, created + TTL_MS, json);
+          R("HMGET " NS ":res:%s status order_id created_at expires_at reason allocations flags "
+            "shortages",
+            rid),
+          "'held' '%s' '%lld' '%lld' nil '%s' nil nil", order_id, created, created + TTL_MS, json);
     /* Not in the expiry index (holds before the due index were). */
     is_at(line, R("ZSCORE " EXPIRY " %s", rid), "nil");
     if (fresh) {
@@ -761,12 +288,14 @@ static void test_reserve_held(void **state)
     put_ab((const long long[]){3, 3, 1, 2});
     long long t0 = now();
     /* Only L2 has both lines, so single takes them there. The record has
-     * its six fields (no reason yet), the order is bound to it, nothing
+     * its six fields (no reason yet) and what reservation.update needs to
+     * know of the reserve (channel, strategy), the order is bound to it, nothing
      * of a live hold expires by TTL, and on_hand does not move. Each
      * allocation is in its sku's holds index, with the deadline. */
     held_is(call_reserve("r1", "o-1", "single", "", "A 3 B 2", ""), t0, "r1", "o-1",
             "'A' 'L2' 3 'B' 'L2' 2", true);
-    is(R("HLEN " RES("r1")), "6");
+    is(R("HMGET " RES("r1") " channel strategy locs route flags"), "'web' 'single' nil nil nil");
+    is(R("HLEN " RES("r1")), "8");
     is(R("HGET " RES("r1") " v"), "'2'");
     redisReply *d = R("HGET " RES("r1") " expires_at");
     long long deadline = atoll(d->str);
@@ -1001,16 +530,17 @@ static void test_reservation_get(void **state)
     put_hold("r1", "o-1", "held", e, "A L1 2 B L2 1 A L2 3");
     put_hold("r2", "", "released", e, "C L1 1");
     run("HSET " RES("r2") " reason %s", "customer cancelled");
-    is(call_get("r1", "get", ""), "%d 'r1' 'held' 'o-1' %lld %lld '' %s", RESERVATION_GET_ST_FOUND,
-       c, e, "'A' 'L1' 2 'B' 'L2' 1 'A' 'L2' 3");
-    is(call_get("r2", "get", ""), "%d 'r2' 'released' '' %lld %lld 'customer cancelled' %s",
-       RESERVATION_GET_ST_FOUND, c, e, "'C' 'L1' 1");
+    /* A plain hold: flags 0, no shortages, each allocation 0 backordered. */
+    is(call_get("r1", "get", ""), "%d 'r1' 'held' 'o-1' %lld %lld '' 0 0 %s",
+       RESERVATION_GET_ST_FOUND, c, e, "'A' 'L1' 2 0 'B' 'L2' 1 0 'A' 'L2' 3 0");
+    is(call_get("r2", "get", ""), "%d 'r2' 'released' '' %lld %lld 'customer cancelled' 0 0 %s",
+       RESERVATION_GET_ST_FOUND, c, e, "'C' 'L1' 1 0");
 
     /* A replay matches the per-sku sums of the allocations, in any order. */
-    is(call_get("r1", "replay", "A 5 B 1"), "%d 'r1' 'held' 'o-1' %lld %lld '' %s",
-       RESERVATION_GET_ST_REPLAYED, c, e, "'A' 'L1' 2 'B' 'L2' 1 'A' 'L2' 3");
-    is(call_get("r1", "replay", "B 1 A 5"), "%d 'r1' 'held' 'o-1' %lld %lld '' %s",
-       RESERVATION_GET_ST_REPLAYED, c, e, "'A' 'L1' 2 'B' 'L2' 1 'A' 'L2' 3");
+    is(call_get("r1", "replay", "A 5 B 1"), "%d 'r1' 'held' 'o-1' %lld %lld '' 0 0 %s",
+       RESERVATION_GET_ST_REPLAYED, c, e, "'A' 'L1' 2 0 'B' 'L2' 1 0 'A' 'L2' 3 0");
+    is(call_get("r1", "replay", "B 1 A 5"), "%d 'r1' 'held' 'o-1' %lld %lld '' 0 0 %s",
+       RESERVATION_GET_ST_REPLAYED, c, e, "'A' 'L1' 2 0 'B' 'L2' 1 0 'A' 'L2' 3 0");
     /* Any other items: one allocation's quantity instead of the sum, a
      * line fewer, a line more, another sku, another quantity. */
     static const char *const other[] = {"A 2 B 1", "A 5", "A 5 B 1 C 1", "A 5 C 1", "A 5 B 2"};
@@ -1026,9 +556,9 @@ static void test_reservation_get(void **state)
      * replay; the record is not changed. */
     long long p = now() - 1000;
     put_hold("r3", "o-3", "held", p, "A L1 2");
-    is(call_get("r3", "get", ""), "%d 'r3' 'expired' 'o-3' %lld %lld '' 'A' 'L1' 2",
+    is(call_get("r3", "get", ""), "%d 'r3' 'expired' 'o-3' %lld %lld '' 0 0 'A' 'L1' 2 0",
        RESERVATION_GET_ST_FOUND, p - 60000, p);
-    is(call_get("r3", "replay", "A 2"), "%d 'r3' 'expired' 'o-3' %lld %lld '' 'A' 'L1' 2",
+    is(call_get("r3", "replay", "A 2"), "%d 'r3' 'expired' 'o-3' %lld %lld '' 0 0 'A' 'L1' 2 0",
        RESERVATION_GET_ST_REPLAYED, p - 60000, p);
 }
 
@@ -1039,10 +569,11 @@ static void test_extend(void **state)
     put_hold("r1", "o-1", "held", t + 10000, "A L1 2");
     /* The new deadline is now + ttl, in the record and the index alike. */
     redisReply *r = call_extend("r1", "A");
-    assert_int_equal(r->elements, 10);
+    assert_int_equal(r->elements, 13);
     long long t1 = now(), deadline = r->element[5]->integer;
     assert_in_range(deadline, t + 60000, t1 + 60000);
-    is(r, "%d 'r1' 'held' 'o-1' %lld %lld '' 'A' 'L1' 2", EXTEND_ST_EXTENDED, t - 50000, deadline);
+    is(r, "%d 'r1' 'held' 'o-1' %lld %lld '' 0 0 'A' 'L1' 2 0", EXTEND_ST_EXTENDED, t - 50000,
+       deadline);
     is(R("HMGET " RES("r1") " status created_at expires_at"), "'held' '%lld' '%lld'", t - 50000,
        deadline);
     is(R("ZSCORE " EXPIRY " r1"), "'%lld'", deadline);
@@ -1076,19 +607,20 @@ static void test_reservation_plan(void **state)
     long long e = now() + 600000;
     put_hold("r1", "o-1", "held", e, "A L1 2 B L1 1 A L2 1");
     put_hold("r2", "", "committed", e, "C L1 1");
-    /* Per reservation: its order_id and its distinct skus in first-seen
-     * order, whatever its state; a missing one is '' and -1. */
+    /* Per reservation: its order_id, its channel ('default' for a record
+     * that names none) and its distinct skus in first-seen order, whatever
+     * its state; a missing one is '', 'default' and -1. */
     const char *three[] = {RES("r1"), RES("r2"), RES("r9")};
     is(eval_ro(SCRIPT_RESERVATION_PLAN, three, 3, (const char *[]){"100"}, 1),
-       "%d 'o-1' 2 'A' 'B' '' 1 'C' '' -1", RESERVATION_PLAN_ST_OK);
+       "%d 'o-1' 'default' 2 'A' 'B' '' 'default' 1 'C' '' 'default' -1", RESERVATION_PLAN_ST_OK);
     /* A budget of allocations: the plan stops after the record that
      * reaches it, and always reads the first. */
-    is(eval_ro(SCRIPT_RESERVATION_PLAN, three, 3, (const char *[]){"3"}, 1), "%d 'o-1' 2 'A' 'B'",
-       RESERVATION_PLAN_ST_OK);
-    is(eval_ro(SCRIPT_RESERVATION_PLAN, three, 3, (const char *[]){"0"}, 1), "%d 'o-1' 2 'A' 'B'",
-       RESERVATION_PLAN_ST_OK);
+    is(eval_ro(SCRIPT_RESERVATION_PLAN, three, 3, (const char *[]){"3"}, 1),
+       "%d 'o-1' 'default' 2 'A' 'B'", RESERVATION_PLAN_ST_OK);
+    is(eval_ro(SCRIPT_RESERVATION_PLAN, three, 3, (const char *[]){"0"}, 1),
+       "%d 'o-1' 'default' 2 'A' 'B'", RESERVATION_PLAN_ST_OK);
     is(eval_ro(SCRIPT_RESERVATION_PLAN, three, 3, (const char *[]){"4"}, 1),
-       "%d 'o-1' 2 'A' 'B' '' 1 'C'", RESERVATION_PLAN_ST_OK);
+       "%d 'o-1' 'default' 2 'A' 'B' '' 'default' 1 'C'", RESERVATION_PLAN_ST_OK);
 }
 
 /* --- commit, release, expire --------------------------------------------- */
@@ -1105,15 +637,16 @@ static void test_commit(void **state)
      * are given in another order than the allocations. Again: the same
      * answer, and nothing is sold twice. */
     is(call_act(SCRIPT_COMMIT, "", "r1", "o-1", "B A"),
-       "%d 'r1' 'committed' 'o-1' %lld %lld '' 'A' 'L1' 3 'B' 'L2' 1", COMMIT_ST_COMMITTED, c, e);
+       "%d 'r1' 'committed' 'o-1' %lld %lld '' 0 0 'A' 'L1' 3 0 'B' 'L2' 1 0", COMMIT_ST_COMMITTED,
+       c, e);
     is(R("HMGET " STOCK("A") " L1:on_hand L1:reserved"), "'7' '0'");
     is(R("HMGET " STOCK("B") " L2:on_hand L2:reserved"), "'4' '0'");
     is(R("GET " ORDER("o-1")), "'r1'");
     finished("r1", "o-1", "committed");
     ledger_is(2, 2, "'commit' 'A' 'L1' '3' 'r1' '' | 'commit' 'B' 'L2' '1' 'r1' ''");
     UNCHANGED(call_act(SCRIPT_COMMIT, "", "r1", "o-1", "A B"),
-              "%d 'r1' 'committed' 'o-1' %lld %lld '' 'A' 'L1' 3 'B' 'L2' 1", COMMIT_ST_COMMITTED,
-              c, e);
+              "%d 'r1' 'committed' 'o-1' %lld %lld '' 0 0 'A' 'L1' 3 0 'B' 'L2' 1 0",
+              COMMIT_ST_COMMITTED, c, e);
 
     /* Past its deadline a hold is never sold: its units go back to
      * available as an expiry, and a second commit finds it expired. */
@@ -1154,7 +687,7 @@ static void test_commit(void **state)
         "[[\"G\",\"L1\",2]]", c, e);
     run("ZADD " EXPIRY " %lld r6", e);
     is(call_act(SCRIPT_COMMIT, "", "r6", "-", "G"),
-       "%d 'r6' 'committed' '' %lld %lld '' 'G' 'L1' 2", COMMIT_ST_COMMITTED, c, e);
+       "%d 'r6' 'committed' '' %lld %lld '' 0 0 'G' 'L1' 2 0", COMMIT_ST_COMMITTED, c, e);
     is(R("HMGET " STOCK("G") " L1:on_hand L1:reserved"), "'3' '0'");
 }
 
@@ -1167,21 +700,22 @@ static void test_release(void **state)
     /* A hold given back: reserved goes down, the reason is recorded.
      * Again: UNCHANGED, with the record as it is. */
     is(call_act(SCRIPT_RELEASE, "customer cancelled", "r1", "o-1", "A"),
-       "%d 'r1' 'released' 'o-1' %lld %lld 'customer cancelled' 'A' 'L1' 3", RELEASE_ST_RELEASED, c,
-       e);
+       "%d 'r1' 'released' 'o-1' %lld %lld 'customer cancelled' 0 0 'A' 'L1' 3 0",
+       RELEASE_ST_RELEASED, c, e);
     is(R("HMGET " STOCK("A") " L1:on_hand L1:reserved"), "'10' '0'");
     is(R("HGET " RES("r1") " reason"), "'customer cancelled'");
     finished("r1", "o-1", "released");
     ledger_is(1, 1, "'release' 'A' 'L1' '3' 'r1' 'customer cancelled'");
     UNCHANGED(call_act(SCRIPT_RELEASE, "again", "r1", "o-1", "A"),
-              "%d 'r1' 'released' 'o-1' %lld %lld 'customer cancelled' 'A' 'L1' 3",
+              "%d 'r1' 'released' 'o-1' %lld %lld 'customer cancelled' 0 0 'A' 'L1' 3 0",
               RELEASE_ST_UNCHANGED, c, e);
 
     /* A committed order given back: restocked, on_hand goes back up. */
     put_stock("B", "L2", 4, 0, 0);
     put_hold("r2", "o-2", "committed", e, "B L2 2");
     is(call_act(SCRIPT_RELEASE, "returned", "r2", "o-2", "B"),
-       "%d 'r2' 'released' 'o-2' %lld %lld 'returned' 'B' 'L2' 2", RELEASE_ST_RESTOCKED, c, e);
+       "%d 'r2' 'released' 'o-2' %lld %lld 'returned' 0 0 'B' 'L2' 2 0", RELEASE_ST_RESTOCKED, c,
+       e);
     is(R("HMGET " STOCK("B") " L2:on_hand L2:reserved"), "'6' '0'");
     is(R("HGET " RES("r2") " reason"), "'returned'");
     finished("r2", "o-2", "released");
@@ -1192,13 +726,14 @@ static void test_release(void **state)
     put_stock("C", "L1", 5, 2, 0);
     put_hold("r3", "", "held", t - 1000, "C L1 2");
     is(call_act(SCRIPT_RELEASE, "too late", "r3", "-", "C"),
-       "%d 'r3' 'expired' '' %lld %lld '' 'C' 'L1' 2", RELEASE_ST_EXPIRED, t - 61000, t - 1000);
+       "%d 'r3' 'expired' '' %lld %lld '' 0 0 'C' 'L1' 2 0", RELEASE_ST_EXPIRED, t - 61000,
+       t - 1000);
     is(R("HMGET " STOCK("C") " L1:on_hand L1:reserved"), "'5' '0'");
     is(R("HGET " RES("r3") " reason"), "nil");
     finished("r3", "", "expired");
     ledger_is(3, 1, "'expire' 'C' 'L1' '2' 'r3' ''");
     UNCHANGED(call_act(SCRIPT_RELEASE, "", "r3", "-", "C"),
-              "%d 'r3' 'expired' '' %lld %lld '' 'C' 'L1' 2", RELEASE_ST_UNCHANGED, t - 61000,
+              "%d 'r3' 'expired' '' %lld %lld '' 0 0 'C' 'L1' 2 0", RELEASE_ST_UNCHANGED, t - 61000,
               t - 1000);
 
     /* Unknown, and a held sku without its stock key. */
@@ -1385,34 +920,27 @@ static void test_audit(void **state)
        "%d 2 3 'r3' 'committed' 'r4' 'missing' 'r5' 'unreadable'", AUDIT_INDEX_ST_OK);
 }
 
-/* A fresh Redis, and no case named by a test that failed before. */
-static int setup(void **state)
-{
-    context[0] = '\0';
-    return harness_flush_setup(state);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_stock_set, setup),
-        cmocka_unit_test_setup(test_stock_adjust, setup),
-        cmocka_unit_test_setup(test_stock_get, setup),
-        cmocka_unit_test_setup(test_channels, setup),
-        cmocka_unit_test_setup(test_reserve_held, setup),
-        cmocka_unit_test_setup(test_reserve_batch, setup),
-        cmocka_unit_test_setup(test_reserve_batch_shared_broken, setup),
-        cmocka_unit_test_setup(test_reserve_strategies, setup),
-        cmocka_unit_test_setup(test_reserve_locations, setup),
-        cmocka_unit_test_setup(test_reserve_bound_and_due, setup),
-        cmocka_unit_test_setup(test_reservation_get, setup),
-        cmocka_unit_test_setup(test_extend, setup),
-        cmocka_unit_test_setup(test_reservation_plan, setup),
-        cmocka_unit_test_setup(test_commit, setup),
-        cmocka_unit_test_setup(test_release, setup),
-        cmocka_unit_test_setup(test_expire, setup),
-        cmocka_unit_test_setup(test_expire_due, setup),
-        cmocka_unit_test_setup(test_audit, setup),
+        cmocka_unit_test_setup(test_stock_set, scripts_setup),
+        cmocka_unit_test_setup(test_stock_adjust, scripts_setup),
+        cmocka_unit_test_setup(test_stock_get, scripts_setup),
+        cmocka_unit_test_setup(test_channels, scripts_setup),
+        cmocka_unit_test_setup(test_reserve_held, scripts_setup),
+        cmocka_unit_test_setup(test_reserve_batch, scripts_setup),
+        cmocka_unit_test_setup(test_reserve_batch_shared_broken, scripts_setup),
+        cmocka_unit_test_setup(test_reserve_strategies, scripts_setup),
+        cmocka_unit_test_setup(test_reserve_locations, scripts_setup),
+        cmocka_unit_test_setup(test_reserve_bound_and_due, scripts_setup),
+        cmocka_unit_test_setup(test_reservation_get, scripts_setup),
+        cmocka_unit_test_setup(test_extend, scripts_setup),
+        cmocka_unit_test_setup(test_reservation_plan, scripts_setup),
+        cmocka_unit_test_setup(test_commit, scripts_setup),
+        cmocka_unit_test_setup(test_release, scripts_setup),
+        cmocka_unit_test_setup(test_expire, scripts_setup),
+        cmocka_unit_test_setup(test_expire_due, scripts_setup),
+        cmocka_unit_test_setup(test_audit, scripts_setup),
     };
     return harness_run("scripts", tests, sizeof tests / sizeof tests[0], 0, NULL);
 }

@@ -49,6 +49,16 @@ _Static_assert(RELEASE_ST_RESTOCKED == 1 && RELEASE_ST_EXPIRED == 2 && RELEASE_S
                    RELEASE_ST_NOT_FOUND == 4 && RELEASE_ST_KEYS_MISSING == 5,
                "replies below");
 _Static_assert(EXPIRE_ST_KEYS_MISSING == 1, "replies below");
+_Static_assert(UPDATE_ST_UNCHANGED == 1 && UPDATE_ST_NOT_FOUND == 2 && UPDATE_ST_NOT_HELD == 3 &&
+                   UPDATE_ST_NOT_A_LINE == 4 && UPDATE_ST_NO_LINE_LEFT == 5 &&
+                   UPDATE_ST_SHORT == 6 && UPDATE_ST_KEYS_MISSING == 7 && UPDATE_STATUSES == 8,
+               "replies below");
+_Static_assert(TRANSFER_ST_UNCHANGED == 1 && TRANSFER_ST_NOT_FOUND == 2 &&
+                   TRANSFER_ST_NOT_HELD == 3 && TRANSFER_ST_NOT_A_LINE == 4 &&
+                   TRANSFER_ST_NOT_AT == 5 && TRANSFER_ST_SHORT == 6 &&
+                   TRANSFER_ST_KEYS_MISSING == 7 && TRANSFER_STATUSES == 8,
+               "replies below");
+_Static_assert(HOLD_BACKORDER == 1 && HOLD_PARTIAL == 2, "replies below");
 
 static struct config cfg;
 static struct metrics metrics;
@@ -135,8 +145,12 @@ struct contract_case {
     const char *has;    /* a piece the answer line holds, or NULL */
 };
 
-#define BODY "'RID' 'held' 'o-1' 100 900000100 ''"
-#define ALLOC " 'A' 'L' 2"
+/* A reservation as reservation_reply writes it: id, status, order_id,
+ * created_at, expires_at, reason, then flags (HOLD_*) and the number of
+ * shortages (FLAGS0: a plain hold), then the shortages and allocations. */
+#define FLAGS0 " 0 0"
+#define BODY "'RID' 'held' 'o-1' 100 900000100 ''" FLAGS0
+#define ALLOC " 'A' 'L' 2 0"
 #define GET "{\"id\":1,\"method\":\"reservation.get\",\"params\":{\"reservation_id\":\"RID\"}}"
 #define RESERVE                                                                                    \
     "{\"id\":1,\"method\":\"reserve\",\"params\":{\"order_id\":\"o-1\",\"items\":[{\"sku\":\"A\","   \
@@ -151,22 +165,68 @@ struct contract_case {
 #define LOCATION_LIST "{\"id\":1,\"method\":\"location.list\"}"
 #define COMMIT "{\"id\":1,\"method\":\"commit\",\"params\":{\"reservation_id\":\"RID\"}}"
 #define RELEASE "{\"id\":1,\"method\":\"release\",\"params\":{\"reservation_id\":\"RID\"}}"
-#define PLAN "[0 'o-1' 1 'A']"
+#define PLAN "[0 'o-1' 'default' 1 'A']"
+#define UPDATE                                                                                     \
+    "{\"id\":1,\"method\":\"reservation.update\",\"params\":{\"reservation_id\":\"RID\","          \
+    "\"items\":[{\"sku\":\"A\",\"quantity\":3}]}}"
+#define TRANSFER                                                                                   \
+    "{\"id\":1,\"method\":\"reservation.transfer\",\"params\":{\"reservation_id\":\"RID\","        \
+    "\"sku\":\"A\",\"from\":\"L\",\"to\":\"M\"}}"
 #define SET                                                                                        \
     "{\"id\":1,\"method\":\"stock.set\",\"params\":{\"sku\":\"A\",\"location\":\"L\","           \
     "\"on_hand\":5}}"
+#define GET_STOCK "{\"id\":1,\"method\":\"stock.get\",\"params\":{\"sku\":\"A\"}}"
 #define ADJUST                                                                                     \
     "{\"id\":1,\"method\":\"stock.adjust\",\"params\":{\"sku\":\"A\",\"location\":\"L\","        \
     "\"delta\":-3}}"
 
+#define AUDIT_ALL "{\"id\":1,\"method\":\"stock.audit\"}"
+#define AUDIT_A "{\"id\":1,\"method\":\"stock.audit\",\"params\":{\"sku\":\"A\"}}"
+/* audit.lua with no sku, asked whether the ledger is whole: it is, with
+ * `added` entries. */
+#define PROBE(added) CALL(SCRIPT_AUDIT, "[0 0 0 0 0 " #added " 0]")
+/* A ledger entry as XRANGE returns it. */
+#define ENTRY(id, type, sku, qty)                                                                  \
+    "['" id "' ['type' '" type "' 'sku' '" sku "' 'location' 'L' 'quantity' '" qty "' "            \
+    "'reservation' '' 'reason' '']]"
+
 static const struct contract_case cases[] = {
-    /* stock.set */
-    {"stock.set ok", SET, {CALL(SCRIPT_STOCK_SET, "[0 5 1 0]")}, 0, NULL, "\"available\":4"},
+    /* stock.set: {OK, on_hand, reserved, safety, backorder_limit, low_stock ('' none)} */
+    {"stock.set ok", SET, {CALL(SCRIPT_STOCK_SET, "[0 5 1 0 0 '']")}, 0, NULL,
+     "{\"sku\":\"A\",\"location\":\"L\",\"on_hand\":5,\"reserved\":1,\"available\":4,"
+     "\"safety_stock\":0,\"backorder_limit\":0,\"low_stock_threshold\":null,\"backordered\":0}"},
+    {"stock.set with backorders", SET, {CALL(SCRIPT_STOCK_SET, "[0 5 8 1 4 '3']")}, 0, NULL,
+     "\"on_hand\":5,\"reserved\":8,\"available\":-3,\"safety_stock\":1,\"backorder_limit\":4,"
+     "\"low_stock_threshold\":3,\"backordered\":3"},
+    {"stock.set owed", SET, {CALL(SCRIPT_STOCK_SET, "[0 -2 0 0 0 '0']")}, 0, NULL,
+     "\"on_hand\":-2,\"reserved\":0,\"available\":-2,\"safety_stock\":0,\"backorder_limit\":0,"
+     "\"low_stock_threshold\":0,\"backordered\":2"},
+    {"stock.set largest threshold", SET,
+     {CALL(SCRIPT_STOCK_SET, "[0 5 0 0 1000000000 '1000000000000000']")}, 0, NULL,
+     "\"backorder_limit\":1000000000,\"low_stock_threshold\":1000000000000000,\"backordered\":0"},
     {"stock.set below reserved", SET, {CALL(SCRIPT_STOCK_SET, "[1 7]")}, 1003, "below_reserved",
      "\"reserved\":7"},
-    {"stock.set short reply", SET, {CALL(SCRIPT_STOCK_SET, "[0 5 1]")}, -32603, "internal", NULL},
-    {"stock.set long reply", SET, {CALL(SCRIPT_STOCK_SET, "[0 5 1 0 9]")}, -32603, "internal", NULL},
-    {"stock.set string for a number", SET, {CALL(SCRIPT_STOCK_SET, "[0 '5' 1 0]")}, -32603,
+    {"stock.set short reply", SET, {CALL(SCRIPT_STOCK_SET, "[0 5 1 0 0]")}, -32603, "internal",
+     NULL},
+    {"stock.set the v1 reply", SET, {CALL(SCRIPT_STOCK_SET, "[0 5 1 0]")}, -32603, "internal",
+     NULL},
+    {"stock.set long reply", SET, {CALL(SCRIPT_STOCK_SET, "[0 5 1 0 0 '' 9]")}, -32603, "internal",
+     NULL},
+    {"stock.set string for a number", SET, {CALL(SCRIPT_STOCK_SET, "[0 '5' 1 0 0 '']")}, -32603,
+     "internal", NULL},
+    {"stock.set limit as text", SET, {CALL(SCRIPT_STOCK_SET, "[0 5 1 0 '4' '']")}, -32603,
+     "internal", NULL},
+    {"stock.set threshold as a number", SET, {CALL(SCRIPT_STOCK_SET, "[0 5 1 0 0 3]")}, -32603,
+     "internal", NULL},
+    {"stock.set threshold nil", SET, {CALL(SCRIPT_STOCK_SET, "[0 5 1 0 0 nil]")}, -32603,
+     "internal", NULL},
+    {"stock.set threshold not whole", SET, {CALL(SCRIPT_STOCK_SET, "[0 5 1 0 0 '1.5']")}, -32603,
+     "internal", NULL},
+    {"stock.set threshold negative", SET, {CALL(SCRIPT_STOCK_SET, "[0 5 1 0 0 '-1']")}, -32603,
+     "internal", NULL},
+    {"stock.set threshold past the largest", SET,
+     {CALL(SCRIPT_STOCK_SET, "[0 5 1 0 0 '1000000000000001']")}, -32603, "internal", NULL},
+    {"stock.set threshold 'none'", SET, {CALL(SCRIPT_STOCK_SET, "[0 5 1 0 0 'none']")}, -32603,
      "internal", NULL},
     {"stock.set unknown status", SET, {CALL(SCRIPT_STOCK_SET, "[2]")}, -32603, "internal", NULL},
     {"stock.set negative status", SET, {CALL(SCRIPT_STOCK_SET, "[-32603]")}, -32603, "internal", NULL},
@@ -190,27 +250,53 @@ static const struct contract_case cases[] = {
     {"never sent", SET, {FAIL(SCRIPT_STOCK_SET, STORE_NOT_SENT)}, 2001, "unavailable", NULL},
     {"outcome unknown", SET, {FAIL(SCRIPT_STOCK_SET, STORE_UNKNOWN)}, 2002, "timeout", NULL},
 
-    /* stock.adjust */
-    {"stock.adjust ok", ADJUST, {CALL(SCRIPT_STOCK_ADJUST, "[0 2 0 0]")}, 0, NULL, "\"on_hand\":2"},
+    /* stock.adjust: the same row, {SHORT, requested, available}, {TOO_LARGE} */
+    {"stock.adjust ok", ADJUST, {CALL(SCRIPT_STOCK_ADJUST, "[0 2 0 0 0 '']")}, 0, NULL,
+     "\"on_hand\":2,\"reserved\":0,\"available\":2,\"safety_stock\":0,\"backorder_limit\":0,"
+     "\"low_stock_threshold\":null,\"backordered\":0"},
+    {"stock.adjust into what is owed", ADJUST, {CALL(SCRIPT_STOCK_ADJUST, "[0 -1 2 0 3 '5']")}, 0,
+     NULL,
+     "\"on_hand\":-1,\"reserved\":2,\"available\":-3,\"safety_stock\":0,\"backorder_limit\":3,"
+     "\"low_stock_threshold\":5,\"backordered\":3"},
     {"stock.adjust short", ADJUST, {CALL(SCRIPT_STOCK_ADJUST, "[1 3 1]")}, 1001, "out_of_stock",
-     "\"requested\":3,\"available\":1"},
+     "\"sku\":\"A\",\"location\":\"L\",\"requested\":3,\"available\":1"},
+    {"stock.adjust short, available below 0", ADJUST, {CALL(SCRIPT_STOCK_ADJUST, "[1 3 -2]")},
+     1001, "out_of_stock", "\"requested\":3,\"available\":-2"},
     {"stock.adjust too large", ADJUST, {CALL(SCRIPT_STOCK_ADJUST, "[2]")}, -32602, "invalid_params",
      "\"field\":\"delta\""},
+    {"stock.adjust the v1 reply", ADJUST, {CALL(SCRIPT_STOCK_ADJUST, "[0 2 0 0]")}, -32603,
+     "internal", NULL},
+    {"stock.adjust threshold not a number", ADJUST,
+     {CALL(SCRIPT_STOCK_ADJUST, "[0 2 0 0 0 'low']")}, -32603, "internal", NULL},
     {"stock.adjust short, no numbers", ADJUST, {CALL(SCRIPT_STOCK_ADJUST, "[1]")}, -32603, "internal",
      NULL},
+    {"stock.adjust short, more", ADJUST, {CALL(SCRIPT_STOCK_ADJUST, "[1 3 1 0]")}, -32603,
+     "internal", NULL},
     {"stock.adjust too large, more", ADJUST, {CALL(SCRIPT_STOCK_ADJUST, "[2 1]")}, -32603, "internal",
      NULL},
 
-    /* stock.get */
-    {"stock.get rows sorted", "{\"id\":1,\"method\":\"stock.get\",\"params\":{\"sku\":\"A\"}}",
-     {CALL(SCRIPT_STOCK_GET, "[0 'W2' 1 0 0 'W1' 5 2 1]")}, 0, NULL,
-     "\"location\":\"W1\",\"on_hand\":5,\"reserved\":2,\"available\":2"},
-    {"stock.get none", "{\"id\":1,\"method\":\"stock.get\",\"params\":{\"sku\":\"A\"}}",
-     {CALL(SCRIPT_STOCK_GET, "[0]")}, 0, NULL, "\"locations\":[]"},
-    {"stock.get broken group", "{\"id\":1,\"method\":\"stock.get\",\"params\":{\"sku\":\"A\"}}",
-     {CALL(SCRIPT_STOCK_GET, "[0 'W1' 5 2]")}, -32603, "internal", NULL},
-    {"stock.get number for a name", "{\"id\":1,\"method\":\"stock.get\",\"params\":{\"sku\":\"A\"}}",
-     {CALL(SCRIPT_STOCK_GET, "[0 7 5 2 1]")}, -32603, "internal", NULL},
+    /* stock.get: groups of six, location then the row's counts */
+    {"stock.get rows sorted", GET_STOCK,
+     {CALL(SCRIPT_STOCK_GET, "[0 'W2' 1 0 0 0 '' 'W1' 5 2 1 0 '7']")}, 0, NULL,
+     "\"locations\":[{\"sku\":\"A\",\"location\":\"W1\",\"on_hand\":5,\"reserved\":2,"
+     "\"available\":2,\"safety_stock\":1,\"backorder_limit\":0,\"low_stock_threshold\":7,"
+     "\"backordered\":0},{\"sku\":\"A\",\"location\":\"W2\""},
+    {"stock.get totals with backorders", GET_STOCK,
+     {CALL(SCRIPT_STOCK_GET, "[0 'W1' 1 3 0 2 '' 'W2' 4 0 0 0 '' 'W3' -1 0 0 0 '']")}, 0, NULL,
+     "\"totals\":{\"on_hand\":4,\"reserved\":3,\"available\":1,\"backordered\":3}"},
+    {"stock.get none", GET_STOCK, {CALL(SCRIPT_STOCK_GET, "[0]")}, 0, NULL,
+     "\"locations\":[],\"totals\":{\"on_hand\":0,\"reserved\":0,\"available\":0,"
+     "\"backordered\":0}"},
+    {"stock.get broken group", GET_STOCK, {CALL(SCRIPT_STOCK_GET, "[0 'W1' 5 2 1 0]")}, -32603,
+     "internal", NULL},
+    {"stock.get groups of four (v1)", GET_STOCK,
+     {CALL(SCRIPT_STOCK_GET, "[0 'W1' 5 2 1 'W2' 1 0 0]")}, -32603, "internal", NULL},
+    {"stock.get number for a name", GET_STOCK, {CALL(SCRIPT_STOCK_GET, "[0 7 5 2 1 0 '']")}, -32603,
+     "internal", NULL},
+    {"stock.get bad threshold", GET_STOCK, {CALL(SCRIPT_STOCK_GET, "[0 'W1' 5 2 1 0 'x']")}, -32603,
+     "internal", NULL},
+    {"stock.get limit as text", GET_STOCK, {CALL(SCRIPT_STOCK_GET, "[0 'W1' 5 2 1 '0' '']")},
+     -32603, "internal", NULL},
 
     /* channel.set, channel.get */
     {"channel.set", "{\"id\":1,\"method\":\"channel.set\",\"params\":{\"channel\":\"web\","
@@ -280,6 +366,67 @@ static const struct contract_case cases[] = {
      "\"available\":1,\"explain\":[{\"location\":\"L\",\"distance_km\":3.0000,\"priority\":0}]"},
     {"reserve short, explain cut short", RESERVE_EXPLAIN,
      {CALL(SCRIPT_RESERVE, "[2 'A' 2 1 1 'L' '3.0000' '']")}, -32603, "internal", NULL},
+    /* flags and shortages: a plain hold shows neither backordered nor
+     * shortages; HOLD_BACKORDER (1) shows each allocation's backordered,
+     * HOLD_PARTIAL (2) the shortages, [] when every line was filled. */
+    {"reserve held, plain", RESERVE, {CALL(SCRIPT_RESERVE, "[0 0 " BODY " 'A' 'L' 2 0]")}, 0, NULL,
+     "\"allocations\":[{\"sku\":\"A\",\"location\":\"L\",\"quantity\":2}],\"replayed\":false}"},
+    {"reserve held, backorders", RESERVE,
+     {CALL(SCRIPT_RESERVE,
+           "[0 0 'RID' 'held' 'o-1' 100 900000100 '' 1 0 'A' 'L' 2 1 'A' 'M' 3 0]")},
+     0, NULL,
+     "\"allocations\":[{\"sku\":\"A\",\"location\":\"L\",\"quantity\":2,\"backordered\":1},"
+     "{\"sku\":\"A\",\"location\":\"M\",\"quantity\":3,\"backordered\":0}],\"replayed\":false}"},
+    {"reserve held, partial", RESERVE,
+     {CALL(SCRIPT_RESERVE,
+           "[0 0 'RID' 'held' 'o-1' 100 900000100 '' 2 2 'B' 5 2 'C' 4 0 'A' 'L' 2 0 'B' 'L' 2 "
+           "0]")},
+     0, NULL,
+     "\"allocations\":[{\"sku\":\"A\",\"location\":\"L\",\"quantity\":2},{\"sku\":\"B\","
+     "\"location\":\"L\",\"quantity\":2}],\"shortages\":[{\"sku\":\"B\",\"requested\":5,"
+     "\"allocated\":2},{\"sku\":\"C\",\"requested\":4,\"allocated\":0}],\"replayed\":false}"},
+    {"reserve held, partial and filled", RESERVE,
+     {CALL(SCRIPT_RESERVE, "[0 0 'RID' 'held' 'o-1' 100 900000100 '' 2 0 'A' 'L' 2 0]")}, 0, NULL,
+     "\"quantity\":2}],\"shortages\":[],\"replayed\":false"},
+    {"reserve held, both", RESERVE,
+     {CALL(SCRIPT_RESERVE, "[0 0 'RID' 'held' 'o-1' 100 900000100 '' 3 1 'A' 5 2 'A' 'L' 2 2]")},
+     0, NULL,
+     "\"quantity\":2,\"backordered\":2}],\"shortages\":[{\"sku\":\"A\",\"requested\":5,"
+     "\"allocated\":2}]"},
+    {"reserve held, explained with backorders", RESERVE_EXPLAIN,
+     {CALL(SCRIPT_RESERVE,
+           "[0 1 'L' '' '' 0 'RID' 'held' 'o-1' 100 900000100 '' 1 0 'A' 'L' 2 2]")},
+     0, NULL, "\"backordered\":2}],\"replayed\":false,\"explain\":[{\"location\":\"L\""},
+    {"reserve held, v1 allocations", RESERVE,
+     {CALL(SCRIPT_RESERVE, "[0 0 'RID' 'held' 'o-1' 100 900000100 '' 0 0 'A' 'L' 2]")}, -32603,
+     "internal", NULL},
+    {"reserve held, v1 body", RESERVE,
+     {CALL(SCRIPT_RESERVE, "[0 0 'RID' 'held' 'o-1' 100 900000100 '' 'A' 'L' 2]")}, -32603,
+     "internal", NULL},
+    {"reserve held, unknown flag", RESERVE,
+     {CALL(SCRIPT_RESERVE, "[0 0 'RID' 'held' 'o-1' 100 900000100 '' 4 0" ALLOC "]")}, -32603,
+     "internal", NULL},
+    {"reserve held, negative flags", RESERVE,
+     {CALL(SCRIPT_RESERVE, "[0 0 'RID' 'held' 'o-1' 100 900000100 '' -1 0" ALLOC "]")}, -32603,
+     "internal", NULL},
+    {"reserve held, flags as text", RESERVE,
+     {CALL(SCRIPT_RESERVE, "[0 0 'RID' 'held' 'o-1' 100 900000100 '' '2' 0" ALLOC "]")}, -32603,
+     "internal", NULL},
+    {"reserve held, shortages negative", RESERVE,
+     {CALL(SCRIPT_RESERVE, "[0 0 'RID' 'held' 'o-1' 100 900000100 '' 2 -1" ALLOC "]")}, -32603,
+     "internal", NULL},
+    {"reserve held, shortages past the end", RESERVE,
+     {CALL(SCRIPT_RESERVE, "[0 0 'RID' 'held' 'o-1' 100 900000100 '' 2 2 'B' 5 2]")}, -32603,
+     "internal", NULL},
+    {"reserve held, a shortage cut short", RESERVE,
+     {CALL(SCRIPT_RESERVE, "[0 0 'RID' 'held' 'o-1' 100 900000100 '' 2 1 'B' 5" ALLOC "]")},
+     -32603, "internal", NULL},
+    {"reserve held, a shortage's count as text", RESERVE,
+     {CALL(SCRIPT_RESERVE, "[0 0 'RID' 'held' 'o-1' 100 900000100 '' 2 1 'B' '5' 2" ALLOC "]")},
+     -32603, "internal", NULL},
+    {"reserve held, backordered as text", RESERVE,
+     {CALL(SCRIPT_RESERVE, "[0 0 'RID' 'held' 'o-1' 100 900000100 '' 1 0 'A' 'L' 2 '1']")},
+     -32603, "internal", NULL},
 
     /* location.set, location.get, location.list */
     {"location.set", LOCATION_SET, {CALL(SCRIPT_LOCATION_SET, "[0 '52.52' '13.4' 'DE' '5' 'a,b']")},
@@ -337,13 +484,25 @@ static const struct contract_case cases[] = {
     {"reservation.get", GET, {CALL(SCRIPT_RESERVATION_GET, "[0 " BODY ALLOC "]")}, 0, NULL,
      "\"order_id\":\"o-1\""},
     {"reservation.get not found", GET, {CALL(SCRIPT_RESERVATION_GET, "[2]")}, 1002, "not_found", NULL},
+    {"reservation.get of a partial hold with backorders", GET,
+     {CALL(SCRIPT_RESERVATION_GET,
+           "[0 'RID' 'held' 'o-1' 100 900000100 '' 3 1 'B' 2 0 'A' 'L' 2 1]")},
+     0, NULL,
+     "\"allocations\":[{\"sku\":\"A\",\"location\":\"L\",\"quantity\":2,\"backordered\":1}],"
+     "\"shortages\":[{\"sku\":\"B\",\"requested\":2,\"allocated\":0}]}"},
+    {"reserve replayed, partial", RESERVE,
+     {CALL(SCRIPT_RESERVE, "[1 'RID']"),
+      CALL(SCRIPT_RESERVATION_GET,
+           "[1 'RID' 'held' 'o-1' 100 900000100 '' 2 1 'A' 5 2 'A' 'L' 2 0]")},
+     0, NULL, "\"shortages\":[{\"sku\":\"A\",\"requested\":5,\"allocated\":2}],\"replayed\":true"},
     {"reservation.get string for a time", GET,
      {CALL(SCRIPT_RESERVATION_GET, "[0 'RID' 'held' 'o-1' '100' 900 '']")}, -32603, "internal", NULL},
 
     /* extend */
     {"extend", "{\"id\":1,\"method\":\"extend\",\"params\":{\"reservation_id\":\"RID\","
                "\"ttl_ms\":5000}}",
-     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_EXTEND, "[0 " BODY ALLOC "]")}, 0, NULL, "\"expires_at\":900000100"},
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN),
+      CALL(SCRIPT_EXTEND, "[0 " BODY ALLOC "]")}, 0, NULL, "\"expires_at\":900000100"},
     {"extend expired", "{\"id\":1,\"method\":\"extend\",\"params\":{\"reservation_id\":\"RID\","
                        "\"ttl_ms\":5000}}",
      {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_EXTEND, "[2]")}, 1003, "expired", NULL},
@@ -358,22 +517,154 @@ static const struct contract_case cases[] = {
      {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_EXTEND, "[1]")}, 1002, "not_found", NULL},
     {"extend expired, more", "{\"id\":1,\"method\":\"extend\",\"params\":{\"reservation_id\":"
                              "\"RID\",\"ttl_ms\":5000}}",
-     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_EXTEND, "[2 'x']")}, -32603, "internal", NULL},
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN),
+      CALL(SCRIPT_EXTEND, "[2 'x']")}, -32603, "internal", NULL},
+
+    /* reservation.update: plan, then act. {UPDATED | UNCHANGED, reservation}
+     * answer it with changed; the failures carry their data. */
+    {"update", UPDATE,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_UPDATE, "[0 " BODY ALLOC "]")}, 0, NULL,
+     "\"quantity\":2}],\"changed\":true}"},
+    {"update unchanged", UPDATE,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_UPDATE, "[1 " BODY ALLOC "]")}, 0, NULL,
+     "\"quantity\":2}],\"changed\":false}"},
+    {"update of a partial hold with backorders", UPDATE,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN),
+      CALL(SCRIPT_UPDATE, "[0 'RID' 'held' 'o-1' 100 900000100 '' 3 0 'A' 'L' 3 1]")},
+     0, NULL, "\"quantity\":3,\"backordered\":1}],\"shortages\":[],\"changed\":true}"},
+    {"update not found", UPDATE,
+     {CALL(SCRIPT_RESERVATION_PLAN, "[0 '' 'default' -1]"), CALL(SCRIPT_UPDATE, "[2]")}, 1002,
+     "not_found", NULL},
+    {"update committed", UPDATE,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_UPDATE, "[3 'committed']")}, 1003,
+     "not_held", "\"data\":{\"reason\":\"not_held\",\"status\":\"committed\"}"},
+    {"update expired", UPDATE,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_UPDATE, "[3 'expired']")}, 1003,
+     "not_held", "\"status\":\"expired\""},
+    {"update of a sku that is no line", UPDATE,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_UPDATE, "[4 'C']")}, -32602,
+     "invalid_params", "\"field\":\"items\",\"sku\":\"C\""},
+    {"update dropping every line", UPDATE,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_UPDATE, "[5]")}, -32602, "invalid_params",
+     "\"data\":{\"reason\":\"invalid_params\",\"field\":\"items\"}"},
+    {"update short", UPDATE,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_UPDATE, "[6 'A' 1 0]")}, 1001,
+     "out_of_stock", "\"sku\":\"A\",\"requested\":1,\"available\":0}"},
+    {"update short, backorder capacity", UPDATE,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_UPDATE, "[6 'A' 7 5]")}, 1001,
+     "out_of_stock", "\"requested\":7,\"available\":5"},
+    {"update, plan went stale once", UPDATE,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_UPDATE, "[7]"),
+      CALL(SCRIPT_RESERVATION_PLAN, "[0 'o-1' 'default' 2 'A' 'B']"),
+      CALL(SCRIPT_UPDATE, "[1 " BODY ALLOC "]")},
+     0, NULL, "\"changed\":false"},
+    {"update, plan stale every time", UPDATE,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_UPDATE, "[7]"),
+      CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_UPDATE, "[7]"),
+      CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_UPDATE, "[7]")},
+     -32603, "internal", NULL},
+    {"update, plan with a bad channel", UPDATE,
+     {CALL(SCRIPT_RESERVATION_PLAN, "[0 'o-1' 'a b' 1 'A']")}, -32603, "internal", NULL},
+    {"update, plan with a number for a channel", UPDATE,
+     {CALL(SCRIPT_RESERVATION_PLAN, "[0 'o-1' 7 1 'A']")}, -32603, "internal", NULL},
+    {"update, plan of the v1 shape", UPDATE, {CALL(SCRIPT_RESERVATION_PLAN, "[0 'o-1' 1 'A']")},
+     -32603, "internal", NULL},
+    {"update not found, more", UPDATE,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_UPDATE, "[2 'x']")}, -32603, "internal",
+     NULL},
+    {"update not held, no status", UPDATE,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_UPDATE, "[3]")}, -32603, "internal", NULL},
+    {"update not held, a bad status", UPDATE,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_UPDATE, "[3 'not \"held\"']")}, -32603,
+     "internal", NULL},
+    {"update no line, no sku", UPDATE,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_UPDATE, "[4]")}, -32603, "internal", NULL},
+    {"update no line, a bad sku", UPDATE,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_UPDATE, "[4 'a:b']")}, -32603, "internal",
+     NULL},
+    {"update no line left, more", UPDATE,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_UPDATE, "[5 'A']")}, -32603, "internal",
+     NULL},
+    {"update short, cut short", UPDATE,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_UPDATE, "[6 'A' 1]")}, -32603, "internal",
+     NULL},
+    {"update short, a count as text", UPDATE,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_UPDATE, "[6 'A' '1' 0]")}, -32603,
+     "internal", NULL},
+    {"update updated, no body", UPDATE,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_UPDATE, "[0]")}, -32603, "internal", NULL},
+    {"update unknown status", UPDATE,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_UPDATE, "[8]")}, -32603, "internal", NULL},
+
+    /* reservation.transfer: the same, its own failures */
+    {"transfer", TRANSFER,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN),
+      CALL(SCRIPT_TRANSFER, "[0 'RID' 'held' 'o-1' 100 900000100 ''" FLAGS0 " 'A' 'M' 2 0]")},
+     0, NULL, "\"location\":\"M\",\"quantity\":2}],\"changed\":true}"},
+    {"transfer retried", TRANSFER,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_TRANSFER, "[1 " BODY ALLOC "]")}, 0, NULL,
+     "\"changed\":false}"},
+    {"transfer with backorders", TRANSFER,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN),
+      CALL(SCRIPT_TRANSFER, "[0 'RID' 'held' 'o-1' 100 900000100 '' 1 0 'A' 'M' 2 2]")},
+     0, NULL, "\"quantity\":2,\"backordered\":2}],\"changed\":true}"},
+    {"transfer not found", TRANSFER,
+     {CALL(SCRIPT_RESERVATION_PLAN, "[0 '' 'default' -1]"), CALL(SCRIPT_TRANSFER, "[2]")}, 1002,
+     "not_found", NULL},
+    {"transfer released", TRANSFER,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_TRANSFER, "[3 'released']")}, 1003,
+     "not_held", "\"data\":{\"reason\":\"not_held\",\"status\":\"released\"}"},
+    {"transfer of a sku it does not hold", TRANSFER,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_TRANSFER, "[4 'A']")}, -32602,
+     "invalid_params", "\"field\":\"sku\",\"sku\":\"A\""},
+    {"transfer of more than it holds there", TRANSFER,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_TRANSFER, "[5 1]")}, 1003,
+     "not_at_location", "\"data\":{\"reason\":\"not_at_location\",\"location\":\"L\",\"held\":1}"},
+    {"transfer from where it holds nothing", TRANSFER,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_TRANSFER, "[5 0]")}, 1003,
+     "not_at_location", "\"location\":\"L\",\"held\":0}"},
+    {"transfer short", TRANSFER,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_TRANSFER, "[6 'A' 2 1]")}, 1001,
+     "out_of_stock", "\"sku\":\"A\",\"requested\":2,\"available\":1}"},
+    {"transfer, plan went stale once", TRANSFER,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_TRANSFER, "[7]"),
+      CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_TRANSFER, "[0 " BODY ALLOC "]")},
+     0, NULL, "\"changed\":true"},
+    {"transfer not at, no count", TRANSFER,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_TRANSFER, "[5]")}, -32603, "internal", NULL},
+    {"transfer not at, count as text", TRANSFER,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_TRANSFER, "[5 '1']")}, -32603, "internal",
+     NULL},
+    {"transfer not at, more", TRANSFER,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_TRANSFER, "[5 1 'L']")}, -32603, "internal",
+     NULL},
+    {"transfer no line, no sku", TRANSFER,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_TRANSFER, "[4]")}, -32603, "internal", NULL},
+    {"transfer short, more", TRANSFER,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_TRANSFER, "[6 'A' 2 1 0]")}, -32603,
+     "internal", NULL},
+    {"transfer not held, a number", TRANSFER,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_TRANSFER, "[3 3]")}, -32603, "internal",
+     NULL},
+    {"transfer unknown status", TRANSFER,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_TRANSFER, "[8]")}, -32603, "internal", NULL},
 
     /* commit: plan, then act */
     {"commit", COMMIT,
-     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_COMMIT, "[0 'RID' 'committed' 'o-1' 100 9 ''" ALLOC "]")},
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN),
+      CALL(SCRIPT_COMMIT, "[0 'RID' 'committed' 'o-1' 100 9 ''" FLAGS0 ALLOC "]")},
      0, NULL, "\"status\":\"committed\""},
     {"commit expired", COMMIT, {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_COMMIT, "[2]")}, 1003,
      "expired", NULL},
     {"commit released", COMMIT, {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_COMMIT, "[3]")}, 1003,
      "released", NULL},
     {"commit not found", COMMIT,
-     {CALL(SCRIPT_RESERVATION_PLAN, "[0 '' -1]"), CALL(SCRIPT_COMMIT, "[1]")}, 1002, "not_found", NULL},
+     {CALL(SCRIPT_RESERVATION_PLAN, "[0 '' 'default' -1]"),
+      CALL(SCRIPT_COMMIT, "[1]")}, 1002, "not_found", NULL},
     {"commit, plan went stale once", COMMIT,
      {CALL(SCRIPT_RESERVATION_PLAN, PLAN),
       CALL(SCRIPT_COMMIT, "[4]"),
-      CALL(SCRIPT_RESERVATION_PLAN, "[0 'o-1' 2 'A' 'B']"),
+      CALL(SCRIPT_RESERVATION_PLAN, "[0 'o-1' 'default' 2 'A' 'B']"),
       CALL(SCRIPT_COMMIT, "[0 " BODY ALLOC "]")},
      0, NULL, NULL},
     {"commit, plan stale every time", COMMIT,
@@ -384,82 +675,163 @@ static const struct contract_case cases[] = {
       CALL(SCRIPT_RESERVATION_PLAN, PLAN),
       CALL(SCRIPT_COMMIT, "[4]")},
      -32603, "internal", NULL},
-    {"commit, plan with a bad sku", COMMIT, {CALL(SCRIPT_RESERVATION_PLAN, "[0 'o-1' 1 'A:B']")},
-     -32603, "internal", NULL},
-    {"commit, plan with a bad order", COMMIT, {CALL(SCRIPT_RESERVATION_PLAN, "[0 '{x}' 1 'A']")},
-     -32603, "internal", NULL},
-    {"commit, plan counts wrong", COMMIT, {CALL(SCRIPT_RESERVATION_PLAN, "[0 'o-1' 3 'A']")}, -32603,
-     "internal", NULL},
-    {"commit, plan too long", COMMIT, {CALL(SCRIPT_RESERVATION_PLAN, "[0 'o-1' 1 'A' 'B']")}, -32603,
-     "internal", NULL},
+    {"commit, plan with a bad sku", COMMIT,
+     {CALL(SCRIPT_RESERVATION_PLAN, "[0 'o-1' 'default' 1 'A:B']")}, -32603, "internal", NULL},
+    {"commit, plan with a bad order", COMMIT,
+     {CALL(SCRIPT_RESERVATION_PLAN, "[0 '{x}' 'default' 1 'A']")}, -32603, "internal", NULL},
+    {"commit, plan counts wrong", COMMIT,
+     {CALL(SCRIPT_RESERVATION_PLAN, "[0 'o-1' 'default' 3 'A']")}, -32603, "internal", NULL},
+    {"commit, plan too long", COMMIT,
+     {CALL(SCRIPT_RESERVATION_PLAN, "[0 'o-1' 'default' 1 'A' 'B']")}, -32603, "internal", NULL},
+    {"commit, plan without the channel (v1)", COMMIT,
+     {CALL(SCRIPT_RESERVATION_PLAN, "[0 'o-1' 1 'A']")}, -32603, "internal", NULL},
     {"commit, act times out", COMMIT,
      {CALL(SCRIPT_RESERVATION_PLAN, PLAN), FAIL(SCRIPT_COMMIT, STORE_UNKNOWN)}, 2002, "timeout",
      NULL},
 
     /* release */
     {"release a hold", RELEASE,
-     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_RELEASE, "[0 'RID' 'released' 'o-1' 1 9 'x'" ALLOC "]")},
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN),
+      CALL(SCRIPT_RELEASE, "[0 'RID' 'released' 'o-1' 1 9 'x'" FLAGS0 ALLOC "]")},
      0, NULL, "\"status\":\"released\""},
     {"release a sale", RELEASE,
-     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_RELEASE, "[1 'RID' 'released' 'o-1' 1 9 ''" ALLOC "]")},
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN),
+      CALL(SCRIPT_RELEASE, "[1 'RID' 'released' 'o-1' 1 9 ''" FLAGS0 ALLOC "]")},
      0, NULL, "\"status\":\"released\""},
     {"release past its deadline", RELEASE,
-     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_RELEASE, "[2 'RID' 'expired' 'o-1' 1 9 ''" ALLOC "]")},
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN),
+      CALL(SCRIPT_RELEASE, "[2 'RID' 'expired' 'o-1' 1 9 ''" FLAGS0 ALLOC "]")},
      0, NULL, "\"status\":\"expired\""},
     {"release again", RELEASE,
-     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_RELEASE, "[3 'RID' 'released' 'o-1' 1 9 ''" ALLOC "]")},
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN),
+      CALL(SCRIPT_RELEASE, "[3 'RID' 'released' 'o-1' 1 9 ''" FLAGS0 ALLOC "]")},
      0, NULL, NULL},
     {"release not found", RELEASE,
-     {CALL(SCRIPT_RESERVATION_PLAN, "[0 '' -1]"), CALL(SCRIPT_RELEASE, "[4]")}, 1002, "not_found", NULL},
+     {CALL(SCRIPT_RESERVATION_PLAN, "[0 '' 'default' -1]"),
+      CALL(SCRIPT_RELEASE, "[4]")}, 1002, "not_found", NULL},
     {"release with no body", RELEASE,
      {CALL(SCRIPT_RESERVATION_PLAN, PLAN), CALL(SCRIPT_RELEASE, "[0]")}, -32603, "internal", NULL},
 
-    /* stock.audit: SCAN, the script per page, then ZSCAN and the index script */
-    {"audit one page", "{\"id\":1,\"method\":\"stock.audit\"}",
-     {CALL(CMD, "['0' ['{inv}:stock:A' '{inv}:stock:B']]"),
-      CALL(SCRIPT_AUDIT, "[0 2 1 1 'A' 'L' 3 2 0]"),
-      CALL(CMD, "['0' ['RID' '9']]"),
+    /* stock.audit: is the ledger whole (the script with no sku), its pages
+     * (XRANGE), SCAN, the script per page with the ledger segment, the
+     * skus only the ledger names, then ZSCAN and the index script. The
+     * script's ledger part: added, rows per sku checked, then the tail. */
+    {"audit one page", AUDIT_ALL,
+     {PROBE(0), CALL(CMD, "['0' ['{inv}:stock:A' '{inv}:stock:B']]"),
+      CALL(SCRIPT_AUDIT, "[0 2 1 1 'A' 'L' 3 2 0 0 0 0 0]"), CALL(CMD, "['0' ['RID' '9']]"),
       CALL(SCRIPT_AUDIT_INDEX, "[0 1 0]")},
      0, NULL, "\"ok\":false,\"skus_checked\":2,\"holds\":1"},
-    {"audit a page in two calls", "{\"id\":1,\"method\":\"stock.audit\"}",
-     {CALL(CMD, "['0' ['{inv}:stock:A' '{inv}:stock:B']]"),
-      CALL(SCRIPT_AUDIT, "[0 1 1 0 0]"),
-      CALL(SCRIPT_AUDIT, "[0 1 0 0 0]"),
+    {"audit a page in two calls", AUDIT_ALL,
+     {PROBE(0), CALL(CMD, "['0' ['{inv}:stock:A' '{inv}:stock:B']]"),
+      CALL(SCRIPT_AUDIT, "[0 1 1 0 0 0 0 0]"), CALL(SCRIPT_AUDIT, "[0 1 0 0 0 0 0 0]"),
       CALL(CMD, "['0' []]")},
-     0, NULL, "\"ok\":true,\"skus_checked\":2,\"holds\":1"},
-    {"audit stale entries once", "{\"id\":1,\"method\":\"stock.audit\"}",
-     {CALL(CMD, "['0' []]"),
-      CALL(CMD, "['7' ['R1' '9']]"),
-      CALL(SCRIPT_AUDIT_INDEX, "[0 0 1 'R1' 'missing']"),
-      CALL(CMD, "['0' ['R1' '9']]"),
+     0, NULL,
+     "\"ok\":true,\"skus_checked\":2,\"holds\":1,\"differences\":[],\"stale_index\":[],"
+     "\"late_due\":[],\"ledger\":{\"replayed\":true,\"entries\":0,\"differences\":[]}}"},
+    {"audit stale entries once", AUDIT_ALL,
+     {PROBE(0), CALL(CMD, "['0' []]"), CALL(CMD, "['7' ['R1' '9']]"),
+      CALL(SCRIPT_AUDIT_INDEX, "[0 0 1 'R1' 'missing']"), CALL(CMD, "['0' ['R1' '9']]"),
       CALL(SCRIPT_AUDIT_INDEX, "[0 0 1 'R1' 'missing']")},
      0, NULL, "\"stale_index\":[{\"reservation_id\":\"R1\",\"status\":\"missing\"}]"},
-    {"audit one sku", "{\"id\":1,\"method\":\"stock.audit\",\"params\":{\"sku\":\"A\"}}",
-     {CALL(SCRIPT_AUDIT, "[0 1 3 0 0]")}, 0, NULL, "\"ok\":true,\"skus_checked\":1,\"holds\":3"},
-    {"audit a sku due late", "{\"id\":1,\"method\":\"stock.audit\",\"params\":{\"sku\":\"A\"}}",
-     {CALL(SCRIPT_AUDIT, "[0 1 1 0 1 'A' -1 1700]")}, 0, NULL,
+    {"audit one sku", AUDIT_A, {PROBE(0), CALL(SCRIPT_AUDIT, "[0 1 3 0 0 0 0 0]")}, 0, NULL,
+     "\"ok\":true,\"skus_checked\":1,\"holds\":3"},
+    {"audit a sku due late", AUDIT_A, {PROBE(0), CALL(SCRIPT_AUDIT, "[0 1 1 0 1 'A' -1 1700 0 0 0]")},
+     0, NULL,
      "\"ok\":false,\"skus_checked\":1,\"holds\":1,\"differences\":[],\"stale_index\":[],"
      "\"late_due\":[{\"sku\":\"A\",\"due\":null,\"earliest\":1700}]"},
-    {"audit late past the end", "{\"id\":1,\"method\":\"stock.audit\",\"params\":{\"sku\":"
-                                "\"A\"}}",
-     {CALL(SCRIPT_AUDIT, "[0 1 1 0 2 'A' -1 1700]")}, -32603, "internal", NULL},
-    {"audit checked none", "{\"id\":1,\"method\":\"stock.audit\",\"params\":{\"sku\":\"A\"}}",
-     {CALL(SCRIPT_AUDIT, "[0 0 0 0 0]")}, -32603, "internal", NULL},
-    {"audit checked more than asked", "{\"id\":1,\"method\":\"stock.audit\",\"params\":{\"sku\":"
-                                      "\"A\"}}",
-     {CALL(SCRIPT_AUDIT, "[0 2 0 0 0]")}, -32603, "internal", NULL},
-    {"audit SCAN of another shape", "{\"id\":1,\"method\":\"stock.audit\"}", {CALL(CMD, "['0']")},
+    {"audit late past the end", AUDIT_A, {PROBE(0), CALL(SCRIPT_AUDIT, "[0 1 1 0 2 'A' -1 1700]")},
      -32603, "internal", NULL},
-    {"audit ZSCAN with a bad id", "{\"id\":1,\"method\":\"stock.audit\"}",
-     {CALL(CMD, "['0' []]"), CALL(CMD, "['0' ['a b' '1']]")}, -32603, "internal", NULL},
-    {"audit counts past the end", "{\"id\":1,\"method\":\"stock.audit\",\"params\":{\"sku\":"
-                                  "\"A\"}}",
-     {CALL(SCRIPT_AUDIT, "[0 1 0 9 'A']")}, -32603, "internal", NULL},
-    {"audit index held more than asked", "{\"id\":1,\"method\":\"stock.audit\"}",
-     {CALL(CMD, "['0' []]"), CALL(CMD, "['0' ['R1' '9']]"), CALL(SCRIPT_AUDIT_INDEX, "[0 2 0]")},
+    {"audit checked none", AUDIT_A, {PROBE(0), CALL(SCRIPT_AUDIT, "[0 0 0 0 0 0 0]")}, -32603,
+     "internal", NULL},
+    {"audit checked more than asked", AUDIT_A, {PROBE(0), CALL(SCRIPT_AUDIT, "[0 2 0 0 0 0 0 0 0]")},
      -32603, "internal", NULL},
-    {"audit a Redis error", "{\"id\":1,\"method\":\"stock.audit\"}",
-     {CALL(CMD, "!ERR unknown command")}, -32603, "internal", NULL},
+    {"audit SCAN of another shape", AUDIT_ALL, {PROBE(0), CALL(CMD, "['0']")}, -32603, "internal",
+     NULL},
+    {"audit ZSCAN with a bad id", AUDIT_ALL,
+     {PROBE(0), CALL(CMD, "['0' []]"), CALL(CMD, "['0' ['a b' '1']]")}, -32603, "internal", NULL},
+    {"audit counts past the end", AUDIT_A, {PROBE(0), CALL(SCRIPT_AUDIT, "[0 1 0 9 'A']")}, -32603,
+     "internal", NULL},
+    {"audit index held more than asked", AUDIT_ALL,
+     {PROBE(0), CALL(CMD, "['0' []]"), CALL(CMD, "['0' ['R1' '9']]"),
+      CALL(SCRIPT_AUDIT_INDEX, "[0 2 0]")},
+     -32603, "internal", NULL},
+    {"audit a Redis error", AUDIT_ALL, {CALL(SCRIPT_AUDIT, "!ERR unknown command")}, -32603,
+     "internal", NULL},
+    {"audit a Redis error on SCAN", AUDIT_ALL, {PROBE(0), CALL(CMD, "!ERR unknown command")},
+     -32603, "internal", NULL},
+    /* The ledger: replayed (a page, then the tail the check read with the
+     * counts), with and without a difference. */
+    {"audit ledger difference", AUDIT_A,
+     {PROBE(3),
+      CALL(CMD, "[" ENTRY("1-1", "set", "A", "5") ENTRY("1-2", "reserve", "A", "2")
+                    ENTRY("1-3", "set", "B", "9") "]"),
+      CALL(SCRIPT_AUDIT, "[0 1 1 0 0 4 1 'L' '5' '3' 1 '1-4' 'commit' 'A' 'L' '1']")},
+     0, NULL,
+     "\"ok\":false,\"skus_checked\":1,\"holds\":1,\"differences\":[],\"stale_index\":[],"
+     "\"late_due\":[],\"ledger\":{\"replayed\":true,\"entries\":4,\"differences\":[{\"sku\":\"A\","
+     "\"location\":\"L\",\"on_hand\":5,\"reserved\":3,\"ledger_on_hand\":4,\"ledger_reserved\":1}]}}"},
+    {"audit ledger clean", AUDIT_A,
+     {PROBE(3),
+      CALL(CMD, "[" ENTRY("1-1", "set", "A", "5") ENTRY("1-2", "reserve", "A", "2")
+                    ENTRY("1-3", "set", "B", "9") "]"),
+      CALL(SCRIPT_AUDIT, "[0 1 1 0 0 4 1 'L' '4' '1' 1 '1-4' 'commit' 'A' 'L' '1']")},
+     0, NULL, "\"ok\":true,\"skus_checked\":1,\"holds\":1"},
+    /* A location the ledger never names must have nothing; a sku only the
+     * ledger names is checked after SCAN's. */
+    {"audit ledger names no such location", AUDIT_A,
+     {PROBE(0), CALL(SCRIPT_AUDIT, "[0 1 0 0 0 0 2 'M' '' '0' 'N' '2' '' 0]")}, 0, NULL,
+     "\"differences\":[{\"sku\":\"A\",\"location\":\"N\",\"on_hand\":2,\"reserved\":0,"
+     "\"ledger_on_hand\":0,\"ledger_reserved\":0}]"},
+    {"audit a sku only the ledger names", AUDIT_ALL,
+     {PROBE(1), CALL(CMD, "[" ENTRY("1-1", "adjust", "Z", "-5") "]"), CALL(CMD, "['0' []]"),
+      CALL(SCRIPT_AUDIT, "[0 1 0 0 0 1 0 0]"), CALL(CMD, "['0' []]")},
+     0, NULL,
+     "\"ok\":false,\"skus_checked\":1,\"holds\":0,\"differences\":[],\"stale_index\":[],"
+     "\"late_due\":[],\"ledger\":{\"replayed\":true,\"entries\":1,\"differences\":[{\"sku\":\"Z\","
+     "\"location\":\"L\",\"on_hand\":0,\"reserved\":0,\"ledger_on_hand\":-5,\"ledger_reserved\":0}]}}"},
+    /* Not replayed: trimmed before, or during the audit; entries it cannot
+     * replay; Redis that does not count. The rest of the audit goes on. */
+    {"audit ledger trimmed", AUDIT_A,
+     {CALL(SCRIPT_AUDIT, "[2 'trimmed' 1500 1000]"), CALL(SCRIPT_AUDIT, "[0 1 0 0 0]")}, 0, NULL,
+     "\"ok\":true,\"skus_checked\":1,\"holds\":0,\"differences\":[],\"stale_index\":[],"
+     "\"late_due\":[],\"ledger\":{\"replayed\":false,\"entries\":1000,\"differences\":[],"
+     "\"why\":\"the ledger was trimmed (--ledger-maxlen) or had entries deleted: it holds 1000 of "
+     "the 1500 entries ever added to it\"}}"},
+    {"audit ledger trimmed during the audit", AUDIT_A,
+     {PROBE(1), CALL(CMD, "[" ENTRY("1-1", "set", "A", "5") "]"),
+      CALL(SCRIPT_AUDIT, "[2 'trimmed' 3 1]"), CALL(SCRIPT_AUDIT, "[0 1 0 0 0]")},
+     0, NULL, "\"replayed\":false,\"entries\":1,\"differences\":[],\"why\":\"the ledger was "
+              "trimmed (--ledger-maxlen) during the audit"},
+    {"audit ledger entry of an unknown type", AUDIT_A,
+     {PROBE(1), CALL(CMD, "[" ENTRY("1-1", "teleport", "A", "5") "]"),
+      CALL(SCRIPT_AUDIT, "[0 1 0 0 0]")},
+     0, NULL, "\"replayed\":false,\"entries\":1,\"differences\":[],\"why\":\"ledger entry 1-1 "
+              "cannot be replayed: type teleport"},
+    {"audit ledger tail of an unknown type", AUDIT_A,
+     {PROBE(0), CALL(SCRIPT_AUDIT, "[0 1 0 0 0 1 0 1 '1-1' 'set' 'A' 'L' 'x']")}, 0, NULL,
+     "\"ok\":true,\"skus_checked\":1,\"holds\":0,\"differences\":[],\"stale_index\":[],"
+     "\"late_due\":[],\"ledger\":{\"replayed\":false,\"entries\":1,\"differences\":[],\"why\":"
+     "\"ledger entry 1-1 cannot be replayed"},
+    {"audit ledger uncounted", AUDIT_A,
+     {CALL(SCRIPT_AUDIT, "[2 'uncounted' 0 7]"), CALL(SCRIPT_AUDIT, "[0 1 0 0 0]")}, 0, NULL,
+     "\"replayed\":false,\"entries\":7,\"differences\":[],\"why\":\"Redis does not count"},
+    /* Behind: more after the cursor than one call reads. The replay reads
+     * on (here the stream ends at once), then the call is made again. */
+    {"audit ledger behind", AUDIT_A,
+     {PROBE(0), CALL(SCRIPT_AUDIT, "[1 5000]"), CALL(CMD, "[]"),
+      CALL(SCRIPT_AUDIT, "[0 1 0 0 0 0 0 0]")},
+     0, NULL, "\"ok\":true,\"skus_checked\":1"},
+    {"audit ledger rows past the end", AUDIT_A,
+     {PROBE(0), CALL(SCRIPT_AUDIT, "[0 1 0 0 0 0 5 'L']")}, -32603, "internal", NULL},
+    {"audit ledger tail past the end", AUDIT_A,
+     {PROBE(0), CALL(SCRIPT_AUDIT, "[0 1 0 0 0 0 0 2 '1-1' 'set' 'A' 'L' '1']")}, -32603,
+     "internal", NULL},
+    {"audit ledger page of another shape", AUDIT_A, {PROBE(1), CALL(CMD, "['1-1']")}, -32603,
+     "internal", NULL},
+    {"audit ledger probe of another shape", AUDIT_A, {CALL(SCRIPT_AUDIT, "[0 0 0 0 0 1]")}, -32603,
+     "internal", NULL},
+    {"audit ledger behind without a count", AUDIT_A, {CALL(SCRIPT_AUDIT, "[1]")}, -32603,
+     "internal", NULL},
 };
 
 static void run_case(const struct contract_case *tc)
@@ -552,6 +924,52 @@ static void test_internal_errors_are_counted(void **state)
     teardown(NULL);
 }
 
+/* stock.set's ARGV: '' keeps the safety stock, the backorder limit and
+ * the threshold; a null threshold is 'none' (cleared). */
+static void test_stock_set_arguments(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *extra; /* params after on_hand */
+        const char *safety, *backorder, *low_stock;
+    } set_cases[] = {
+        {"", "", "", ""},
+        {",\"safety_stock\":2,\"backorder_limit\":0,\"low_stock_threshold\":0", "2", "0", "0"},
+        {",\"backorder_limit\":1000000000", "", "1000000000", ""},
+        {",\"low_stock_threshold\":null", "", "", "none"},
+        {",\"low_stock_threshold\":1000000000000000,\"backorder_limit\":7", "", "7",
+         "1000000000000000"},
+    };
+    for (size_t i = 0; i < sizeof set_cases / sizeof set_cases[0]; i++) {
+        char req[512];
+        snprintf(req, sizeof req,
+                 "{\"id\":1,\"method\":\"stock.set\",\"params\":{\"sku\":\"A\",\"location\":"
+                 "\"L\",\"on_hand\":5%s}}",
+                 set_cases[i].extra);
+        setup(NULL);
+        start(req);
+        assert_int_equal(fake.last.script, SCRIPT_STOCK_SET);
+        assert_int_equal(fake.last.nkeys, STOCK_SET_K_FIXED);
+        assert_int_equal(fake.last.args.n, STOCK_SET_K_FIXED + STOCK_SET_A_FIXED);
+        assert_string_equal(fake_arg(STOCK_SET_K_STOCK), "{inv}:stock:A");
+        assert_string_equal(fake_arg(STOCK_SET_K_EVENTS), "{inv}:events");
+        int a = STOCK_SET_K_FIXED;
+        assert_string_equal(fake_arg(a + STOCK_SET_A_LOCATION), "L");
+        assert_string_equal(fake_arg(a + STOCK_SET_A_ON_HAND), "5");
+        assert_string_equal(fake_arg(a + STOCK_SET_A_SKU), "A");
+        assert_string_equal(fake_arg(a + STOCK_SET_A_MAXLEN), "1000000");
+        if (strcmp(fake_arg(a + STOCK_SET_A_SAFETY), set_cases[i].safety) != 0 ||
+            strcmp(fake_arg(a + STOCK_SET_A_BACKORDER), set_cases[i].backorder) != 0 ||
+            strcmp(fake_arg(a + STOCK_SET_A_LOW_STOCK), set_cases[i].low_stock) != 0)
+            fail_msg("%s: SAFETY '%s' BACKORDER '%s' LOW_STOCK '%s'", set_cases[i].extra,
+                     fake_arg(a + STOCK_SET_A_SAFETY), fake_arg(a + STOCK_SET_A_BACKORDER),
+                     fake_arg(a + STOCK_SET_A_LOW_STOCK));
+        reply_text("[0 5 0 0 0 '']");
+        assert_int_equal(answers, 1);
+        teardown(NULL);
+    }
+}
+
 /* What the builders send, position by position, is the contract. */
 static void test_reserve_arguments(void **state)
 {
@@ -587,6 +1005,8 @@ static void test_reserve_arguments(void **state)
     assert_string_equal(fake_arg(ab + RESERVE_EA_STRATEGY), "split");
     assert_string_equal(fake_arg(ab + RESERVE_EA_STALE), "");
     assert_string_equal(fake_arg(ab + RESERVE_EA_ROUTE), "");
+    assert_string_equal(fake_arg(ab + RESERVE_EA_FLAGS), "0");
+    assert_string_equal(fake_arg(ab + RESERVE_EA_CHANNEL), "web");
     assert_string_equal(fake_arg(ab + RESERVE_EA_N), "2");
     const char *tail[] = {"A", "2", "B", "1", "2", "L1", "L2"};
     for (int i = 0; i < 7; i++)
@@ -594,6 +1014,49 @@ static void test_reserve_arguments(void **state)
     assert_int_equal(fake.last.args.n, ab + RESERVE_EA_FIXED + 7);
     reply_text("[2 'A' 2 0 0]");
     teardown(NULL);
+}
+
+/* allow_backorder and allow_partial go as one FLAGS argument (HOLD_*),
+ * and the channel by name, "default" when the request names none. */
+static void test_reserve_flags(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *extra; /* params after items */
+        const char *flags, *channel;
+    } flag_cases[] = {
+        {"", "0", "default"},
+        {",\"allow_backorder\":false,\"allow_partial\":false", "0", "default"},
+        {",\"allow_backorder\":true", "1", "default"},
+        {",\"allow_partial\":true,\"channel\":\"store/eu\"", "2", "store/eu"},
+        {",\"allow_partial\":true,\"allow_backorder\":true,\"channel\":\"default\"", "3",
+         "default"},
+    };
+    for (size_t i = 0; i < sizeof flag_cases / sizeof flag_cases[0]; i++) {
+        char req[512];
+        snprintf(req, sizeof req,
+                 "{\"id\":1,\"method\":\"reserve\",\"params\":{\"items\":[{\"sku\":\"A\","
+                 "\"quantity\":1}]%s}}",
+                 flag_cases[i].extra);
+        setup(NULL);
+        start(req);
+        assert_true(fake.pending);
+        int kb = RESERVE_K_FIXED, ab = fake.last.nkeys + RESERVE_A_FIXED;
+        if (strcmp(fake_arg(ab + RESERVE_EA_FLAGS), flag_cases[i].flags) != 0)
+            fail_msg("%s: FLAGS %s, expected %s", flag_cases[i].extra,
+                     fake_arg(ab + RESERVE_EA_FLAGS), flag_cases[i].flags);
+        if (strcmp(fake_arg(ab + RESERVE_EA_CHANNEL), flag_cases[i].channel) != 0)
+            fail_msg("%s: CHANNEL %s", flag_cases[i].extra, fake_arg(ab + RESERVE_EA_CHANNEL));
+        /* The channel's keys name the same channel. */
+        char key[64];
+        snprintf(key, sizeof key, "{inv}:channel:%s", flag_cases[i].channel);
+        assert_string_equal(fake_arg(kb + RESERVE_EK_CHANNEL), key);
+        assert_string_equal(fake_arg(ab + RESERVE_EA_N), "1");
+        assert_string_equal(fake_arg(ab + RESERVE_EA_FIXED), "A");
+        reply_text("[2 'A' 1 0 0]");
+        assert_int_equal(answers, 1);
+        teardown(NULL);
+    }
 }
 
 /* The order's route: destination, zone, max_distance_km and explain, in
@@ -651,25 +1114,171 @@ static void test_commit_keys_from_the_plan(void **state)
     assert_int_equal(fake.last.script, SCRIPT_RESERVATION_PLAN);
     assert_int_equal(fake.last.nkeys, 1);
     assert_string_equal(fake_arg(0), "{inv}:res:RID");
-    reply_text("[0 'o-1' 2 'B' 'A']");
+    /* The channel is update's; commit's keys do not name it. */
+    reply_text("[0 'o-1' 'web' 2 'B' 'A']");
     assert_int_equal(fake.last.script, SCRIPT_COMMIT);
-    const char *keys[] = {"{inv}:expiry",  "{inv}:events",    "{inv}:quarantine",
-                          "{inv}:due",     "{inv}:res:RID",   "{inv}:order:o-1",
-                          "{inv}:stock:A", "{inv}:stock:B",   "{inv}:holds:A",
-                          "{inv}:holds:B"};
-    assert_int_equal(fake.last.nkeys, 10);
-    for (int i = 0; i < 10; i++)
+    const char *keys[] = {"{inv}:expiry",    "{inv}:events",  "{inv}:quarantine",
+                          "{inv}:due",       "{inv}:locations", "{inv}:res:RID",
+                          "{inv}:order:o-1", "{inv}:stock:A", "{inv}:stock:B",
+                          "{inv}:holds:A",   "{inv}:holds:B"};
+    assert_int_equal(fake.last.nkeys, 11);
+    for (int i = 0; i < 11; i++)
         assert_string_equal(fake_arg(i), keys[i]);
     const char *argv[] = {"86400", "1000000", "", "0", "1", "1", "RID", "2", "A", "B"};
-    assert_int_equal(fake.last.args.n, 10 + 10);
+    assert_int_equal(fake.last.args.n, 11 + 10);
     for (int i = 0; i < 10; i++)
-        assert_string_equal(fake_arg(10 + i), argv[i]);
+        assert_string_equal(fake_arg(11 + i), argv[i]);
     reply_text("[1]");
     assert_int_equal(answers, 1);
     teardown(NULL);
 }
 
+/* Checks the last call's KEYS and ARGV against want (NULL-terminated
+ * lists). */
+static void expect_call(int script, const char *const *keys, const char *const *argv)
+{
+    assert_int_equal(fake.last.script, script);
+    int nk = 0, na = 0;
+    while (keys[nk] != NULL)
+        nk++;
+    while (argv[na] != NULL)
+        na++;
+    if (fake.last.nkeys != nk || fake.last.args.n != nk + na)
+        fail_msg("%d keys and %d args, expected %d and %d", fake.last.nkeys,
+                 fake.last.args.n - fake.last.nkeys, nk, na);
+    for (int i = 0; i < nk + na; i++) {
+        const char *want = i < nk ? keys[i] : argv[i - nk];
+        if (strcmp(fake_arg(i), want) != 0)
+            fail_msg("%s[%d] is '%s', expected '%s'", i < nk ? "KEYS" : "ARGV",
+                     (i < nk ? i : i - nk) + 1, fake_arg(i), want);
+    }
+}
+
+/* reservation.update's act: the transition's keys, then the channel and
+ * rules keys of the reservation's channel (from the plan); its ARGV end
+ * with u and the items as given, quantity 0 included. */
+static void test_update_arguments(void **state)
+{
+    (void)state;
+    setup(NULL);
+    start("{\"id\":1,\"method\":\"reservation.update\",\"params\":{\"reservation_id\":\"RID\","
+          "\"items\":[{\"sku\":\"B\",\"quantity\":0},{\"sku\":\"A\",\"quantity\":3}]}}");
+    assert_int_equal(fake.last.script, SCRIPT_RESERVATION_PLAN);
+    assert_int_equal(fake.last.nkeys, 1);
+    assert_string_equal(fake_arg(0), "{inv}:res:RID");
+    reply_text("[0 'o-1' 'store/eu' 2 'B' 'A']");
+    expect_call(SCRIPT_UPDATE,
+                (const char *const[]){"{inv}:expiry", "{inv}:events", "{inv}:quarantine",
+                                      "{inv}:due", "{inv}:locations", "{inv}:res:RID",
+                                      "{inv}:order:o-1", "{inv}:stock:A", "{inv}:stock:B",
+                                      "{inv}:holds:A", "{inv}:holds:B", "{inv}:channel:store/eu",
+                                      "{inv}:rules:store/eu", NULL},
+                (const char *const[]){"86400", "1000000", "", "0", "1", "1", "RID", "2", "A", "B",
+                                      "2", "B", "0", "A", "3", NULL});
+    /* A plan that went stale: planned again, and the act follows the new
+     * plan (another channel, no binding, one sku). */
+    reply_text("[7]");
+    assert_int_equal(fake.last.script, SCRIPT_RESERVATION_PLAN);
+    reply_text("[0 '' 'default' 1 'A']");
+    expect_call(SCRIPT_UPDATE,
+                (const char *const[]){"{inv}:expiry", "{inv}:events", "{inv}:quarantine",
+                                      "{inv}:due", "{inv}:locations", "{inv}:res:RID",
+                                      "{inv}:res:RID", "{inv}:stock:A", "{inv}:holds:A",
+                                      "{inv}:channel:default", "{inv}:rules:default", NULL},
+                (const char *const[]){"86400", "1000000", "", "0", "1", "1", "RID", "1", "A", "2",
+                                      "B", "0", "A", "3", NULL});
+    reply_text("[1 " BODY ALLOC "]");
+    assert_int_equal(answers, 1);
+    assert_non_null(strstr(answer, "\"changed\":false"));
+    teardown(NULL);
+}
+
+/* reservation.transfer's act: the transition's keys only; its ARGV end
+ * with sku, from, to and the quantity ('' for all). */
+static void test_transfer_arguments(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *params;
+        const char *quantity;
+    } transfer_cases[] = {
+        {"\"sku\":\"B\",\"from\":\"wh-1\",\"to\":\"wh-2\"", ""},
+        {"\"to\":\"wh-2\",\"quantity\":1000000000,\"from\":\"wh-1\",\"sku\":\"B\"", "1000000000"},
+    };
+    for (size_t i = 0; i < sizeof transfer_cases / sizeof transfer_cases[0]; i++) {
+        char req[512];
+        snprintf(req, sizeof req,
+                 "{\"id\":1,\"method\":\"reservation.transfer\",\"params\":{\"reservation_id\":"
+                 "\"RID\",%s}}",
+                 transfer_cases[i].params);
+        setup(NULL);
+        start(req);
+        assert_int_equal(fake.last.script, SCRIPT_RESERVATION_PLAN);
+        reply_text("[0 'o-1' 'web' 2 'B' 'A']");
+        expect_call(SCRIPT_TRANSFER,
+                    (const char *const[]){"{inv}:expiry", "{inv}:events", "{inv}:quarantine",
+                                          "{inv}:due", "{inv}:locations", "{inv}:res:RID",
+                                          "{inv}:order:o-1", "{inv}:stock:A", "{inv}:stock:B",
+                                          "{inv}:holds:A", "{inv}:holds:B", NULL},
+                    (const char *const[]){"86400", "1000000", "", "0", "1", "1", "RID", "2", "A",
+                                          "B", "B", "wh-1", "wh-2", transfer_cases[i].quantity,
+                                          NULL});
+        /* NOT_AT names the request's from. */
+        reply_text("[5 3]");
+        assert_int_equal(answers, 1);
+        assert_non_null(strstr(answer, "\"location\":\"wh-1\",\"held\":3"));
+        teardown(NULL);
+    }
+}
+
 /* Redis known to be down: answered at once, 2001, nothing sent. */
+/* stock.audit's calls, position by position: the probe and each check
+ * carry the ledger segment after their own KEYS and ARGV; the replay reads
+ * after the last entry it has. */
+static void test_audit_arguments(void **state)
+{
+    (void)state;
+    setup(NULL);
+    start(AUDIT_A);
+    assert_int_equal(fake.last.script, SCRIPT_AUDIT);
+    assert_int_equal(fake.last.nkeys, AUDIT_K_FIXED + AUDIT_EK_FIXED);
+    assert_string_equal(fake_arg(AUDIT_K_DUE), "{inv}:due");
+    assert_string_equal(fake_arg(AUDIT_K_EXPIRY), "{inv}:expiry");
+    assert_string_equal(fake_arg(AUDIT_K_FIXED + AUDIT_EK_EVENTS), "{inv}:events");
+    int a = fake.last.nkeys;
+    assert_int_equal(fake.last.args.n, a + AUDIT_A_FIXED + AUDIT_EA_FIXED);
+    assert_string_equal(fake_arg(a + AUDIT_A_BUDGET), "20000");
+    assert_string_equal(fake_arg(a + AUDIT_A_M), "0");
+    assert_string_equal(fake_arg(a + AUDIT_A_FIXED + AUDIT_EA_READ), "0");
+    assert_string_equal(fake_arg(a + AUDIT_A_FIXED + AUDIT_EA_CURSOR), "0-0");
+    assert_string_equal(fake_arg(a + AUDIT_A_FIXED + AUDIT_EA_TAIL), "4000");
+    reply_text("[0 0 0 0 0 2 0]");
+    assert_int_equal(fake.last.script, CMD);
+    static const char *const xrange[] = {"XRANGE", "{inv}:events", "(0-0", "+", "COUNT", "1000"};
+    assert_int_equal(fake.last.args.n, 6);
+    for (int i = 0; i < 6; i++)
+        assert_string_equal(fake_arg(i), xrange[i]);
+    reply_text("[" ENTRY("5-1", "set", "A", "5") ENTRY("5-2", "reserve", "B", "1") "]");
+    assert_int_equal(fake.last.script, SCRIPT_AUDIT);
+    assert_int_equal(fake.last.nkeys, AUDIT_K_FIXED + 2 + AUDIT_EK_FIXED);
+    assert_string_equal(fake_arg(AUDIT_K_FIXED), "{inv}:stock:A");
+    assert_string_equal(fake_arg(AUDIT_K_FIXED + 1), "{inv}:holds:A");
+    assert_string_equal(fake_arg(AUDIT_K_FIXED + 2 + AUDIT_EK_EVENTS), "{inv}:events");
+    a = fake.last.nkeys;
+    assert_int_equal(fake.last.args.n, a + AUDIT_A_FIXED + 1 + AUDIT_EA_FIXED);
+    assert_string_equal(fake_arg(a + AUDIT_A_M), "1");
+    assert_string_equal(fake_arg(a + AUDIT_A_FIXED), "A");
+    int la = a + AUDIT_A_FIXED + 1;
+    assert_string_equal(fake_arg(la + AUDIT_EA_READ), "2");
+    assert_string_equal(fake_arg(la + AUDIT_EA_CURSOR), "5-2");
+    /* B's entry was read, not summed: the audit of A replays A's only. */
+    reply_text("[0 1 0 0 0 2 1 'L' '5' '' 0]");
+    assert_int_equal(answers, 1);
+    assert_non_null(strstr(answer, "\"ok\":true"));
+    assert_non_null(strstr(answer, "\"ledger\":{\"replayed\":true,\"entries\":2,"));
+    teardown(NULL);
+}
+
 static void test_redis_down_answers_at_once(void **state)
 {
     (void)state;
@@ -687,9 +1296,14 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_contract_cases),
         cmocka_unit_test(test_internal_errors_are_counted),
+        cmocka_unit_test(test_stock_set_arguments),
         cmocka_unit_test(test_reserve_arguments),
+        cmocka_unit_test(test_reserve_flags),
         cmocka_unit_test(test_reserve_route),
         cmocka_unit_test(test_commit_keys_from_the_plan),
+        cmocka_unit_test(test_audit_arguments),
+        cmocka_unit_test(test_update_arguments),
+        cmocka_unit_test(test_transfer_arguments),
         cmocka_unit_test(test_redis_down_answers_at_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -49,9 +49,10 @@ static void check_num(const char *what, const cJSON *obj, const char *key, long 
 }
 
 /* Checks one row object: {sku, location, on_hand, reserved, available,
- * safety_stock} and nothing more. */
+ * safety_stock, backorder_limit, low_stock_threshold, backordered} and
+ * nothing more; the threshold is null when the row has none (-1). */
 static void check_row(const char *what, const cJSON *obj, struct str sku,
-                      const struct stock_row *row, long long available)
+                      const struct stock_row *row, long long available, long long backordered)
 {
     if (!cJSON_IsObject(obj))
         fail_msg("%s: the row is not an object", what);
@@ -61,28 +62,61 @@ static void check_row(const char *what, const cJSON *obj, struct str sku,
     check_num(what, obj, "reserved", row->reserved);
     check_num(what, obj, "available", available);
     check_num(what, obj, "safety_stock", row->safety_stock);
-    if (cJSON_GetArraySize(obj) != 6)
-        fail_msg("%s: the row has %d members, expected 6", what, cJSON_GetArraySize(obj));
+    check_num(what, obj, "backorder_limit", row->backorder_limit);
+    if (row->low_stock_threshold < 0) {
+        const cJSON *low = cJSON_GetObjectItemCaseSensitive(obj, "low_stock_threshold");
+        if (!cJSON_IsNull(low))
+            fail_msg("%s: low_stock_threshold is not null", what);
+    } else {
+        check_num(what, obj, "low_stock_threshold", row->low_stock_threshold);
+    }
+    check_num(what, obj, "backordered", backordered);
+    if (cJSON_GetArraySize(obj) != 9)
+        fail_msg("%s: the row has %d members, expected 9", what, cJSON_GetArraySize(obj));
 }
 
 /* ---- stock rows ---- */
 
+/* low_stock_threshold -1: none. */
 static const struct row_case {
     const char *name;
-    long long on_hand, reserved, safety_stock;
-    long long available;
+    long long on_hand, reserved, safety_stock, backorder_limit, low_stock_threshold;
+    long long available, backordered;
 } row_cases[] = {
-    {"all zero", 0, 0, 0, 0},
-    {"nothing reserved", 10, 0, 0, 10},
-    {"some reserved", 10, 3, 0, 7},
-    {"reserved and safety", 10, 3, 2, 5},
-    {"exactly used up", 5, 5, 0, 0},
-    {"safety uses the rest", 5, 3, 2, 0},
-    {"safety above what is left", 5, 3, 4, 0},
-    {"safety above on_hand", 3, 0, 10, 0},
-    {"reserved above on_hand", 2, 5, 0, 0},
-    {"largest stock", 1000000000000000LL, 0, 0, 1000000000000000LL},
-    {"largest stock, largest safety", 1000000000000000LL, 1, 1000000000000000LL, 0},
+    {"all zero", 0, 0, 0, 0, -1, 0, 0},
+    {"nothing reserved", 10, 0, 0, 0, -1, 10, 0},
+    {"some reserved", 10, 3, 0, 0, -1, 7, 0},
+    {"reserved and safety", 10, 3, 2, 0, -1, 5, 0},
+    {"exactly used up", 5, 5, 0, 0, -1, 0, 0},
+    {"safety uses the rest", 5, 3, 2, 0, -1, 0, 0},
+    /* Safety stock that on_hand does not cover is promised to no one:
+     * available stops at 0, as in v1, and nothing is backordered. */
+    {"safety above what is left", 5, 3, 4, 0, -1, 0, 0},
+    {"safety above on_hand", 3, 0, 10, 0, -1, 0, 0},
+    {"safety above on_hand, with a limit", 3, 0, 10, 5, -1, 0, 0},
+    /* Units reserved beyond on_hand are promised beyond stock, limit or
+     * not (a limit lowered by hand in Redis). */
+    {"reserved above on_hand", 2, 5, 0, 0, -1, -3, 3},
+    {"largest stock", 1000000000000000LL, 0, 0, 0, -1, 1000000000000000LL, 0},
+    {"largest stock, largest safety", 1000000000000000LL, 1, 1000000000000000LL, 0, -1, 0, 0},
+    /* With a backorder limit, available goes below 0 by what is promised
+     * beyond stock, and that much is backordered. */
+    {"backorder limit, not used", 10, 3, 0, 5, -1, 7, 0},
+    {"backorder limit, exactly used up", 5, 5, 0, 5, -1, 0, 0},
+    {"backorders", 5, 8, 0, 5, -1, -3, 3},
+    {"backorders up to the limit", 0, 4, 0, 4, -1, -4, 4},
+    {"backorders into the safety stock", 10, 8, 4, 3, -1, 0, 0},
+    {"backorders beyond the safety stock", 10, 12, 4, 3, -1, -2, 2},
+    {"largest limit", 0, 1000000000LL, 0, 1000000000LL, -1, -1000000000LL, 1000000000LL},
+    /* Owed units (backordered units sold): on_hand below 0 shows as is,
+     * without a limit too. */
+    {"owed", -3, 0, 0, 0, -1, -3, 3},
+    {"owed, more on hold", -2, 1, 0, 5, -1, -3, 3},
+    {"owed and safety", -1, 0, 2, 0, -1, -1, 1},
+    /* The low-stock threshold is shown as set, whatever the counts. */
+    {"threshold 0", 5, 0, 0, 0, 0, 5, 0},
+    {"threshold above available", 5, 1, 0, 0, 25, 4, 0},
+    {"largest threshold", 5, 0, 0, 2, 1000000000000000LL, 5, 0},
 };
 
 static void test_row(void **state)
@@ -90,15 +124,19 @@ static void test_row(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof row_cases / sizeof row_cases[0]; i++) {
         const struct row_case *tc = &row_cases[i];
-        struct stock_row row = {STR("wh-1"), tc->on_hand, tc->reserved, tc->safety_stock};
+        struct stock_row row = {STR("wh-1"),      tc->on_hand,         tc->reserved,
+                                tc->safety_stock, tc->backorder_limit, tc->low_stock_threshold};
         if (stock_row_available(&row) != tc->available)
             fail_msg("%s: available %lld, expected %lld", tc->name, stock_row_available(&row),
                      tc->available);
+        if (stock_row_backordered(&row) != tc->backordered)
+            fail_msg("%s: backordered %lld, expected %lld", tc->name, stock_row_backordered(&row),
+                     tc->backordered);
         struct buf out;
         buf_init(&out);
         result_row(&out, STR("SKU-1"), &row);
         cJSON *v = parse_all(tc->name, &out);
-        check_row(tc->name, v, STR("SKU-1"), &row, tc->available);
+        check_row(tc->name, v, STR("SKU-1"), &row, tc->available, tc->backordered);
         cJSON_Delete(v);
         buf_free(&out);
     }
@@ -108,41 +146,66 @@ static void test_row(void **state)
 static void test_row_escapes(void **state)
 {
     (void)state;
-    struct stock_row row = {STR("wh \"1\"\\\n"), 1, 0, 0};
+    struct stock_row row = {STR("wh \"1\"\\\n"), 1, 0, 0, 0, -1};
     struct buf out;
     buf_init(&out);
     result_row(&out, STR("S\x01KU"), &row);
     cJSON *v = parse_all("escapes", &out);
-    check_row("escapes", v, STR("S\x01KU"), &row, 1);
+    check_row("escapes", v, STR("S\x01KU"), &row, 1, 0);
     cJSON_Delete(v);
     buf_free(&out);
 }
 
 #define MAX_ROWS 4
 
+/* Each row: location, on_hand, reserved, safety_stock, backorder_limit,
+ * low_stock_threshold (-1: none). */
 static const struct stock_case {
     const char *name;
     const char *sku;
     size_t n;
     struct {
         const char *location;
-        long long on_hand, reserved, safety_stock;
+        long long on_hand, reserved, safety_stock, backorder_limit, low_stock_threshold;
     } rows[MAX_ROWS];
-    long long on_hand, reserved, available; /* the totals */
+    long long on_hand, reserved, available, backordered; /* the totals */
 } stock_cases[] = {
-    {"unknown sku: no rows, zero totals", "NOPE", 0, {{NULL, 0, 0, 0}}, 0, 0, 0},
-    {"one row", "A", 1, {{"wh-1", 10, 3, 1}}, 10, 3, 6},
-    {"two rows", "A", 2, {{"wh-1", 10, 3, 0}, {"wh-2", 4, 1, 0}}, 14, 4, 10},
-    /* The total available adds up each row's available, each at least 0,
-     * not on_hand - reserved - safety of the totals. */
-    {"a row below its safety stock", "B", 3,
-     {{"a", 10, 2, 0}, {"b", 5, 5, 0}, {"c", 3, 0, 10}}, 18, 7, 8},
-    {"every row short", "C", 2, {{"a", 1, 0, 5}, {"b", 0, 0, 0}}, 1, 0, 0},
-    {"large values", "D", 3,
-     {{"a", 1000000000000000LL, 0, 0},
-      {"b", 1000000000000000LL, 1000000000LL, 0},
-      {"c", 1000000000000000LL, 0, 1}},
-     3000000000000000LL, 1000000000LL, 2999998999999999LL},
+    {"unknown sku: no rows, zero totals", "NOPE", 0, {{NULL, 0, 0, 0, 0, -1}}, 0, 0, 0, 0},
+    {"one row", "A", 1, {{"wh-1", 10, 3, 1, 0, -1}}, 10, 3, 6, 0},
+    {"two rows", "A", 2, {{"wh-1", 10, 3, 0, 0, -1}, {"wh-2", 4, 1, 0, 0, 2}}, 14, 4, 10, 0},
+    /* The total available adds up each row's available, each at least 0
+     * without backorders, not on_hand - reserved - safety of the totals. */
+    {"a row below its safety stock",
+     "B",
+     3,
+     {{"a", 10, 2, 0, 0, -1}, {"b", 5, 5, 0, 0, -1}, {"c", 3, 0, 10, 0, -1}},
+     18,
+     7,
+     8,
+     0},
+    {"every row short", "C", 2, {{"a", 1, 0, 5, 0, -1}, {"b", 0, 0, 0, 0, 0}}, 1, 0, 0, 0},
+    {"large values",
+     "D",
+     3,
+     {{"a", 1000000000000000LL, 0, 0, 0, -1},
+      {"b", 1000000000000000LL, 1000000000LL, 0, 0, -1},
+      {"c", 1000000000000000LL, 0, 1, 0, 1000000000000000LL}},
+     3000000000000000LL,
+     1000000000LL,
+     2999998999999999LL,
+     0},
+    /* Backordered rows count below 0 in the total available, and their
+     * backorders add up; a row below its safety stock without a limit
+     * still counts 0. */
+    {"backorders",
+     "E",
+     4,
+     {{"a", 5, 8, 0, 5, -1}, {"b", 10, 2, 0, 0, 3}, {"c", -2, 0, 0, 0, -1}, {"d", 1, 0, 4, 0, -1}},
+     14,
+     10,
+     3,
+     5},
+    {"backorders everywhere", "F", 2, {{"a", 0, 4, 0, 4, -1}, {"b", -1, 1, 0, 2, 0}}, -1, 5, -6, 6},
 };
 
 /* Totals of many large counts are exact, past 2^63 too (9,300 locations
@@ -163,7 +226,7 @@ static void test_stock_totals_do_not_overflow(void **state)
     result_stock(&out, (struct str){"S", 1}, rows, N);
     buf_appendc(&out, '\0');
     assert_non_null(strstr(out.data, "\"totals\":{\"on_hand\":9300000000000000000,\"reserved\":0,"
-                                     "\"available\":9300000000000000000}"));
+                                     "\"available\":9300000000000000000,\"backordered\":0}"));
     buf_free(&out);
     free(rows);
 }
@@ -180,6 +243,8 @@ static void test_stock(void **state)
             rows[k].on_hand = tc->rows[k].on_hand;
             rows[k].reserved = tc->rows[k].reserved;
             rows[k].safety_stock = tc->rows[k].safety_stock;
+            rows[k].backorder_limit = tc->rows[k].backorder_limit;
+            rows[k].low_stock_threshold = tc->rows[k].low_stock_threshold;
         }
         struct str sku = {tc->sku, strlen(tc->sku)};
         struct buf out;
@@ -194,13 +259,14 @@ static void test_stock(void **state)
         /* The rows come out in the order given, each a full row. */
         for (size_t k = 0; k < tc->n; k++)
             check_row(tc->name, cJSON_GetArrayItem(locs, (int)k), sku, &rows[k],
-                      stock_row_available(&rows[k]));
+                      stock_row_available(&rows[k]), stock_row_backordered(&rows[k]));
 
         const cJSON *totals = cJSON_GetObjectItemCaseSensitive(v, "totals");
         check_num(tc->name, totals, "on_hand", tc->on_hand);
         check_num(tc->name, totals, "reserved", tc->reserved);
         check_num(tc->name, totals, "available", tc->available);
-        if (cJSON_GetArraySize(totals) != 3)
+        check_num(tc->name, totals, "backordered", tc->backordered);
+        if (cJSON_GetArraySize(totals) != 4)
             fail_msg("%s: totals has %d members", tc->name, cJSON_GetArraySize(totals));
         if (cJSON_GetArraySize(v) != 3)
             fail_msg("%s: the result has %d members", tc->name, cJSON_GetArraySize(v));
@@ -262,47 +328,247 @@ static void test_channel(void **state)
 
 /* ---- reservations ---- */
 
+/* Each allocation carries a backordered count, non-zero for the first, so
+ * that a hold without HOLD_BACKORDER shows it must leave it out. */
 static const struct allocation two_allocations[] = {
-    {S("A"), S("wh-east"), 2},
-    {S("B"), S("store-9"), 1000000000},
+    {S("A"), S("wh-east"), 2, 1},
+    {S("B"), S("store-9"), 1000000000, 0},
 };
 
-/* n_allocations says how many of two_allocations each case holds; the
- * pointer is set when the case runs, since struct reservation borrows a
- * mutable array. */
+static const struct shortage two_shortages[] = {
+    {S("A"), 5, 2},
+    {S("C"), 1000000000, 0},
+};
+
+/* n_allocations and n_shortages say how many of two_allocations and
+ * two_shortages each case holds; the pointers are set when the case runs,
+ * since struct reservation borrows mutable arrays. */
 static const struct reservation_case {
     const char *name;
     struct reservation r;
     bool order_id_null;
     bool has_reason;
     int replayed; /* -1: absent, 0: false, 1: true */
+    int changed;  /* the same */
     int members;
 } reservation_cases[] = {
     {"held, with order_id, replayed false",
-     {S("r-1"), S("held"), S("ord-1"), S(""), 1700000000000LL, 1700000900000LL, true, false, NULL,
-      2, {NULL, 0}},
-     false, false, 0, 7},
+     {.id = S("r-1"),
+      .status = S("held"),
+      .order_id = S("ord-1"),
+      .reason = S(""),
+      .created_at = 1700000000000LL,
+      .expires_at = 1700000900000LL,
+      .has_replayed = true,
+      .n_allocations = 2},
+     false,
+     false,
+     0,
+     -1,
+     7},
     {"replayed true",
-     {S("r-1"), S("committed"), S("ord-1"), S(""), 1, 2, true, true, NULL, 2, {NULL, 0}}, false,
-     false, 1, 7},
+     {.id = S("r-1"),
+      .status = S("committed"),
+      .order_id = S("ord-1"),
+      .reason = S(""),
+      .created_at = 1,
+      .expires_at = 2,
+      .has_replayed = true,
+      .replayed = true,
+      .n_allocations = 2},
+     false,
+     false,
+     1,
+     -1,
+     7},
     {"no order_id is null",
-     {S("r-2"), S("held"), S(""), S(""), 5, 6, true, false, NULL, 1, {NULL, 0}}, true, false, 0,
+     {.id = S("r-2"),
+      .status = S("held"),
+      .order_id = S(""),
+      .reason = S(""),
+      .created_at = 5,
+      .expires_at = 6,
+      .has_replayed = true,
+      .n_allocations = 1},
+     true,
+     false,
+     0,
+     -1,
      7},
     {"reservation.get: no replayed member",
-     {S("r-3"), S("released"), S("o"), S("customer cancelled"), 5, 6, false, false, NULL,
-      2, {NULL, 0}},
-     false, true, -1, 7},
+     {.id = S("r-3"),
+      .status = S("released"),
+      .order_id = S("o"),
+      .reason = S("customer cancelled"),
+      .created_at = 5,
+      .expires_at = 6,
+      .n_allocations = 2},
+     false,
+     true,
+     -1,
+     -1,
+     7},
     {"expired with a reason and no order_id",
-     {S("r-4"), S("expired"), S(""), S("caf\xc3\xa9 \"x\""), 0, 0, false, true, NULL, 0, {NULL, 0}}, true,
-     true, -1, 7},
+     {.id = S("r-4"),
+      .status = S("expired"),
+      .order_id = S(""),
+      .reason = S("caf\xc3\xa9 \"x\""),
+      .replayed = true},
+     true,
+     true,
+     -1,
+     -1,
+     7},
     {"no allocations, nothing optional",
-     {S("r-5"), S("held"), S(""), S(""), 10, 20, false, false, NULL, 0, {NULL, 0}}, true, false,
-     -1, 6},
+     {.id = S("r-5"),
+      .status = S("held"),
+      .order_id = S(""),
+      .reason = S(""),
+      .created_at = 10,
+      .expires_at = 20},
+     true,
+     false,
+     -1,
+     -1,
+     6},
     {"with explain",
-     {S("r-6"), S("held"), S("o"), S(""), 10, 20, true, false, NULL, 1,
-      S("[{\"location\":\"a\",\"distance_km\":1.5,\"priority\":0}]")},
-     false, false, 0, 8},
+     {.id = S("r-6"),
+      .status = S("held"),
+      .order_id = S("o"),
+      .reason = S(""),
+      .created_at = 10,
+      .expires_at = 20,
+      .has_replayed = true,
+      .n_allocations = 1,
+      .explain = S("[{\"location\":\"a\",\"distance_km\":1.5,\"priority\":0}]")},
+     false,
+     false,
+     0,
+     -1,
+     8},
+    /* Backorders: every allocation says how many of its units are
+     * backordered, 0 included. */
+    {"backorders",
+     {.id = S("r-7"),
+      .status = S("held"),
+      .order_id = S("o"),
+      .reason = S(""),
+      .created_at = 1,
+      .expires_at = 2,
+      .has_replayed = true,
+      .n_allocations = 2,
+      .flags = HOLD_BACKORDER},
+     false,
+     false,
+     0,
+     -1,
+     7},
+    /* A partial hold lists the lines not filled, [] when none is short. */
+    {"partial, two lines short",
+     {.id = S("r-8"),
+      .status = S("held"),
+      .order_id = S("o"),
+      .reason = S(""),
+      .created_at = 1,
+      .expires_at = 2,
+      .has_replayed = true,
+      .n_allocations = 1,
+      .flags = HOLD_PARTIAL,
+      .n_shortages = 2},
+     false,
+     false,
+     0,
+     -1,
+     8},
+    {"partial, filled",
+     {.id = S("r-9"),
+      .status = S("held"),
+      .order_id = S(""),
+      .reason = S(""),
+      .created_at = 1,
+      .expires_at = 2,
+      .n_allocations = 2,
+      .flags = HOLD_PARTIAL},
+     true,
+     false,
+     -1,
+     -1,
+     7},
+    {"backorders and partial, released",
+     {.id = S("r-10"),
+      .status = S("released"),
+      .order_id = S("o"),
+      .reason = S("r"),
+      .created_at = 1,
+      .expires_at = 2,
+      .n_allocations = 2,
+      .flags = HOLD_BACKORDER | HOLD_PARTIAL,
+      .n_shortages = 1},
+     false,
+     true,
+     -1,
+     -1,
+     8},
+    /* Shortages a hold without HOLD_PARTIAL was given are not shown. */
+    {"shortages without the flag",
+     {.id = S("r-11"),
+      .status = S("held"),
+      .order_id = S("o"),
+      .reason = S(""),
+      .created_at = 1,
+      .expires_at = 2,
+      .n_allocations = 1,
+      .n_shortages = 2},
+     false,
+     false,
+     -1,
+     -1,
+     6},
+    /* reservation.update and .transfer say whether they changed it. */
+    {"changed",
+     {.id = S("r-12"),
+      .status = S("held"),
+      .order_id = S("o"),
+      .reason = S(""),
+      .created_at = 1,
+      .expires_at = 2,
+      .n_allocations = 2,
+      .flags = HOLD_PARTIAL,
+      .has_changed = true,
+      .changed = true},
+     false,
+     false,
+     -1,
+     1,
+     8},
+    {"not changed",
+     {.id = S("r-13"),
+      .status = S("held"),
+      .order_id = S(""),
+      .reason = S(""),
+      .created_at = 1,
+      .expires_at = 2,
+      .n_allocations = 1,
+      .flags = HOLD_BACKORDER,
+      .has_changed = true},
+     true,
+     false,
+     -1,
+     0,
+     7},
 };
+
+/* Checks a member that is true, false or absent (want 1, 0, -1). */
+static void check_flag(const char *what, const cJSON *obj, const char *key, int want)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (want < 0 && v != NULL)
+        fail_msg("%s: %s present, expected absent", what, key);
+    if (want == 0 && !cJSON_IsFalse(v))
+        fail_msg("%s: %s is not false", what, key);
+    if (want == 1 && !cJSON_IsTrue(v))
+        fail_msg("%s: %s is not true", what, key);
+}
 
 static void test_reservation(void **state)
 {
@@ -310,9 +576,12 @@ static void test_reservation(void **state)
     for (size_t i = 0; i < sizeof reservation_cases / sizeof reservation_cases[0]; i++) {
         const struct reservation_case *tc = &reservation_cases[i];
         struct allocation storage[2];
+        struct shortage short_storage[2];
         memcpy(storage, two_allocations, sizeof storage);
+        memcpy(short_storage, two_shortages, sizeof short_storage);
         struct reservation copy = tc->r;
         copy.allocations = storage;
+        copy.shortages = short_storage;
         const struct reservation *r = &copy;
         struct buf out;
         buf_init(&out);
@@ -331,6 +600,7 @@ static void test_reservation(void **state)
         check_num(tc->name, v, "created_at", r->created_at);
         check_num(tc->name, v, "expires_at", r->expires_at);
 
+        bool backorders = (r->flags & HOLD_BACKORDER) != 0;
         const cJSON *allocs = cJSON_GetObjectItemCaseSensitive(v, "allocations");
         if (!cJSON_IsArray(allocs) || (size_t)cJSON_GetArraySize(allocs) != r->n_allocations)
             fail_msg("%s: allocations is not an array of %zu", tc->name, r->n_allocations);
@@ -340,8 +610,29 @@ static void test_reservation(void **state)
             check_str(tc->name, a, "sku", want->sku.p, want->sku.n);
             check_str(tc->name, a, "location", want->location.p, want->location.n);
             check_num(tc->name, a, "quantity", want->quantity);
-            if (cJSON_GetArraySize(a) != 3)
-                fail_msg("%s: allocation %zu has extra members", tc->name, k);
+            if (backorders)
+                check_num(tc->name, a, "backordered", want->backordered);
+            if (cJSON_GetArraySize(a) != (backorders ? 4 : 3))
+                fail_msg("%s: allocation %zu has %d members", tc->name, k, cJSON_GetArraySize(a));
+        }
+
+        const cJSON *shortages = cJSON_GetObjectItemCaseSensitive(v, "shortages");
+        if (!(r->flags & HOLD_PARTIAL)) {
+            if (shortages != NULL)
+                fail_msg("%s: shortages present, expected absent", tc->name);
+        } else if (!cJSON_IsArray(shortages) ||
+                   (size_t)cJSON_GetArraySize(shortages) != r->n_shortages) {
+            fail_msg("%s: shortages is not an array of %zu", tc->name, r->n_shortages);
+        } else {
+            for (size_t k = 0; k < r->n_shortages; k++) {
+                const cJSON *s = cJSON_GetArrayItem(shortages, (int)k);
+                const struct shortage *want = &r->shortages[k];
+                check_str(tc->name, s, "sku", want->sku.p, want->sku.n);
+                check_num(tc->name, s, "requested", want->requested);
+                check_num(tc->name, s, "allocated", want->allocated);
+                if (cJSON_GetArraySize(s) != 3)
+                    fail_msg("%s: shortage %zu has extra members", tc->name, k);
+            }
         }
 
         if (tc->has_reason)
@@ -349,13 +640,8 @@ static void test_reservation(void **state)
         else if (cJSON_GetObjectItemCaseSensitive(v, "reason") != NULL)
             fail_msg("%s: reason present, expected absent", tc->name);
 
-        const cJSON *replayed = cJSON_GetObjectItemCaseSensitive(v, "replayed");
-        if (tc->replayed < 0 && replayed != NULL)
-            fail_msg("%s: replayed present, expected absent", tc->name);
-        if (tc->replayed == 0 && !cJSON_IsFalse(replayed))
-            fail_msg("%s: replayed is not false", tc->name);
-        if (tc->replayed == 1 && !cJSON_IsTrue(replayed))
-            fail_msg("%s: replayed is not true", tc->name);
+        check_flag(tc->name, v, "replayed", tc->replayed);
+        check_flag(tc->name, v, "changed", tc->changed);
 
         const cJSON *explain = cJSON_GetObjectItemCaseSensitive(v, "explain");
         char *text = explain ? cJSON_PrintUnformatted(explain) : NULL;
@@ -503,6 +789,8 @@ static void test_sort(void **state)
             rows[k].on_hand = (long long)k;
             rows[k].reserved = (long long)k * 10;
             rows[k].safety_stock = (long long)k * 100;
+            rows[k].backorder_limit = (long long)k * 1000;
+            rows[k].low_stock_threshold = (long long)k * 10000 - 1;
         }
         stock_rows_sort(rows, tc->n);
         for (size_t k = 0; k < tc->n; k++) {
@@ -512,7 +800,8 @@ static void test_sort(void **state)
                          (int)rows[k].location.n, rows[k].location.p, tc->out[k]);
             long long tag = rows[k].on_hand;
             if (strcmp(tc->in[tag], tc->out[k]) != 0 || rows[k].reserved != tag * 10 ||
-                rows[k].safety_stock != tag * 100)
+                rows[k].safety_stock != tag * 100 || rows[k].backorder_limit != tag * 1000 ||
+                rows[k].low_stock_threshold != tag * 10000 - 1)
                 fail_msg("%s: row %zu was not moved whole", tc->name, k);
         }
     }
@@ -525,9 +814,9 @@ static void test_sort_lengths(void **state)
     (void)state;
     static const char text[] = "abcab";
     struct stock_row rows[3] = {
-        {{text, 3}, 0, 0, 0}, /* "abc" */
-        {{text, 2}, 1, 0, 0}, /* "ab" */
-        {{text + 3, 2}, 2, 0, 0}, /* "ab" again, elsewhere */
+        {{text, 3}, 0, 0, 0, 0, -1},     /* "abc" */
+        {{text, 2}, 1, 0, 0, 0, -1},     /* "ab" */
+        {{text + 3, 2}, 2, 0, 0, 0, -1}, /* "ab" again, elsewhere */
     };
     stock_rows_sort(rows, 3);
     assert_int_equal(rows[0].location.n, 2);

@@ -112,6 +112,8 @@ static const struct method_case {
     {"commit", METHOD_COMMIT},
     {"release", METHOD_RELEASE},
     {"extend", METHOD_EXTEND},
+    {"reservation.update", METHOD_RESERVATION_UPDATE},
+    {"reservation.transfer", METHOD_RESERVATION_TRANSFER},
     {"stock.audit", METHOD_STOCK_AUDIT},
     {"location.set", METHOD_LOCATION_SET},
     {"location.get", METHOD_LOCATION_GET},
@@ -134,6 +136,12 @@ static const struct method_case {
     {"stock.sett", -1},
     {"reservation", -1},
     {"reservation.get.x", -1},
+    {"reservation.Update", -1},
+    {"reservation.updates", -1},
+    {"reservation.transfer ", -1},
+    {"update", -1},
+    {"transfer", -1},
+    {"reservation_update", -1},
     {"no.such", -1},
 };
 
@@ -296,6 +304,10 @@ static const struct accept_case {
     const char *locations[4];
     unsigned n_items;
     struct want_item items[4];
+    long long backorder_limit, low_stock_threshold; /* stock.set */
+    bool allow_backorder, allow_partial;            /* reserve */
+    const char *from, *to;                          /* reservation.transfer */
+    long long quantity;
 } accept_cases[] = {
     {.name = "ping without params", .method = METHOD_PING},
     {.name = "ping with empty params", .method = METHOD_PING, .params = "{}"},
@@ -450,6 +462,86 @@ static const struct accept_case {
      .method = METHOD_RESERVATION_GET,
      .params = "{\"reservation_id\":\"r-0123456789abcdef\"}",
      .reservation_id = "r-0123456789abcdef"},
+    {.name = "stock.set with a backorder limit and a low-stock threshold",
+     .method = METHOD_STOCK_SET,
+     .params = "{\"sku\":\"S\",\"location\":\"L\",\"on_hand\":0,\"backorder_limit\":7,"
+               "\"low_stock_threshold\":3}",
+     .present = HAS_BACKORDER_LIMIT | HAS_LOW_STOCK,
+     .sku = "S",
+     .location = "L",
+     .backorder_limit = 7,
+     .low_stock_threshold = 3},
+    {.name = "stock.set clearing the low-stock threshold",
+     .method = METHOD_STOCK_SET,
+     .params = "{\"sku\":\"S\",\"location\":\"L\",\"on_hand\":4,\"low_stock_threshold\":null,"
+               "\"backorder_limit\":0}",
+     .present = HAS_BACKORDER_LIMIT | HAS_LOW_STOCK | CLEAR_LOW_STOCK,
+     .sku = "S",
+     .location = "L",
+     .on_hand = 4},
+    {.name = "reserve allowing backorders and partial holds",
+     .method = METHOD_RESERVE,
+     .params = "{\"items\":[{\"sku\":\"A\",\"quantity\":2}],\"allow_backorder\":true,"
+               "\"allow_partial\":true}",
+     .present = HAS_ALLOW_BACKORDER | HAS_ALLOW_PARTIAL,
+     .n_items = 1,
+     .items = {{"A", 2}},
+     .allow_backorder = true,
+     .allow_partial = true},
+    {.name = "reserve with both flags false",
+     .method = METHOD_RESERVE,
+     .params = "{\"allow_partial\":false,\"items\":[{\"sku\":\"A\",\"quantity\":2}],"
+               "\"allow_backorder\":false}",
+     .present = HAS_ALLOW_BACKORDER | HAS_ALLOW_PARTIAL,
+     .n_items = 1,
+     .items = {{"A", 2}}},
+    {.name = "reserve with allow_partial alone",
+     .method = METHOD_RESERVE,
+     .params = "{\"items\":[{\"sku\":\"A\",\"quantity\":1}],\"allow_partial\":true}",
+     .present = HAS_ALLOW_PARTIAL,
+     .n_items = 1,
+     .items = {{"A", 1}},
+     .allow_partial = true},
+    {.name = "reservation.update, a line dropped and one set",
+     .method = METHOD_RESERVATION_UPDATE,
+     .params = "{\"reservation_id\":\"r-1\",\"items\":[{\"sku\":\"A\",\"quantity\":0},"
+               "{\"sku\":\"B\",\"quantity\":1000000000}]}",
+     .reservation_id = "r-1",
+     .n_items = 2,
+     .items = {{"A", 0}, {"B", 1000000000}}},
+    {.name = "reservation.update, items first",
+     .method = METHOD_RESERVATION_UPDATE,
+     .params = "{\"items\":[{\"quantity\":3,\"sku\":\"A\"}],\"reservation_id\":\"r-1\"}",
+     .reservation_id = "r-1",
+     .n_items = 1,
+     .items = {{"A", 3}}},
+    {.name = "reservation.transfer of all units",
+     .method = METHOD_RESERVATION_TRANSFER,
+     .params = "{\"reservation_id\":\"r-1\",\"sku\":\"A\",\"from\":\"wh-1\",\"to\":\"wh-2\"}",
+     .reservation_id = "r-1",
+     .sku = "A",
+     .from = "wh-1",
+     .to = "wh-2"},
+    {.name = "reservation.transfer of a quantity, locations differing in case",
+     .method = METHOD_RESERVATION_TRANSFER,
+     .params = "{\"to\":\"WH\",\"quantity\":5,\"from\":\"wh\",\"sku\":\"A\","
+               "\"reservation_id\":\"r-1\"}",
+     .present = HAS_QUANTITY,
+     .reservation_id = "r-1",
+     .sku = "A",
+     .from = "wh",
+     .to = "WH",
+     .quantity = 5},
+    {.name = "reservation.transfer to a location whose name starts with from's",
+     .method = METHOD_RESERVATION_TRANSFER,
+     .params = "{\"reservation_id\":\"r-1\",\"sku\":\"A\",\"from\":\"wh\",\"to\":\"wh-1\","
+               "\"quantity\":1000000000}",
+     .present = HAS_QUANTITY,
+     .reservation_id = "r-1",
+     .sku = "A",
+     .from = "wh",
+     .to = "wh-1",
+     .quantity = 1000000000},
 };
 
 static void test_accept(void **state)
@@ -499,6 +591,18 @@ static void test_accept(void **state)
                 p->items[k].quantity != tc->items[k].quantity)
                 fail_msg("%s: items[%u] is %.*s x %lld", tc->name, k, (int)p->items[k].sku.s.n,
                          p->items[k].sku.s.p, p->items[k].quantity);
+        if (p->backorder_limit != tc->backorder_limit ||
+            p->low_stock_threshold != tc->low_stock_threshold)
+            fail_msg("%s: backorder_limit %lld low_stock_threshold %lld", tc->name,
+                     p->backorder_limit, p->low_stock_threshold);
+        if (p->allow_backorder != tc->allow_backorder || p->allow_partial != tc->allow_partial)
+            fail_msg("%s: allow_backorder %d allow_partial %d", tc->name, p->allow_backorder,
+                     p->allow_partial);
+        if (!ident_is(&p->from, tc->from) || !ident_is(&p->to, tc->to))
+            fail_msg("%s: from '%.*s' to '%.*s'", tc->name, (int)p->from.s.n, p->from.s.p,
+                     (int)p->to.s.n, p->to.s.p);
+        if (p->quantity != tc->quantity)
+            fail_msg("%s: quantity %lld", tc->name, p->quantity);
         run_free(&r);
     }
 }
@@ -532,8 +636,8 @@ static const struct reject_case {
     {"stock.adjust with on_hand", METHOD_STOCK_ADJUST,
      "{\"sku\":\"A\",\"location\":\"L\",\"delta\":1,\"on_hand\":1}", "on_hand"},
     {"stock.get without params", METHOD_STOCK_GET, NULL, "sku"},
-    {"stock.get with location (singular)", METHOD_STOCK_GET,
-     "{\"sku\":\"A\",\"location\":\"L\"}", "location"},
+    {"stock.get with location (singular)", METHOD_STOCK_GET, "{\"sku\":\"A\",\"location\":\"L\"}",
+     "location"},
     {"channel.set without params", METHOD_CHANNEL_SET, NULL, "channel"},
     {"channel.set without locations", METHOD_CHANNEL_SET, "{\"channel\":\"web\"}", "locations"},
     {"channel.get without params", METHOD_CHANNEL_GET, NULL, "channel"},
@@ -559,23 +663,21 @@ static const struct reject_case {
     {"unknown member in an item", METHOD_RESERVE,
      "{\"items\":[{\"sku\":\"A\",\"quantity\":1,\"foo\":2}]}", "items[0].foo"},
     {"item member names are case-sensitive", METHOD_RESERVE,
-     "{\"items\":[{\"sku\":\"A\",\"quantity\":1},{\"Sku\":\"B\",\"quantity\":1}]}",
-     "items[1].Sku"},
+     "{\"items\":[{\"sku\":\"A\",\"quantity\":1},{\"Sku\":\"B\",\"quantity\":1}]}", "items[1].Sku"},
     {"empty item", METHOD_RESERVE, "{\"items\":[{}]}", "items[0].sku"},
     {"item without sku", METHOD_RESERVE, "{\"items\":[{\"quantity\":1}]}", "items[0].sku"},
     {"item sku a number", METHOD_RESERVE, "{\"items\":[{\"sku\":5,\"quantity\":1}]}",
      "items[0].sku"},
     {"item sku empty", METHOD_RESERVE, "{\"items\":[{\"sku\":\"\",\"quantity\":1}]}",
      "items[0].sku"},
-    {"item sku too long", METHOD_RESERVE,
-     "{\"items\":[{\"sku\":\"" A128 "a\",\"quantity\":1}]}", "items[0].sku"},
+    {"item sku too long", METHOD_RESERVE, "{\"items\":[{\"sku\":\"" A128 "a\",\"quantity\":1}]}",
+     "items[0].sku"},
     {"bad sku in the second item", METHOD_RESERVE,
      "{\"items\":[{\"sku\":\"A\",\"quantity\":1},{\"sku\":\"a:b\",\"quantity\":1}]}",
      "items[1].sku"},
     {"item sku with a brace", METHOD_RESERVE, "{\"items\":[{\"sku\":\"{x}\",\"quantity\":1}]}",
      "items[0].sku"},
-    {"item without quantity", METHOD_RESERVE, "{\"items\":[{\"sku\":\"A\"}]}",
-     "items[0].quantity"},
+    {"item without quantity", METHOD_RESERVE, "{\"items\":[{\"sku\":\"A\"}]}", "items[0].quantity"},
     {"quantity 0", METHOD_RESERVE, "{\"items\":[{\"sku\":\"A\",\"quantity\":0}]}",
      "items[0].quantity"},
     {"quantity -1", METHOD_RESERVE, "{\"items\":[{\"sku\":\"A\",\"quantity\":-1}]}",
@@ -584,8 +686,8 @@ static const struct reject_case {
      "items[0].quantity"},
     {"quantity 0.5", METHOD_RESERVE, "{\"items\":[{\"sku\":\"A\",\"quantity\":0.5}]}",
      "items[0].quantity"},
-    {"quantity 1e9 + 1", METHOD_RESERVE,
-     "{\"items\":[{\"sku\":\"A\",\"quantity\":1000000001}]}", "items[0].quantity"},
+    {"quantity 1e9 + 1", METHOD_RESERVE, "{\"items\":[{\"sku\":\"A\",\"quantity\":1000000001}]}",
+     "items[0].quantity"},
     {"quantity 2^53 + 1", METHOD_RESERVE,
      "{\"items\":[{\"sku\":\"A\",\"quantity\":9007199254740993}]}", "items[0].quantity"},
     {"quantity a string", METHOD_RESERVE, "{\"items\":[{\"sku\":\"A\",\"quantity\":\"1\"}]}",
@@ -610,6 +712,93 @@ static const struct reject_case {
     {"a bad quantity is named before the duplicate sku", METHOD_RESERVE,
      "{\"items\":[{\"sku\":\"A\",\"quantity\":1},{\"sku\":\"A\",\"quantity\":0}]}",
      "items[1].quantity"},
+
+    /* stock.set's and reserve's new fields on the wrong method. */
+    {"stock.adjust with backorder_limit", METHOD_STOCK_ADJUST,
+     "{\"sku\":\"A\",\"location\":\"L\",\"delta\":1,\"backorder_limit\":1}", "backorder_limit"},
+    {"stock.adjust with low_stock_threshold", METHOD_STOCK_ADJUST,
+     "{\"sku\":\"A\",\"location\":\"L\",\"delta\":1,\"low_stock_threshold\":null}",
+     "low_stock_threshold"},
+    {"stock.set with allow_backorder", METHOD_STOCK_SET,
+     "{\"sku\":\"A\",\"location\":\"L\",\"on_hand\":1,\"allow_backorder\":true}",
+     "allow_backorder"},
+    {"reservation.update with allow_partial", METHOD_RESERVATION_UPDATE,
+     "{\"reservation_id\":\"r\",\"items\":[{\"sku\":\"A\",\"quantity\":1}],"
+     "\"allow_partial\":true}",
+     "allow_partial"},
+
+    /* reservation.update: its items follow reserve's, with quantity 0. */
+    {"update without params", METHOD_RESERVATION_UPDATE, NULL, "reservation_id"},
+    {"update without items", METHOD_RESERVATION_UPDATE, "{\"reservation_id\":\"r\"}", "items"},
+    {"update without reservation_id", METHOD_RESERVATION_UPDATE,
+     "{\"items\":[{\"sku\":\"A\",\"quantity\":1}]}", "reservation_id"},
+    {"update with empty items", METHOD_RESERVATION_UPDATE,
+     "{\"reservation_id\":\"r\",\"items\":[]}", "items"},
+    {"update with items an object", METHOD_RESERVATION_UPDATE,
+     "{\"reservation_id\":\"r\",\"items\":{\"sku\":\"A\",\"quantity\":1}}", "items"},
+    {"update item not an object", METHOD_RESERVATION_UPDATE,
+     "{\"reservation_id\":\"r\",\"items\":[{\"sku\":\"A\",\"quantity\":1},7]}", "items[1]"},
+    {"update item without sku", METHOD_RESERVATION_UPDATE,
+     "{\"reservation_id\":\"r\",\"items\":[{\"quantity\":0}]}", "items[0].sku"},
+    {"update item with a bad sku", METHOD_RESERVATION_UPDATE,
+     "{\"reservation_id\":\"r\",\"items\":[{\"sku\":\"a b\",\"quantity\":0}]}", "items[0].sku"},
+    {"update item without quantity", METHOD_RESERVATION_UPDATE,
+     "{\"reservation_id\":\"r\",\"items\":[{\"sku\":\"A\"}]}", "items[0].quantity"},
+    {"update quantity -1", METHOD_RESERVATION_UPDATE,
+     "{\"reservation_id\":\"r\",\"items\":[{\"sku\":\"A\",\"quantity\":-1}]}", "items[0].quantity"},
+    {"update quantity -0.5", METHOD_RESERVATION_UPDATE,
+     "{\"reservation_id\":\"r\",\"items\":[{\"sku\":\"A\",\"quantity\":-0.5}]}",
+     "items[0].quantity"},
+    {"update quantity 0.5", METHOD_RESERVATION_UPDATE,
+     "{\"reservation_id\":\"r\",\"items\":[{\"sku\":\"A\",\"quantity\":0.5}]}",
+     "items[0].quantity"},
+    {"update quantity 1e9 + 1", METHOD_RESERVATION_UPDATE,
+     "{\"reservation_id\":\"r\",\"items\":[{\"sku\":\"A\",\"quantity\":1000000001}]}",
+     "items[0].quantity"},
+    {"update quantity null", METHOD_RESERVATION_UPDATE,
+     "{\"reservation_id\":\"r\",\"items\":[{\"sku\":\"A\",\"quantity\":null}]}",
+     "items[0].quantity"},
+    {"update quantity a string", METHOD_RESERVATION_UPDATE,
+     "{\"reservation_id\":\"r\",\"items\":[{\"sku\":\"A\",\"quantity\":\"0\"}]}",
+     "items[0].quantity"},
+    {"update unknown member in an item", METHOD_RESERVATION_UPDATE,
+     "{\"reservation_id\":\"r\",\"items\":[{\"sku\":\"A\",\"quantity\":0,\"location\":\"L\"}]}",
+     "items[0].location"},
+    {"update repeating a sku", METHOD_RESERVATION_UPDATE,
+     "{\"reservation_id\":\"r\",\"items\":[{\"sku\":\"A\",\"quantity\":0},"
+     "{\"sku\":\"A\",\"quantity\":0}]}",
+     "items"},
+    {"update with a top-level sku", METHOD_RESERVATION_UPDATE,
+     "{\"reservation_id\":\"r\",\"sku\":\"A\",\"items\":[{\"sku\":\"A\",\"quantity\":1}]}", "sku"},
+    {"update with ttl_ms", METHOD_RESERVATION_UPDATE,
+     "{\"reservation_id\":\"r\",\"items\":[{\"sku\":\"A\",\"quantity\":1}],\"ttl_ms\":1000}",
+     "ttl_ms"},
+
+    /* reservation.transfer */
+    {"transfer without params", METHOD_RESERVATION_TRANSFER, NULL, "reservation_id"},
+    {"transfer without sku", METHOD_RESERVATION_TRANSFER,
+     "{\"reservation_id\":\"r\",\"from\":\"a\",\"to\":\"b\"}", "sku"},
+    {"transfer without from", METHOD_RESERVATION_TRANSFER,
+     "{\"reservation_id\":\"r\",\"sku\":\"A\",\"to\":\"b\"}", "from"},
+    {"transfer without to", METHOD_RESERVATION_TRANSFER,
+     "{\"reservation_id\":\"r\",\"sku\":\"A\",\"from\":\"a\"}", "to"},
+    {"transfer to where it is", METHOD_RESERVATION_TRANSFER,
+     "{\"reservation_id\":\"r\",\"sku\":\"A\",\"from\":\"wh-1\",\"to\":\"wh-1\"}", "to"},
+    {"transfer to where it is, to first", METHOD_RESERVATION_TRANSFER,
+     "{\"to\":\"wh-1\",\"quantity\":2,\"from\":\"wh-1\",\"sku\":\"A\",\"reservation_id\":\"r\"}",
+     "to"},
+    {"transfer: a bad value is named before from == to", METHOD_RESERVATION_TRANSFER,
+     "{\"reservation_id\":\"r\",\"sku\":\"A\",\"from\":\"a\",\"to\":\"a\",\"quantity\":0}",
+     "quantity"},
+    {"transfer: a missing field is named before from == to", METHOD_RESERVATION_TRANSFER,
+     "{\"reservation_id\":\"r\",\"from\":\"a\",\"to\":\"a\"}", "sku"},
+    {"transfer with items", METHOD_RESERVATION_TRANSFER,
+     "{\"reservation_id\":\"r\",\"sku\":\"A\",\"from\":\"a\",\"to\":\"b\","
+     "\"items\":[{\"sku\":\"A\",\"quantity\":1}]}",
+     "items"},
+    {"transfer with location", METHOD_RESERVATION_TRANSFER,
+     "{\"reservation_id\":\"r\",\"sku\":\"A\",\"from\":\"a\",\"to\":\"b\",\"location\":\"c\"}",
+     "location"},
 };
 
 static void test_reject(void **state)
@@ -698,9 +887,34 @@ static const char *const bad_max_distance[] = {"0", "-1", "-0.5", "-0", "\"5\"",
                                                "1e999", "-1e999", "[]", NULL};
 static const char *const bad_explain[] = {"1", "0", "\"true\"", "null", "[]", "{}", NULL};
 static const char *const bad_destination[] = {"1", "\"52,13\"", "null", "[]", "true", NULL};
+/* backorder_limit: 0..1e9. */
+static const char *const bad_backorder_limit[] = {
+    "-1",    "1000000001", "1e10",  "1.5", "0.5", "-0.5", "\"1\"",
+    "null",  "true",       "false", "[]",  "[1]", "{}",   "9007199254740993",
+    "1e300", NULL};
+/* low_stock_threshold: 0..1e15, or null (which clears it). */
+static const char *const bad_low_stock[] = {
+    "-1", "1000000000000001",  "1e16",  "1.5", "\"5\"", "\"null\"", "true", "false", "[]", "[null]",
+    "{}", "-9007199254740993", "1e300", NULL};
+/* transfer's quantity: 1..1e9. */
+static const char *const bad_quantity[] = {
+    "0",    "-0", "-1", "1000000001",       "1.5",   "0.5", "\"1\"", "null",
+    "true", "[]", "{}", "9007199254740993", "1e300", NULL};
+/* reservation.update's items: as reserve's (quantity 0 is allowed). */
+static const char *const bad_update_items[] = {
+    "[]",
+    "{}",
+    "\"A\"",
+    "null",
+    "1",
+    "true",
+    "[{\"sku\":\"A\",\"quantity\":0},{\"sku\":\"A\",\"quantity\":0}]",
+    NULL};
 
 /* Valid params holding every field of each method. */
-#define BASE_STOCK_SET "{\"sku\":\"SKU-1\",\"location\":\"wh-1\",\"on_hand\":5,\"safety_stock\":1}"
+#define BASE_STOCK_SET                                                                             \
+    "{\"sku\":\"SKU-1\",\"location\":\"wh-1\",\"on_hand\":5,\"safety_stock\":1,"                   \
+    "\"backorder_limit\":4,\"low_stock_threshold\":2}"
 #define BASE_STOCK_ADJUST                                                                          \
     "{\"sku\":\"SKU-1\",\"location\":\"wh-1\",\"delta\":-2,\"reason\":\"damaged\"}"
 #define BASE_STOCK_GET "{\"sku\":\"SKU-1\",\"locations\":[\"wh-1\",\"wh-2\"]}"
@@ -712,15 +926,22 @@ static const char *const bad_destination[] = {"1", "\"52,13\"", "null", "[]", "t
 #define BASE_LOCATION_GET "{\"location\":\"wh-1\"}"
 #define BASE_CHANNEL_GET "{\"channel\":\"web\"}"
 #define BASE_RESERVE                                                                               \
-    "{\"order_id\":\"ord-1\",\"items\":[{\"sku\":\"A\",\"quantity\":2}],\"channel\":\"web\","    \
-    "\"locations\":[\"wh-1\"],\"strategy\":\"auto\",\"ttl_ms\":60000,"                           \
-    "\"destination\":{\"lat\":1,\"lng\":2,\"zone\":\"DE\"},\"max_distance_km\":50.5,\"explain\":true}"
+    "{\"order_id\":\"ord-1\",\"items\":[{\"sku\":\"A\",\"quantity\":2}],\"channel\":\"web\","      \
+    "\"locations\":[\"wh-1\"],\"strategy\":\"auto\",\"ttl_ms\":60000,"                             \
+    "\"destination\":{\"lat\":1,\"lng\":2,\"zone\":\"DE\"},\"max_distance_km\":50.5,\"explain\":"  \
+    "true,"                                                                                        \
+    "\"allow_backorder\":true,\"allow_partial\":false}"
 #define BASE_RESERVATION_GET "{\"reservation_id\":\"r-1\"}"
 #define BASE_AUTH "{\"token\":\"s3cret token\"}"
 #define BASE_COMMIT "{\"reservation_id\":\"r-1\"}"
 #define BASE_RELEASE "{\"reservation_id\":\"r-1\",\"reason\":\"payment failed\"}"
 #define BASE_EXTEND "{\"reservation_id\":\"r-1\",\"ttl_ms\":60000}"
 #define BASE_STOCK_AUDIT "{\"sku\":\"SKU-1\"}"
+#define BASE_RESERVATION_UPDATE                                                                    \
+    "{\"reservation_id\":\"r-1\",\"items\":[{\"sku\":\"A\",\"quantity\":0},"                       \
+    "{\"sku\":\"B\",\"quantity\":3}]}"
+#define BASE_RESERVATION_TRANSFER                                                                  \
+    "{\"reservation_id\":\"r-1\",\"sku\":\"A\",\"from\":\"wh-1\",\"to\":\"wh-2\",\"quantity\":2}"
 
 static const struct bad_field_case {
     enum method_id method;
@@ -759,6 +980,17 @@ static const struct bad_field_case {
     {METHOD_RESERVE, BASE_RESERVE, "destination", bad_destination},
     {METHOD_RESERVE, BASE_RESERVE, "max_distance_km", bad_max_distance},
     {METHOD_RESERVE, BASE_RESERVE, "explain", bad_explain},
+    {METHOD_STOCK_SET, BASE_STOCK_SET, "backorder_limit", bad_backorder_limit},
+    {METHOD_STOCK_SET, BASE_STOCK_SET, "low_stock_threshold", bad_low_stock},
+    {METHOD_RESERVE, BASE_RESERVE, "allow_backorder", bad_explain},
+    {METHOD_RESERVE, BASE_RESERVE, "allow_partial", bad_explain},
+    {METHOD_RESERVATION_UPDATE, BASE_RESERVATION_UPDATE, "reservation_id", bad_ident},
+    {METHOD_RESERVATION_UPDATE, BASE_RESERVATION_UPDATE, "items", bad_update_items},
+    {METHOD_RESERVATION_TRANSFER, BASE_RESERVATION_TRANSFER, "reservation_id", bad_ident},
+    {METHOD_RESERVATION_TRANSFER, BASE_RESERVATION_TRANSFER, "sku", bad_ident},
+    {METHOD_RESERVATION_TRANSFER, BASE_RESERVATION_TRANSFER, "from", bad_ident},
+    {METHOD_RESERVATION_TRANSFER, BASE_RESERVATION_TRANSFER, "to", bad_ident},
+    {METHOD_RESERVATION_TRANSFER, BASE_RESERVATION_TRANSFER, "quantity", bad_quantity},
 };
 
 /* Parses base and puts value (JSON text) under field. */
@@ -797,8 +1029,27 @@ static void test_bad_values(void **state)
 }
 
 /* Values at the edges that must be accepted, and where they land. */
-enum slot { S_SKU, S_LOCATION, S_CHANNEL, S_ORDER_ID, S_RESERVATION_ID, S_REASON, S_ON_HAND,
-            S_SAFETY, S_DELTA, S_TTL, S_STRATEGY };
+enum slot {
+    S_SKU,
+    S_LOCATION,
+    S_CHANNEL,
+    S_ORDER_ID,
+    S_RESERVATION_ID,
+    S_REASON,
+    S_ON_HAND,
+    S_SAFETY,
+    S_DELTA,
+    S_TTL,
+    S_STRATEGY,
+    S_BACKORDER_LIMIT,
+    S_LOW_STOCK, /* the threshold, -1 when cleared (null) */
+    S_ALLOW_BACKORDER,
+    S_ALLOW_PARTIAL,
+    S_FROM,
+    S_TO,
+    S_QUANTITY,
+    S_ITEM_QUANTITY /* the first item's */
+};
 
 static const struct good_case {
     enum method_id method;
@@ -833,12 +1084,12 @@ static const struct good_case {
     {METHOD_STOCK_ADJUST, BASE_STOCK_ADJUST, "reason", "\"x\"", S_REASON, "x", 0},
     {METHOD_STOCK_ADJUST, BASE_STOCK_ADJUST, "reason", "\"" A256 "\"", S_REASON, A256, 0},
     {METHOD_STOCK_ADJUST, BASE_STOCK_ADJUST, "reason", "\"" E256 "\"", S_REASON, E256, 0},
-    {METHOD_STOCK_ADJUST, BASE_STOCK_ADJUST, "reason", "\"a \\\"quoted\\\" note: {x}\"",
-     S_REASON, "a \"quoted\" note: {x}", 0},
+    {METHOD_STOCK_ADJUST, BASE_STOCK_ADJUST, "reason", "\"a \\\"quoted\\\" note: {x}\"", S_REASON,
+     "a \"quoted\" note: {x}", 0},
     {METHOD_STOCK_ADJUST, BASE_STOCK_ADJUST, "reason", "\"\xef\xbf\xbd \xf4\x8f\xbf\xbf\"",
      S_REASON, "\xef\xbf\xbd \xf4\x8f\xbf\xbf", 0},
-    {METHOD_STOCK_ADJUST, BASE_STOCK_ADJUST, "reason", "\"\xc2\x80\xdf\xbf\xe0\xa0\x80\"",
-     S_REASON, "\xc2\x80\xdf\xbf\xe0\xa0\x80", 0},
+    {METHOD_STOCK_ADJUST, BASE_STOCK_ADJUST, "reason", "\"\xc2\x80\xdf\xbf\xe0\xa0\x80\"", S_REASON,
+     "\xc2\x80\xdf\xbf\xe0\xa0\x80", 0},
     {METHOD_CHANNEL_GET, BASE_CHANNEL_GET, "channel", "\"" A128 "\"", S_CHANNEL, A128, 0},
     {METHOD_RESERVE, BASE_RESERVE, "order_id", "\"ord/2024@web+1=x~y_z.-\"", S_ORDER_ID,
      "ord/2024@web+1=x~y_z.-", 0},
@@ -847,11 +1098,40 @@ static const struct good_case {
     {METHOD_RESERVE, BASE_RESERVE, "ttl_ms", "86400000", S_TTL, NULL, 86400000},
     {METHOD_RESERVE, BASE_RESERVE, "strategy", "\"auto\"", S_STRATEGY, NULL, STRATEGY_AUTO},
     {METHOD_RESERVE, BASE_RESERVE, "strategy", "\"single\"", S_STRATEGY, NULL, STRATEGY_SINGLE},
-    {METHOD_RESERVE, BASE_RESERVE, "strategy", "\"per_line\"", S_STRATEGY, NULL,
-     STRATEGY_PER_LINE},
+    {METHOD_RESERVE, BASE_RESERVE, "strategy", "\"per_line\"", S_STRATEGY, NULL, STRATEGY_PER_LINE},
     {METHOD_RESERVE, BASE_RESERVE, "strategy", "\"split\"", S_STRATEGY, NULL, STRATEGY_SPLIT},
     {METHOD_RESERVATION_GET, BASE_RESERVATION_GET, "reservation_id", "\"" A128 "\"",
      S_RESERVATION_ID, A128, 0},
+    {METHOD_STOCK_SET, BASE_STOCK_SET, "backorder_limit", "0", S_BACKORDER_LIMIT, NULL, 0},
+    {METHOD_STOCK_SET, BASE_STOCK_SET, "backorder_limit", "1", S_BACKORDER_LIMIT, NULL, 1},
+    {METHOD_STOCK_SET, BASE_STOCK_SET, "backorder_limit", "1000000000", S_BACKORDER_LIMIT, NULL,
+     1000000000},
+    {METHOD_STOCK_SET, BASE_STOCK_SET, "backorder_limit", "1e9", S_BACKORDER_LIMIT, NULL,
+     1000000000},
+    {METHOD_STOCK_SET, BASE_STOCK_SET, "low_stock_threshold", "0", S_LOW_STOCK, NULL, 0},
+    {METHOD_STOCK_SET, BASE_STOCK_SET, "low_stock_threshold", "1000000000000000", S_LOW_STOCK, NULL,
+     1000000000000000LL},
+    {METHOD_STOCK_SET, BASE_STOCK_SET, "low_stock_threshold", "null", S_LOW_STOCK, NULL, -1},
+    {METHOD_RESERVE, BASE_RESERVE, "allow_backorder", "true", S_ALLOW_BACKORDER, NULL, 1},
+    {METHOD_RESERVE, BASE_RESERVE, "allow_backorder", "false", S_ALLOW_BACKORDER, NULL, 0},
+    {METHOD_RESERVE, BASE_RESERVE, "allow_partial", "true", S_ALLOW_PARTIAL, NULL, 1},
+    {METHOD_RESERVE, BASE_RESERVE, "allow_partial", "false", S_ALLOW_PARTIAL, NULL, 0},
+    {METHOD_RESERVATION_UPDATE, BASE_RESERVATION_UPDATE, "reservation_id", "\"" A128 "\"",
+     S_RESERVATION_ID, A128, 0},
+    {METHOD_RESERVATION_UPDATE, BASE_RESERVATION_UPDATE, "items",
+     "[{\"sku\":\"A\",\"quantity\":0}]", S_ITEM_QUANTITY, NULL, 0},
+    {METHOD_RESERVATION_UPDATE, BASE_RESERVATION_UPDATE, "items",
+     "[{\"sku\":\"A\",\"quantity\":1e9}]", S_ITEM_QUANTITY, NULL, 1000000000},
+    {METHOD_RESERVATION_TRANSFER, BASE_RESERVATION_TRANSFER, "sku", "\"" A128 "\"", S_SKU, A128, 0},
+    {METHOD_RESERVATION_TRANSFER, BASE_RESERVATION_TRANSFER, "from", "\"" A128 "\"", S_FROM, A128,
+     0},
+    {METHOD_RESERVATION_TRANSFER, BASE_RESERVATION_TRANSFER, "from", "\"A-z.0_9~@/+=-\"", S_FROM,
+     "A-z.0_9~@/+=-", 0},
+    {METHOD_RESERVATION_TRANSFER, BASE_RESERVATION_TRANSFER, "to", "\"" A128 "\"", S_TO, A128, 0},
+    {METHOD_RESERVATION_TRANSFER, BASE_RESERVATION_TRANSFER, "to", "\"WH-1\"", S_TO, "WH-1", 0},
+    {METHOD_RESERVATION_TRANSFER, BASE_RESERVATION_TRANSFER, "quantity", "1", S_QUANTITY, NULL, 1},
+    {METHOD_RESERVATION_TRANSFER, BASE_RESERVATION_TRANSFER, "quantity", "1000000000", S_QUANTITY,
+     NULL, 1000000000},
 };
 
 static void test_good_values(void **state)
@@ -903,6 +1183,30 @@ static void test_good_values(void **state)
         case S_STRATEGY:
             number = p->strategy;
             break;
+        case S_BACKORDER_LIMIT:
+            number = p->backorder_limit;
+            break;
+        case S_LOW_STOCK:
+            number = (p->present & CLEAR_LOW_STOCK) ? -1 : p->low_stock_threshold;
+            break;
+        case S_ALLOW_BACKORDER:
+            number = p->allow_backorder;
+            break;
+        case S_ALLOW_PARTIAL:
+            number = p->allow_partial;
+            break;
+        case S_FROM:
+            id = &p->from;
+            break;
+        case S_TO:
+            id = &p->to;
+            break;
+        case S_QUANTITY:
+            number = p->quantity;
+            break;
+        case S_ITEM_QUANTITY:
+            number = p->n_items == 1 && ident_is(&p->items[0].sku, "A") ? p->items[0].quantity : -2;
+            break;
         }
         if (id != NULL && !ident_is(id, tc->text))
             fail_msg("%s: landed as '%.*s'", what, (int)id->s.n, id->s.p ? id->s.p : "");
@@ -917,25 +1221,37 @@ static void test_good_values(void **state)
 static const struct method_base {
     enum method_id method;
     const char *full;         /* every field present */
-    const char *required[3];  /* in the method's table order */
+    const char *required[4];  /* in the method's table order */
     unsigned present;         /* bits set by full */
 } method_bases[] = {
     {METHOD_PING, "{}", {NULL}, 0},
     {METHOD_AUTH, BASE_AUTH, {"token"}, 0},
-    {METHOD_STOCK_SET, BASE_STOCK_SET, {"sku", "location", "on_hand"}, HAS_SAFETY_STOCK},
+    {METHOD_STOCK_SET,
+     BASE_STOCK_SET,
+     {"sku", "location", "on_hand"},
+     HAS_SAFETY_STOCK | HAS_BACKORDER_LIMIT | HAS_LOW_STOCK},
     {METHOD_STOCK_ADJUST, BASE_STOCK_ADJUST, {"sku", "location", "delta"}, HAS_REASON},
     {METHOD_STOCK_GET, BASE_STOCK_GET, {"sku"}, HAS_LOCATIONS},
     {METHOD_CHANNEL_SET, BASE_CHANNEL_SET, {"channel", "locations"}, HAS_RULES},
     {METHOD_CHANNEL_GET, BASE_CHANNEL_GET, {"channel"}, 0},
-    {METHOD_RESERVE, BASE_RESERVE, {"items"},
+    {METHOD_RESERVE,
+     BASE_RESERVE,
+     {"items"},
      HAS_ORDER_ID | HAS_CHANNEL | HAS_LOCATIONS | HAS_STRATEGY | HAS_TTL | HAS_DESTINATION |
-         HAS_DEST_ZONE | HAS_MAX_DISTANCE | HAS_EXPLAIN},
+         HAS_DEST_ZONE | HAS_MAX_DISTANCE | HAS_EXPLAIN | HAS_ALLOW_BACKORDER | HAS_ALLOW_PARTIAL},
     {METHOD_RESERVATION_GET, BASE_RESERVATION_GET, {"reservation_id"}, 0},
     {METHOD_COMMIT, BASE_COMMIT, {"reservation_id"}, 0},
     {METHOD_RELEASE, BASE_RELEASE, {"reservation_id"}, HAS_REASON},
     {METHOD_EXTEND, BASE_EXTEND, {"reservation_id", "ttl_ms"}, 0},
+    {METHOD_RESERVATION_UPDATE, BASE_RESERVATION_UPDATE, {"reservation_id", "items"}, 0},
+    {METHOD_RESERVATION_TRANSFER,
+     BASE_RESERVATION_TRANSFER,
+     {"reservation_id", "sku", "from", "to"},
+     HAS_QUANTITY},
     {METHOD_STOCK_AUDIT, BASE_STOCK_AUDIT, {NULL}, HAS_SKU},
-    {METHOD_LOCATION_SET, BASE_LOCATION_SET, {"location"},
+    {METHOD_LOCATION_SET,
+     BASE_LOCATION_SET,
+     {"location"},
      HAS_COORDS | HAS_ZONE | HAS_PRIORITY | HAS_TAGS},
     {METHOD_LOCATION_GET, BASE_LOCATION_GET, {"location"}, 0},
     {METHOD_LOCATION_LIST, "{}", {NULL}, 0},
@@ -961,12 +1277,25 @@ static unsigned flag_of(const char *field)
         const char *name;
         unsigned flag;
     } flags[] = {
-        {"safety_stock", HAS_SAFETY_STOCK}, {"ttl_ms", HAS_TTL},         {"order_id", HAS_ORDER_ID},
-        {"channel", HAS_CHANNEL},           {"locations", HAS_LOCATIONS}, {"reason", HAS_REASON},
-        {"strategy", HAS_STRATEGY},         {"sku", HAS_SKU},
-        {"zone", HAS_ZONE},                 {"priority", HAS_PRIORITY},   {"tags", HAS_TAGS},
-        {"rules", HAS_RULES},               {"max_distance_km", HAS_MAX_DISTANCE},
+        {"safety_stock", HAS_SAFETY_STOCK},
+        {"ttl_ms", HAS_TTL},
+        {"order_id", HAS_ORDER_ID},
+        {"channel", HAS_CHANNEL},
+        {"locations", HAS_LOCATIONS},
+        {"reason", HAS_REASON},
+        {"strategy", HAS_STRATEGY},
+        {"sku", HAS_SKU},
+        {"zone", HAS_ZONE},
+        {"priority", HAS_PRIORITY},
+        {"tags", HAS_TAGS},
+        {"rules", HAS_RULES},
+        {"max_distance_km", HAS_MAX_DISTANCE},
         {"explain", HAS_EXPLAIN},
+        {"backorder_limit", HAS_BACKORDER_LIMIT},
+        {"low_stock_threshold", HAS_LOW_STOCK},
+        {"allow_backorder", HAS_ALLOW_BACKORDER},
+        {"allow_partial", HAS_ALLOW_PARTIAL},
+        {"quantity", HAS_QUANTITY},
     };
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         if (strcmp(flags[i].name, field) == 0)
@@ -976,7 +1305,7 @@ static unsigned flag_of(const char *field)
 
 static bool is_required(const struct method_base *mb, const char *field)
 {
-    for (size_t k = 0; k < 3 && mb->required[k] != NULL; k++)
+    for (size_t k = 0; k < 4 && mb->required[k] != NULL; k++)
         if (strcmp(mb->required[k], field) == 0)
             return true;
     return false;
@@ -1045,12 +1374,14 @@ static void test_fields_of_every_method(void **state)
 
 /* ---- params: list lengths and the limits ---- */
 
-/* {"items":[{"sku":"S0","quantity":1},...]} with n items. */
-static char *items_json(unsigned n)
+/* {<head>"items":[{"sku":"S0","quantity":1},...]} with n items. */
+static char *items_json(unsigned n, const char *head)
 {
     struct buf b;
     buf_init(&b);
-    buf_appends(&b, "{\"items\":[");
+    buf_appendc(&b, '{');
+    buf_appends(&b, head);
+    buf_appends(&b, "\"items\":[");
     for (unsigned i = 0; i < n; i++) {
         buf_appends(&b, i ? ",{\"sku\":\"S" : "{\"sku\":\"S");
         buf_append_int(&b, i);
@@ -1087,17 +1418,20 @@ static const struct items_case {
     {2, 2, true},   {2, 3, false},   {1, 1, true},     {1, 2, false},     {1000, 1000, true},
 };
 
+/* reserve's and reservation.update's items alike. */
 static void test_items_limit(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof items_cases / sizeof items_cases[0]; i++) {
-        const struct items_case *tc = &items_cases[i];
+    for (size_t i = 0; i < 2 * sizeof items_cases / sizeof items_cases[0]; i++) {
+        const struct items_case *tc = &items_cases[i / 2];
+        bool update = i % 2 == 1;
         char what[80];
-        snprintf(what, sizeof what, "%u items with max_items %u", tc->n, tc->max_items);
+        snprintf(what, sizeof what, "%s: %u items with max_items %u",
+                 update ? "reservation.update" : "reserve", tc->n, tc->max_items);
         struct limits lim = {tc->max_items, DEFAULT_TTL};
-        char *json = items_json(tc->n);
+        char *json = items_json(tc->n, update ? "\"reservation_id\":\"r-1\"," : "");
         struct run r;
-        run_validate(&r, METHOD_RESERVE, json, &lim, what);
+        run_validate(&r, update ? METHOD_RESERVATION_UPDATE : METHOD_RESERVE, json, &lim, what);
         if (tc->ok) {
             expect_ok(&r, what);
             assert_int_equal(r.p.n_items, tc->n);
@@ -1219,11 +1553,86 @@ static void test_reuse_resets(void **state)
     assert_int_equal(p.n_items, 0);
     assert_int_equal(p.n_locations, 0);
 
+    /* BASE_RESERVE allows backorders: a reserve after it does not. */
+    assert_int_equal(params_validate(METHOD_RESERVE, first, &lim, &p, &err), 0);
+    assert_true(p.allow_backorder);
+    cJSON *fourth = cJSON_Parse("{\"items\":[{\"sku\":\"B\",\"quantity\":3}],"
+                                "\"allow_partial\":true}");
+    assert_int_equal(params_validate(METHOD_RESERVE, fourth, &lim, &p, &err), 0);
+    assert_false(p.allow_backorder);
+    assert_true(p.allow_partial);
+    assert_int_equal(params_validate(METHOD_RESERVE, second, &lim, &p, &err), 0);
+    assert_false(p.allow_backorder);
+    assert_false(p.allow_partial);
+
+    /* A threshold cleared, then set: the second does not clear it. */
+    cJSON *clear = cJSON_Parse("{\"sku\":\"A\",\"location\":\"L\",\"on_hand\":1,"
+                               "\"low_stock_threshold\":null}");
+    cJSON *set = cJSON_Parse("{\"sku\":\"A\",\"location\":\"L\",\"on_hand\":1,"
+                             "\"low_stock_threshold\":5}");
+    assert_int_equal(params_validate(METHOD_STOCK_SET, clear, &lim, &p, &err), 0);
+    assert_int_equal(p.present, HAS_LOW_STOCK | CLEAR_LOW_STOCK);
+    assert_int_equal(params_validate(METHOD_STOCK_SET, set, &lim, &p, &err), 0);
+    assert_int_equal(p.present, HAS_LOW_STOCK);
+    assert_int_equal(p.low_stock_threshold, 5);
+
+    /* A transfer with a quantity, then one without. */
+    cJSON *some = cJSON_Parse(BASE_RESERVATION_TRANSFER);
+    cJSON *all = cJSON_Parse("{\"reservation_id\":\"r\",\"sku\":\"A\",\"from\":\"x\","
+                             "\"to\":\"y\"}");
+    assert_int_equal(params_validate(METHOD_RESERVATION_TRANSFER, some, &lim, &p, &err), 0);
+    assert_int_equal(p.present, HAS_QUANTITY);
+    assert_int_equal(params_validate(METHOD_RESERVATION_TRANSFER, all, &lim, &p, &err), 0);
+    assert_int_equal(p.present, 0);
+    assert_true(ident_is(&p.from, "x") && ident_is(&p.to, "y"));
+
     cJSON_Delete(first);
     cJSON_Delete(second);
     cJSON_Delete(third);
+    cJSON_Delete(fourth);
+    cJSON_Delete(clear);
+    cJSON_Delete(set);
+    cJSON_Delete(some);
+    cJSON_Delete(all);
     free(p.locations);
     free(p.items);
+}
+
+/* reserve asks for a unit at least; reservation.update may ask for 0 (the
+ * line is dropped): each says its own range. */
+static void test_item_quantity_rules(void **state)
+{
+    (void)state;
+    struct run r;
+    run_validate(&r, METHOD_RESERVE, "{\"items\":[{\"sku\":\"A\",\"quantity\":0}]}",
+                 &default_limits, "reserve 0");
+    expect_field(&r, "items[0].quantity", "reserve 0");
+    assert_non_null(strstr(r.err.message, "from 1 to 1000000000"));
+    run_free(&r);
+    run_validate(&r, METHOD_RESERVATION_UPDATE,
+                 "{\"reservation_id\":\"r\",\"items\":[{\"sku\":\"A\",\"quantity\":1},"
+                 "{\"sku\":\"B\",\"quantity\":-1}]}",
+                 &default_limits, "update -1");
+    expect_field(&r, "items[1].quantity", "update -1");
+    assert_non_null(strstr(r.err.message, "from 0 to 1000000000"));
+    run_free(&r);
+    /* Every line 0 is valid here: the script refuses to drop them all. */
+    run_validate(&r, METHOD_RESERVATION_UPDATE,
+                 "{\"reservation_id\":\"r\",\"items\":[{\"sku\":\"A\",\"quantity\":0},"
+                 "{\"sku\":\"B\",\"quantity\":0}]}",
+                 &default_limits, "update all 0");
+    expect_ok(&r, "update all 0");
+    assert_int_equal(r.p.n_items, 2);
+    assert_int_equal(r.p.items[0].quantity, 0);
+    assert_int_equal(r.p.items[1].quantity, 0);
+    run_free(&r);
+    /* from == to is named as to, with a message that says so. */
+    run_validate(&r, METHOD_RESERVATION_TRANSFER,
+                 "{\"reservation_id\":\"r\",\"sku\":\"A\",\"from\":\"L\",\"to\":\"L\"}",
+                 &default_limits, "transfer L to L");
+    expect_field(&r, "to", "transfer L to L");
+    assert_non_null(strstr(r.err.message, "from"));
+    run_free(&r);
 }
 
 /* Regression (found by fuzz_validate): an unknown field with the empty
@@ -1412,6 +1821,7 @@ int main(void)
         cmocka_unit_test(test_good_values),
         cmocka_unit_test(test_fields_of_every_method),
         cmocka_unit_test(test_items_limit),
+        cmocka_unit_test(test_item_quantity_rules),
         cmocka_unit_test(test_locations_limit),
         cmocka_unit_test(test_default_ttl),
         cmocka_unit_test(test_reuse_resets),
