@@ -133,6 +133,8 @@ enum opt {
     O_HELP,
     O_VERSION,
     O_SAFETY,
+    O_BACKORDER_LIMIT,
+    O_LOW_STOCK,
     O_REASON,
     O_ORDER_ID,
     O_CHANNEL,
@@ -142,6 +144,9 @@ enum opt {
     O_SHIP_TO,
     O_MAX_DISTANCE,
     O_EXPLAIN,
+    O_ALLOW_BACKORDER,
+    O_ALLOW_PARTIAL,
+    O_QUANTITY,
     O_LAT,
     O_LNG,
     O_ZONE,
@@ -152,6 +157,8 @@ enum opt {
     O_COUNT
 };
 
+/* A command's options are a bit set of one unsigned. */
+_Static_assert(O_COUNT <= 32, "too many options for struct command's opts");
 #define OPT_BIT(o) (1u << (o))
 
 /* The command line, split into options and positional arguments. */
@@ -169,7 +176,10 @@ struct cli {
 enum src { SRC_ARG, SRC_REST, SRC_OPT };
 enum kind {
     K_IDENT,       /* an identifier */
+    K_IDENT_OTHER, /* an identifier other than the argument of the param before it
+                      (both SRC_ARG: transfer's TO after FROM) */
     K_INT,         /* a whole number in [min, max], not 0 when nonzero */
+    K_INT_OR_NONE, /* K_INT, or the word "none": JSON null (clears a setting) */
     K_NUMBER,      /* a finite number in [min, max] (max NO_MAX: none), not 0 when nonzero */
     K_TEXT,        /* printable UTF-8, 1..TEXT_MAX bytes */
     K_STRATEGY,    /* auto, single, per_line, split */

@@ -307,9 +307,16 @@ static int build_param(struct buf *b, const struct command *cmd, const struct pa
     if (value == NULL && n_rest == 0)
         return 0;
 
+    /* A transfer from a location to itself is a typo, not a request. */
+    if (p->kind == K_IDENT_OTHER && p > cmd->params && p[-1].src == SRC_ARG && p[-1].at < n &&
+        strcmp(value, args[p[-1].at]) == 0)
+        return usage_fail(cmd, "%s '%s' is the same as %s: give two different ones", p->what, value,
+                          p[-1].what);
+
     long long num;
     switch (p->kind) {
     case K_IDENT:
+    case K_IDENT_OTHER:
         if (!ident_ok(value))
             return bad_ident(cmd, p->what, value);
         member(b, 0, p->key);
@@ -319,6 +326,18 @@ static int build_param(struct buf *b, const struct command *cmd, const struct pa
         if (!parse_int(value, p->min, p->max, &num) || (p->nonzero && num == 0))
             return usage_fail(cmd, "%s '%s' must be a %swhole number from %lld to %lld", p->what,
                               value, p->nonzero ? "non-zero " : "", p->min, p->max);
+        member(b, 0, p->key);
+        buf_append_int(b, num);
+        return 0;
+    case K_INT_OR_NONE:
+        if (strcmp(value, "none") == 0) {
+            member(b, 0, p->key);
+            buf_appends(b, "null");
+            return 0;
+        }
+        if (!parse_int(value, p->min, p->max, &num))
+            return usage_fail(cmd, "%s '%s' must be a whole number from %lld to %lld, or none",
+                              p->what, value, p->min, p->max);
         member(b, 0, p->key);
         buf_append_int(b, num);
         return 0;

@@ -53,7 +53,7 @@ static void table_init(struct table *t, unsigned ncols, unsigned right, const ch
  * and frees it. A short last row leaves its last cells empty. */
 static void table_flush(struct table *t, FILE *f)
 {
-    size_t width[8] = {0}; /* the widest table here has 6 columns */
+    size_t width[10] = {0}; /* the widest table here, a stock row, has 9 columns */
     for (size_t i = 0; i < t->n; i++) {
         size_t len = strlen(t->cells[i]);
         if (len > width[i % t->ncols])
@@ -147,11 +147,47 @@ int redis_verdict(const cJSON *result)
     return redis && strcmp(redis, "up") == 0 ? CTL_EXIT_OK : CTL_EXIT_RETRYABLE;
 }
 
-static const char *const row_heads[] = {"SKU",      "LOCATION",  "ON_HAND",
-                                        "RESERVED", "AVAILABLE", "SAFETY"};
-#define ROW_NUMBERS 0x3cu /* ON_HAND .. SAFETY */
+/* A stock row's columns: the first six always, then one per bit of
+ * row_extras when some row of the table has something to say there (a
+ * backorder limit, a low-stock threshold, units backordered), so that a
+ * store that uses none of them reads as it always did. */
+static const char *const row_heads[] = {"SKU",        "LOCATION", "ON_HAND",         "RESERVED",
+                                        "AVAILABLE",  "SAFETY",   "BACKORDER_LIMIT", "LOW_STOCK",
+                                        "BACKORDERED"};
+#define ROW_BASE 6
+#define ROW_EXTRA_LIMIT 0x1u
+#define ROW_EXTRA_THRESHOLD 0x2u
+#define ROW_EXTRA_BACKORDERED 0x4u
 
-static void row_cells(struct table *t, const cJSON *row, bool with_sku)
+static unsigned row_extras(const cJSON *row)
+{
+    unsigned x = 0;
+    if (num_of(row, "backorder_limit") > 0)
+        x |= ROW_EXTRA_LIMIT;
+    if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(row, "low_stock_threshold")))
+        x |= ROW_EXTRA_THRESHOLD;
+    if (num_of(row, "backordered") > 0)
+        x |= ROW_EXTRA_BACKORDERED;
+    return x;
+}
+
+/* Starts a table of stock rows: with or without the SKU column, with the
+ * extra columns of extras; every column but the names holds numbers. */
+static void row_table(struct table *t, bool with_sku, unsigned extras)
+{
+    const char *heads[sizeof row_heads / sizeof row_heads[0]];
+    unsigned n = 0, right = 0;
+    for (unsigned i = with_sku ? 0 : 1; i < sizeof row_heads / sizeof row_heads[0]; i++) {
+        if (i >= ROW_BASE && !(extras & (1u << (i - ROW_BASE))))
+            continue;
+        if (i >= 2)
+            right |= 1u << n;
+        heads[n++] = row_heads[i];
+    }
+    table_init(t, n, right, heads);
+}
+
+static void row_cells(struct table *t, const cJSON *row, bool with_sku, unsigned extras)
 {
     if (with_sku)
         table_cell(t, "%s", str_of(row, "sku") ? str_of(row, "sku") : "");
@@ -160,13 +196,26 @@ static void row_cells(struct table *t, const cJSON *row, bool with_sku)
     table_cell(t, "%lld", num_of(row, "reserved"));
     table_cell(t, "%lld", num_of(row, "available"));
     table_cell(t, "%lld", num_of(row, "safety_stock"));
+    if (extras & ROW_EXTRA_LIMIT)
+        table_cell(t, "%lld", num_of(row, "backorder_limit"));
+    if (extras & ROW_EXTRA_THRESHOLD) {
+        /* null: this row has no threshold. */
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, "low_stock_threshold");
+        if (cJSON_IsNumber(v))
+            table_cell(t, "%lld", (long long)v->valuedouble);
+        else
+            table_cell(t, "-");
+    }
+    if (extras & ROW_EXTRA_BACKORDERED)
+        table_cell(t, "%lld", num_of(row, "backordered"));
 }
 
 void show_row(const cJSON *result)
 {
     struct table t;
-    table_init(&t, 6, ROW_NUMBERS, row_heads);
-    row_cells(&t, result, true);
+    unsigned extras = row_extras(result);
+    row_table(&t, true, extras);
+    row_cells(&t, result, true, extras);
     table_flush(&t, stdout);
 }
 
@@ -180,16 +229,28 @@ void show_stock(const cJSON *result)
         return;
     }
     printf("sku %s\n", sku ? sku : "?");
-    struct table t;
-    table_init(&t, 5, ROW_NUMBERS >> 1, row_heads + 1);
+    unsigned extras = 0;
     for (const cJSON *row = rows->child; row != NULL; row = row->next)
-        row_cells(&t, row, false);
+        extras |= row_extras(row);
+    struct table t;
+    row_table(&t, false, extras);
+    for (const cJSON *row = rows->child; row != NULL; row = row->next)
+        row_cells(&t, row, false, extras);
     /* Parentheses cannot occur in a location name, so the totals line
-     * cannot be mistaken for a location. */
+     * cannot be mistaken for a location. Totals have no safety stock, limit
+     * or threshold, only units backordered. */
     table_cell(&t, "(total)");
     table_cell(&t, "%lld", num_of(totals, "on_hand"));
     table_cell(&t, "%lld", num_of(totals, "reserved"));
     table_cell(&t, "%lld", num_of(totals, "available"));
+    if (extras & ROW_EXTRA_BACKORDERED) {
+        table_cell(&t, "%s", "");
+        if (extras & ROW_EXTRA_LIMIT)
+            table_cell(&t, "%s", "");
+        if (extras & ROW_EXTRA_THRESHOLD)
+            table_cell(&t, "%s", "");
+        table_cell(&t, "%lld", num_of(totals, "backordered"));
+    }
     table_flush(&t, stdout);
 }
 
@@ -216,6 +277,45 @@ void show_channel(const cJSON *result)
     table_flush(&t, stdout);
 }
 
+/* A hold's allocations; a BACKORDERED column when the hold was made with
+ * --allow-backorder (only then do allocations carry the member). */
+static void show_allocations(const cJSON *allocs)
+{
+    bool backorder = false;
+    for (const cJSON *a = cJSON_IsArray(allocs) ? allocs->child : NULL; a != NULL; a = a->next)
+        backorder = backorder || cJSON_GetObjectItemCaseSensitive(a, "backordered") != NULL;
+    struct table t;
+    table_init(&t, backorder ? 4 : 3, 0xcu,
+               (const char *const[]){"SKU", "LOCATION", "QUANTITY", "BACKORDERED"});
+    for (const cJSON *a = cJSON_IsArray(allocs) ? allocs->child : NULL; a != NULL; a = a->next) {
+        table_cell(&t, "%s", str_of(a, "sku") ? str_of(a, "sku") : "?");
+        table_cell(&t, "%s", str_of(a, "location") ? str_of(a, "location") : "?");
+        table_cell(&t, "%lld", num_of(a, "quantity"));
+        if (backorder)
+            table_cell(&t, "%lld", num_of(a, "backordered"));
+    }
+    table_flush(&t, stdout);
+}
+
+/* A partial hold's lines that were not filled completely. */
+static void show_shortages(const cJSON *shortages)
+{
+    if (cJSON_GetArraySize(shortages) == 0) {
+        printf("shortages: none, every line is filled\n");
+        return;
+    }
+    printf("shortages: the lines not filled completely\n");
+    struct table t;
+    table_init(&t, 4, 0xeu, (const char *const[]){"SKU", "REQUESTED", "ALLOCATED", "SHORT"});
+    for (const cJSON *s = shortages->child; s != NULL; s = s->next) {
+        table_cell(&t, "%s", str_of(s, "sku") ? str_of(s, "sku") : "?");
+        table_cell(&t, "%lld", num_of(s, "requested"));
+        table_cell(&t, "%lld", num_of(s, "allocated"));
+        table_cell(&t, "%lld", num_of(s, "requested") - num_of(s, "allocated"));
+    }
+    table_flush(&t, stdout);
+}
+
 void show_reservation(const cJSON *result)
 {
     char created[40], expires[40];
@@ -224,6 +324,7 @@ void show_reservation(const cJSON *result)
     const char *order = str_of(result, "order_id");
     const char *reason = str_of(result, "reason");
     const cJSON *replayed = cJSON_GetObjectItemCaseSensitive(result, "replayed");
+    const cJSON *changed = cJSON_GetObjectItemCaseSensitive(result, "changed");
     printf("reservation  %s\n",
            str_of(result, "reservation_id") ? str_of(result, "reservation_id") : "?");
     printf("status       %s\n", str_of(result, "status") ? str_of(result, "status") : "?");
@@ -234,16 +335,18 @@ void show_reservation(const cJSON *result)
         printf("reason       %s\n", reason);
     if (cJSON_IsBool(replayed))
         printf("replayed     %s\n", cJSON_IsTrue(replayed) ? "yes (the hold made earlier)" : "no");
+    /* update and transfer: false when the hold was that way already. */
+    if (cJSON_IsBool(changed))
+        printf("changed      %s\n", cJSON_IsTrue(changed) ? "yes" : "no (it was so already)");
     printf("\n");
-    struct table t;
-    table_init(&t, 3, 0x4u, (const char *const[]){"SKU", "LOCATION", "QUANTITY"});
-    const cJSON *allocs = cJSON_GetObjectItemCaseSensitive(result, "allocations");
-    for (const cJSON *a = allocs ? allocs->child : NULL; a != NULL; a = a->next) {
-        table_cell(&t, "%s", str_of(a, "sku") ? str_of(a, "sku") : "?");
-        table_cell(&t, "%s", str_of(a, "location") ? str_of(a, "location") : "?");
-        table_cell(&t, "%lld", num_of(a, "quantity"));
+    show_allocations(cJSON_GetObjectItemCaseSensitive(result, "allocations"));
+    /* Only a hold made with --allow-partial has the list (empty when every
+     * line was filled). */
+    const cJSON *shortages = cJSON_GetObjectItemCaseSensitive(result, "shortages");
+    if (cJSON_IsArray(shortages)) {
+        printf("\n");
+        show_shortages(shortages);
     }
-    table_flush(&t, stdout);
     /* Only a new hold asked for with --explain has the list. */
     const cJSON *explain = cJSON_GetObjectItemCaseSensitive(result, "explain");
     if (cJSON_IsArray(explain)) {

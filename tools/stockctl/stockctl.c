@@ -47,6 +47,12 @@ static const struct option_def options[O_COUNT] = {
                 "this text (also -h); `stockctl COMMAND --help`: one command"},
     [O_VERSION] = {"version", NULL, true, 0, 0, "print the version"},
     [O_SAFETY] = {"safety", "N", false, 0, 0, "safety stock kept back from available"},
+    [O_BACKORDER_LIMIT] = {"backorder-limit", "N", false, 0, 0,
+                           "units that may be promised beyond stock\n"
+                           "                    (0..1000000000; kept when not given)"},
+    [O_LOW_STOCK] = {"low-stock-threshold", "N|none", false, 0, 0,
+                     "available at or below N is low stock; none:\n"
+                     "                    no threshold (kept when not given)"},
     [O_REASON] = {"reason", "TEXT", false, 0, 0, "why (printable, 1..256 bytes)"},
     [O_ORDER_ID] = {"order-id", "ID", false, 0, 0, "idempotency key (a retry returns the hold)"},
     [O_CHANNEL] = {"channel", "C", false, 0, 0, "sales channel (stockd's default: default)"},
@@ -61,6 +67,15 @@ static const struct option_def options[O_COUNT] = {
                         "only locations within N km of --ship-to (N > 0)"},
     [O_EXPLAIN] = {"explain", NULL, false, 0, 0,
                    "also show how the candidate locations were ranked"},
+    [O_ALLOW_BACKORDER] = {"allow-backorder", NULL, false, 0, 0,
+                           "take units beyond stock, up to each location's\n"
+                           "                    backorder limit"},
+    [O_ALLOW_PARTIAL] = {"allow-partial", NULL, false, 0, 0,
+                         "hold what there is when the order cannot be filled\n"
+                         "                    in full (the lines short are listed)"},
+    [O_QUANTITY] = {"quantity", "N", false, 0, 0,
+                    "units to move, 1..1000000000 (default: all\n"
+                    "                    the line holds at FROM)"},
     [O_LAT] = {"lat", "N", false, 0, OPT_BIT(O_LNG), "latitude, -90..90 (with --lng)"},
     [O_LNG] = {"lng", "N", false, 0, OPT_BIT(O_LAT), "longitude, -180..180 (with --lat)"},
     [O_ZONE] = {"zone", "Z", false, 0, 0, "zone (a region, country or delivery zone)"},
@@ -87,15 +102,25 @@ static int run_import(struct ctl *ctl, const struct command *cmd, const struct c
 #define PARAMS_END {.key = NULL}
 /* clang-format on */
 
+/* stock.set's backorder_limit (the low-stock threshold goes up to
+ * STOCK_MAX, like the counts it is compared with). */
+#define BACKORDER_LIMIT_MAX_CTL 1000000000LL
+
 static const struct param p_none[] = {PARAMS_END};
 static const struct param p_stock_get[] = {
     IDENT("sku", "SKU", 0),
     {"locations", "LOCATION", SRC_REST, 1, K_IDENT_LIST, 0, MAX_LOCATIONS, false},
     PARAMS_END};
 static const struct param p_stock_set[] = {
-    IDENT("sku", "SKU", 0), IDENT("location", "LOCATION", 1),
+    IDENT("sku", "SKU", 0),
+    IDENT("location", "LOCATION", 1),
     STOCK_NUM("on_hand", "ON_HAND", SRC_ARG, 2, 0, false),
-    STOCK_NUM("safety_stock", "--safety", SRC_OPT, O_SAFETY, 0, false), PARAMS_END};
+    STOCK_NUM("safety_stock", "--safety", SRC_OPT, O_SAFETY, 0, false),
+    {"backorder_limit", "--backorder-limit", SRC_OPT, O_BACKORDER_LIMIT, K_INT, 0,
+     BACKORDER_LIMIT_MAX_CTL, false},
+    {"low_stock_threshold", "--low-stock-threshold", SRC_OPT, O_LOW_STOCK, K_INT_OR_NONE, 0,
+     STOCK_MAX, false},
+    PARAMS_END};
 static const struct param p_stock_adjust[] = {
     IDENT("sku", "SKU", 0), IDENT("location", "LOCATION", 1),
     STOCK_NUM("delta", "DELTA", SRC_ARG, 2, -STOCK_MAX, true),
@@ -125,6 +150,19 @@ static const struct param p_reserve[] = {
     OPT("destination", "--ship-to", O_SHIP_TO, K_DESTINATION),
     {"max_distance_km", "--max-distance-km", SRC_OPT, O_MAX_DISTANCE, K_NUMBER, 0, NO_MAX, true},
     OPT("explain", "--explain", O_EXPLAIN, K_FLAG),
+    OPT("allow_backorder", "--allow-backorder", O_ALLOW_BACKORDER, K_FLAG),
+    OPT("allow_partial", "--allow-partial", O_ALLOW_PARTIAL, K_FLAG),
+    PARAMS_END};
+static const struct param p_update[] = {
+    IDENT("reservation_id", "RESERVATION_ID", 0),
+    {"items", "SKU=QTY", SRC_REST, 1, K_ITEMS, 0, QTY_MAX, false},
+    PARAMS_END};
+static const struct param p_transfer[] = {
+    IDENT("reservation_id", "RESERVATION_ID", 0),
+    IDENT("sku", "SKU", 1),
+    IDENT("from", "FROM", 2),
+    {"to", "TO", SRC_ARG, 3, K_IDENT_OTHER, 0, 0, false},
+    {"quantity", "--quantity", SRC_OPT, O_QUANTITY, K_INT, 1, QTY_MAX, false},
     PARAMS_END};
 static const struct param p_reservation[] = {IDENT("reservation_id", "RESERVATION_ID", 0),
                                              PARAMS_END};
@@ -138,7 +176,8 @@ static const struct param p_audit[] = {IDENT("sku", "SKU", 0), PARAMS_END};
 
 #define RESERVE_OPTS                                                                               \
     (OPT_BIT(O_ORDER_ID) | OPT_BIT(O_CHANNEL) | OPT_BIT(O_LOCATION) | OPT_BIT(O_STRATEGY) |        \
-     OPT_BIT(O_TTL) | OPT_BIT(O_SHIP_TO) | OPT_BIT(O_MAX_DISTANCE) | OPT_BIT(O_EXPLAIN))
+     OPT_BIT(O_TTL) | OPT_BIT(O_SHIP_TO) | OPT_BIT(O_MAX_DISTANCE) | OPT_BIT(O_EXPLAIN) |          \
+     OPT_BIT(O_ALLOW_BACKORDER) | OPT_BIT(O_ALLOW_PARTIAL))
 #define LOCATION_OPTS                                                                              \
     (OPT_BIT(O_LAT) | OPT_BIT(O_LNG) | OPT_BIT(O_ZONE) | OPT_BIT(O_PRIORITY) | OPT_BIT(O_TAG))
 
@@ -147,8 +186,10 @@ static const struct command commands[] = {
      "check that stockd answers and that Redis is up (redis down: exit 4)"},
     {"stock", "get", 1, 1 + MAX_LOCATIONS, 0, "stock.get", p_stock_get, show_stock, NULL, NULL,
      "SKU [LOCATION...]", "stock levels per location, with totals"},
-    {"stock", "set", 3, 3, OPT_BIT(O_SAFETY), "stock.set", p_stock_set, show_row, NULL, NULL,
-     "SKU LOCATION ON_HAND [--safety N]", "set the absolute on-hand count (a cycle count)"},
+    {"stock", "set", 3, 3, OPT_BIT(O_SAFETY) | OPT_BIT(O_BACKORDER_LIMIT) | OPT_BIT(O_LOW_STOCK),
+     "stock.set", p_stock_set, show_row, NULL, NULL,
+     "SKU LOCATION ON_HAND [--safety N] [--backorder-limit N] [--low-stock-threshold N|none]",
+     "set the absolute on-hand count (a cycle count)"},
     {"stock", "adjust", 3, 3, OPT_BIT(O_REASON), "stock.adjust", p_stock_adjust, show_row, NULL,
      NULL, "SKU LOCATION DELTA [--reason TEXT]", "add (or, negative, take) units on hand"},
     {"location", "set", 1, 1, LOCATION_OPTS, "location.set", p_location_set, show_location, NULL,
@@ -165,8 +206,15 @@ static const struct command commands[] = {
      "set a channel's locations (channel order) and how to rank them"},
     {"reserve", NULL, 1, -1, RESERVE_OPTS, "reserve", p_reserve, show_reservation, NULL, NULL,
      "[--order-id ID] [--channel C] [--location L...] [--strategy S] [--ttl-ms N] "
-     "[--ship-to LAT,LNG[,ZONE]] [--max-distance-km N] [--explain] SKU=QTY...",
-     "hold stock for an order, all lines or none"},
+     "[--ship-to LAT,LNG[,ZONE]] [--max-distance-km N] [--explain] [--allow-backorder] "
+     "[--allow-partial] SKU=QTY...",
+     "hold stock for an order, all lines or none (unless --allow-partial)"},
+    {"update", NULL, 2, -1, 0, "reservation.update", p_update, show_reservation, NULL, NULL,
+     "RESERVATION_ID SKU=QTY...",
+     "new quantities for a hold's lines (0 drops a line; lines not named stay)"},
+    {"transfer", NULL, 4, 4, OPT_BIT(O_QUANTITY), "reservation.transfer", p_transfer,
+     show_reservation, NULL, NULL, "RESERVATION_ID SKU FROM TO [--quantity N]",
+     "move a line's held units from one location to another"},
     {"commit", NULL, 1, 1, 0, "commit", p_reservation, show_reservation, NULL, NULL,
      "RESERVATION_ID", "the order is final: the held units are sold"},
     {"release", NULL, 1, 1, OPT_BIT(O_REASON), "release", p_release, show_reservation, NULL, NULL,
