@@ -349,9 +349,10 @@ end
 -- line from it). Reads only that candidate's stock fields.
 local function plan_at(kb, n, qty, loc, bo)
     local f = bo and fields_bo(loc) or fields_of(loc)
+    local f1, f2, f3 = f[1], f[2], f[3]
     for i = 1, n do
         local c = read_stock(KEYS[kb + EK_FIXED + i - 1], f)
-        if can_take(c, f) < qty[i] then
+        if (bo and can_take(c, f) or c[f1] - c[f2] - c[f3]) < qty[i] then
             return nil
         end
     end
@@ -576,31 +577,48 @@ local function hold(kb, ab, n, plan, cands, skus, explain, shortages)
             reply[#reply + 1] = b
         end
     end
-    local extra = {'status', 'held', 'order_id', order_id, 'created_at', text(now), 'expires_at',
-                   expires_t, 'allocations', '[' .. table.concat(json, ',') .. ']', 'v', '2'}
-    -- What reservation.update needs to plan as this reserve did, each only
-    -- when it is not the default (read_reservation).
-    if flags ~= 0 then
-        extra[#extra + 1], extra[#extra + 2] = 'flags', text(flags)
-    end
-    if #shortages > 0 then
-        extra[#extra + 1], extra[#extra + 2] = 'shortages', cjson.encode(shortages)
-    end
-    if ARGV[ab + EA_CHANNEL] ~= 'default' then
-        extra[#extra + 1], extra[#extra + 2] = 'channel', ARGV[ab + EA_CHANNEL]
-    end
-    if ARGV[ab + EA_STRATEGY] ~= 'auto' then
-        extra[#extra + 1], extra[#extra + 2] = 'strategy', ARGV[ab + EA_STRATEGY]
-    end
+    local key, allocs = KEYS[kb + EK_RES], '[' .. table.concat(json, ',') .. ']'
+    local channel, strategy, route = ARGV[ab + EA_CHANNEL], ARGV[ab + EA_STRATEGY], ARGV[ab + EA_ROUTE]
     local at = ab + EA_FIXED + 2 * n
-    local m = tonumber(ARGV[at])
-    if m > 0 then
-        extra[#extra + 1], extra[#extra + 2] = 'locs', table.concat(ARGV, ',', at + 1, at + m)
+    -- What reservation.update needs to plan as this reserve did, each only
+    -- when it is not the default (read_reservation). Most holds keep no
+    -- more than their channel: one HSET of fixed arguments.
+    if flags == 0 and strategy == 'auto' and route == '' and ARGV[at] == '0' then
+        if channel == 'default' then
+            redis.call('HSET', key, 'status', 'held', 'order_id', order_id, 'created_at', text(now),
+                       'expires_at', expires_t, 'allocations', allocs, 'v', '2')
+        else
+            redis.call('HSET', key, 'status', 'held', 'order_id', order_id, 'created_at', text(now),
+                       'expires_at', expires_t, 'allocations', allocs, 'v', '2', 'channel', channel)
+        end
+    else
+        local fields = {'status', 'held', 'order_id', order_id, 'created_at', text(now),
+                        'expires_at', expires_t, 'allocations', allocs, 'v', '2'}
+        local function keep(name, value)
+            fields[#fields + 1] = name
+            fields[#fields + 1] = value
+        end
+        if flags ~= 0 then
+            keep('flags', text(flags))
+        end
+        if #shortages > 0 then
+            keep('shortages', cjson.encode(shortages))
+        end
+        if channel ~= 'default' then
+            keep('channel', channel)
+        end
+        if strategy ~= 'auto' then
+            keep('strategy', strategy)
+        end
+        local m = tonumber(ARGV[at])
+        if m > 0 then
+            keep('locs', table.concat(ARGV, ',', at + 1, at + m))
+        end
+        if route ~= '' then
+            keep('route', route)
+        end
+        redis.call('HSET', key, unpack(fields))
     end
-    if ARGV[ab + EA_ROUTE] ~= '' then
-        extra[#extra + 1], extra[#extra + 2] = 'route', ARGV[ab + EA_ROUTE]
-    end
-    redis.call('HSET', KEYS[kb + EK_RES], unpack(extra))
     if order_id ~= '' then
         redis.call('SET', KEYS[kb + EK_ORDER], rid)
     end
