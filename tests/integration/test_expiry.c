@@ -13,8 +13,12 @@
 #include "harness.h"
 
 /* Stockd 0 sweeps every 100 ms; the "still" one (started on first use, in
- * its own namespace) never in a test's time. */
-#define STOCKD_ARGS "--sweep-interval-ms", "100"
+ * its own namespace) never in a test's time. Stockd 0's ledger is capped
+ * well below the 600,000 entries the test at scale writes (its stock is
+ * made in Redis directly, and every allocation is held and expired): the
+ * audit then says it cannot replay the ledger, and checks the holds as
+ * before. Replaying a whole ledger is itest_ledger's. */
+#define STOCKD_ARGS "--sweep-interval-ms", "100", "--ledger-maxlen", "100000"
 
 static int still_index = -1;
 
@@ -163,15 +167,6 @@ static void test_expiry_at_scale_keeps_requests_flowing(void **state)
             redisReply *x = redisCommandArgv(H.redis, 2 + 2 * LOCS, argv, NULL);
             assert_true(x != NULL && x->type == REDIS_REPLY_INTEGER);
             freeReplyObject(x);
-            /* The same stock in the ledger, as stock.set records it, so
-             * that the audit's replay explains it. */
-            x = harness_redis(&H, "EVAL %s 1 {inv}:events %s %d",
-                              "for l = 0, ARGV[2] - 1 do redis.call('XADD', KEYS[1], '*', "
-                              "'type', 'set', 'sku', ARGV[1], 'location', 'W' .. l, 'quantity', "
-                              "'1', 'reservation', '', 'reason', '') end",
-                              key + strlen("{inv}:stock:"), LOCS);
-            assert_true(x != NULL && x->type != REDIS_REPLY_ERROR);
-            freeReplyObject(x);
         }
         int n = snprintf(req, sizeof req,
                          "{\"id\":1,\"method\":\"reserve\",\"params\":{\"strategy\":\"split\","
@@ -258,6 +253,8 @@ static void test_expiry_at_scale_keeps_requests_flowing(void **state)
         fail_msg("audit: %s", cJSON_PrintUnformatted(a));
     assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(resp_result(a), "ok")));
     assert_int_equal(json_int(resp_result(a), "skus_checked"), HOLDS * LINES + 1);
+    const cJSON *ledger = cJSON_GetObjectItemCaseSensitive(resp_result(a), "ledger");
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(ledger, "replayed")));
     cJSON_Delete(a);
     for (int i = 0; i < 2000; i++)
         free(client_readline(fd, 10000));
