@@ -5,140 +5,15 @@
  * haversine), and the pipelined CSV import of 10,000 rows checked row by
  * row afterwards. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
-
-/* What one run of stockctl did. */
-struct run {
-    int status; /* exit code, or -1 when it did not exit normally */
-    char *out;  /* owned: everything on stdout */
-    char *err;  /* owned: everything on stderr */
-};
-
-/* The whole file as a string; the caller frees it. */
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)size + 1);
-    size_t n = fread(s, 1, (size_t)size, f);
-    s[n] = '\0';
-    fclose(f);
-    return s;
-}
-
-/* Runs `env stockctl --port PORT ARGS` through the shell (args are shell
- * words, quoted by the caller), with stdin from /dev/null. */
-static struct run ctl_env_at(const char *env, int port, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static struct run ctl_env_at(const char *env, int port, const char *fmt, ...)
-{
-    char args[4096], cmd[8192], out_path[512], err_path[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(out_path, sizeof out_path, "%s/ctl.out", H.dir);
-    snprintf(err_path, sizeof err_path, "%s/ctl.err", H.dir);
-    /* STOCKCTL_VALGRIND=1: every run under memcheck; an error or a leak
-     * makes it exit 99, which no test expects. */
-    const char *vg = getenv("STOCKCTL_VALGRIND") != NULL
-                         ? "valgrind -q --leak-check=full --show-leak-kinds=all "
-                           "--errors-for-leak-kinds=all --error-exitcode=99"
-                         : "";
-    snprintf(cmd, sizeof cmd, "%s %s %s --port %d %s >%s 2>%s </dev/null", env, vg, STOCKCTL_BIN,
-             port, args, out_path, err_path);
-    int st = system(cmd);
-    struct run r = {WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(out_path), slurp(err_path)};
-    return r;
-}
-
-#define ctl_at(port, ...) ctl_env_at("", port, __VA_ARGS__)
-#define ctl(...) ctl_env_at("", H.stockd[0].port, __VA_ARGS__)
-
-static void run_free(struct run *r)
-{
-    free(r->out);
-    free(r->err);
-}
-
-/* Fails the test with stockctl's output when its exit code is not want. */
-static void expect_status(const struct run *r, int want)
-{
-    if (r->status != want)
-        print_error("stockctl exited %d, want %d\nstdout: %s\nstderr: %s\n", r->status, want,
-                    r->out, r->err);
-    assert_int_equal(r->status, want);
-}
-
-/* Parses stockctl's --json stdout: exactly one line holding one object. */
-static cJSON *json_out(const struct run *r)
-{
-    size_t n = strlen(r->out);
-    assert_true(n > 1 && r->out[n - 1] == '\n');
-    assert_null(memchr(r->out, '\n', n - 1));
-    cJSON *j = cJSON_Parse(r->out);
-    assert_non_null(j);
-    return j;
-}
-
-static long long dbsize(void)
-{
-    redisReply *r = harness_redis(&H, "DBSIZE");
-    long long n = r->integer;
-    freeReplyObject(r);
-    return n;
-}
-
-/* A port on which nothing listens: bound (so nobody else gets it) but never
- * listening, so a connect is refused. The caller closes *fd. */
-static int dead_port(int *fd)
-{
-    *fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(*fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t len = sizeof a;
-    getsockname(*fd, (struct sockaddr *)&a, &len);
-    return ntohs(a.sin_port);
-}
-
-/* The numbers on the line of out that starts with prefix. */
-static int line_numbers(const char *out, const char *prefix, long long *v, int max)
-{
-    const char *p = out;
-    while (p && strncmp(p, prefix, strlen(prefix)) != 0) {
-        p = strchr(p, '\n');
-        p = p ? p + 1 : NULL;
-    }
-    assert_non_null(p);
-    p += strlen(prefix);
-    int n = 0;
-    while (n < max) {
-        char *end;
-        while (*p == ' ')
-            p++;
-        long long x = strtoll(p, &end, 10);
-        if (end == p)
-            break;
-        v[n++] = x;
-        p = end;
-    }
-    return n;
-}
+#include "stockctl_util.h"
 
 static void iso(long long ms, char *out, size_t n)
 {
@@ -401,18 +276,10 @@ static void test_stock_set_adjust_get(void **state)
     /* --json is the result object byte for byte as stockd sends it. */
     r = ctl("--json stock get MUG wh-west nowhere");
     expect_status(&r, 0);
-    int fd = harness_client(0);
-    client_sends(fd, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"stock.get\",\"params\":{\"sku\":"
-                     "\"MUG\",\"locations\":[\"wh-west\",\"nowhere\"]}}\n");
-    char *line = client_readline(fd, 5000);
-    assert_non_null(line);
-    const char *res = strstr(line, "\"result\":");
-    assert_non_null(res);
-    res += strlen("\"result\":");
-    size_t n = strlen(res) - 1; /* without the envelope's closing brace */
-    assert_int_equal(strlen(r.out), n + 1);
-    assert_memory_equal(r.out, res, n);
-    free(line);
+    char *raw =
+        raw_result("stock.get", "{\"sku\":\"MUG\",\"locations\":[\"wh-west\",\"nowhere\"]}");
+    assert_string_equal(r.out, raw);
+    free(raw);
     j = json_out(&r);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "locations")), 2);
     assert_int_equal(json_int(cJSON_GetObjectItemCaseSensitive(j, "totals"), "on_hand"), 10);
@@ -961,16 +828,11 @@ static void test_error_exit_codes(void **state)
     assert_string_equal(r.out, "");
     assert_non_null(strstr(r.err, "commit: error 1002 not_found: No such reservation."));
     run_free(&r);
-    r = ctl("--json reservation no-such-hold");
-    expect_status(&r, 1);
-    assert_string_equal(r.out, "");
-    cJSON *e = cJSON_Parse(r.err);
-    assert_non_null(e);
+    cJSON *e = ctl_json_refused("reservation no-such-hold");
     assert_int_equal(json_int(e, "code"), 1002);
     assert_string_equal(json_str(cJSON_GetObjectItemCaseSensitive(e, "data"), "reason"),
                         "not_found");
     cJSON_Delete(e);
-    run_free(&r);
 
     /* Reservation ids may begin with '-': with one dash it is an argument,
      * with two it must follow "--". */
@@ -1294,11 +1156,6 @@ static void test_import_bad_lines(void **state)
 
 int main(void)
 {
-    /* The tests choose the token, host and port themselves. */
-    unsetenv("STOCKD_AUTH_TOKEN");
-    unsetenv("STOCKCTL_HOST");
-    unsetenv("STOCKCTL_PORT");
-    unsetenv("STOCKCTL_TIMEOUT_MS");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_help_and_usage_errors, harness_flush_setup),
         cmocka_unit_test_setup(test_ping, harness_flush_setup),
@@ -1314,6 +1171,5 @@ int main(void)
         cmocka_unit_test_setup(test_import_10k_rows, harness_flush_setup),
         cmocka_unit_test_setup(test_import_bad_lines, harness_flush_setup),
     };
-    const char *args[] = {"--http", "127.0.0.1:0", NULL};
-    return harness_run("stockctl", tests, sizeof tests / sizeof tests[0], 1, args);
+    return stockctl_run_tests("stockctl", tests, sizeof tests / sizeof tests[0]);
 }

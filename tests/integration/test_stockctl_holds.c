@@ -4,195 +4,13 @@
  * --allow-backorder and --allow-partial, update and transfer. Each with its
  * usage errors (exit 2, nothing sent), stockd's refusals (exit 1), the
  * human output and --json. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <unistd.h>
 
 #include "harness.h"
-
-/* What one run of stockctl did. */
-struct run {
-    int status; /* exit code, or -1 when it did not exit normally */
-    char *out;  /* owned: everything on stdout */
-    char *err;  /* owned: everything on stderr */
-};
-
-/* The whole file as a string; the caller frees it. */
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    char *s = harness_read_all(f);
-    fclose(f);
-    return s;
-}
-
-/* Runs `stockctl --port PORT ARGS` through the shell (args are shell
- * words, quoted by the caller), with stdin from /dev/null. */
-static struct run ctl_at(int port, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static struct run ctl_at(int port, const char *fmt, ...)
-{
-    char args[4096], cmd[8192], out_path[512], err_path[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(out_path, sizeof out_path, "%s/ctl.out", H.dir);
-    snprintf(err_path, sizeof err_path, "%s/ctl.err", H.dir);
-    /* STOCKCTL_VALGRIND=1: every run under memcheck; an error or a leak
-     * makes it exit 99, which no test expects. */
-    const char *vg = getenv("STOCKCTL_VALGRIND") != NULL
-                         ? "valgrind -q --leak-check=full --show-leak-kinds=all "
-                           "--errors-for-leak-kinds=all --error-exitcode=99"
-                         : "";
-    snprintf(cmd, sizeof cmd, "%s %s --port %d %s >%s 2>%s </dev/null", vg, STOCKCTL_BIN, port,
-             args, out_path, err_path);
-    int st = system(cmd);
-    struct run r = {WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(out_path), slurp(err_path)};
-    return r;
-}
-
-#define ctl(...) ctl_at(H.stockd[0].port, __VA_ARGS__)
-
-static void run_free(struct run *r)
-{
-    free(r->out);
-    free(r->err);
-}
-
-/* Fails the test with stockctl's output when its exit code is not want. */
-static void expect_status(const struct run *r, int want)
-{
-    if (r->status != want)
-        print_error("stockctl exited %d, want %d\nstdout: %s\nstderr: %s\n", r->status, want,
-                    r->out, r->err);
-    assert_int_equal(r->status, want);
-}
-
-/* Fails the test with stockctl's output when text does not hold needle. */
-static void expect_in(const struct run *r, const char *text, const char *needle)
-{
-    if (strstr(text, needle) == NULL)
-        print_error("missing '%s'\nstdout: %s\nstderr: %s\n", needle, r->out, r->err);
-    assert_non_null(strstr(text, needle));
-}
-
-/* A set-up step that must succeed. */
-#define ctl_ok(...)                                                                                \
-    do {                                                                                           \
-        struct run ok_ = ctl(__VA_ARGS__);                                                         \
-        expect_status(&ok_, 0);                                                                    \
-        run_free(&ok_);                                                                            \
-    } while (0)
-
-/* A refusal by stockd: exit 1, nothing on stdout, and stderr holding each
- * of the NULL-terminated needles. */
-static void expect_refused(const char *args, ...)
-{
-    struct run r = ctl("%s", args);
-    expect_status(&r, 1);
-    assert_string_equal(r.out, "");
-    va_list ap;
-    va_start(ap, args);
-    for (const char *n = va_arg(ap, const char *); n != NULL; n = va_arg(ap, const char *))
-        expect_in(&r, r.err, n);
-    va_end(ap);
-    run_free(&r);
-}
-
-/* Parses stockctl's --json stdout: exactly one line holding one object. */
-static cJSON *json_out(const struct run *r)
-{
-    size_t n = strlen(r->out);
-    assert_true(n > 1 && r->out[n - 1] == '\n');
-    assert_null(memchr(r->out, '\n', n - 1));
-    cJSON *j = cJSON_Parse(r->out);
-    assert_non_null(j);
-    return j;
-}
-
-/* Runs a --json command that must succeed and returns its result. */
-static cJSON *ctl_json(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static cJSON *ctl_json(const char *fmt, ...)
-{
-    char args[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    struct run r = ctl("--json %s", args);
-    expect_status(&r, 0);
-    cJSON *j = json_out(&r);
-    run_free(&r);
-    return j;
-}
-
-static long long dbsize(void)
-{
-    redisReply *r = harness_redis(&H, "DBSIZE");
-    long long n = r->integer;
-    freeReplyObject(r);
-    return n;
-}
-
-/* A port on which nothing listens: bound (so nobody else gets it) but never
- * listening, so a connect is refused. The caller closes *fd. */
-static int dead_port(int *fd)
-{
-    *fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(*fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t len = sizeof a;
-    getsockname(*fd, (struct sockaddr *)&a, &len);
-    return ntohs(a.sin_port);
-}
-
-/* The numbers on the first line of text that starts with prefix; fails
- * the test when there is none. */
-static int line_numbers(const char *text, const char *prefix, long long *v, int max)
-{
-    const char *p = text;
-    while (p && strncmp(p, prefix, strlen(prefix)) != 0) {
-        p = strchr(p, '\n');
-        p = p ? p + 1 : NULL;
-    }
-    if (p == NULL)
-        print_error("no line starts with '%s' in:\n%s\n", prefix, text);
-    assert_non_null(p);
-    p += strlen(prefix);
-    int n = 0;
-    while (n < max) {
-        char *end;
-        while (*p == ' ')
-            p++;
-        long long x = strtoll(p, &end, 10);
-        if (end == p)
-            break;
-        v[n++] = x;
-        p = end;
-    }
-    return n;
-}
-
-/* The text of out after marker, which must be there. */
-static const char *after(const struct run *r, const char *marker)
-{
-    expect_in(r, r->out, marker);
-    return strstr(r->out, marker) + strlen(marker);
-}
-
-static const cJSON *member(const cJSON *o, const char *name)
-{
-    return cJSON_GetObjectItemCaseSensitive(o, name);
-}
+#include "stockctl_util.h"
 
 static const cJSON *alloc_at(const cJSON *hold, int i)
 {
@@ -605,28 +423,6 @@ static void test_reserve_partial(void **state)
 
 /* --- update ------------------------------------------------------------------- */
 
-/* The result of method with this params object, byte for byte as stockd
- * sends it, on the harness's own connection, with a newline (malloc'd). */
-static char *raw_result(const char *method, const char *params)
-{
-    int fd = harness_client(0);
-    char req[1024];
-    snprintf(req, sizeof req, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"%s\",\"params\":%s}\n",
-             method, params);
-    client_sends(fd, req);
-    char *line = client_readline(fd, 5000);
-    assert_non_null(line);
-    const char *res = strstr(line, "\"result\":");
-    assert_non_null(res);
-    res += strlen("\"result\":");
-    size_t n = strlen(res) - 1; /* without the envelope's closing brace */
-    char *out = malloc(n + 2);
-    memcpy(out, res, n);
-    memcpy(out + n, "\n", 2);
-    free(line);
-    return out;
-}
-
 static void test_update(void **state)
 {
     (void)state;
@@ -699,14 +495,9 @@ static void test_update(void **state)
 
     /* Unknown, and no longer held. */
     expect_refused("update no-such-hold UPA=1", "reservation.update: error 1002 not_found", NULL);
-    r = ctl("--json update no-such-hold UPA=1");
-    expect_status(&r, 1);
-    assert_string_equal(r.out, "");
-    cJSON *e = cJSON_Parse(r.err);
-    assert_non_null(e);
+    cJSON *e = ctl_json_refused("update no-such-hold UPA=1");
     assert_int_equal(json_int(e, "code"), 1002);
     cJSON_Delete(e);
-    run_free(&r);
     ctl_ok("commit -- %s", id);
     snprintf(args, sizeof args, "update -- %s UPA=1", id);
     expect_refused(args, "error 1003 not_held", "status committed", NULL);
@@ -803,11 +594,6 @@ static void test_transfer(void **state)
 
 int main(void)
 {
-    /* The tests choose the token, host and port themselves. */
-    unsetenv("STOCKD_AUTH_TOKEN");
-    unsetenv("STOCKCTL_HOST");
-    unsetenv("STOCKCTL_PORT");
-    unsetenv("STOCKCTL_TIMEOUT_MS");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_help_and_usage_errors, harness_flush_setup),
         cmocka_unit_test_setup(test_stock_set_limit_and_threshold, harness_flush_setup),
@@ -816,6 +602,5 @@ int main(void)
         cmocka_unit_test_setup(test_update, harness_flush_setup),
         cmocka_unit_test_setup(test_transfer, harness_flush_setup),
     };
-    const char *args[] = {"--http", "127.0.0.1:0", NULL};
-    return harness_run("stockctl_holds", tests, sizeof tests / sizeof tests[0], 1, args);
+    return stockctl_run_tests("stockctl_holds", tests, sizeof tests / sizeof tests[0]);
 }
