@@ -41,10 +41,16 @@
  * error line that says so. With auth on, a connection not authenticated
  * within --auth-timeout-ms of its accept is closed (ping does not keep it);
  * and a write that moves no bytes for --write-timeout-ms (a client that
- * never reads) closes the connection. */
+ * never reads) closes the connection, as TCP itself does when answers
+ * already in the kernel stay unacknowledged that long (TCP_USER_TIMEOUT). */
 #include "conn.h"
 
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 
 #include "buf.h"
 #include "closer.h"
@@ -260,17 +266,25 @@ static void feed(struct conn *c, const char *data, size_t len)
     }
 }
 
+/* The clock of an unfinished line starts with its first byte: when the
+ * framer's tail holds the start of a line after a line ended (last_line is
+ * last_line_at before the bytes were framed), or where none was. Lines kept
+ * whole for later (backlog) are not unfinished. */
+static void time_partial(struct conn *c, uint64_t last_line)
+{
+    if (framer_pending(&c->framer) == 0 || c->backlog)
+        c->partial_since = 0;
+    else if (c->partial_since == 0 || c->last_line_at != last_line)
+        c->partial_since = uv_now(c->tcp.loop);
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 {
     struct conn *c = s->data;
     if (nread > 0 && !c->draining) {
         uint64_t last_line = c->last_line_at;
         feed(c, b->base, (size_t)nread);
-        /* The clock of an unfinished line starts with its first byte. */
-        if (framer_pending(&c->framer) == 0 || c->backlog)
-            c->partial_since = 0;
-        else if (c->partial_since == 0 || c->last_line_at != last_line)
-            c->partial_since = uv_now(c->tcp.loop);
+        time_partial(c, last_line);
     } else if (nread < 0) {
         if (nread != UV_EOF)
             log_debug("client read error: %s", uv_strerror((int)nread));
@@ -318,8 +332,12 @@ static void refeed_backlog(struct conn *c)
     struct buf pending = c->framer.tail;
     buf_init(&c->framer.tail);
     c->backlog = false;
+    uint64_t last_line = c->last_line_at;
     feed(c, pending.data, pending.len);
     buf_free(&pending);
+    /* The kept bytes may end in the start of a line: its clock runs from
+     * now, as if it had just been read. */
+    time_partial(c, last_line);
 }
 
 /* --- writing ----------------------------------------------------------- */
@@ -504,6 +522,21 @@ static void conn_reap(struct conn *c, uint64_t now)
     }
 }
 
+/* The write timeout also covers answers the kernel has taken: a client
+ * that reads nothing (a zero window) or acknowledges nothing for
+ * --write-timeout-ms has its connection aborted by TCP, which libuv
+ * reports as a failed read or write. Without it, answers that fit in the
+ * kernel's buffers leave libuv's queue empty and the timeout above never
+ * starts. */
+static void limit_unacked(struct conn *c)
+{
+    uv_os_fd_t fd;
+    unsigned int ms = (unsigned int)c->set->cfg->write_timeout_ms;
+    if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 &&
+        setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms) != 0)
+        log_debug("TCP_USER_TIMEOUT: %s", strerror(errno));
+}
+
 bool conns_accept(struct conns *set, uv_stream_t *listener)
 {
     struct conn *c = xcalloc(1, sizeof *c);
@@ -520,6 +553,7 @@ bool conns_accept(struct conns *set, uv_stream_t *listener)
         return false;
     }
     uv_tcp_nodelay(&c->tcp, 1);
+    limit_unacked(c);
     c->last_line_at = c->accepted_at = uv_now(set->loop);
     queue_insert_tail(&set->open, &c->node);
     set->handles++;

@@ -481,6 +481,42 @@ static void test_slowloris_closed(void **state)
     close(fine);
 }
 
+/* A line left unfinished behind a full pipeline is timed too: its clock
+ * starts when the lines before it are framed, although its bytes were read
+ * while framing waited. */
+static void test_unfinished_line_behind_full_pipeline(void **state)
+{
+    (void)state;
+    static const char *const args[] = {"--max-pipeline", "2", "--line-timeout-ms", "300", NULL};
+    int port = start(args);
+    int fd = client_connect(port);
+    /* One write: 40 pings, then the start of a line that never ends. */
+    char batch[4096];
+    size_t len = 0;
+    for (int k = 1; k <= 40; k++)
+        len += (size_t)snprintf(batch + len, sizeof batch - len,
+                                "{\"id\":%d,\"method\":\"ping\"}\n", k);
+    snprintf(batch + len, sizeof batch - len, "{\"id\":41,\"meth");
+    client_sends(fd, batch);
+    for (int k = 1; k <= 40; k++) {
+        char *line = client_readline(fd, 5000);
+        assert_non_null(line);
+        cJSON *r = cJSON_Parse(line);
+        assert_non_null(r);
+        assert_int_equal(resp_error_code(r), 0);
+        assert_int_equal(cJSON_GetObjectItemCaseSensitive(r, "id")->valueint, k);
+        cJSON_Delete(r);
+        free(line);
+    }
+    /* Before the idle timeout (300 s) by far. */
+    char *line = client_readline(fd, 10000);
+    assert_non_null(line);
+    assert_non_null(strstr(line, "not finished in time"));
+    free(line);
+    assert_true(client_wait_closed(fd, 5000));
+    close(fd);
+}
+
 static int cmp_ll(const void *a, const void *b)
 {
     long long x = *(const long long *)a, y = *(const long long *)b;
@@ -560,6 +596,7 @@ int main(void)
         cmocka_unit_test(test_client_that_does_not_read),
         cmocka_unit_test(test_idle_connection_closed),
         cmocka_unit_test(test_slowloris_closed),
+        cmocka_unit_test(test_unfinished_line_behind_full_pipeline),
         cmocka_unit_test(test_thousand_idle_and_a_slowloris),
     };
     return harness_run("limits", tests, sizeof tests / sizeof tests[0], 0, NULL);
