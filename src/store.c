@@ -281,8 +281,12 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata);
  * refuses (the context is going away); then op is on no queue. */
 static bool send_op(struct store *s, struct op *op)
 {
+    /* hiredis 0.14 reads the byte after a formatted command's first
+     * argument to see whether another follows: for a one-word command
+     * (PING) that is one past the end, so it must be a NUL. */
     if (s->ac == NULL ||
-        redisAsyncFormattedCommand(s->ac, on_reply, op, op->cmd.data, op->cmd.len) != REDIS_OK)
+        redisAsyncFormattedCommand(s->ac, on_reply, op, buf_cstr(&op->cmd), op->cmd.len) !=
+            REDIS_OK)
         return false;
     op->sent_at = uv_now(s->loop);
     queue_insert_tail(&s->sent, &op->node);
