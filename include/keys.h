@@ -10,7 +10,7 @@
 
 /* X(enum name, key segment, takes an identifier) */
 #define STOCKD_KEYS(X)                                                                             \
-    X(STOCK, "stock", 1)     /* hash: <location>:on_hand|reserved|safety */                     \
+    X(STOCK, "stock", 1)     /* hash: <location>:on_hand|reserved|safety|...|event */           \
     X(CHANNEL, "channel", 1) /* list: ordered location ids */                                   \
     X(RES, "res", 1)         /* hash: one reservation */                                        \
     X(ORDER, "order", 1)     /* string: order_id -> reservation id */                           \
@@ -22,7 +22,11 @@
     X(LOCATION, "location", 1)     /* hash: lat, lng, zone, priority, tags */                  \
     X(LOCATIONS, "locations", 0)   /* hash: location -> lat,lng,zone,priority (ranking) */    \
     X(GEO, "geo", 0)               /* GEO set: the locations with coordinates */              \
-    X(RULES, "rules", 1)           /* string: a channel's ranking rules, comma-joined */
+    X(RULES, "rules", 1)           /* string: a channel's ranking rules, comma-joined */       \
+    X(STOCK_EVENTS, "stock-events", 0) /* stream: low_stock, out_of_stock, back_in_stock */     \
+    X(STOCK_EVENTS_DEAD, "stock-events:dead", 0) /* stream: webhook events given up */          \
+    /* hash: per webhook group (its 16 hex digits), "<sku>\t<loc>" -> last finished id */       \
+    X(STOCK_EVENTS_CURSOR, "stock-events:cursor:webhook", 1)
 
 enum key_kind {
 #define X(name, seg, has_id) KEY_##name,

@@ -11,7 +11,8 @@
  * per line; its segment of ARGV is its EACH_ARGV (the last of which, N,
  * counts the lines), then sku and quantity per line, then m and m
  * requested locations. Its reply is one element per order. */
-#define RESERVE_KEYS(X) X(RESERVE_K_DUE) X(RESERVE_K_EVENTS) X(RESERVE_K_LOCATIONS)
+#define RESERVE_KEYS(X)                                                                            \
+    X(RESERVE_K_DUE) X(RESERVE_K_EVENTS) X(RESERVE_K_LOCATIONS) X(RESERVE_K_STOCK_EVENTS)
 #define RESERVE_ARGV(X) X(RESERVE_A_MAXLEN)
 #define RESERVE_EACH_KEYS(X)                                                                       \
     X(RESERVE_EK_RES) X(RESERVE_EK_ORDER) X(RESERVE_EK_CHANNEL) X(RESERVE_EK_RULES)

@@ -7,14 +7,15 @@
 #include "contract.h"
 
 /* lua/stock_set.lua */
-#define STOCK_SET_KEYS(X) X(STOCK_SET_K_STOCK) X(STOCK_SET_K_EVENTS)
+#define STOCK_SET_KEYS(X) X(STOCK_SET_K_STOCK) X(STOCK_SET_K_EVENTS) X(STOCK_SET_K_STOCK_EVENTS)
 #define STOCK_SET_ARGV(X)                                                                          \
     X(STOCK_SET_A_LOCATION) X(STOCK_SET_A_ON_HAND) X(STOCK_SET_A_SAFETY) X(STOCK_SET_A_SKU)        \
     X(STOCK_SET_A_MAXLEN) X(STOCK_SET_A_BACKORDER) X(STOCK_SET_A_LOW_STOCK)
 #define STOCK_SET_STATUS(X) X(STOCK_SET_ST_OK) X(STOCK_SET_ST_BELOW_RESERVED)
 
 /* lua/stock_adjust.lua */
-#define STOCK_ADJUST_KEYS(X) X(STOCK_ADJUST_K_STOCK) X(STOCK_ADJUST_K_EVENTS)
+#define STOCK_ADJUST_KEYS(X)                                                                       \
+    X(STOCK_ADJUST_K_STOCK) X(STOCK_ADJUST_K_EVENTS) X(STOCK_ADJUST_K_STOCK_EVENTS)
 #define STOCK_ADJUST_ARGV(X)                                                                       \
     X(STOCK_ADJUST_A_LOCATION) X(STOCK_ADJUST_A_DELTA) X(STOCK_ADJUST_A_MAX) X(STOCK_ADJUST_A_SKU) \
     X(STOCK_ADJUST_A_MAXLEN) X(STOCK_ADJUST_A_REASON)

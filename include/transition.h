@@ -41,11 +41,13 @@
  * sku_1..sku_m; then update's u and (sku, quantity) x u, the items; or
  * transfer's sku, from, to and quantity ('' for all). REASON is release's,
  * TTL extend's; BUDGET: expire gives back at most this many allocations
- * per call (a request's own hold is done whole). Each script ignores the
- * arguments that are not its own. */
+ * per call (a request's own hold is done whole). STOCK_EVENTS is the
+ * stream of stock-level events that the acts which change available
+ * append to, capped at MAXLEN like the ledger (lua/lib/common.lua,
+ * stock_events). Each script ignores the arguments that are not its own. */
 #define TRANSITION_KEYS(X)                                                                         \
     X(TRANSITION_K_EXPIRY) X(TRANSITION_K_EVENTS) X(TRANSITION_K_QUARANTINE) X(TRANSITION_K_DUE)   \
-    X(TRANSITION_K_LOCATIONS)
+    X(TRANSITION_K_LOCATIONS) X(TRANSITION_K_STOCK_EVENTS)
 #define TRANSITION_ARGV(X)                                                                         \
     X(TRANSITION_A_RETENTION)                                                                      \
     X(TRANSITION_A_MAXLEN) X(TRANSITION_A_REASON) X(TRANSITION_A_TTL) X(TRANSITION_A_BUDGET)        \

@@ -5,12 +5,14 @@
 -- K_EVENTS      {ns}:events                the ledger stream
 -- K_QUARANTINE  {ns}:quarantine            (expire's: unreadable records)
 -- K_DUE         {ns}:due                   (extend's: skus by deadline)
+-- K_LOCATIONS   (update's)
+-- K_STOCK_EVENTS {ns}:stock-events         the stock-level events (stock_events)
 -- KEYS[K_FIXED+1]  {ns}:res:<id>
 -- KEYS[K_FIXED+2]  {ns}:order:<order_id>   (the res key when it has none)
 -- KEYS[K_FIXED+2+j]  {ns}:stock:<sku_j>    j = 1..m, every sku it holds
 -- KEYS[K_FIXED+2+m+j]  {ns}:holds:<sku_j>  their holds indexes
 -- A_RETENTION   retention in seconds
--- A_MAXLEN      ledger length cap
+-- A_MAXLEN      ledger length cap (the stock events' too)
 -- A_REASON      unused (release records it)
 -- A_BUDGET      unused (expire's)
 -- A_K           1;  ARGV[A_FIXED+1]  the reservation id
@@ -23,9 +25,14 @@
 --        {ST_NOT_FOUND}     no such reservation
 --        {ST_KEYS_MISSING}  a sku it holds has no key in KEYS: plan again
 --
+-- Stock levels: a commit leaves available as it was (on_hand and reserved
+-- go down together), so it appends no stock-level event; a hold expired
+-- here appends those of its units given back, cause 'expire'.
+--
 -- Invariant: held units leave reserved and on_hand together, exactly once;
 -- a hold past its deadline is never sold.
 local t = transition_layout()
+check_stream(K_STOCK_EVENTS)
 local rid, res_key = ARGV[A_FIXED + 1], KEYS[K_FIXED + 1]
 local res = load_reservation(res_key)
 if not res then

@@ -7,12 +7,14 @@
 -- K_EVENTS      {ns}:events
 -- K_QUARANTINE  {ns}:quarantine            (expire's: unreadable records)
 -- K_DUE         {ns}:due                   unused
+-- K_LOCATIONS   (update's)
+-- K_STOCK_EVENTS {ns}:stock-events         the stock-level events (stock_events)
 -- KEYS[K_FIXED+i]    {ns}:res:<id_i>            i = 1..k
 -- KEYS[K_FIXED+k+i]  {ns}:order:<order_id_i>    (the res key when none)
 -- KEYS[K_FIXED+2k+j] {ns}:stock:<sku_j>         j = 1..m, every sku held
 -- KEYS[K_FIXED+2k+m+j] {ns}:holds:<sku_j>       their holds indexes
 -- A_RETENTION   retention in seconds
--- A_MAXLEN      ledger length cap
+-- A_MAXLEN      ledger length cap (the stock events' too)
 -- A_REASON      unused
 -- A_BUDGET      the most allocations this call gives back
 -- A_K           k;  ARGV[A_FIXED+i]  id_i
@@ -27,12 +29,17 @@
 --          expire_due passes over; the record stays as it is
 --        {ST_KEYS_MISSING}   a sku held has no key in KEYS: plan again
 --
+-- Stock levels: units given back that take a location's available above 0
+-- append a back_in_stock entry (stock_events), cause 'expire', with the
+-- id of the hold.
+--
 -- Invariant: only a reservation still held and past its deadline (Redis
 -- clock) gives its units back, once, even when its id is given twice or
 -- its expiry is spread over several calls; stale index entries are
 -- dropped. All checks run before the first write; the work of one call is
 -- bounded by A_BUDGET allocations, not by holds.
 local t = transition_layout()
+check_stream(K_STOCK_EVENTS)
 local now = now_ms()
 local budget = tonumber(A_BUDGET)
 

@@ -5,6 +5,7 @@
 -- K_EVENTS      {ns}:events                unused
 -- K_QUARANTINE  {ns}:quarantine            unused
 -- K_DUE         {ns}:due
+-- K_LOCATIONS, K_STOCK_EVENTS              unused
 -- KEYS[K_FIXED+1]  {ns}:res:<id>
 -- KEYS[K_FIXED+2]  {ns}:order:<order_id>   (the res key when it has none)
 -- KEYS[K_FIXED+2+j]  {ns}:stock:<sku_j>    j = 1..m, every sku it holds

@@ -6,12 +6,14 @@
 -- K_EVENTS      {ns}:events                the ledger stream
 -- K_QUARANTINE  {ns}:quarantine            (expire's: unreadable records)
 -- K_DUE         {ns}:due                   (extend's: skus by deadline)
+-- K_LOCATIONS   (update's)
+-- K_STOCK_EVENTS {ns}:stock-events         the stock-level events (stock_events)
 -- KEYS[K_FIXED+1]  {ns}:res:<id>
 -- KEYS[K_FIXED+2]  {ns}:order:<order_id>   (the res key when it has none)
 -- KEYS[K_FIXED+2+j]  {ns}:stock:<sku_j>    j = 1..m, every sku it holds
 -- KEYS[K_FIXED+2+m+j]  {ns}:holds:<sku_j>  their holds indexes
 -- A_RETENTION   retention in seconds
--- A_MAXLEN      ledger length cap
+-- A_MAXLEN      ledger length cap (the stock events' too)
 -- A_REASON      reason ('' for none), recorded on the reservation
 -- A_BUDGET      unused (expire's)
 -- A_K           1;  ARGV[A_FIXED+1]  the reservation id
@@ -26,9 +28,14 @@
 --        {ST_NOT_FOUND}        no such reservation
 --        {ST_KEYS_MISSING}     a sku it holds has no key in KEYS: plan again
 --
+-- Stock levels: units that come back and take a location's available
+-- above 0 append a back_in_stock entry (stock_events), cause 'release'
+-- (also for a restock), or 'expire' for a hold expired here.
+--
 -- Invariant: a reservation's units come back exactly once, however often
 -- release is called.
 local t = transition_layout()
+check_stream(K_STOCK_EVENTS)
 local rid, res_key = ARGV[A_FIXED + 1], KEYS[K_FIXED + 1]
 local reason = A_REASON
 local res = load_reservation(res_key)

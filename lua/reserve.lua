@@ -8,7 +8,8 @@
 -- K_EVENTS     {ns}:events             the ledger stream
 -- K_LOCATIONS  {ns}:locations          hash: location -> its ranking entry
 --                                      (location_set.lua, lua/lib/routing.lua)
--- A_MAXLEN     ledger length cap
+-- K_STOCK_EVENTS  {ns}:stock-events    the stock-level events (stock_events)
+-- A_MAXLEN     ledger length cap (the stock events' too)
 -- Each order's segment of KEYS, from kb:
 -- EK_RES       {ns}:res:<id>           the new reservation (a fresh 128-bit
 --                                      random id: it does not exist)
@@ -74,6 +75,13 @@
 -- again. The sweeper finishes those holds' records later; it skips what was
 -- given back here. So a reserve never waits for a sweep.
 --
+-- Stock levels: each allocation taken, and each due allocation given back
+-- (cause expire, with its own reservation id), that takes a location's
+-- available through its low-stock threshold (<loc>:low_stock, read with
+-- the other fields of the location) or through 0 appends the entries of
+-- stock_events, in the order the changes are made; a change that crosses
+-- nothing costs no more than its arithmetic.
+--
 -- Backorders: with HOLD_BACKORDER a line may take at a location up to
 -- available + its backorder limit (<loc>:backorder), so available goes
 -- down to -limit, never lower; each allocation records how many of its
@@ -95,13 +103,14 @@
 -- key of the reserved fields whose count changed (their new counts: the
 -- script read them and nothing else runs meanwhile, so this is the
 -- orders' HINCRBYs in one call), one ZADD per holds index and one for the
--- due index; an order's own writes (its record, binding and ledger
--- entries) are made when it is planned. None of them can fail: the
--- reserved fields were read as whole numbers, and every key written was
--- found of the right type (or absent) before the order that first writes
--- it wrote anything. The only error that ends the whole batch is Redis's
--- out-of-memory refusal, which comes before the batch's first write or
--- not at all.
+-- due index; an order's own writes (its record, binding, ledger entries
+-- and stock-level events with their <loc>:event fields) are made when it
+-- is planned. None of them can fail: the reserved fields were read as
+-- whole numbers, and every key written was found of the right type (or
+-- absent) before the order that first writes it wrote anything (the
+-- streams and the due index before the first order). The only error that
+-- ends the whole batch is Redis's out-of-memory refusal, which comes
+-- before the batch's first write or not at all.
 local maxlen = A_MAXLEN
 local now = now_ms()
 
@@ -117,14 +126,17 @@ local function text(n)
     return t
 end
 
--- The stock_fields of each location seen in this batch; the reserved
--- ones among them (the only fields a reserve writes).
-local field_cache, reserved_field = {}, {}
+-- The fields of each location seen in this batch: its stock_fields and
+-- its low-stock threshold; the reserved ones among them (the only counts
+-- a reserve writes), and the thresholds.
+local field_cache, reserved_field, low_field = {}, {}, {}
 local function fields_of(loc)
     local f = field_cache[loc]
     if not f then
-        f = {stock_fields(loc)}
-        field_cache[loc], reserved_field[f[2]] = f, true
+        local on, res, saf = stock_fields(loc)
+        local _, low = backorder_fields(loc)
+        f = {on, res, saf, low}
+        field_cache[loc], reserved_field[res], low_field[low] = f, true, true
     end
     return f
 end
@@ -135,7 +147,7 @@ local function fields_bo(loc)
     local f = bo_cache[loc]
     if not f then
         local s = fields_of(loc)
-        f = {s[1], s[2], s[3], (backorder_fields(loc))}
+        f = {s[1], s[2], s[3], s[4], (backorder_fields(loc))}
         bo_cache[loc] = f
     end
     return f
@@ -145,8 +157,8 @@ end
 -- (fields_of, or fields_bo for an order that allows backorders).
 local function can_take(c, f)
     local a = c[f[1]] - c[f[2]] - c[f[3]]
-    if f[4] then
-        a = a + c[f[4]]
+    if f[5] then
+        a = a + c[f[5]]
     end
     return a
 end
@@ -156,9 +168,10 @@ local function is_int(v)
 end
 
 -- The stock fields this batch has read: stock[key][field] = the number, as
--- the orders so far left it; broken[key][field] when a reserved field is
--- not a whole number. The changes of reserved to write at the end:
--- delta[key][field], their keys in first-touch order in touched.
+-- the orders so far left it (a threshold: low_threshold, false for none);
+-- broken[key][field] when a reserved field is not a whole number. The
+-- changes of reserved to write at the end: delta[key][field], their keys
+-- in first-touch order in touched.
 local stock, broken, delta, touched = {}, {}, {}, {}
 
 -- Reads the fields of names that key's cache lacks.
@@ -178,9 +191,13 @@ local function read_stock(key, names)
     if missing then
         local v = redis.call('HMGET', key, unpack(missing))
         for i, f in ipairs(missing) do
-            c[f] = tonumber(v[i]) or 0
-            if reserved_field[f] and not is_int(v[i]) then
-                broken[key][f] = true
+            if low_field[f] then
+                c[f] = low_threshold(v[i]) or false
+            else
+                c[f] = tonumber(v[i]) or 0
+                if reserved_field[f] and not is_int(v[i]) then
+                    broken[key][f] = true
+                end
             end
         end
     end
@@ -243,8 +260,9 @@ local function find_due(kb, n, skus, cands, have)
                 local key = KEYS[kb + EK_FIXED + i - 1]
                 for _, member in ipairs(due) do
                     local _, loc, q = hold_parts(member)
-                    local f = fields_of(loc)[2]
-                    read_stock(key, {f})
+                    local fl = fields_of(loc)
+                    local f = fl[2]
+                    read_stock(key, fl)
                     if broken[key][f] then
                         error('the reserved units of ' .. skus[i] .. ' at ' .. loc ..
                                   ' are not a whole number')
@@ -507,14 +525,24 @@ local function plan_order(kb, ab, n, m)
     return nil, plan, cands, skus, due, explain, shortages
 end
 
--- Gives back the due allocations plan_order found.
+-- Gives back the due allocations plan_order found (it read their
+-- locations' fields).
 local function give_back(due)
     for _, d in ipairs(due) do
         local holds, key, sku, members = d[1], d[2], d[3], d[4]
+        local c = stock[key]
         for _, member in ipairs(members) do
             local id, loc, q = hold_parts(member)
-            reserve_change(key, fields_of(loc)[2], -q)
+            local f = fields_of(loc)
+            local a = c[f[1]] - c[f[2]] - c[f[3]]
+            reserve_change(key, f[2], -q)
             ledger(K_EVENTS, maxlen, 'expire', sku, loc, text(q), id, '')
+            -- Units given back only ever bring a location back in stock.
+            if a <= 0 and a + q > 0 then
+                stock_events(K_STOCK_EVENTS, maxlen, key, sku, loc,
+                             row_available(c[f[1]], c[f[2]] + q, c[f[3]]),
+                             row_available(c[f[1]], c[f[2]], c[f[3]]), nil, 'expire', id)
+            end
         end
         redis.call('ZREMRANGEBYSCORE', holds, '-inf', now)
     end
@@ -548,12 +576,11 @@ local function hold(kb, ab, n, plan, cands, skus, explain, shortages)
             local loc, q = cands[parts[x]], parts[x + 1]
             local qt = text(q)
             count = count + 1
-            local f, b = fields_of(loc), 0
+            local f, c, b = fields_of(loc), stock[key], 0
+            local a = c[f[1]] - c[f[2]] - c[f[3]]
             if bo then
                 -- The units available stock did not cover.
-                local c = stock[key]
-                local covered = c[f[1]] - c[f[2]] - c[f[3]]
-                b = q - (covered > 0 and covered or 0)
+                b = q - (a > 0 and a or 0)
                 b = b > 0 and b or 0
             end
             reserve_change(key, f[2], q)
@@ -566,6 +593,15 @@ local function hold(kb, ab, n, plan, cands, skus, explain, shortages)
                 due_at[sku] = expires
             end
             ledger(K_EVENTS, maxlen, 'reserve', sku, loc, qt, rid, '')
+            -- Through 0 or the threshold, on on_hand - reserved - safety
+            -- (the same crossings as on available, for a threshold >= 0).
+            local low = c[f[4]]
+            if a > 0 and a <= q or low and a > low and a - q <= low then
+                stock_events(K_STOCK_EVENTS, maxlen, key, sku, loc,
+                             row_available(c[f[1]], c[f[2]] - q, c[f[3]]),
+                             row_available(c[f[1]], c[f[2]], c[f[3]]), low or nil, 'reserve',
+                             rid)
+            end
             if bo then
                 json[count] = '["' .. sku .. '","' .. loc .. '",' .. qt .. ',' .. text(b) .. ']'
             else
@@ -628,7 +664,7 @@ end
 -- The shared keys, once: a write to one of another type would fail after
 -- the batch's first write.
 local bad_shared = nil
-for _, s in ipairs({{K_EVENTS, 'stream'}, {K_DUE, 'zset'}}) do
+for _, s in ipairs({{K_EVENTS, 'stream'}, {K_DUE, 'zset'}, {K_STOCK_EVENTS, 'stream'}}) do
     local t = redis.call('TYPE', s[1]).ok
     if t ~= 'none' and t ~= s[2] then
         bad_shared = {ST_BROKEN, s[1] .. ' is a ' .. t .. ', not a ' .. s[2]}

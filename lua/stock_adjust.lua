@@ -2,13 +2,14 @@
 -- (receiving, damage, returns). Contract: include/stock.h.
 --
 -- K_STOCK      {ns}:stock:<sku>   hash of <location>:on_hand|reserved|safety
---                                 |backorder|low_stock
+--                                 |backorder|low_stock|event
 -- K_EVENTS     {ns}:events        the ledger stream
+-- K_STOCK_EVENTS  {ns}:stock-events  the stock-level events (stock_events)
 -- A_LOCATION   location
 -- A_DELTA      delta, a non-zero whole number
 -- A_MAX        the largest on_hand allowed
 -- A_SKU        sku (for the ledger)
--- A_MAXLEN     ledger length cap
+-- A_MAXLEN     ledger length cap (the stock events' too)
 -- A_REASON     reason ('' for none)
 --
 -- Reply: {ST_OK, on_hand, reserved, safety_stock, backorder_limit,
@@ -22,6 +23,9 @@
 --
 -- Goods received (a positive delta) pay what is owed first: a negative
 -- on_hand goes up toward zero.
+--
+-- Stock levels: when available (row_available) goes through the threshold
+-- or through 0, the entries of stock_events are appended, cause 'adjust'.
 --
 -- Invariant: on_hand - reserved >= -backorder_limit at every location; no
 -- adjust takes on_hand up past A_MAX (a restock may leave it above; a
@@ -45,6 +49,18 @@ if delta > 0 and new > tonumber(A_MAX) then
     return {ST_TOO_LARGE}
 end
 
+local was = row_available(on_hand, reserved, safety)
+local now_available = row_available(new, reserved, safety)
+local threshold = low_threshold(cur[5])
+local crossed = level_crossed(was, now_available, threshold)
+if crossed then
+    check_stream(K_STOCK_EVENTS)
+end
+
 redis.call('HSET', K_STOCK, f_on, int(new))
 ledger(K_EVENTS, A_MAXLEN, 'adjust', A_SKU, A_LOCATION, delta, '', A_REASON)
+if crossed then
+    stock_events(K_STOCK_EVENTS, A_MAXLEN, K_STOCK, A_SKU, A_LOCATION, was, now_available,
+                 threshold, 'adjust', '')
+end
 return {ST_OK, new, reserved, safety, limit, cur[5] or ''}

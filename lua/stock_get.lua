@@ -30,8 +30,9 @@ if #ARGV > 0 then
     return reply
 end
 
--- Every field is <location>:<what> (stock_fields, backorder_fields); read
--- them all.
+-- Every field is <location>:<what> (stock_fields, backorder_fields; and
+-- <location>:event, the id of its last stock-level event, stock_events,
+-- which is no count and not shown); read them all.
 local all = redis.call('HGETALL', K_STOCK)
 local rows, order = {}, {}
 local slot = {on_hand = 1, reserved = 2, safety = 3, backorder = 4, low_stock = 5}

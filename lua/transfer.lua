@@ -7,11 +7,13 @@
 -- K_QUARANTINE  {ns}:quarantine            (expire's)
 -- K_DUE         {ns}:due                   skus by their earliest deadline
 -- K_LOCATIONS   (update's)
+-- K_STOCK_EVENTS {ns}:stock-events         the stock-level events (stock_events)
 -- KEYS[K_FIXED+1]  {ns}:res:<id>
 -- KEYS[K_FIXED+2]  {ns}:order:<order_id>   (the res key when it has none)
 -- KEYS[K_FIXED+2+j]  {ns}:stock:<sku_j>    j = 1..m, every sku of its lines
 -- KEYS[K_FIXED+2+m+j]  {ns}:holds:<sku_j>  their holds indexes
 -- A_RETENTION, A_MAXLEN   retention (an expiry found here), ledger cap
+--                          (the stock events' too)
 -- A_K           1;  ARGV[A_FIXED+1]  the reservation id
 -- ARGV[A_FIXED+2]  m;  ARGV[A_FIXED+2+j]  sku_j
 -- then sku, from, to, and quantity ('' for all the line holds at from)
@@ -34,12 +36,16 @@
 -- The units join the line's allocation at to, or a new one that takes the
 -- place of the one at from when all of it moved, else comes after the
 -- line's allocations. to need not be in the channel. A release at from and
--- a reserve at to are recorded, reason 'transfer'.
+-- a reserve at to are recorded, reason 'transfer'; each, when it takes
+-- available through a threshold or through 0, appends the entries of
+-- stock_events, cause 'transfer' (from first); a hold expired here appends
+-- those of its units given back, cause 'expire'.
 --
 -- Invariants: all checks before the first write; the units are never
 -- counted at both locations, nor at neither; available at to never goes
 -- below -backorder_limit (nor below 0 without backorders).
 local t = transition_layout()
+check_stream(K_STOCK_EVENTS)
 local res, rid, res_key = live_hold(t)
 if not res then
     return rid

@@ -7,12 +7,14 @@
 -- K_QUARANTINE  {ns}:quarantine            (expire's)
 -- K_DUE         {ns}:due                   skus by their earliest deadline
 -- K_LOCATIONS   {ns}:locations             the ranking entries (reserve.lua)
+-- K_STOCK_EVENTS {ns}:stock-events         the stock-level events (stock_events)
 -- KEYS[K_FIXED+1]  {ns}:res:<id>
 -- KEYS[K_FIXED+2]  {ns}:order:<order_id>   (the res key when it has none)
 -- KEYS[K_FIXED+2+j]  {ns}:stock:<sku_j>    j = 1..m, every sku of its lines
 -- KEYS[K_FIXED+2+m+j]  {ns}:holds:<sku_j>  their holds indexes
 -- then {ns}:channel:<channel>, {ns}:rules:<channel> of its channel
 -- A_RETENTION, A_MAXLEN   retention (an expiry found here), ledger cap
+--                          (the stock events' too)
 -- A_K           1;  ARGV[A_FIXED+1]  the reservation id
 -- ARGV[A_FIXED+2]  m;  ARGV[A_FIXED+2+j]  sku_j
 -- then u, and sku, quantity of each of the u items
@@ -39,12 +41,17 @@
 -- their backordered units first. An updated line is filled, so it leaves
 -- the shortages. Each unit moved is a ledger entry (reserve or release,
 -- reason 'update'). The deadline is unchanged. A due hold on the same skus
--- is not given back here (the sweeper does, within its interval).
+-- is not given back here (the sweeper does, within its interval). Each
+-- unit move that takes a location's available through its threshold or
+-- through 0 appends the entries of stock_events, cause 'update', in the
+-- order of the moves (decreases first); a hold expired here appends
+-- those of its units given back, cause 'expire'.
 --
 -- Invariants: all checks before the first write; reserved moves with the
 -- holds index, so audit's sums hold; available never goes below
 -- -backorder_limit (nor below 0 without backorders).
 local t = transition_layout()
+check_stream(K_STOCK_EVENTS)
 local res, rid, res_key = live_hold(t)
 if not res then
     return rid

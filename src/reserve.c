@@ -67,6 +67,7 @@ static void reserve_call(struct request *req)
     ARG_KEY(a, RESERVE_K_DUE, ns, KEY_DUE, NULL);
     ARG_KEY(a, RESERVE_K_EVENTS, ns, KEY_EVENTS, NULL);
     ARG_KEY(a, RESERVE_K_LOCATIONS, ns, KEY_LOCATIONS, NULL);
+    ARG_KEY(a, RESERVE_K_STOCK_EVENTS, ns, KEY_STOCK_EVENTS, NULL);
     int kb = RESERVE_K_FIXED;
     ARG_KEY(a, kb + RESERVE_EK_RES, ns, KEY_RES, &rid);
     /* No order_id: no binding, and the key is one of its own, unused. */

@@ -20,6 +20,7 @@ void stock_set(struct request *req)
     struct args *a = request_args(req);
     ARG_KEY(a, STOCK_SET_K_STOCK, ns, KEY_STOCK, &p->sku);
     ARG_KEY(a, STOCK_SET_K_EVENTS, ns, KEY_EVENTS, NULL);
+    ARG_KEY(a, STOCK_SET_K_STOCK_EVENTS, ns, KEY_STOCK_EVENTS, NULL);
     ARG_IDENT(a, STOCK_SET_K_FIXED + STOCK_SET_A_LOCATION, &p->location);
     ARG_INT(a, STOCK_SET_K_FIXED + STOCK_SET_A_ON_HAND, p->on_hand);
     ARGS_AT(a, STOCK_SET_K_FIXED + STOCK_SET_A_SAFETY);
@@ -98,6 +99,7 @@ void stock_adjust(struct request *req)
     struct args *a = request_args(req);
     ARG_KEY(a, STOCK_ADJUST_K_STOCK, ns, KEY_STOCK, &p->sku);
     ARG_KEY(a, STOCK_ADJUST_K_EVENTS, ns, KEY_EVENTS, NULL);
+    ARG_KEY(a, STOCK_ADJUST_K_STOCK_EVENTS, ns, KEY_STOCK_EVENTS, NULL);
     ARG_IDENT(a, STOCK_ADJUST_K_FIXED + STOCK_ADJUST_A_LOCATION, &p->location);
     ARG_INT(a, STOCK_ADJUST_K_FIXED + STOCK_ADJUST_A_DELTA, p->delta);
     ARG_INT(a, STOCK_ADJUST_K_FIXED + STOCK_ADJUST_A_MAX, STOCK_MAX);

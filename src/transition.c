@@ -117,6 +117,7 @@ static bool build_act(struct transition *t, struct reply *rd)
     ARG_KEY(a, TRANSITION_K_QUARANTINE, t->ns, KEY_QUARANTINE, NULL);
     ARG_KEY(a, TRANSITION_K_DUE, t->ns, KEY_DUE, NULL);
     ARG_KEY(a, TRANSITION_K_LOCATIONS, t->ns, KEY_LOCATIONS, NULL);
+    ARG_KEY(a, TRANSITION_K_STOCK_EVENTS, t->ns, KEY_STOCK_EVENTS, NULL);
     for (int i = 0; i < t->k_act; i++)
         args_add_key(a, t->ns, KEY_RES, &t->ids[i]);
     at = 1;

@@ -37,6 +37,104 @@ local function backorder_fields(loc)
     return loc .. ':backorder', loc .. ':low_stock'
 end
 
+-- The units available at a location, as stock.get shows them (result.c,
+-- stock_row_available): on_hand - reserved - safety while that is not
+-- negative; below 0, only the units promised beyond stock (on_hand -
+-- reserved when that is negative, else 0): safety stock that on_hand does
+-- not cover is promised to no one.
+local function row_available(on_hand, reserved, safety)
+    local a = on_hand - reserved - safety
+    if a >= 0 then
+        return a
+    end
+    local beyond = on_hand - reserved
+    return beyond < 0 and beyond or 0
+end
+
+-- The low-stock threshold of a location from its <loc>:low_stock field
+-- (backorder_fields; nil when absent): a number, or nil for none.
+local function low_threshold(v)
+    local t = tonumber(v)
+    if t and t >= 0 then
+        return t
+    end
+    return nil
+end
+
+-- True when a change of available from before to after crosses a stock
+-- level (stock_events): down through the threshold low (nil: none), or
+-- through 0 either way.
+local function level_crossed(before, after, low)
+    return (before > 0) ~= (after > 0) or (low ~= nil and before > low and after <= low)
+end
+
+-- Raises an error unless key is a stream or absent: a script that may
+-- append to it calls this before its first write, so that it never fails
+-- half way.
+local function check_stream(key)
+    local t = redis.call('TYPE', key).ok
+    if t ~= 'none' and t ~= 'stream' then
+        error(key .. ' is a ' .. t .. ', not a stream')
+    end
+end
+
+-- Appends to the stream events (the stock-level events, capped at about
+-- maxlen entries like the ledger) the entries of one change of available
+-- at (sku, loc), whose stock hash is key, from before to after, in this
+-- order:
+--   low_stock      from > low to <= low (low: the threshold, nil for none)
+--   out_of_stock   from > 0 to <= 0
+--   back_in_stock  from <= 0 to > 0
+-- Each has the new available, its threshold (low, or 0), the cause (reserve,
+-- commit, release, expire, adjust, set, update or transfer) and the
+-- reservation id rid ('' for none), and prev: the id of the entry before
+-- it of the same (sku, loc), '' for the first; the last one's id is kept
+-- in the field <loc>:event of key. A change that crosses nothing appends
+-- nothing, so a location that stays on one side of a level appends one
+-- entry however many changes it sees. The caller has checked events
+-- (check_stream) and key (a hash it read) before its first write.
+local function stock_events(events, maxlen, key, sku, loc, before, after, low, cause, rid)
+    local kinds = {}
+    if low ~= nil and before > low and after <= low then
+        kinds[1], kinds[2] = 'low_stock', int(low)
+    end
+    if before > 0 and after <= 0 then
+        kinds[#kinds + 1], kinds[#kinds + 2] = 'out_of_stock', '0'
+    elseif before <= 0 and after > 0 then
+        kinds[#kinds + 1], kinds[#kinds + 2] = 'back_in_stock', '0'
+    end
+    if #kinds == 0 then
+        return
+    end
+    local f_event = loc .. ':event'
+    local prev = redis.call('HGET', key, f_event) or ''
+    local avail = int(after)
+    for i = 1, #kinds, 2 do
+        prev = redis.call('XADD', events, 'MAXLEN', '~', maxlen, '*', 'type', kinds[i], 'sku', sku,
+                          'location', loc, 'available', avail, 'threshold', kinds[i + 1], 'cause',
+                          cause, 'reservation', rid, 'prev', prev)
+    end
+    redis.call('HSET', key, f_event, prev)
+end
+
+-- Changes on_hand by d_on and reserved by d_res at (sku, loc), whose stock
+-- hash is key, and appends the stock-level events of the change to
+-- K_STOCK_EVENTS (stock_events, with cause and rid).
+local function move_row(key, sku, loc, d_on, d_res, maxlen, cause, rid)
+    local f_on, f_res, f_saf = stock_fields(loc)
+    local _, f_low = backorder_fields(loc)
+    local v = redis.call('HMGET', key, f_on, f_res, f_saf, f_low)
+    if d_on ~= 0 then
+        redis.call('HINCRBY', key, f_on, d_on)
+    end
+    if d_res ~= 0 then
+        redis.call('HINCRBY', key, f_res, d_res)
+    end
+    local on, res, saf = tonumber(v[1]) or 0, tonumber(v[2]) or 0, tonumber(v[3]) or 0
+    stock_events(K_STOCK_EVENTS, maxlen, key, sku, loc, row_available(on, res, saf),
+                 row_available(on + d_on, res + d_res, saf), low_threshold(v[4]), cause, rid)
+end
+
 -- A reservation record as a table, nil when there is none, or false and why
 -- when the record cannot be read (a corrupt record: the sweeper moves it
 -- aside, every other caller fails with a clear error). Records made by this
@@ -172,7 +270,8 @@ local function all_held(res, rid, holds)
 end
 
 -- Moves a reservation's units, allocations from+1..to, and records each
--- movement:
+-- movement in the ledger, and the stock levels it crosses in the stock
+-- events (move_row; cause release for a restock):
 --   commit:          sold; on_hand and reserved go down
 --   release, expire: a hold given back; reserved goes down
 --   restock:         a committed order given back; on_hand goes up
@@ -188,12 +287,14 @@ local function move_units(kind, res, rid, t, reason, from, to)
                          redis.call('ZREM', t.holds[a[1]], hold_member(rid, i, loc, q)) == 1
         if live then
             if kind == 'commit' then
+                -- on_hand and reserved go down together: available does
+                -- not change, so no stock level is crossed.
                 redis.call('HINCRBY', key, f_on, -q)
                 redis.call('HINCRBY', key, f_res, -q)
             elseif kind == 'restock' then
-                redis.call('HINCRBY', key, f_on, q)
+                move_row(key, a[1], loc, q, 0, t.maxlen, 'release', rid)
             else
-                redis.call('HINCRBY', key, f_res, -q)
+                move_row(key, a[1], loc, 0, -q, t.maxlen, kind, rid)
             end
             ledger(K_EVENTS, t.maxlen, kind, a[1], loc, q, rid, reason)
         end

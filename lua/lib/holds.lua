@@ -74,10 +74,11 @@ local function find_alloc(allocs, sku, loc)
 end
 
 -- Moves d (signed) units of sku's reserved count at loc, and records it in
--- the ledger: a reserve (d > 0) or a release, with reason.
+-- the ledger: a reserve (d > 0) or a release, with reason; and in the
+-- stock events when it crosses a stock level, with reason as its cause
+-- (move_row).
 local function move_reserved(t, sku, loc, d, rid, reason)
-    local _, f_res = stock_fields(loc)
-    redis.call('HINCRBY', t.stock[sku], f_res, d)
+    move_row(t.stock[sku], sku, loc, 0, d, t.maxlen, reason, rid)
     ledger(K_EVENTS, t.maxlen, d > 0 and 'reserve' or 'release', sku, loc, d > 0 and d or -d, rid,
            reason)
 end

@@ -301,8 +301,9 @@ redisReply *eval_ro(enum script_id id, const char *const *keys, int nk, const ch
 redisReply *call_stock_set_full(const char *sku, const char *loc, const char *on_hand,
                                 const char *safety, const char *backorder, const char *low_stock)
 {
-    const char *keys[STOCK_SET_K_FIXED] = {
-        [STOCK_SET_K_STOCK] = fmt(NS ":stock:%s", sku), [STOCK_SET_K_EVENTS] = EVENTS};
+    const char *keys[STOCK_SET_K_FIXED] = {[STOCK_SET_K_STOCK] = fmt(NS ":stock:%s", sku),
+                                           [STOCK_SET_K_EVENTS] = EVENTS,
+                                           [STOCK_SET_K_STOCK_EVENTS] = STOCK_EVENTS};
     const char *args[STOCK_SET_A_FIXED] = {
         [STOCK_SET_A_LOCATION] = loc,       [STOCK_SET_A_ON_HAND] = on_hand,
         [STOCK_SET_A_SAFETY] = safety,      [STOCK_SET_A_SKU] = sku,
@@ -320,8 +321,9 @@ redisReply *call_stock_set(const char *sku, const char *loc, const char *on_hand
 /* stock_adjust with a largest on_hand of 100. */
 redisReply *call_adjust(const char *sku, const char *loc, const char *delta, const char *reason)
 {
-    const char *keys[STOCK_ADJUST_K_FIXED] = {
-        [STOCK_ADJUST_K_STOCK] = fmt(NS ":stock:%s", sku), [STOCK_ADJUST_K_EVENTS] = EVENTS};
+    const char *keys[STOCK_ADJUST_K_FIXED] = {[STOCK_ADJUST_K_STOCK] = fmt(NS ":stock:%s", sku),
+                                              [STOCK_ADJUST_K_EVENTS] = EVENTS,
+                                              [STOCK_ADJUST_K_STOCK_EVENTS] = STOCK_EVENTS};
     const char *args[STOCK_ADJUST_A_FIXED] = {
         [STOCK_ADJUST_A_LOCATION] = loc,  [STOCK_ADJUST_A_DELTA] = delta,
         [STOCK_ADJUST_A_MAX] = "100",     [STOCK_ADJUST_A_SKU] = sku,
@@ -343,6 +345,7 @@ void batch_init(struct batch *b)
     b->keys[RESERVE_K_DUE] = DUE;
     b->keys[RESERVE_K_EVENTS] = EVENTS;
     b->keys[RESERVE_K_LOCATIONS] = NS ":locations";
+    b->keys[RESERVE_K_STOCK_EVENTS] = STOCK_EVENTS;
     b->nk = RESERVE_K_FIXED;
     b->args[RESERVE_A_MAXLEN] = MAXLEN;
     b->na = RESERVE_A_FIXED;
@@ -466,7 +469,8 @@ redisReply *call_transition(enum script_id script, const char *reason, const cha
         [TRANSITION_K_EVENTS] = EVENTS,
         [TRANSITION_K_QUARANTINE] = QUARANTINE,
         [TRANSITION_K_DUE] = DUE,
-        [TRANSITION_K_LOCATIONS] = LOCATIONS};
+        [TRANSITION_K_LOCATIONS] = LOCATIONS,
+        [TRANSITION_K_STOCK_EVENTS] = STOCK_EVENTS};
     const char *args[TRANSITION_A_FIXED + MAX_K + 1 + MAX_M + MAX_MORE] = {
         [TRANSITION_A_RETENTION] = XSTR(RETENTION),
         [TRANSITION_A_MAXLEN] = MAXLEN,

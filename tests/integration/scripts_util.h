@@ -16,6 +16,7 @@
 #define EXPIRY NS ":expiry"
 #define DUE NS ":due"
 #define EVENTS NS ":events"
+#define STOCK_EVENTS NS ":stock-events"
 #define LOCATIONS NS ":locations"
 #define CHANNEL NS ":channel:web"
 #define RULES NS ":rules:web"

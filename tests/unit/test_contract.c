@@ -953,6 +953,7 @@ static void test_stock_set_arguments(void **state)
         assert_int_equal(fake.last.args.n, STOCK_SET_K_FIXED + STOCK_SET_A_FIXED);
         assert_string_equal(fake_arg(STOCK_SET_K_STOCK), "{inv}:stock:A");
         assert_string_equal(fake_arg(STOCK_SET_K_EVENTS), "{inv}:events");
+        assert_string_equal(fake_arg(STOCK_SET_K_STOCK_EVENTS), "{inv}:stock-events");
         int a = STOCK_SET_K_FIXED;
         assert_string_equal(fake_arg(a + STOCK_SET_A_LOCATION), "L");
         assert_string_equal(fake_arg(a + STOCK_SET_A_ON_HAND), "5");
@@ -985,6 +986,7 @@ static void test_reserve_arguments(void **state)
     assert_string_equal(fake_arg(RESERVE_K_DUE), "{inv}:due");
     assert_string_equal(fake_arg(RESERVE_K_EVENTS), "{inv}:events");
     assert_string_equal(fake_arg(RESERVE_K_LOCATIONS), "{inv}:locations");
+    assert_string_equal(fake_arg(RESERVE_K_STOCK_EVENTS), "{inv}:stock-events");
     char res_key[64];
     snprintf(res_key, sizeof res_key, "%s", fake_arg(kb + RESERVE_EK_RES));
     assert_int_equal(strlen(res_key), strlen("{inv}:res:") + REQUEST_ID_LEN);
@@ -1117,17 +1119,17 @@ static void test_commit_keys_from_the_plan(void **state)
     /* The channel is update's; commit's keys do not name it. */
     reply_text("[0 'o-1' 'web' 2 'B' 'A']");
     assert_int_equal(fake.last.script, SCRIPT_COMMIT);
-    const char *keys[] = {"{inv}:expiry",    "{inv}:events",  "{inv}:quarantine",
-                          "{inv}:due",       "{inv}:locations", "{inv}:res:RID",
-                          "{inv}:order:o-1", "{inv}:stock:A", "{inv}:stock:B",
-                          "{inv}:holds:A",   "{inv}:holds:B"};
-    assert_int_equal(fake.last.nkeys, 11);
-    for (int i = 0; i < 11; i++)
+    const char *keys[] = {"{inv}:expiry",       "{inv}:events",    "{inv}:quarantine",
+                          "{inv}:due",          "{inv}:locations", "{inv}:stock-events",
+                          "{inv}:res:RID",      "{inv}:order:o-1", "{inv}:stock:A",
+                          "{inv}:stock:B",      "{inv}:holds:A",   "{inv}:holds:B"};
+    assert_int_equal(fake.last.nkeys, 12);
+    for (int i = 0; i < 12; i++)
         assert_string_equal(fake_arg(i), keys[i]);
     const char *argv[] = {"86400", "1000000", "", "0", "1", "1", "RID", "2", "A", "B"};
-    assert_int_equal(fake.last.args.n, 11 + 10);
+    assert_int_equal(fake.last.args.n, 12 + 10);
     for (int i = 0; i < 10; i++)
-        assert_string_equal(fake_arg(11 + i), argv[i]);
+        assert_string_equal(fake_arg(12 + i), argv[i]);
     reply_text("[1]");
     assert_int_equal(answers, 1);
     teardown(NULL);
@@ -1169,10 +1171,10 @@ static void test_update_arguments(void **state)
     reply_text("[0 'o-1' 'store/eu' 2 'B' 'A']");
     expect_call(SCRIPT_UPDATE,
                 (const char *const[]){"{inv}:expiry", "{inv}:events", "{inv}:quarantine",
-                                      "{inv}:due", "{inv}:locations", "{inv}:res:RID",
-                                      "{inv}:order:o-1", "{inv}:stock:A", "{inv}:stock:B",
-                                      "{inv}:holds:A", "{inv}:holds:B", "{inv}:channel:store/eu",
-                                      "{inv}:rules:store/eu", NULL},
+                                      "{inv}:due", "{inv}:locations", "{inv}:stock-events",
+                                      "{inv}:res:RID", "{inv}:order:o-1", "{inv}:stock:A",
+                                      "{inv}:stock:B", "{inv}:holds:A", "{inv}:holds:B",
+                                      "{inv}:channel:store/eu", "{inv}:rules:store/eu", NULL},
                 (const char *const[]){"86400", "1000000", "", "0", "1", "1", "RID", "2", "A", "B",
                                       "2", "B", "0", "A", "3", NULL});
     /* A plan that went stale: planned again, and the act follows the new
@@ -1182,9 +1184,10 @@ static void test_update_arguments(void **state)
     reply_text("[0 '' 'default' 1 'A']");
     expect_call(SCRIPT_UPDATE,
                 (const char *const[]){"{inv}:expiry", "{inv}:events", "{inv}:quarantine",
-                                      "{inv}:due", "{inv}:locations", "{inv}:res:RID",
-                                      "{inv}:res:RID", "{inv}:stock:A", "{inv}:holds:A",
-                                      "{inv}:channel:default", "{inv}:rules:default", NULL},
+                                      "{inv}:due", "{inv}:locations", "{inv}:stock-events",
+                                      "{inv}:res:RID", "{inv}:res:RID", "{inv}:stock:A",
+                                      "{inv}:holds:A", "{inv}:channel:default",
+                                      "{inv}:rules:default", NULL},
                 (const char *const[]){"86400", "1000000", "", "0", "1", "1", "RID", "1", "A", "2",
                                       "B", "0", "A", "3", NULL});
     reply_text("[1 " BODY ALLOC "]");
@@ -1217,9 +1220,9 @@ static void test_transfer_arguments(void **state)
         reply_text("[0 'o-1' 'web' 2 'B' 'A']");
         expect_call(SCRIPT_TRANSFER,
                     (const char *const[]){"{inv}:expiry", "{inv}:events", "{inv}:quarantine",
-                                          "{inv}:due", "{inv}:locations", "{inv}:res:RID",
-                                          "{inv}:order:o-1", "{inv}:stock:A", "{inv}:stock:B",
-                                          "{inv}:holds:A", "{inv}:holds:B", NULL},
+                                          "{inv}:due", "{inv}:locations", "{inv}:stock-events",
+                                          "{inv}:res:RID", "{inv}:order:o-1", "{inv}:stock:A",
+                                          "{inv}:stock:B", "{inv}:holds:A", "{inv}:holds:B", NULL},
                     (const char *const[]){"86400", "1000000", "", "0", "1", "1", "RID", "2", "A",
                                           "B", "B", "wh-1", "wh-2", transfer_cases[i].quantity,
                                           NULL});

@@ -838,6 +838,11 @@ static const struct key_case {
     {"inv", KEY_RES, "r-0123abcd", "{inv}:res:r-0123abcd"},
     {"inv", KEY_ORDER, "ord-1001", "{inv}:order:ord-1001"},
     {"inv", KEY_EXPIRY, NULL, "{inv}:expiry"},
+    /* Not under "{inv}:stock:*", the pattern the audit scans for skus. */
+    {"inv", KEY_STOCK_EVENTS, NULL, "{inv}:stock-events"},
+    {"inv", KEY_STOCK_EVENTS_DEAD, NULL, "{inv}:stock-events:dead"},
+    {"inv", KEY_STOCK_EVENTS_CURSOR, "0123456789abcdef",
+     "{inv}:stock-events:cursor:webhook:0123456789abcdef"},
     {"shop-eu", KEY_STOCK, "a/b+c=d@e~f_g.h", "{shop-eu}:stock:a/b+c=d@e~f_g.h"},
     {"t", KEY_EXPIRY, NULL, "{t}:expiry"},
 };
