@@ -21,6 +21,10 @@ struct redis_url {
     int db;
 };
 
+/* Webhooks: how many URLs, and the longest one. */
+#define WEBHOOK_MAX_URLS 8
+#define WEBHOOK_URL_MAX 2048
+
 struct config {
     char listen_host[256];
     int listen_port;
@@ -48,6 +52,20 @@ struct config {
     long long idle_timeout_ms;  /* a connection with nothing to do is closed */
     long long line_timeout_ms;  /* a started line must be finished within */
     long long ledger_maxlen;
+    char webhook_urls[WEBHOOK_MAX_URLS][WEBHOOK_URL_MAX]; /* --webhook-url, in order */
+    int n_webhook_urls;
+    char webhook_secret_file[4096];
+    char webhook_secret[4096]; /* read from the file by main; never logged */
+    size_t webhook_secret_len;
+    long long webhook_timeout_ms;     /* one POST, answer included */
+    long long webhook_max_age_s;      /* retried until an event is this old, then dead */
+    long long webhook_max_inflight;   /* POSTs in flight per URL */
+    long long webhook_queue;          /* entries held in memory per URL */
+    long long webhook_backoff_ms;     /* the first retry's longest wait */
+    long long webhook_backoff_max_ms; /* the longest wait of any retry */
+    long long webhook_lease_ms;       /* a replica's entries unclaimed this long are taken over */
+    long long webhook_lag_warn_s;     /* /readyz warns when undelivered events get this old */
+    long long webhook_max_rate;       /* POSTs started per second over all URLs; 0: no limit */
     enum log_level log_level;
     enum log_format log_format;
 };
@@ -73,5 +91,8 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, confi
 int config_parse_hostport(const char *s, char *host, size_t hostlen, int *port);
 /* Parses redis://[user:pass@]host:port[/db] or unix:///path. Returns 0 or -1. */
 int config_parse_redis_url(const char *s, struct redis_url *u);
+/* Checks a webhook URL: http:// or https://, a host, no white space or
+ * control bytes, shorter than WEBHOOK_URL_MAX. Returns 0 or -1. */
+int config_check_webhook_url(const char *s, size_t n);
 
 #endif

@@ -3,9 +3,9 @@
  * process runs (it never asks Redis); GET /readyz answers 200 when Redis is
  * connected and the scripts are loaded and the process is not draining, 503
  * otherwise, with a body that says why (draining, redis connecting, redis
- * down); while Redis refuses writes for lack of memory it stays 200 and
- * says so in a warning line. GET /metrics answers the Prometheus text
- * exposition.
+ * down); while Redis refuses writes for lack of memory, or webhook
+ * delivery is failing or lagging, it stays 200 and says so in a
+ * "warning:" line. GET /metrics answers the Prometheus text exposition.
  * Anything else is 404 (405 for other methods); a malformed or overlong
  * request is 400. Every response closes its connection. */
 #ifndef STOCKD_HTTP_H

@@ -34,6 +34,26 @@ enum internal_kind {
         INTERNAL_KINDS
 };
 
+/* Webhook URLs (config.h WEBHOOK_MAX_URLS); a URL is labelled by its index. */
+#define METRICS_WEBHOOKS 8
+/* Failed attempts in a row after which /readyz says delivery is failing. */
+#define METRICS_WEBHOOK_FAILING 3
+
+/* One webhook URL's delivery, as this process sees it. */
+struct metrics_webhook {
+    char group[32];           /* its consumer group; never the URL, which may carry a token */
+    uint64_t delivered;       /* events answered 2xx */
+    uint64_t retried;         /* failed attempts that will be tried again */
+    uint64_t dead_lettered;   /* events this process moved to the dead-letter stream */
+    uint64_t failed_attempts; /* every attempt that failed (retried or not) */
+    int64_t in_flight;        /* POSTs now */
+    int64_t held;             /* entries this process holds now (queued, waiting, in flight) */
+    int64_t undelivered;      /* the group's entries not yet delivered: pending + unread */
+    double oldest_age_s;      /* the oldest of them; 0 when none */
+    uint64_t failing;         /* failed attempts in a row; 0 after a 2xx */
+    char last_error[96];      /* of the latest failed attempt */
+};
+
 struct metrics {
     uint64_t requests[METRICS_METHODS][E_COUNT]; /* by method and error (E_NONE: ok) */
     uint64_t latency_buckets[METRICS_METHODS][METRICS_BUCKETS];
@@ -54,6 +74,10 @@ struct metrics {
     uint64_t out_of_stock;
     uint64_t compensations[RELEASE_FROMS];
     uint64_t auth_failures;
+    int n_webhooks; /* configured URLs */
+    bool webhook_redis_up;
+    uint64_t webhook_rate_limited; /* ready POSTs that waited for a --webhook-max-rate token */
+    struct metrics_webhook webhooks[METRICS_WEBHOOKS];
     double start_time; /* Unix seconds */
 };
 
@@ -69,6 +93,13 @@ void metrics_request(struct metrics *m, enum method_id method, enum error_id e,
 #define METRICS_OOM_RECENT_NS (10ull * 1000000000ull)
 /* True when Redis refused a call for memory within METRICS_OOM_RECENT_NS. */
 bool metrics_redis_full(const struct metrics *m);
+
+/* Appends one "warning: ..." line per webhook URL whose delivery is
+ * failing (METRICS_WEBHOOK_FAILING attempts in a row) or lagging (its
+ * oldest undelivered event older than lag_warn_s); nothing when all is
+ * well. For /readyz, which stays ready: every replica shares the one
+ * receiver, and taking this one out of the Service would not help it. */
+void metrics_webhook_warnings(const struct metrics *m, long long lag_warn_s, struct buf *out);
 
 /* Appends the whole exposition (text format 0.0.4); rss_bytes < 0: unknown. */
 void metrics_render(const struct metrics *m, struct buf *out, const char *version,

@@ -26,7 +26,13 @@
     X(EXPIRE_DUE, expire_due)                                                                      \
     X(EXPIRE, expire)                                                                              \
     X(AUDIT, audit)                                                                                \
-    X(AUDIT_INDEX, audit_index)
+    X(AUDIT_INDEX, audit_index)                                                                    \
+    X(WEBHOOK_READ, webhook_read)                                                                  \
+    X(WEBHOOK_CHECK, webhook_check)                                                                \
+    X(WEBHOOK_ACK, webhook_ack)                                                                    \
+    X(WEBHOOK_DEAD, webhook_dead)                                                                  \
+    X(WEBHOOK_LEASE, webhook_lease)                                                                \
+    X(WEBHOOK_STATS, webhook_stats)
 
 enum script_id {
 #define X(name, file) SCRIPT_##name,

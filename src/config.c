@@ -12,7 +12,16 @@
 #define STOCKD_VERSION "0.0.0"
 #endif
 
-enum opt_kind { OPT_HOSTPORT, OPT_REDIS_URL, OPT_IDENT, OPT_PATH, OPT_INT, OPT_LEVEL, OPT_FORMAT };
+enum opt_kind {
+    OPT_HOSTPORT,
+    OPT_REDIS_URL,
+    OPT_IDENT,
+    OPT_PATH,
+    OPT_INT,
+    OPT_LEVEL,
+    OPT_FORMAT,
+    OPT_URLS, /* repeatable: each flag adds; white space separates several in one value */
+};
 
 #define CFG(member) offsetof(struct config, member)
 #define NONE 0
@@ -63,6 +72,31 @@ enum opt_kind { OPT_HOSTPORT, OPT_REDIS_URL, OPT_IDENT, OPT_PATH, OPT_INT, OPT_L
       100, 3600000, "a request line must be finished within this time once started")             \
     X("ledger-maxlen", "STOCKD_LEDGER_MAXLEN", "1000000", OPT_INT, CFG(ledger_maxlen), NONE, 1000, \
       1000000000, "about how many movements the ledger stream keeps")                             \
+    X("webhook-url", "STOCKD_WEBHOOK_URL", "", OPT_URLS, CFG(webhook_urls), NONE, 0, 0,             \
+      "POST every stock-level event to this http(s) URL (repeatable, up to 8; env: "              \
+      "space-separated)")                                                                         \
+    X("webhook-secret-file", "STOCKD_WEBHOOK_SECRET_FILE", "", OPT_PATH, CFG(webhook_secret_file),  \
+      NONE, 0, 0, "file holding the HMAC-SHA256 key of X-Stockd-Signature (needed with a URL)")   \
+    X("webhook-timeout-ms", "STOCKD_WEBHOOK_TIMEOUT_MS", "5000", OPT_INT, CFG(webhook_timeout_ms), \
+      NONE, 100, 600000, "a POST without a whole answer in this time failed")                     \
+    X("webhook-max-age-s", "STOCKD_WEBHOOK_MAX_AGE_S", "86400", OPT_INT, CFG(webhook_max_age_s),   \
+      NONE, 1, 2592000, "an event is retried until it is this old, then moved to the dead letters") \
+    X("webhook-max-inflight", "STOCKD_WEBHOOK_MAX_INFLIGHT", "16", OPT_INT,                       \
+      CFG(webhook_max_inflight), NONE, 1, 1000, "POSTs in flight at once, per URL")               \
+    X("webhook-queue", "STOCKD_WEBHOOK_QUEUE", "1000", OPT_INT, CFG(webhook_queue), NONE, 1,       \
+      100000, "events held in memory per URL (read from Redis only while there is room)")         \
+    X("webhook-backoff-ms", "STOCKD_WEBHOOK_BACKOFF_MS", "1000", OPT_INT, CFG(webhook_backoff_ms), \
+      NONE, 1, 3600000, "longest wait before the first retry (doubles per failure, full jitter)") \
+    X("webhook-backoff-max-ms", "STOCKD_WEBHOOK_BACKOFF_MAX_MS", "300000", OPT_INT,               \
+      CFG(webhook_backoff_max_ms), NONE, 1, 86400000, "longest wait before any retry")            \
+    X("webhook-lease-ms", "STOCKD_WEBHOOK_LEASE_MS", "30000", OPT_INT, CFG(webhook_lease_ms), NONE, \
+      1000, 3600000, "events of a replica silent this long are delivered by another")             \
+    X("webhook-lag-warn-s", "STOCKD_WEBHOOK_LAG_WARN_S", "300", OPT_INT, CFG(webhook_lag_warn_s),  \
+      NONE, 1, 2592000, "/readyz warns when an undelivered event is this old")                    \
+    X("webhook-max-rate", "STOCKD_WEBHOOK_MAX_RATE", "1000", OPT_INT, CFG(webhook_max_rate), NONE, \
+      0, 1000000,                                                                                 \
+      "POSTs started per second over all URLs, in bursts of a tenth of it (0: no limit), so "     \
+      "that delivering a burst of events leaves the CPU to reservations")                        \
     X("log-level", "STOCKD_LOG_LEVEL", "info", OPT_LEVEL, CFG(log_level), NONE, 0, 0,              \
       "debug, info, warn or error")                                                               \
     X("log-format", "STOCKD_LOG_FORMAT", "text", OPT_FORMAT, CFG(log_format), NONE, 0, 0,          \
@@ -179,6 +213,56 @@ int config_parse_redis_url(const char *s, struct redis_url *u)
     return 0;
 }
 
+int config_check_webhook_url(const char *s, size_t n)
+{
+    size_t scheme = n >= 7 && strncmp(s, "http://", 7) == 0    ? 7
+                    : n >= 8 && strncmp(s, "https://", 8) == 0 ? 8
+                                                               : 0;
+    if (scheme == 0 || n >= WEBHOOK_URL_MAX || n == scheme || s[scheme] == '/' ||
+        s[scheme] == '?' || s[scheme] == '#')
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
+            return -1;
+    return 0;
+}
+
+/* Adds the white-space separated URLs of v. A URL is never echoed in a
+ * message: it may carry a token. */
+static int add_urls(struct config *cfg, const char *flag, const char *v, char *errbuf,
+                    size_t errlen)
+{
+    const char *p = v;
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+            p++;
+        if (*p == '\0')
+            return 0;
+        size_t n = strcspn(p, " \t\n\r");
+        if (config_check_webhook_url(p, n) != 0) {
+            snprintf(errbuf, errlen,
+                     "stockd: invalid value for --%s: webhook URL %d is not an http:// or "
+                     "https:// URL with a host, without spaces, shorter than %d bytes",
+                     flag, cfg->n_webhook_urls + 1, WEBHOOK_URL_MAX);
+            return -1;
+        }
+        for (int i = 0; i < cfg->n_webhook_urls; i++)
+            if (strlen(cfg->webhook_urls[i]) == n && memcmp(cfg->webhook_urls[i], p, n) == 0) {
+                snprintf(errbuf, errlen, "stockd: --%s: webhook URL %d is the same as URL %d", flag,
+                         cfg->n_webhook_urls + 1, i + 1);
+                return -1;
+            }
+        if (cfg->n_webhook_urls == WEBHOOK_MAX_URLS) {
+            snprintf(errbuf, errlen, "stockd: --%s: at most %d webhook URLs", flag,
+                     WEBHOOK_MAX_URLS);
+            return -1;
+        }
+        memcpy(cfg->webhook_urls[cfg->n_webhook_urls], p, n);
+        cfg->webhook_urls[cfg->n_webhook_urls++][n] = '\0';
+        p += n;
+    }
+}
+
 /* A value quoted in an error message: control bytes become '?', so the
  * message stays on one line, and it is cut short. */
 static const char *printable(const char *v, char *out, size_t outlen)
@@ -244,6 +328,8 @@ static int set_option(struct config *cfg, const struct option *o, const char *v,
             }
         goto bad;
     }
+    case OPT_URLS:
+        return add_urls(cfg, o->flag, v, errbuf, errlen);
     case OPT_FORMAT:
         if (strcmp(v, "text") == 0)
             *(enum log_format *)(void *)where = LOG_TEXT;
@@ -260,6 +346,25 @@ bad:
         snprintf(errbuf, errlen, "stockd: invalid value for --%s: '%s' (%s)", o->flag,
                  printable(v, shown, sizeof shown), o->help);
     return -1;
+}
+
+/* The rules that tie options to each other. */
+static enum config_result check_together(const struct config *cfg, char *errbuf, size_t errlen)
+{
+    if (cfg->n_webhook_urls > 0 && cfg->webhook_secret_file[0] == '\0') {
+        snprintf(errbuf, errlen,
+                 "stockd: --webhook-url needs --webhook-secret-file (the key that signs every "
+                 "POST in X-Stockd-Signature)");
+        return CONFIG_ERROR;
+    }
+    if (cfg->webhook_backoff_max_ms < cfg->webhook_backoff_ms) {
+        snprintf(errbuf, errlen,
+                 "stockd: --webhook-backoff-max-ms (%lld) must not be below --webhook-backoff-ms "
+                 "(%lld)",
+                 cfg->webhook_backoff_max_ms, cfg->webhook_backoff_ms);
+        return CONFIG_ERROR;
+    }
+    return CONFIG_OK;
 }
 
 static void print_help(FILE *out)
@@ -301,6 +406,7 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, confi
         strcpy(cfg->auth_token, token);
     }
 
+    bool urls_from_flags = false;
     for (int a = 1; a < argc; a++) {
         const char *arg = argv[a];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
@@ -338,8 +444,13 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, confi
             }
             v = argv[++a];
         }
+        if (o->kind == OPT_URLS && !urls_from_flags) {
+            /* The flags replace the environment's list; they add to each other. */
+            urls_from_flags = true;
+            cfg->n_webhook_urls = 0;
+        }
         if (set_option(cfg, o, v, errbuf, errlen) != 0)
             return CONFIG_ERROR;
     }
-    return CONFIG_OK;
+    return check_together(cfg, errbuf, errlen);
 }

@@ -114,6 +114,24 @@ static long long rss_bytes(void)
     return resident < 0 ? -1 : resident * sysconf(_SC_PAGESIZE);
 }
 
+/* 200 ready, with a warning line for each thing an operator should know
+ * that taking this replica out of the Service would not mend: Redis full
+ * (every replica shares it, and reads still work), webhook delivery
+ * failing or lagging (the receiver's trouble, not the reservations'). */
+static void respond_ready(struct hconn *c)
+{
+    struct http_server *h = c->srv;
+    struct buf body;
+    buf_init(&body);
+    buf_appends(&body, "ready\n");
+    if (metrics_redis_full(h->metrics))
+        buf_appends(&body, "warning: redis is out of memory (maxmemory reached): writes are "
+                           "refused with 2004 storage_full\n");
+    metrics_webhook_warnings(h->metrics, h->cfg->webhook_lag_warn_s, &body);
+    respond(c, 200, "OK", "text/plain; charset=utf-8", body.data, body.len, NULL);
+    buf_free(&body);
+}
+
 /* Answers a complete request head: "METHOD SP PATH SP HTTP/1.x". */
 static void handle(struct hconn *c)
 {
@@ -144,15 +162,8 @@ static void handle(struct hconn *c)
             respond_text(c, 503, "Service Unavailable", "redis connecting\n");
         else if (health == STORE_DOWN)
             respond_text(c, 503, "Service Unavailable", "redis down\n");
-        else if (metrics_redis_full(h->metrics))
-            /* Every replica shares the one Redis: taking this one out of
-             * the Service would not help, and reads still work. Say why
-             * writes fail instead. */
-            respond_text(c, 200, "OK",
-                         "ready\nwarning: redis is out of memory (maxmemory reached): writes "
-                         "are refused with 2004 storage_full\n");
         else
-            respond_text(c, 200, "OK", "ready\n");
+            respond_ready(c);
     } else if (strcmp(path, "/metrics") == 0) {
         struct buf body;
         buf_init(&body);

@@ -1,6 +1,7 @@
 /* stockd: start-up, signals and shutdown. Wires config -> store (Redis) ->
  * request pool (requests) -> server (clients) onto one libuv loop, with the
- * sweeper and the HTTP endpoint beside them. */
+ * sweeper, the webhook deliverer (when URLs are configured) and the HTTP
+ * endpoint beside them. */
 #include <errno.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -22,12 +23,15 @@
 #include "server.h"
 #include "store.h"
 #include "sweeper.h"
+#include "webhook.h"
+#include "webhook_http.h"
 
 struct app {
     uv_loop_t *loop;
     struct config cfg;
     struct store *store;
     struct sweeper *sweeper;
+    struct webhook *webhook; /* NULL without --webhook-url */
     struct request_pool *pool;
     struct server *server;
     struct http_server *http;
@@ -35,7 +39,7 @@ struct app {
     uv_signal_t sigterm, sigint;
     uv_timer_t housekeeping; /* once a second: summaries of repeated log lines */
     int signals;
-    struct closer closer;    /* the store and the sweeper, then the rest */
+    struct closer closer;    /* the store, the sweeper and the webhooks, then the rest */
 };
 
 static const char *env_lookup(const char *name)
@@ -63,6 +67,32 @@ static int load_token(struct config *cfg, char *err, size_t errlen)
     if (more || n == 0 || strlen(cfg->auth_token) != n) {
         snprintf(err, errlen, "stockd: --auth-token-file must hold one token of 1 to %zu bytes",
                  sizeof cfg->auth_token - 1);
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads the webhook secret from its file into cfg (trailing white space is
+ * not part of it). Returns 0, or -1 with a message that never shows it. */
+static int load_webhook_secret(struct config *cfg, char *err, size_t errlen)
+{
+    FILE *f = fopen(cfg->webhook_secret_file, "r");
+    if (f == NULL) {
+        snprintf(err, errlen, "stockd: cannot read --webhook-secret-file: %s", strerror(errno));
+        return -1;
+    }
+    size_t n = fread(cfg->webhook_secret, 1, sizeof cfg->webhook_secret - 1, f);
+    bool more = fgetc(f) != EOF;
+    fclose(f);
+    while (n > 0 && (cfg->webhook_secret[n - 1] == '\n' || cfg->webhook_secret[n - 1] == '\r' ||
+                     cfg->webhook_secret[n - 1] == ' ' || cfg->webhook_secret[n - 1] == '\t'))
+        n--;
+    cfg->webhook_secret[n] = '\0';
+    cfg->webhook_secret_len = n;
+    if (more || n == 0) {
+        snprintf(err, errlen,
+                 "stockd: --webhook-secret-file must hold one secret of 1 to %zu bytes",
+                 sizeof cfg->webhook_secret - 1);
         return -1;
     }
     return 0;
@@ -99,6 +129,7 @@ static void on_parts_closed(void *data)
     struct app *app = data;
     app->store = NULL;
     app->sweeper = NULL;
+    app->webhook = NULL;
     /* Health and metrics stay up to the end; they go last. */
     http_stop(app->http, on_http_stopped, app);
 }
@@ -120,6 +151,10 @@ static void on_server_stopped(void *data)
     store_close(app->store, on_part_closed, app);
     closer_hold(&app->closer);
     sweeper_close(app->sweeper, on_part_closed, app);
+    if (app->webhook != NULL) {
+        closer_hold(&app->closer);
+        webhook_close(app->webhook, on_part_closed, app);
+    }
     closer_end(&app->closer);
 }
 
@@ -160,6 +195,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err);
         return CONFIG_EXIT_USAGE;
     }
+    if (app.cfg.n_webhook_urls > 0 && load_webhook_secret(&app.cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return CONFIG_EXIT_USAGE;
+    }
     raise_fd_limit(&app.cfg);
 
     /* A write to a socket the peer closed must be an error, not a signal. */
@@ -170,6 +209,17 @@ int main(int argc, char **argv)
     metrics_init(&app.metrics);
     app.store = store_new(app.loop, &app.cfg, &app.metrics);
     app.sweeper = sweeper_new(app.loop, app.store, &app.cfg, &app.metrics);
+    if (app.cfg.n_webhook_urls > 0) {
+        /* libcurl's (and its TLS library's) process-wide set-up: before any
+         * thread, undone at exit. */
+        if (webhook_http_global_init() != 0) {
+            fprintf(stderr, "stockd: libcurl could not be initialised\n");
+            return 1;
+        }
+        app.webhook = webhook_new(app.loop, &app.cfg, &app.metrics);
+        if (app.webhook == NULL)
+            return 1;
+    }
     app.pool =
         request_pool_new(app.store, &app.cfg, &app.metrics, dispatch_handlers);
     app.server = server_start(app.loop, &app.cfg, app.pool, &app.metrics);
@@ -189,6 +239,8 @@ int main(int argc, char **argv)
 
     store_start(app.store);
     sweeper_start(app.sweeper);
+    if (app.webhook != NULL)
+        webhook_start(app.webhook);
     log_info("listening on %s:%d%s", app.cfg.listen_host, server_port(app.server),
              app.cfg.auth_token[0] ? " (clients must auth)" : "");
     log_info("health and metrics on http://%s:%d/", app.cfg.http_host, http_port(app.http));
@@ -198,6 +250,8 @@ int main(int argc, char **argv)
     request_pool_free(app.pool);
     log_flush_repeats();
     uv_loop_close(app.loop);
+    if (app.cfg.n_webhook_urls > 0)
+        webhook_http_global_cleanup();
     log_info("stopped");
     return 0;
 }

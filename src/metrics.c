@@ -1,6 +1,7 @@
 /* Process metrics and their Prometheus text exposition (see metrics.h). */
 #include "metrics.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -77,6 +78,97 @@ static void sample_d(struct buf *out, const char *name, const char *labels, doub
     char line[512];
     snprintf(line, sizeof line, "%s%s %.9g\n", name, labels, v);
     buf_appends(out, line);
+}
+
+void metrics_webhook_warnings(const struct metrics *m, long long lag_warn_s, struct buf *out)
+{
+    char line[512];
+    for (int i = 0; i < m->n_webhooks && i < METRICS_WEBHOOKS; i++) {
+        const struct metrics_webhook *w = &m->webhooks[i];
+        if (w->failing >= METRICS_WEBHOOK_FAILING) {
+            snprintf(line, sizeof line,
+                     "warning: webhook %d (%s) is failing: %llu attempts in a row failed, the "
+                     "last with %s; events are retried\n",
+                     i, w->group, (unsigned long long)w->failing, w->last_error);
+            buf_appends(out, line);
+        }
+        if (w->oldest_age_s > (double)lag_warn_s) {
+            snprintf(line, sizeof line,
+                     "warning: webhook %d (%s) is lagging: the oldest undelivered event is %.0f s "
+                     "old, %lld undelivered\n",
+                     i, w->group, w->oldest_age_s, (long long)w->undelivered);
+            buf_appends(out, line);
+        }
+    }
+}
+
+static void render_webhooks(const struct metrics *m, struct buf *out)
+{
+    char labels[128];
+    static const struct {
+        const char *name, *type, *help;
+        size_t at;
+        bool is_signed;
+    } series[] = {
+        {"stockd_webhook_delivered_total", "counter", "Events a webhook URL answered 2xx.",
+         offsetof(struct metrics_webhook, delivered), false},
+        {"stockd_webhook_retried_total", "counter",
+         "Failed webhook attempts (not 2xx, or no answer in time) that will be tried again.",
+         offsetof(struct metrics_webhook, retried), false},
+        {"stockd_webhook_dead_lettered_total", "counter",
+         "Events given up after --webhook-max-age-s, moved to the dead-letter stream.",
+         offsetof(struct metrics_webhook, dead_lettered), false},
+        {"stockd_webhook_failed_attempts_total", "counter", "Webhook attempts that failed.",
+         offsetof(struct metrics_webhook, failed_attempts), false},
+        {"stockd_webhook_consecutive_failures", "gauge",
+         "Webhook attempts in a row that failed (0 after a delivery).",
+         offsetof(struct metrics_webhook, failing), false},
+        {"stockd_webhook_in_flight", "gauge", "Webhook POSTs in flight in this process.",
+         offsetof(struct metrics_webhook, in_flight), true},
+        {"stockd_webhook_queued", "gauge",
+         "Events this process holds for a webhook URL (waiting, in flight or retrying).",
+         offsetof(struct metrics_webhook, held), true},
+        {"stockd_webhook_lag_events", "gauge",
+         "Events of the URL's consumer group not yet delivered (pending and unread), all "
+         "replicas together.",
+         offsetof(struct metrics_webhook, undelivered), true},
+    };
+    for (size_t k = 0; k < sizeof series / sizeof series[0]; k++) {
+        head(out, series[k].name, series[k].type, series[k].help);
+        for (int i = 0; i < m->n_webhooks && i < METRICS_WEBHOOKS; i++) {
+            const char *at = (const char *)&m->webhooks[i] + series[k].at;
+            uint64_t v;
+            if (series[k].is_signed) {
+                int64_t sv;
+                memcpy(&sv, at, sizeof sv);
+                v = sv > 0 ? (uint64_t)sv : 0;
+            } else {
+                memcpy(&v, at, sizeof v);
+            }
+            snprintf(labels, sizeof labels, "{url=\"%d\"}", i);
+            sample_u(out, series[k].name, labels, v);
+        }
+    }
+    head(out, "stockd_webhook_oldest_undelivered_age_seconds", "gauge",
+         "Age of the oldest event of the URL's consumer group not yet delivered (0: none).");
+    for (int i = 0; i < m->n_webhooks && i < METRICS_WEBHOOKS; i++) {
+        snprintf(labels, sizeof labels, "{url=\"%d\"}", i);
+        sample_d(out, "stockd_webhook_oldest_undelivered_age_seconds", labels,
+                 m->webhooks[i].oldest_age_s);
+    }
+    head(out, "stockd_webhook_info", "gauge",
+         "A webhook URL's index and its consumer group on the stock-events stream (always 1).");
+    for (int i = 0; i < m->n_webhooks && i < METRICS_WEBHOOKS; i++) {
+        snprintf(labels, sizeof labels, "{url=\"%d\",group=\"%s\"}", i, m->webhooks[i].group);
+        sample_u(out, "stockd_webhook_info", labels, 1);
+    }
+    head(out, "stockd_webhook_redis_up", "gauge",
+         "1 when the webhook deliverer's own connections to Redis are up, else 0.");
+    sample_u(out, "stockd_webhook_redis_up", "", m->webhook_redis_up ? 1 : 0);
+    head(out, "stockd_webhook_rate_limited_total", "counter",
+         "Webhook POSTs, ready to start, that had to wait for a token of --webhook-max-rate "
+         "(once per wait).");
+    sample_u(out, "stockd_webhook_rate_limited_total", "", m->webhook_rate_limited);
 }
 
 void metrics_render(const struct metrics *m, struct buf *out, const char *version,
@@ -166,6 +258,8 @@ void metrics_render(const struct metrics *m, struct buf *out, const char *versio
              m->compensations[RELEASED_FROM_COMMITTED]);
     head(out, "stockd_auth_failures_total", "counter", "auth calls with a wrong token.");
     sample_u(out, "stockd_auth_failures_total", "", m->auth_failures);
+    if (m->n_webhooks > 0)
+        render_webhooks(m, out);
     head(out, "stockd_build_info", "gauge", "The running build (always 1).");
     snprintf(labels, sizeof labels, "{version=\"%s\"}", version);
     sample_u(out, "stockd_build_info", labels, 1);
