@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks everything under deploy/ without a cluster or a Docker daemon.
 #
-#   bash deploy/check.sh BUILD_DIR      (from the repo root; BUILD_DIR holds a built stockd)
+#   bash deploy/check.sh BUILD_DIR      (from the repo root; BUILD_DIR holds a built stockd
+#                                        and tools/stockd-export/stockd-export)
 #
 # a. installs what is missing (Debian packages; npm ci in deploy/validate)
 # b. renders deploy/k8s/overlays/{dev,prod} with `kubectl kustomize`
@@ -10,10 +11,15 @@
 #    validator rejects a broken object
 # d. checks that the manifests fit stockd: probes, ports, Services,
 #    NetworkPolicy, PDB, drain arithmetic, security context, environment
-#    (every variable is one stockd reads, and stockd accepts the values)
+#    (every variable is one stockd reads, and stockd accepts the values);
+#    the same for stockd-export's Deployment (one replica, Recreate), which
+#    also runs with its rendered environment; dev's Redis and PostgreSQL
+#    (security, PostgreSQL's credentials against the connection string, and
+#    NetworkPolicies that admit exactly the pods that connect to each)
 # e. checks deploy/Dockerfile statically (base images, numeric USER, tini,
-#    runtime packages = the Debian packages of `ldd BUILD_DIR/stockd`) and
-#    builds stockd + stockctl from exactly the paths its build stage COPYs
+#    runtime packages = the Debian packages of `ldd` of stockd, stockctl and
+#    stockd-export), that .dockerignore lets every path it COPYs into the
+#    build context, and builds the three from exactly those paths
 #
 # One line per check; exits non-zero if any check fails.
 set -uo pipefail
@@ -24,6 +30,7 @@ if [ $# -ne 1 ]; then
 fi
 BUILD_DIR=$(cd "$1" 2>/dev/null && pwd) || { echo "FAIL no directory $1" >&2; exit 1; }
 STOCKD="$BUILD_DIR/stockd"
+EXPORTER="$BUILD_DIR/tools/stockd-export/stockd-export"
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
 DEPLOY="$ROOT/deploy"
@@ -58,14 +65,20 @@ lines() {
 
 TMP=$(mktemp -d)
 STOCKD_PID=""
+EXPORT_PID=""
 cleanup() {
   [ -n "$STOCKD_PID" ] && kill "$STOCKD_PID" 2>/dev/null
+  [ -n "$EXPORT_PID" ] && kill "$EXPORT_PID" 2>/dev/null
   rm -rf "$TMP"
 }
 trap cleanup EXIT
 
 if [ ! -x "$STOCKD" ]; then
   fail "no stockd binary in $BUILD_DIR"
+  finish
+fi
+if [ ! -x "$EXPORTER" ]; then
+  fail "no stockd-export binary in $BUILD_DIR/tools/stockd-export"
   finish
 fi
 
@@ -77,7 +90,7 @@ command -v npm >/dev/null || need+=(npm)
 command -v cc >/dev/null || need+=(build-essential)
 command -v cmake >/dev/null || need+=(cmake)
 command -v pkg-config >/dev/null || need+=(pkg-config)
-for p in libuv1-dev libhiredis-dev libcjson-dev; do
+for p in libuv1-dev libhiredis-dev libcjson-dev libpq-dev; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -185,6 +198,7 @@ fi
 
 # ---- d. the manifests fit stockd -------------------------------------------------
 "$STOCKD" --help >"$TMP/help.txt" 2>&1
+"$EXPORTER" --help >"$TMP/export-help.txt" 2>&1
 # The pods must run as the image's USER (when it is numeric; the Dockerfile
 # check below fails otherwise).
 uid=()
@@ -193,7 +207,7 @@ for overlay in "${rendered[@]}"; do
   extra=()
   [ "$overlay" = prod ] && extra=(--external-secret)
   lines node "$VALIDATE/consistency.mjs" --overlay "$overlay" --help-file "$TMP/help.txt" \
-    "${uid[@]}" "${extra[@]}" "$TMP/$overlay.yaml"
+    --export-help-file "$TMP/export-help.txt" "${uid[@]}" "${extra[@]}" "$TMP/$overlay.yaml"
   # stockd itself under the rendered environment (listen/http moved to free
   # loopback ports; no Redis): it must accept every value (a bad one exits 2
   # at once), answer the liveness probe's path 200, the readiness probe's 503
@@ -243,14 +257,54 @@ for overlay in "${rendered[@]}"; do
   else
     fail "$overlay: stockd with the rendered environment: ${paths[0]} ${live:-none} (want 200), ${paths[1]} ${ready:-none} (want 503 without Redis), ${paths[2]} ${metrics:-none} (want 200), SIGTERM exit $rc (want 0)"
   fi
+
+  # stockd-export likewise (no Redis, no PostgreSQL: it waits for them):
+  # the liveness path 200, the readiness path 503, metrics 200, SIGTERM 0.
+  if ! node "$VALIDATE/consistency.mjs" --export --print-env --overlay "$overlay" "$TMP/$overlay.yaml" >"$TMP/$overlay.export.env" 2>&1 ||
+     ! node "$VALIDATE/consistency.mjs" --export --print-paths --overlay "$overlay" "$TMP/$overlay.yaml" >"$TMP/$overlay.export.paths" 2>&1; then
+    fail "$overlay: no stockd-export container in the render"
+    continue
+  fi
+  mapfile -t envs <"$TMP/$overlay.export.env"
+  mapfile -t paths <"$TMP/$overlay.export.paths"
+  log="$TMP/export-$overlay.log"
+  env -i "${envs[@]}" STOCKD_EXPORT_HTTP=127.0.0.1:0 "$EXPORTER" >"$log" 2>&1 &
+  EXPORT_PID=$!
+  port=""
+  for _ in $(seq 50); do
+    port=$(sed -n 's#.*health and metrics on http://127\.0\.0\.1:\([0-9]*\)/.*#\1#p' "$log" | head -1)
+    [ -n "$port" ] && break
+    kill -0 "$EXPORT_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -z "$port" ]; then
+    kill "$EXPORT_PID" 2>/dev/null
+    wait "$EXPORT_PID"
+    rc=$?
+    EXPORT_PID=""
+    fail "$overlay: stockd-export (exit $rc) did not start with the rendered environment: $(tail -1 "$log")"
+    continue
+  fi
+  live=$(status "${paths[0]}")
+  ready=$(status "${paths[1]}")
+  metrics=$(status "${paths[2]}")
+  kill -TERM "$EXPORT_PID"
+  wait "$EXPORT_PID"
+  rc=$?
+  EXPORT_PID=""
+  if [ "$live" = 200 ] && [ "$ready" = 503 ] && [ "$metrics" = 200 ] && [ "$rc" = 0 ]; then
+    ok "$overlay: stockd-export runs with the rendered environment: ${paths[0]} $live, ${paths[1]} $ready without Redis and PostgreSQL, ${paths[2]} $metrics, SIGTERM exit $rc"
+  else
+    fail "$overlay: stockd-export with the rendered environment: ${paths[0]} ${live:-none} (want 200), ${paths[1]} ${ready:-none} (want 503 without Redis and PostgreSQL), ${paths[2]} ${metrics:-none} (want 200), SIGTERM exit $rc (want 0)"
+  fi
 done
 
 # ---- e. Dockerfile --------------------------------------------------------------
-# The Debian packages of the binaries' shared libraries (stockd, and stockctl
-# when BUILD_DIR has it: the image ships both). libc, libm, the loader and the
-# vDSO are in every image.
+# The Debian packages of the binaries' shared libraries (stockd, stockd-export,
+# and stockctl when BUILD_DIR has it: the image ships all three). libc, libm,
+# the loader and the vDSO are in every image.
 required=()
-bins=("$STOCKD")
+bins=("$STOCKD" "$EXPORTER")
 [ -x "$BUILD_DIR/stockctl" ] && bins+=("$BUILD_DIR/stockctl")
 while read -r lib path; do
   case "$lib" in linux-vdso* | libc.so* | libm.so* | ld-linux* | */ld-linux*) continue ;; esac
@@ -268,6 +322,10 @@ if [ "${VERSION_CODENAME:-}" != bookworm ]; then
 fi
 lines node "$VALIDATE/dockerfile.mjs" check "$DEPLOY/Dockerfile" \
   --require "$(IFS=,; echo "${required[*]}")" --allow "$ALLOW"
+# docker build sends only what .dockerignore lets through, and the replay
+# below copies from the repo: a COPY path that .dockerignore excludes fails
+# only here.
+lines node "$VALIDATE/dockerfile.mjs" context "$DEPLOY/Dockerfile" "$ROOT"
 
 # The build stage, replayed outside Docker: only the paths it COPYs, the
 # same cmake commands. A source or directory missing from the COPY lines
@@ -293,9 +351,10 @@ while read -r src dest; do
 done < <(node "$VALIDATE/dockerfile.mjs" copy-sources "$DEPLOY/Dockerfile")
 if [ "$copy_ok" = 1 ]; then
   if { cmake -S "$ctx" -B "$ctx/build" -DCMAKE_BUILD_TYPE=Release -DSTOCKD_TESTS=OFF &&
-       cmake --build "$ctx/build" -j"$(nproc)" --target stockd stockctl &&
+       cmake --build "$ctx/build" -j"$(nproc)" --target stockd stockctl stockd-export &&
+       "$ctx/build/tools/stockd-export/stockd-export" --version &&
        "$ctx/build/stockd" --version; } >"$TMP/image-build.log" 2>&1; then
-    ok "dockerfile: build stage builds stockd and stockctl from its COPY paths alone ($(tail -1 "$TMP/image-build.log"))"
+    ok "dockerfile: build stage builds stockd, stockctl and stockd-export from its COPY paths alone ($(tail -1 "$TMP/image-build.log"))"
   else
     fail "dockerfile: build stage does not build from its COPY paths: $(grep -m1 -iE 'error|not find|does not exist' "$TMP/image-build.log")"
   fi

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libuv1-dev libhiredis-dev libcjson-dev libcmocka-dev
-  libcurl4-openssl-dev libssl-dev
+  libcurl4-openssl-dev libssl-dev libpq-dev postgresql
   redis-server redis-tools netcat-openbsd
   clang libclang-rt-14-dev valgrind prometheus
 )

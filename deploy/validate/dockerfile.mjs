@@ -8,14 +8,18 @@
 //   node dockerfile.mjs uid DOCKERFILE           the final numeric USER's uid
 //   node dockerfile.mjs copy-sources DOCKERFILE  the build stage's COPY sources
 //                                                ("SRC DEST" lines)
+//   node dockerfile.mjs context DOCKERFILE ROOT  every file the build stage
+//       COPYs from ROOT survives the .dockerignore that docker build applies
+//       (DOCKERFILE.dockerignore if there is one, else ROOT/.dockerignore)
 //
 // Prints "ok   dockerfile: ..." or "FAIL dockerfile: ..." per check; exits 1
 // on a FAIL.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { join, posix, relative, resolve } from "node:path";
 
 const [cmd, file, ...rest] = process.argv.slice(2);
 if (!cmd || !file) {
-  console.error("usage: dockerfile.mjs check|uid|copy-sources DOCKERFILE [--require a,b] [--allow c,d]");
+  console.error("usage: dockerfile.mjs check|uid|copy-sources|context DOCKERFILE [ROOT] [--require a,b] [--allow c,d]");
   process.exit(2);
 }
 const opts = {};
@@ -52,6 +56,14 @@ const final = stages[stages.length - 1];
 const build = stages.find((s) => s !== final);
 const lastOf = (stage, op) => [...(stage?.ins ?? [])].reverse().find((i) => i.op === op);
 
+let failures = 0;
+function report(name, problems, okText) {
+  if (problems.length) {
+    failures++;
+    console.log(`FAIL dockerfile: ${name}: ${problems.join("; ")}`);
+  } else console.log(`ok   dockerfile: ${name}: ${okText}`);
+}
+
 function finalUser() {
   const u = lastOf(final, "USER")?.arg;
   const m = /^(\d+)(?::(\d+))?$/.exec(u ?? "");
@@ -64,25 +76,89 @@ if (cmd === "uid") {
   console.log(uid);
   process.exit(0);
 }
-if (cmd === "copy-sources") {
+function copySources() {
+  const out = [];
   for (const i of build?.ins ?? []) {
     if (i.op !== "COPY" || /--from=/.test(i.arg)) continue;
     const words = i.arg.split(/\s+/).filter((w) => !w.startsWith("--"));
     const dest = words[words.length - 1];
     // Several sources: dest is a directory.
     const dir = words.length > 2 && !dest.endsWith("/") ? dest + "/" : dest;
-    for (const src of words.slice(0, -1)) console.log(`${src} ${dir}`);
+    for (const src of words.slice(0, -1)) out.push({ src, dest: dir });
   }
+  return out;
+}
+if (cmd === "copy-sources") {
+  for (const { src, dest } of copySources()) console.log(`${src} ${dest}`);
   process.exit(0);
 }
-
-let failures = 0;
-function report(name, problems, okText) {
-  if (problems.length) {
-    failures++;
-    console.log(`FAIL dockerfile: ${name}: ${problems.join("; ")}`);
-  } else console.log(`ok   dockerfile: ${name}: ${okText}`);
+if (cmd === "context") {
+  // docker build (classic and BuildKit) sends the context minus what
+  // .dockerignore excludes: Go filepath.Match patterns, cleaned (a trailing
+  // "/" dropped), "!" re-includes, the last pattern that matches the path or
+  // one of its parent directories wins.
+  const root = rest[0];
+  const ignoreFile = existsSync(`${file}.dockerignore`) ? `${file}.dockerignore` : join(root ?? ".", ".dockerignore");
+  const problems = [];
+  const patterns = [];
+  if (!root) problems.push("no ROOT given");
+  else if (existsSync(ignoreFile)) {
+    for (let line of readFileSync(ignoreFile, "utf8").split("\n")) {
+      line = line.trim();
+      if (!line || line.startsWith("#")) continue;
+      const exclusion = line.startsWith("!");
+      if (exclusion) line = line.slice(1).trim();
+      const pat = posix.normalize(line).replace(/^\/+/, "").replace(/\/+$/, "");
+      let re = "";
+      for (let i = 0; i < pat.length; i++) {
+        const c = pat[i];
+        if (c === "*" && pat[i + 1] === "*") {
+          re += pat[i + 2] === "/" ? "(?:.*/)?" : ".*";
+          i += pat[i + 2] === "/" ? 2 : 1;
+        } else if (c === "*") re += "[^/]*";
+        else if (c === "?") re += "[^/]";
+        else if (c === "\\" && i + 1 < pat.length) re += "\\" + pat[++i];
+        else re += /[.+^${}()|[\]]/.test(c) ? "\\" + c : c;
+      }
+      patterns.push({ exclusion, re: new RegExp(`^${re}$`), text: line });
+    }
+  }
+  const excluded = (path) => {
+    const parts = path.split("/");
+    let matched = false;
+    for (const p of patterns) {
+      if (p.exclusion !== matched) continue;
+      let m = p.re.test(path);
+      for (let i = 1; !m && i < parts.length; i++) m = p.re.test(parts.slice(0, i).join("/"));
+      if (m) matched = !p.exclusion;
+    }
+    return matched;
+  };
+  const filesUnder = (rel) => {
+    const abs = join(root, rel);
+    if (!statSync(abs).isDirectory()) return [rel];
+    return readdirSync(abs).flatMap((n) => filesUnder(posix.join(rel, n)));
+  };
+  const shown = root ? relative(resolve(root), resolve(ignoreFile)) : ignoreFile;
+  let count = 0;
+  for (const { src } of root ? copySources() : []) {
+    const rel = posix.normalize(src).replace(/^\.?\/+/, "").replace(/\/+$/, "");
+    if (!existsSync(join(root, rel))) {
+      problems.push(`COPY ${src}: no such path`);
+      continue;
+    }
+    const files = filesUnder(rel);
+    const out = files.filter(excluded);
+    count += files.length - out.length;
+    if (out.length === files.length) problems.push(`COPY ${src}: excluded from the build context by ${shown} (docker build fails: not found)`);
+    else if (out.length) problems.push(`COPY ${src}: ${out.length} of its files excluded by ${shown}, e.g. ${out[0]}`);
+  }
+  report("build context", problems, existsSync(ignoreFile)
+    ? `every path the build stage COPYs passes ${shown} (${count} files)`
+    : `no .dockerignore: the whole directory is the context (${count} files COPYed)`);
+  process.exit(failures ? 1 : 0);
 }
+
 
 // 1. base images
 {
@@ -123,6 +199,9 @@ function report(name, problems, okText) {
   const copy = (final?.ins ?? []).filter((i) => i.op === "COPY" && /--from=/.test(i.arg));
   if (!copy.some((i) => /\/stockd(\s|$)/.test(i.arg) && /\/usr\/local\/bin\/?$/.test(i.arg)))
     problems.push("no COPY --from of stockd into /usr/local/bin/");
+  // stockd-export ships in the same image (its Deployment runs it by command).
+  if (!copy.some((i) => /\/stockd-export(\s|$)/.test(i.arg) && /\/usr\/local\/bin\/?$/.test(i.arg)))
+    problems.push("no COPY --from of stockd-export into /usr/local/bin/");
   report("entrypoint", problems, e ?? "");
 }
 
@@ -173,8 +252,9 @@ function report(name, problems, okText) {
   if (!/-DSTOCKD_TESTS=OFF/.test(runs)) problems.push("cmake without -DSTOCKD_TESTS=OFF");
   if (!/-DCMAKE_BUILD_TYPE=Release/.test(runs)) problems.push("cmake without -DCMAKE_BUILD_TYPE=Release");
   if (!/--target\s+stockd\s+stockctl|--target\s+stockctl\s+stockd/.test(runs)) problems.push("does not build --target stockd stockctl");
+  if (!/--target\s[^&\n]*\bstockd-export\b/.test(runs)) problems.push("does not build --target stockd-export");
   if (!/--no-install-recommends/.test(runs)) problems.push("apt-get install without --no-install-recommends");
-  report("build stage", problems, "Release, STOCKD_TESTS=OFF, targets stockd and stockctl");
+  report("build stage", problems, "Release, STOCKD_TESTS=OFF, targets stockd, stockctl and stockd-export");
 }
 
 process.exit(failures ? 1 : 0);
