@@ -1,13 +1,14 @@
 /* Start-up configuration: command-line flags, each with an environment
- * variable and a default, declared once in the option table in config.c.
- * Pure: the environment is read through a callback and nothing is opened, so
- * unit tests drive it with plain arrays. */
+ * variable and a default, declared once in the option table in config.c
+ * (flags.c reads them). Pure: the environment is read through a callback
+ * and nothing is opened, so unit tests drive it with plain arrays. */
 #ifndef STOCKD_CONFIG_H
 #define STOCKD_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "flags.h" /* enum config_result, config_getenv_fn, CONFIG_EXIT_USAGE */
 #include "ident.h"
 #include "log.h"
 
@@ -70,25 +71,12 @@ struct config {
     enum log_format log_format;
 };
 
-enum config_result {
-    CONFIG_OK = 0,
-    CONFIG_EXIT = 1,   /* --help or --version was printed: exit 0 */
-    CONFIG_ERROR = -1, /* errbuf says what is wrong: exit 2 */
-};
-
-/* Exit status for a bad flag or value. */
-#define CONFIG_EXIT_USAGE 2
-
-typedef const char *(*config_getenv_fn)(const char *name);
-
 /* Fills cfg from defaults, then the environment, then argv (a flag wins over
  * its variable). --help and --version write to out (a FILE *, as void * so
  * this header needs no stdio). On CONFIG_ERROR errbuf holds one line. */
 enum config_result config_parse(struct config *cfg, int argc, char **argv, config_getenv_fn env,
                                 void *out, char *errbuf, size_t errlen);
 
-/* Parses "host:port" or "[v6]:port". Returns 0 or -1. */
-int config_parse_hostport(const char *s, char *host, size_t hostlen, int *port);
 /* Parses redis://[user:pass@]host:port[/db] or unix:///path. Returns 0 or -1. */
 int config_parse_redis_url(const char *s, struct redis_url *u);
 /* Checks a webhook URL: http:// or https://, a host, no white space or

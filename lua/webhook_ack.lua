@@ -11,25 +11,12 @@
 --
 -- Reply: {ST_OK, acked}: how many of the ids were still pending.
 --
--- Invariant: a chain's cursor never moves back; an entry is acknowledged
--- at most once (XACK of one no longer pending does nothing).
-local t = redis.call('TYPE', K_CURSOR).ok
-if t ~= 'none' and t ~= 'hash' then
-    return redis.error_reply(K_CURSOR .. ' is a ' .. t .. ', not a hash')
-end
-
-local function id_parts(id)
-    local ms, seq = string.match(id, '^(%d+)-(%d+)$')
-    return tonumber(ms), tonumber(seq)
-end
-
-local function id_at_least(a, b)
-    local am, as = id_parts(a)
-    local bm, bs = id_parts(b)
-    if not am or not bm then
-        return false
-    end
-    return am > bm or (am == bm and as >= bs)
+-- Invariant: a chain's cursor never moves back (cursor_advance,
+-- lua/lib/common.lua); an entry is acknowledged at most once (XACK of one
+-- no longer pending does nothing).
+local err = wrong_type(K_CURSOR, 'hash')
+if err then
+    return err
 end
 
 local acked = 0
@@ -39,11 +26,6 @@ for i = A_FIXED + 1, #ARGV - 1, 2 do
     if type(r) == 'number' then
         acked = acked + r
     end
-    if chain ~= '' then
-        local cursor = redis.call('HGET', K_CURSOR, chain)
-        if not cursor or not id_at_least(cursor, id) then
-            redis.call('HSET', K_CURSOR, chain, id)
-        end
-    end
+    cursor_advance(K_CURSOR, chain, id)
 end
 return {ST_OK, acked}

@@ -15,33 +15,12 @@
 -- replica holds it, or will retry it).
 --
 -- Invariant: read-only.
-local function id_parts(id)
-    local ms, seq = string.match(id, '^(%d+)-(%d+)$')
-    return tonumber(ms), tonumber(seq)
-end
-
--- a >= b for two stream ids; false when either is not one.
-local function id_at_least(a, b)
-    local am, as = id_parts(a)
-    local bm, bs = id_parts(b)
-    if not am or not bm then
-        return false
-    end
-    return am > bm or (am == bm and as >= bs)
-end
-
 local reply = {ST_OK}
 for i = A_FIXED + 1, #ARGV - 1, 2 do
     local chain, prev = ARGV[i], ARGV[i + 1]
     local done = 0
-    local cursor = redis.pcall('HGET', K_CURSOR, chain)
-    if type(cursor) == 'string' and id_at_least(cursor, prev) then
+    if cursor_reached(K_CURSOR, chain, prev) or not pending_entry(K_STREAM, A_GROUP, prev) then
         done = 1
-    else
-        local p = redis.pcall('XPENDING', K_STREAM, A_GROUP, prev, prev, 1)
-        if type(p) ~= 'table' or p.err or #p == 0 then
-            done = 1
-        end
     end
     reply[#reply + 1] = done
 end

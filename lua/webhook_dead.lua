@@ -19,31 +19,14 @@
 -- in the group no more (delivered or given up elsewhere): nothing done.
 --
 -- Invariant: an entry reaches the dead-letter stream at most once per
--- group, and only while pending; checks come before the first write.
-for _, key in ipairs({K_DEAD, K_CURSOR}) do
-    local t = redis.call('TYPE', key).ok
-    local want = key == K_DEAD and 'stream' or 'hash'
-    if t ~= 'none' and t ~= want then
-        return redis.error_reply(key .. ' is a ' .. t .. ', not a ' .. want)
-    end
+-- group, and only while pending; checks come before the first write; the
+-- chain's cursor never moves back (cursor_advance, lua/lib/common.lua).
+local err = wrong_type(K_DEAD, 'stream') or wrong_type(K_CURSOR, 'hash')
+if err then
+    return err
 end
-local p = redis.pcall('XPENDING', K_STREAM, A_GROUP, A_ID, A_ID, 1)
-if type(p) ~= 'table' or p.err or #p == 0 then
+if not pending_entry(K_STREAM, A_GROUP, A_ID) then
     return {ST_GONE}
-end
-
-local function id_parts(id)
-    local ms, seq = string.match(id, '^(%d+)-(%d+)$')
-    return tonumber(ms), tonumber(seq)
-end
-
-local function id_at_least(a, b)
-    local am, as = id_parts(a)
-    local bm, bs = id_parts(b)
-    if not am or not bm then
-        return false
-    end
-    return am > bm or (am == bm and as >= bs)
 end
 
 local entry = {'XADD', K_DEAD, 'MAXLEN', '~', A_MAXLEN, '*'}
@@ -57,10 +40,5 @@ for _, kv in ipairs({{'id', A_ID}, {'url', A_URL}, {'attempts', A_ATTEMPTS},
 end
 local dead = redis.call(unpack(entry))
 redis.call('XACK', K_STREAM, A_GROUP, A_ID)
-if A_CHAIN ~= '' then
-    local cursor = redis.call('HGET', K_CURSOR, A_CHAIN)
-    if not cursor or not id_at_least(cursor, A_ID) then
-        redis.call('HSET', K_CURSOR, A_CHAIN, A_ID)
-    end
-end
+cursor_advance(K_CURSOR, A_CHAIN, A_ID)
 return {ST_OK, dead}

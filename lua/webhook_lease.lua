@@ -19,10 +19,10 @@
 local reply = {ST_OK}
 for i = A_FIXED + 1, #ARGV do
     local id = ARGV[i]
-    local p = redis.pcall('XPENDING', K_STREAM, A_GROUP, id, id, 1)
-    if type(p) ~= 'table' or p.err or #p == 0 then
+    local p = pending_entry(K_STREAM, A_GROUP, id)
+    if not p then
         reply[#reply + 1] = 2
-    elseif p[1][2] ~= A_CONSUMER then
+    elseif p[2] ~= A_CONSUMER then
         reply[#reply + 1] = 1
     else
         redis.call('XCLAIM', K_STREAM, A_GROUP, A_CONSUMER, 0, id, 'IDLE', A_IDLE, 'JUSTID')

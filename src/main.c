@@ -3,7 +3,6 @@
  * sweeper, the webhook deliverer (when URLs are configured) and the HTTP
  * endpoint beside them. */
 #include <errno.h>
-#include <signal.h>
 #include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 #include "metrics.h"
 #include "request.h"
 #include "server.h"
+#include "signals.h"
 #include "store.h"
 #include "sweeper.h"
 #include "webhook.h"
@@ -36,16 +36,10 @@ struct app {
     struct server *server;
     struct http_server *http;
     struct metrics metrics;
-    uv_signal_t sigterm, sigint;
+    struct signals signals;
     uv_timer_t housekeeping; /* once a second: summaries of repeated log lines */
-    int signals;
     struct closer closer;    /* the store, the sweeper and the webhooks, then the rest */
 };
-
-static const char *env_lookup(const char *name)
-{
-    return getenv(name);
-}
 
 /* Reads the auth token from its file into cfg (trailing white space, as
  * an editor leaves it, is not part of it). Returns 0, or -1 with a message
@@ -119,8 +113,7 @@ static void on_http_stopped(void *data)
 {
     struct app *app = data;
     app->http = NULL;
-    uv_close((uv_handle_t *)&app->sigterm, NULL);
-    uv_close((uv_handle_t *)&app->sigint, NULL);
+    signals_close(&app->signals);
     uv_close((uv_handle_t *)&app->housekeeping, NULL);
 }
 
@@ -164,13 +157,10 @@ static void on_housekeeping(uv_timer_t *t)
     log_flush_repeats();
 }
 
-static void on_signal(uv_signal_t *h, int signum)
+/* The first SIGTERM or SIGINT (signals.h). */
+static void on_stop(void *data, int signum)
 {
-    struct app *app = h->data;
-    if (++app->signals > 1) {
-        log_warn("second signal: exiting at once");
-        _exit(1);
-    }
+    struct app *app = data;
     log_info("signal %d: draining (answering every request already read)", signum);
     http_set_draining(app->http); /* /readyz: 503 from now on */
     server_stop(app->server, on_server_stopped, app);
@@ -181,15 +171,10 @@ int main(int argc, char **argv)
     static struct app app;
     char err[512];
 
-    switch (config_parse(&app.cfg, argc, argv, env_lookup, stdout, err, sizeof err)) {
-    case CONFIG_EXIT:
-        return 0;
-    case CONFIG_ERROR:
-        fprintf(stderr, "%s\n", err);
-        return CONFIG_EXIT_USAGE;
-    case CONFIG_OK:
-        break;
-    }
+    int status = flags_exit_status(
+        config_parse(&app.cfg, argc, argv, flags_getenv, stdout, err, sizeof err), err, stderr);
+    if (status >= 0)
+        return status;
     log_setup(app.cfg.log_level, app.cfg.log_format);
     if (app.cfg.auth_token_file[0] != '\0' && load_token(&app.cfg, err, sizeof err) != 0) {
         fprintf(stderr, "%s\n", err);
@@ -201,8 +186,6 @@ int main(int argc, char **argv)
     }
     raise_fd_limit(&app.cfg);
 
-    /* A write to a socket the peer closed must be an error, not a signal. */
-    signal(SIGPIPE, SIG_IGN);
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
 
     app.loop = uv_default_loop();
@@ -229,11 +212,7 @@ int main(int argc, char **argv)
     if (app.http == NULL)
         return 1;
 
-    uv_signal_init(app.loop, &app.sigterm);
-    uv_signal_init(app.loop, &app.sigint);
-    app.sigterm.data = app.sigint.data = &app;
-    uv_signal_start(&app.sigterm, on_signal, SIGTERM);
-    uv_signal_start(&app.sigint, on_signal, SIGINT);
+    signals_start(&app.signals, app.loop, on_stop, &app, "second signal: exiting at once");
     uv_timer_init(app.loop, &app.housekeeping);
     uv_timer_start(&app.housekeeping, on_housekeeping, 1000, 1000);
 

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "prom.h"
+
 static const double bucket_bounds[METRICS_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
                                                       0.005,  0.01,    0.025,  0.05,  0.1,
                                                       0.25,   0.5,     1,      2.5,   5};
@@ -58,27 +60,6 @@ static const char *const internal_labels[INTERNAL_KINDS] = {
     STOCKD_INTERNAL_KINDS(X)
 #undef X
 };
-
-static void head(struct buf *out, const char *name, const char *type, const char *help)
-{
-    char line[512];
-    snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-    buf_appends(out, line);
-}
-
-static void sample_u(struct buf *out, const char *name, const char *labels, uint64_t v)
-{
-    char line[512];
-    snprintf(line, sizeof line, "%s%s %llu\n", name, labels, (unsigned long long)v);
-    buf_appends(out, line);
-}
-
-static void sample_d(struct buf *out, const char *name, const char *labels, double v)
-{
-    char line[512];
-    snprintf(line, sizeof line, "%s%s %.9g\n", name, labels, v);
-    buf_appends(out, line);
-}
 
 void metrics_webhook_warnings(const struct metrics *m, long long lag_warn_s, struct buf *out)
 {
@@ -134,7 +115,7 @@ static void render_webhooks(const struct metrics *m, struct buf *out)
          offsetof(struct metrics_webhook, undelivered), true},
     };
     for (size_t k = 0; k < sizeof series / sizeof series[0]; k++) {
-        head(out, series[k].name, series[k].type, series[k].help);
+        prom_head(out, series[k].name, series[k].type, series[k].help);
         for (int i = 0; i < m->n_webhooks && i < METRICS_WEBHOOKS; i++) {
             const char *at = (const char *)&m->webhooks[i] + series[k].at;
             uint64_t v;
@@ -146,29 +127,32 @@ static void render_webhooks(const struct metrics *m, struct buf *out)
                 memcpy(&v, at, sizeof v);
             }
             snprintf(labels, sizeof labels, "{url=\"%d\"}", i);
-            sample_u(out, series[k].name, labels, v);
+            prom_sample_u(out, series[k].name, labels, v);
         }
     }
-    head(out, "stockd_webhook_oldest_undelivered_age_seconds", "gauge",
-         "Age of the oldest event of the URL's consumer group not yet delivered (0: none).");
+    prom_head(out, "stockd_webhook_oldest_undelivered_age_seconds", "gauge",
+              "Age of the oldest event of the URL's consumer group not yet delivered (0: none).");
     for (int i = 0; i < m->n_webhooks && i < METRICS_WEBHOOKS; i++) {
         snprintf(labels, sizeof labels, "{url=\"%d\"}", i);
-        sample_d(out, "stockd_webhook_oldest_undelivered_age_seconds", labels,
-                 m->webhooks[i].oldest_age_s);
+        prom_sample_d(out, "stockd_webhook_oldest_undelivered_age_seconds", labels,
+                      m->webhooks[i].oldest_age_s);
     }
-    head(out, "stockd_webhook_info", "gauge",
-         "A webhook URL's index and its consumer group on the stock-events stream (always 1).");
+    prom_head(
+        out, "stockd_webhook_info", "gauge",
+        "A webhook URL's index and its consumer group on the stock-events stream (always 1).");
     for (int i = 0; i < m->n_webhooks && i < METRICS_WEBHOOKS; i++) {
-        snprintf(labels, sizeof labels, "{url=\"%d\",group=\"%s\"}", i, m->webhooks[i].group);
-        sample_u(out, "stockd_webhook_info", labels, 1);
+        char group[sizeof m->webhooks[i].group * 2];
+        snprintf(labels, sizeof labels, "{url=\"%d\",group=\"%s\"}", i,
+                 prom_escape(m->webhooks[i].group, group, sizeof group));
+        prom_sample_u(out, "stockd_webhook_info", labels, 1);
     }
-    head(out, "stockd_webhook_redis_up", "gauge",
-         "1 when the webhook deliverer's own connections to Redis are up, else 0.");
-    sample_u(out, "stockd_webhook_redis_up", "", m->webhook_redis_up ? 1 : 0);
-    head(out, "stockd_webhook_rate_limited_total", "counter",
-         "Webhook POSTs, ready to start, that had to wait for a token of --webhook-max-rate "
-         "(once per wait).");
-    sample_u(out, "stockd_webhook_rate_limited_total", "", m->webhook_rate_limited);
+    prom_head(out, "stockd_webhook_redis_up", "gauge",
+              "1 when the webhook deliverer's own connections to Redis are up, else 0.");
+    prom_sample_u(out, "stockd_webhook_redis_up", "", m->webhook_redis_up ? 1 : 0);
+    prom_head(out, "stockd_webhook_rate_limited_total", "counter",
+              "Webhook POSTs, ready to start, that had to wait for a token of --webhook-max-rate "
+              "(once per wait).");
+    prom_sample_u(out, "stockd_webhook_rate_limited_total", "", m->webhook_rate_limited);
 }
 
 void metrics_render(const struct metrics *m, struct buf *out, const char *version,
@@ -176,8 +160,8 @@ void metrics_render(const struct metrics *m, struct buf *out, const char *versio
 {
     char labels[256];
 
-    head(out, "stockd_requests_total", "counter",
-         "Requests answered, by method and result (code 0: a result).");
+    prom_head(out, "stockd_requests_total", "counter",
+              "Requests answered, by method and result (code 0: a result).");
     for (int meth = 0; meth < METRICS_METHODS; meth++)
         for (int e = 0; e < E_COUNT; e++) {
             if (m->requests[meth][e] == 0)
@@ -185,11 +169,11 @@ void metrics_render(const struct metrics *m, struct buf *out, const char *versio
             snprintf(labels, sizeof labels, "{method=\"%s\",code=\"%d\",reason=\"%s\"}",
                      method_label(meth), error_code((enum error_id)e),
                      error_reason((enum error_id)e));
-            sample_u(out, "stockd_requests_total", labels, m->requests[meth][e]);
+            prom_sample_u(out, "stockd_requests_total", labels, m->requests[meth][e]);
         }
 
-    head(out, "stockd_request_duration_seconds", "histogram",
-         "Time from reading a request to its answer, by method.");
+    prom_head(out, "stockd_request_duration_seconds", "histogram",
+              "Time from reading a request to its answer, by method.");
     for (int meth = 0; meth < METRICS_METHODS; meth++) {
         if (m->latency_count[meth] == 0)
             continue;
@@ -198,75 +182,70 @@ void metrics_render(const struct metrics *m, struct buf *out, const char *versio
             cumulative += m->latency_buckets[meth][b];
             snprintf(labels, sizeof labels, "{method=\"%s\",le=\"%g\"}", method_label(meth),
                      bucket_bounds[b]);
-            sample_u(out, "stockd_request_duration_seconds_bucket", labels, cumulative);
+            prom_sample_u(out, "stockd_request_duration_seconds_bucket", labels, cumulative);
         }
         snprintf(labels, sizeof labels, "{method=\"%s\",le=\"+Inf\"}", method_label(meth));
-        sample_u(out, "stockd_request_duration_seconds_bucket", labels, m->latency_count[meth]);
+        prom_sample_u(out, "stockd_request_duration_seconds_bucket", labels,
+                      m->latency_count[meth]);
         snprintf(labels, sizeof labels, "{method=\"%s\"}", method_label(meth));
-        sample_d(out, "stockd_request_duration_seconds_sum", labels, m->latency_sum[meth]);
-        sample_u(out, "stockd_request_duration_seconds_count", labels, m->latency_count[meth]);
+        prom_sample_d(out, "stockd_request_duration_seconds_sum", labels, m->latency_sum[meth]);
+        prom_sample_u(out, "stockd_request_duration_seconds_count", labels, m->latency_count[meth]);
     }
 
-    head(out, "stockd_requests_in_flight", "gauge", "Requests read and not yet answered.");
-    sample_u(out, "stockd_requests_in_flight", "", (uint64_t)(m->inflight > 0 ? m->inflight : 0));
-    head(out, "stockd_client_connections", "gauge", "Open client connections.");
-    sample_u(out, "stockd_client_connections", "",
-             (uint64_t)(m->connections > 0 ? m->connections : 0));
-    head(out, "stockd_client_connections_refused_total", "counter",
-         "Connections refused at --max-connections.");
-    sample_u(out, "stockd_client_connections_refused_total", "", m->connections_refused);
-    head(out, "stockd_redis_up", "gauge",
-         "1 when Redis is connected and the scripts are loaded, else 0.");
-    sample_u(out, "stockd_redis_up", "", m->redis_up ? 1 : 0);
-    head(out, "stockd_redis_connects_total", "counter",
-         "Successful connections to Redis (the first and every reconnect).");
-    sample_u(out, "stockd_redis_connects_total", "", m->redis_connects);
-    head(out, "stockd_redis_disconnects_total", "counter",
-         "Connections to Redis lost or dropped (timeouts, errors, restarts).");
-    sample_u(out, "stockd_redis_disconnects_total", "", m->redis_disconnects);
-    head(out, "stockd_redis_out_of_memory", "gauge",
-         "1 when Redis refused a call for lack of memory in the last 10 s, else 0.");
-    sample_u(out, "stockd_redis_out_of_memory", "", metrics_redis_full(m) ? 1 : 0);
-    head(out, "stockd_redis_oom_total", "counter",
-         "Calls Redis refused for lack of memory (answered 2004 storage_full).");
-    sample_u(out, "stockd_redis_oom_total", "", m->redis_oom_total);
-    head(out, "stockd_redis_batches_total", "counter",
-         "Coalesced script calls sent to Redis (each carries one or more requests).");
-    sample_u(out, "stockd_redis_batches_total", "", m->redis_batches);
-    head(out, "stockd_redis_batched_calls_total", "counter",
-         "Requests sent inside coalesced script calls.");
-    sample_u(out, "stockd_redis_batched_calls_total", "", m->redis_batched_calls);
-    head(out, "stockd_internal_errors_total", "counter",
-         "Requests answered -32603 internal, by cause (each one is a bug: see the log).");
+    prom_head(out, "stockd_requests_in_flight", "gauge", "Requests read and not yet answered.");
+    prom_sample_u(out, "stockd_requests_in_flight", "",
+                  (uint64_t)(m->inflight > 0 ? m->inflight : 0));
+    prom_head(out, "stockd_client_connections", "gauge", "Open client connections.");
+    prom_sample_u(out, "stockd_client_connections", "",
+                  (uint64_t)(m->connections > 0 ? m->connections : 0));
+    prom_head(out, "stockd_client_connections_refused_total", "counter",
+              "Connections refused at --max-connections.");
+    prom_sample_u(out, "stockd_client_connections_refused_total", "", m->connections_refused);
+    prom_head(out, "stockd_redis_up", "gauge",
+              "1 when Redis is connected and the scripts are loaded, else 0.");
+    prom_sample_u(out, "stockd_redis_up", "", m->redis_up ? 1 : 0);
+    prom_head(out, "stockd_redis_connects_total", "counter",
+              "Successful connections to Redis (the first and every reconnect).");
+    prom_sample_u(out, "stockd_redis_connects_total", "", m->redis_connects);
+    prom_head(out, "stockd_redis_disconnects_total", "counter",
+              "Connections to Redis lost or dropped (timeouts, errors, restarts).");
+    prom_sample_u(out, "stockd_redis_disconnects_total", "", m->redis_disconnects);
+    prom_head(out, "stockd_redis_out_of_memory", "gauge",
+              "1 when Redis refused a call for lack of memory in the last 10 s, else 0.");
+    prom_sample_u(out, "stockd_redis_out_of_memory", "", metrics_redis_full(m) ? 1 : 0);
+    prom_head(out, "stockd_redis_oom_total", "counter",
+              "Calls Redis refused for lack of memory (answered 2004 storage_full).");
+    prom_sample_u(out, "stockd_redis_oom_total", "", m->redis_oom_total);
+    prom_head(out, "stockd_redis_batches_total", "counter",
+              "Coalesced script calls sent to Redis (each carries one or more requests).");
+    prom_sample_u(out, "stockd_redis_batches_total", "", m->redis_batches);
+    prom_head(out, "stockd_redis_batched_calls_total", "counter",
+              "Requests sent inside coalesced script calls.");
+    prom_sample_u(out, "stockd_redis_batched_calls_total", "", m->redis_batched_calls);
+    prom_head(out, "stockd_internal_errors_total", "counter",
+              "Requests answered -32603 internal, by cause (each one is a bug: see the log).");
     for (int k = 0; k < INTERNAL_KINDS; k++) {
         snprintf(labels, sizeof labels, "{kind=\"%s\"}", internal_labels[k]);
-        sample_u(out, "stockd_internal_errors_total", labels, m->internal_errors[k]);
+        prom_sample_u(out, "stockd_internal_errors_total", labels, m->internal_errors[k]);
     }
-    head(out, "stockd_sweeper_expired_total", "counter",
-         "Held reservations this process released at their deadline.");
-    sample_u(out, "stockd_sweeper_expired_total", "", m->sweeper_expired);
-    head(out, "stockd_sweeper_quarantined_total", "counter",
-         "Due reservations whose record could not be read, moved to the quarantine hash.");
-    sample_u(out, "stockd_sweeper_quarantined_total", "", m->sweeper_quarantined);
-    head(out, "stockd_out_of_stock_total", "counter", "Reserves refused for lack of stock.");
-    sample_u(out, "stockd_out_of_stock_total", "", m->out_of_stock);
-    head(out, "stockd_compensations_total", "counter",
-         "Releases that gave units back, by the state released from.");
-    sample_u(out, "stockd_compensations_total", "{from=\"held\"}",
-             m->compensations[RELEASED_FROM_HELD]);
-    sample_u(out, "stockd_compensations_total", "{from=\"committed\"}",
-             m->compensations[RELEASED_FROM_COMMITTED]);
-    head(out, "stockd_auth_failures_total", "counter", "auth calls with a wrong token.");
-    sample_u(out, "stockd_auth_failures_total", "", m->auth_failures);
+    prom_head(out, "stockd_sweeper_expired_total", "counter",
+              "Held reservations this process released at their deadline.");
+    prom_sample_u(out, "stockd_sweeper_expired_total", "", m->sweeper_expired);
+    prom_head(out, "stockd_sweeper_quarantined_total", "counter",
+              "Due reservations whose record could not be read, moved to the quarantine hash.");
+    prom_sample_u(out, "stockd_sweeper_quarantined_total", "", m->sweeper_quarantined);
+    prom_head(out, "stockd_out_of_stock_total", "counter", "Reserves refused for lack of stock.");
+    prom_sample_u(out, "stockd_out_of_stock_total", "", m->out_of_stock);
+    prom_head(out, "stockd_compensations_total", "counter",
+              "Releases that gave units back, by the state released from.");
+    prom_sample_u(out, "stockd_compensations_total", "{from=\"held\"}",
+                  m->compensations[RELEASED_FROM_HELD]);
+    prom_sample_u(out, "stockd_compensations_total", "{from=\"committed\"}",
+                  m->compensations[RELEASED_FROM_COMMITTED]);
+    prom_head(out, "stockd_auth_failures_total", "counter", "auth calls with a wrong token.");
+    prom_sample_u(out, "stockd_auth_failures_total", "", m->auth_failures);
     if (m->n_webhooks > 0)
         render_webhooks(m, out);
-    head(out, "stockd_build_info", "gauge", "The running build (always 1).");
-    snprintf(labels, sizeof labels, "{version=\"%s\"}", version);
-    sample_u(out, "stockd_build_info", labels, 1);
-    head(out, "process_start_time_seconds", "gauge", "Start time of the process (Unix seconds).");
-    sample_d(out, "process_start_time_seconds", "", m->start_time);
-    if (rss_bytes >= 0) {
-        head(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
-        sample_u(out, "process_resident_memory_bytes", "", (uint64_t)rss_bytes);
-    }
+    char start[PROM_VALUE_MAX];
+    prom_process(out, "stockd_build_info", version, prom_value_d(start, m->start_time), rss_bytes);
 }

@@ -63,13 +63,57 @@ static void add_chain(struct webhook *w, struct args *a, const struct webhook_en
     args_add(a, w->scratch.data, w->scratch.len);
 }
 
-static void redis_failed(struct webhook_group *g, const char *what, const redisReply *r,
-                         enum store_outcome outcome)
+/* Sends g's call of script id, laid out in w->args with nkeys KEYS; fn
+ * then runs once, with g. Returns false when Redis is down: nothing was
+ * sent, and the tick makes the call again. */
+static bool call_send(struct webhook_group *g, enum script_id id, int nkeys, store_fn fn)
+{
+    struct webhook *w = g->w;
+    return store_eval(w->work, id, nkeys, &w->args, deadline(w), fn, g) == 0;
+}
+
+/* Logs that g's call `what` failed, and why; repeats are rate-limited
+ * (log_redis). */
+static void call_failed(struct webhook_group *g, const char *what, const redisReply *r,
+                        enum store_outcome outcome)
 {
     log_repeat(&g->log_redis, LOG_WARN, "webhook %d (%s): %s failed: %s", g->index, g->name, what,
                outcome != STORE_REPLY              ? "Redis did not answer"
                : r && r->type == REDIS_REPLY_ERROR ? r->str
                                                    : "unexpected reply");
+}
+
+/* The end of a script call about g (what: the call, for the log), which
+ * first clears the call's in-flight flag (busy; NULL for none). True when
+ * Redis answered a reply that keeps the script's contract (a status below
+ * n_status, and exactly count elements when count is not 0), then wrapped
+ * in rd for reading. False when the deliverer is closing (the reply no
+ * longer matters), or when Redis did not answer, answered an error or
+ * broke the contract: then the failure is logged (call_failed) and the
+ * caller leaves its work where the next tick or flush makes the call
+ * again. */
+static bool call_reply(struct webhook_group *g, bool *busy, const char *what, const redisReply *r,
+                       enum store_outcome outcome, int n_status, size_t count, struct reply *rd)
+{
+    if (busy != NULL)
+        *busy = false;
+    if (g->w->closing)
+        return false;
+    reply_script(rd, r, n_status);
+    if (outcome == STORE_REPLY && !rd->bad && (count == 0 || reply_count(rd) == count))
+        return true;
+    call_failed(g, what, r, outcome);
+    return false;
+}
+
+/* The entry still held for id i of a call's ids (check_ids, lease_ids);
+ * NULL when it was let go meanwhile. */
+static struct webhook_entry *held_entry(struct webhook_group *g, const struct args *ids, int i)
+{
+    struct webhook_id id;
+    if (!webhook_id_parse(args_get(ids, i), &id))
+        return NULL;
+    return wq_find(&g->q, id);
 }
 
 /* --- reading ------------------------------------------------------------------ */
@@ -95,10 +139,7 @@ void webhook_group_read(struct webhook_group *g)
     ARG_BYTES(a, WEBHOOK_READ_K_FIXED + WEBHOOK_READ_A_CLAIM_FROM, g->claim_from,
               strlen(g->claim_from));
     g->idle = false;
-    if (store_eval(w->work, SCRIPT_WEBHOOK_READ, WEBHOOK_READ_K_FIXED, a, deadline(w), on_read,
-                   g) != 0)
-        return; /* Redis is down: the tick reads again */
-    g->reading = true;
+    g->reading = call_send(g, SCRIPT_WEBHOOK_READ, WEBHOOK_READ_K_FIXED, on_read);
 }
 
 /* Takes one entry of a read reply (from element i on: id, n, fields) into
@@ -144,16 +185,11 @@ static size_t take_entry(struct webhook_group *g, struct reply *rd, size_t i)
 static void on_read(void *data, const redisReply *r, enum store_outcome outcome)
 {
     struct webhook_group *g = data;
-    struct webhook *w = g->w;
-    g->reading = false;
-    if (w->closing)
-        return;
     struct reply rd;
-    reply_script(&rd, r, WEBHOOK_READ_STATUSES);
-    if (outcome != STORE_REPLY || rd.bad) {
-        redis_failed(g, "reading the stream", r, outcome);
+    if (!call_reply(g, &g->reading, "reading the stream", r, outcome, WEBHOOK_READ_STATUSES, 0,
+                    &rd))
         return;
-    }
+    struct webhook *w = g->w;
     struct str last_s = reply_str(&rd, 1);
     struct str claim_next = reply_str(&rd, 2);
     long long claimed = reply_int(&rd, 3), fresh = reply_int(&rd, 4);
@@ -281,35 +317,22 @@ void webhook_group_flush_checks(struct webhook_group *g)
     }
     if (next != UINT64_MAX)
         webhook_want_due(w, next);
-    if (g->check_ids.n == 0)
-        return;
-    if (store_eval(w->work, SCRIPT_WEBHOOK_CHECK, WEBHOOK_CHECK_K_FIXED, a, deadline(w), on_checked,
-                   g) != 0)
-        return; /* the tick asks again */
-    g->checking = true;
+    if (g->check_ids.n > 0)
+        g->checking = call_send(g, SCRIPT_WEBHOOK_CHECK, WEBHOOK_CHECK_K_FIXED, on_checked);
 }
 
 /* {OK, done per id} */
 static void on_checked(void *data, const redisReply *r, enum store_outcome outcome)
 {
     struct webhook_group *g = data;
-    struct webhook *w = g->w;
-    g->checking = false;
-    if (w->closing)
-        return;
     struct reply rd;
-    reply_script(&rd, r, WEBHOOK_CHECK_STATUSES);
-    if (outcome != STORE_REPLY || rd.bad || reply_count(&rd) != (size_t)g->check_ids.n + 1) {
-        redis_failed(g, "asking whether earlier events are finished", r, outcome);
+    if (!call_reply(g, &g->checking, "asking whether earlier events are finished", r, outcome,
+                    WEBHOOK_CHECK_STATUSES, (size_t)g->check_ids.n + 1, &rd))
         return;
-    }
-    uint64_t t = now(w);
+    uint64_t t = now(g->w);
     for (int i = 0; i < g->check_ids.n; i++) {
         long long done = reply_int(&rd, (size_t)i + 1);
-        struct webhook_id id;
-        if (!webhook_id_parse(args_get(&g->check_ids, i), &id))
-            continue;
-        struct webhook_entry *e = wq_find(&g->q, id);
+        struct webhook_entry *e = held_entry(g, &g->check_ids, i);
         if (e == NULL || e->state != WH_WAIT_REMOTE)
             continue; /* let go meanwhile */
         if (done == 1) {
@@ -330,6 +353,14 @@ static void on_checked(void *data, const redisReply *r, enum store_outcome outco
 
 static void on_acked(void *data, const redisReply *r, enum store_outcome outcome);
 
+/* The acks of a call not sent, or failed: back to the front of to_ack, in
+ * order, for the tick to send again. */
+static void acks_unsent(struct webhook_group *g)
+{
+    queue_move_all(&g->to_ack, &g->acks_sent);
+    queue_move_all(&g->acks_sent, &g->to_ack);
+}
+
 void webhook_group_flush_acks(struct webhook_group *g)
 {
     struct webhook *w = g->w;
@@ -348,30 +379,19 @@ void webhook_group_flush_acks(struct webhook_group *g)
         queue_remove(q);
         queue_insert_tail(&g->acks_sent, q);
     }
-    if (store_eval(w->work, SCRIPT_WEBHOOK_ACK, WEBHOOK_ACK_K_FIXED, a, deadline(w), on_acked, g) !=
-        0) {
-        /* Back to the front, in order; the tick sends them again. */
-        queue_move_all(&g->to_ack, &g->acks_sent);
-        queue_move_all(&g->acks_sent, &g->to_ack);
-        return;
-    }
-    g->acking = true;
+    g->acking = call_send(g, SCRIPT_WEBHOOK_ACK, WEBHOOK_ACK_K_FIXED, on_acked);
+    if (!g->acking)
+        acks_unsent(g);
 }
 
 /* {OK, acked} */
 static void on_acked(void *data, const redisReply *r, enum store_outcome outcome)
 {
     struct webhook_group *g = data;
-    g->acking = false;
-    if (g->w->closing)
-        return;
     struct reply rd;
-    reply_script(&rd, r, WEBHOOK_ACK_STATUSES);
-    if (outcome != STORE_REPLY || rd.bad) {
-        /* It may have run: an ack is safe to repeat. */
-        redis_failed(g, "acknowledging delivered events", r, outcome);
-        queue_move_all(&g->to_ack, &g->acks_sent);
-        queue_move_all(&g->acks_sent, &g->to_ack);
+    if (!call_reply(g, &g->acking, "acknowledging delivered events", r, outcome,
+                    WEBHOOK_ACK_STATUSES, 0, &rd)) {
+        acks_unsent(g); /* it may have run: an ack is safe to repeat */
         return;
     }
     struct queue *q;
@@ -406,10 +426,8 @@ void webhook_group_flush_dead(struct webhook_group *g)
     ARG_BYTES(a, A + WEBHOOK_DEAD_A_ERROR, e->last_error, strlen(e->last_error));
     for (int k = 0; k < e->fields.n; k++)
         args_add_str(a, args_get(&e->fields, k));
-    if (store_eval(w->work, SCRIPT_WEBHOOK_DEAD, WEBHOOK_DEAD_K_FIXED, a, deadline(w), on_dead,
-                   g) != 0)
-        return; /* the tick tries again */
-    g->dying = e;
+    if (call_send(g, SCRIPT_WEBHOOK_DEAD, WEBHOOK_DEAD_K_FIXED, on_dead))
+        g->dying = e; /* else the tick tries again */
 }
 
 /* {OK, dead id} or {GONE} */
@@ -419,15 +437,11 @@ static void on_dead(void *data, const redisReply *r, enum store_outcome outcome)
     struct webhook *w = g->w;
     struct webhook_entry *e = g->dying;
     g->dying = NULL;
-    if (w->closing)
-        return;
     struct reply rd;
-    reply_script(&rd, r, WEBHOOK_DEAD_STATUSES);
-    if (outcome != STORE_REPLY || rd.bad) {
-        /* It may have run: a second try finds it pending no more (GONE). */
-        redis_failed(g, "moving an event to the dead letters", r, outcome);
+    /* It may have run: a second try finds it pending no more (GONE). */
+    if (!call_reply(g, NULL, "moving an event to the dead letters", r, outcome,
+                    WEBHOOK_DEAD_STATUSES, 0, &rd))
         return;
-    }
     if (reply_status(&rd) == WEBHOOK_DEAD_ST_OK) {
         g->m->dead_lettered++;
         log_warn("webhook %d (%s): gave up event %s after %u attempts (%s): moved to %.*s",
@@ -443,6 +457,21 @@ static void on_dead(void *data, const redisReply *r, enum store_outcome outcome)
 
 static void on_leased(void *data, const redisReply *r, enum store_outcome outcome);
 
+/* Starts a lease call in w->args: the ids added after it are given idle
+ * time idle (ms) when still this replica's. */
+static struct args *lease_args(struct webhook_group *g, long long idle)
+{
+    struct webhook *w = g->w;
+    struct args *a = &w->args;
+    args_reset(a);
+    ARG_BYTES(a, WEBHOOK_LEASE_K_STREAM, w->stream_key.data, w->stream_key.len);
+    ARG_BYTES(a, WEBHOOK_LEASE_K_FIXED + WEBHOOK_LEASE_A_GROUP, g->name, strlen(g->name));
+    ARG_BYTES(a, WEBHOOK_LEASE_K_FIXED + WEBHOOK_LEASE_A_CONSUMER, w->consumer,
+              strlen(w->consumer));
+    ARG_INT(a, WEBHOOK_LEASE_K_FIXED + WEBHOOK_LEASE_A_IDLE, idle);
+    return a;
+}
+
 /* Claims again the entries not claimed for a third of the lease. */
 static void renew(struct webhook_group *g)
 {
@@ -450,13 +479,7 @@ static void renew(struct webhook_group *g)
     if (g->leasing || w->closing)
         return;
     uint64_t t = now(w), every = (uint64_t)w->cfg->webhook_lease_ms / 3;
-    struct args *a = &w->args;
-    args_reset(a);
-    ARG_BYTES(a, WEBHOOK_LEASE_K_STREAM, w->stream_key.data, w->stream_key.len);
-    ARG_BYTES(a, WEBHOOK_LEASE_K_FIXED + WEBHOOK_LEASE_A_GROUP, g->name, strlen(g->name));
-    ARG_BYTES(a, WEBHOOK_LEASE_K_FIXED + WEBHOOK_LEASE_A_CONSUMER, w->consumer,
-              strlen(w->consumer));
-    ARG_INT(a, WEBHOOK_LEASE_K_FIXED + WEBHOOK_LEASE_A_IDLE, 0);
+    struct args *a = lease_args(g, 0);
     args_reset(&g->lease_ids);
     struct queue *q;
     queue_foreach(q, &g->q.all)
@@ -469,32 +492,21 @@ static void renew(struct webhook_group *g)
     }
     if (g->lease_ids.n == 0)
         return;
-    if (store_eval(w->work, SCRIPT_WEBHOOK_LEASE, WEBHOOK_LEASE_K_FIXED, a, deadline(w), on_leased,
-                   g) != 0)
-        return;
-    g->leasing = true;
     g->lease_sent_at = t;
+    g->leasing = call_send(g, SCRIPT_WEBHOOK_LEASE, WEBHOOK_LEASE_K_FIXED, on_leased);
 }
 
 /* {OK, kept/lost/gone per id} */
 static void on_leased(void *data, const redisReply *r, enum store_outcome outcome)
 {
     struct webhook_group *g = data;
-    g->leasing = false;
-    if (g->w->closing)
-        return;
     struct reply rd;
-    reply_script(&rd, r, WEBHOOK_LEASE_STATUSES);
-    if (outcome != STORE_REPLY || rd.bad || reply_count(&rd) != (size_t)g->lease_ids.n + 1) {
-        redis_failed(g, "renewing the claim on held events", r, outcome);
+    if (!call_reply(g, &g->leasing, "renewing the claim on held events", r, outcome,
+                    WEBHOOK_LEASE_STATUSES, (size_t)g->lease_ids.n + 1, &rd))
         return;
-    }
     for (int i = 0; i < g->lease_ids.n; i++) {
         long long code = reply_int(&rd, (size_t)i + 1);
-        struct webhook_id id;
-        if (!webhook_id_parse(args_get(&g->lease_ids, i), &id))
-            continue;
-        struct webhook_entry *e = wq_find(&g->q, id);
+        struct webhook_entry *e = held_entry(g, &g->lease_ids, i);
         if (e == NULL)
             continue;
         if (code == WEBHOOK_LEASE_KEPT)
@@ -507,14 +519,7 @@ static void on_leased(void *data, const redisReply *r, enum store_outcome outcom
 
 int webhook_group_hand_back(struct webhook_group *g, store_fn fn)
 {
-    struct webhook *w = g->w;
-    struct args *a = &w->args;
-    args_reset(a);
-    ARG_BYTES(a, WEBHOOK_LEASE_K_STREAM, w->stream_key.data, w->stream_key.len);
-    ARG_BYTES(a, WEBHOOK_LEASE_K_FIXED + WEBHOOK_LEASE_A_GROUP, g->name, strlen(g->name));
-    ARG_BYTES(a, WEBHOOK_LEASE_K_FIXED + WEBHOOK_LEASE_A_CONSUMER, w->consumer,
-              strlen(w->consumer));
-    ARG_INT(a, WEBHOOK_LEASE_K_FIXED + WEBHOOK_LEASE_A_IDLE, w->cfg->webhook_lease_ms);
+    struct args *a = lease_args(g, g->w->cfg->webhook_lease_ms);
     int n = 0;
     struct queue *q;
     queue_foreach(q, &g->q.all)
@@ -525,12 +530,7 @@ int webhook_group_hand_back(struct webhook_group *g, store_fn fn)
         args_add(a, e->id_text, strlen(e->id_text));
         n++;
     }
-    if (n == 0)
-        return -1;
-    if (store_eval(w->work, SCRIPT_WEBHOOK_LEASE, WEBHOOK_LEASE_K_FIXED, a, deadline(w), fn, g) !=
-        0)
-        return -1;
-    return 0;
+    return n > 0 && call_send(g, SCRIPT_WEBHOOK_LEASE, WEBHOOK_LEASE_K_FIXED, fn) ? 0 : -1;
 }
 
 /* --- the backlog, for metrics and /readyz ------------------------------------- */
@@ -550,27 +550,24 @@ static void stats(struct webhook_group *g)
     ARG_BYTES(a, WEBHOOK_STATS_K_FIXED + WEBHOOK_STATS_A_CONSUMER, w->consumer,
               strlen(w->consumer));
     ARG_INT(a, WEBHOOK_STATS_K_FIXED + WEBHOOK_STATS_A_REAP_IDLE, REAP_IDLE_MS);
-    if (store_eval(w->work, SCRIPT_WEBHOOK_STATS, WEBHOOK_STATS_K_FIXED, a, deadline(w), on_stats,
-                   g) == 0)
-        g->stating = true;
+    g->stating = call_send(g, SCRIPT_WEBHOOK_STATS, WEBHOOK_STATS_K_FIXED, on_stats);
 }
 
 /* {OK, now, pending, unread, oldest pending, first unread, removed} */
 static void on_stats(void *data, const redisReply *r, enum store_outcome outcome)
 {
+    static const char what[] = "reading the group's backlog";
     struct webhook_group *g = data;
-    struct webhook *w = g->w;
-    g->stating = false;
-    if (w->closing)
-        return;
     struct reply rd;
-    reply_script(&rd, r, WEBHOOK_STATS_STATUSES);
+    if (!call_reply(g, &g->stating, what, r, outcome, WEBHOOK_STATS_STATUSES, 0, &rd))
+        return;
+    struct webhook *w = g->w;
     long long redis_now = reply_int(&rd, 1), pending = reply_int(&rd, 2),
               unread = reply_int(&rd, 3);
     struct str oldest_s = reply_str(&rd, 4), first_s = reply_str(&rd, 5);
     long long removed = reply_int(&rd, 6);
-    if (outcome != STORE_REPLY || rd.bad) {
-        redis_failed(g, "reading the group's backlog", r, outcome);
+    if (rd.bad) {
+        call_failed(g, what, r, outcome); /* an element of the wrong type, or missing */
         return;
     }
     w->clock_offset = redis_now - (int64_t)now(w);

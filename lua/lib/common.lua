@@ -361,3 +361,60 @@ end
 local function made_partial(flags)
     return math.floor(flags / 2) % 2 == 1
 end
+
+-- The stock-events stream's consumer groups (webhook_*.lua, include/webhook.h).
+-- A chain is the entries of one (sku, location), "<sku>\t<location>"; a
+-- group's cursor hash maps each chain to the id of its last entry
+-- delivered or given up.
+
+-- The two numbers of a stream id "<ms>-<seq>"; nil for anything else.
+local function id_parts(id)
+    local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+    return tonumber(ms), tonumber(seq)
+end
+
+-- a >= b for two stream ids; false when either is not one.
+local function id_at_least(a, b)
+    local am, as = id_parts(a)
+    local bm, bs = id_parts(b)
+    if not am or not bm then
+        return false
+    end
+    return am > bm or (am == bm and as >= bs)
+end
+
+-- nil when key is absent or of type want ('hash', 'stream'), else the error
+-- reply that says what it is: a script that writes key returns it before
+-- its first write.
+local function wrong_type(key, want)
+    local t = redis.call('TYPE', key).ok
+    if t ~= 'none' and t ~= want then
+        return redis.error_reply(key .. ' is a ' .. t .. ', not a ' .. want)
+    end
+    return nil
+end
+
+-- The XPENDING entry of id in group ({id, consumer, idle ms, deliveries}),
+-- or nil when it is pending there no more (delivered, given up, trimmed,
+-- never read) or the group or stream is missing.
+local function pending_entry(stream, group, id)
+    local p = redis.pcall('XPENDING', stream, group, id, id, 1)
+    if type(p) ~= 'table' or p.err or #p == 0 then
+        return nil
+    end
+    return p[1]
+end
+
+-- True when the cursor of chain in the cursor hash cursors has reached id.
+local function cursor_reached(cursors, chain, id)
+    local cursor = redis.pcall('HGET', cursors, chain)
+    return type(cursor) == 'string' and id_at_least(cursor, id)
+end
+
+-- Moves the cursor of chain up to id, never back; nothing for chain ''
+-- (an entry without one). The caller has checked cursors (wrong_type).
+local function cursor_advance(cursors, chain, id)
+    if chain ~= '' and not cursor_reached(cursors, chain, id) then
+        redis.call('HSET', cursors, chain, id)
+    end
+end

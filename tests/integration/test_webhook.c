@@ -28,16 +28,31 @@ static bool under_valgrind(void)
     return getenv("STOCKD_VALGRIND") != NULL;
 }
 
+/* Waits until the receiver has n requests and the group nothing pending
+ * (each delivered entry acknowledged); fails after WAIT_MS. */
+static void wait_delivered(struct receiver *rc, size_t n, const char *group)
+{
+    wait_received(rc, n);
+    wait_nothing_pending(group);
+}
+
+/* x carries the signature of its body with SECRET. */
+static void expect_signed(const struct received *x)
+{
+    char hex[65], sig[80];
+    hmac_hex(x->body, x->body_len, hex);
+    snprintf(sig, sizeof sig, "sha256=%s", hex);
+    assert_string_equal(x->signature, sig);
+}
+
 /* --- the signed POST ---------------------------------------------------------- */
 
 static void test_signed_post(void **state)
 {
     (void)state;
     struct receiver *rc = receiver_start();
-    int s = start_stockd(rc, NULL, false);
     char group[32], id[64];
-    group_of(webhook_url, group);
-    wait_group(group);
+    int s = start_stockd_group(rc, NULL, group);
     xadd(NULL, "low_stock", "SKU-1", "DC/east", 4, 5, "reserve", "R-77", "", id);
     wait_received(rc, 1);
     struct received x = receiver_get(rc, 0);
@@ -53,10 +68,7 @@ static void test_signed_post(void **state)
              "\"at\":%lld}",
              id, atoll(id));
     assert_string_equal(x.body, want);
-    char hex[65], sig[80];
-    hmac_hex(x.body, x.body_len, hex);
-    snprintf(sig, sizeof sig, "sha256=%s", hex);
-    assert_string_equal(x.signature, sig);
+    expect_signed(&x);
     cJSON *j = cJSON_Parse(x.body);
     assert_non_null(j);
     assert_true(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(j, "available")));
@@ -77,8 +89,7 @@ static void test_signed_post(void **state)
     char info[96];
     snprintf(info, sizeof info, "stockd_webhook_info{url=\"0\",group=\"%s\"}", group);
     assert_int_equal(metric(s, info), 1);
-    stop_stockd(s);
-    receiver_stop(rc);
+    stop_stockd_and_receiver(s, rc);
 }
 
 /* --- a retry carries the same event ------------------------------------------------ */
@@ -90,13 +101,10 @@ static void test_retry_same_event(void **state)
     static const int script[] = {500, 200};
     receiver_script(rc, script, 2);
     static const char *const extra[] = {"--webhook-backoff-ms", "50", NULL};
-    int s = start_stockd(rc, extra, false);
     char group[32], id[64];
-    group_of(webhook_url, group);
-    wait_group(group);
+    int s = start_stockd_group(rc, extra, group);
     xadd(NULL, "out_of_stock", "A", "L1", 0, 0, "commit", "", "", id);
-    wait_received(rc, 2);
-    wait_nothing_pending(group);
+    wait_delivered(rc, 2, group);
     struct received a = receiver_get(rc, 0), b = receiver_get(rc, 1);
     assert_int_equal(a.status, 500);
     assert_int_equal(b.status, 200);
@@ -110,8 +118,7 @@ static void test_retry_same_event(void **state)
     assert_int_equal(metric(s, "stockd_webhook_retried_total{url=\"0\"}"), 1);
     assert_int_equal(metric(s, "stockd_webhook_delivered_total{url=\"0\"}"), 1);
     assert_int_equal(metric(s, "stockd_webhook_consecutive_failures{url=\"0\"}"), 0);
-    stop_stockd(s);
-    receiver_stop(rc);
+    stop_stockd_and_receiver(s, rc);
 }
 
 /* --- /readyz: a warning while failing, never not ready ------------------------------- */
@@ -133,10 +140,8 @@ static void test_readyz_warns_while_failing(void **state)
     receiver_default(rc, 503);
     static const char *const extra[] = {"--webhook-backoff-ms", "20", "--webhook-backoff-max-ms",
                                         "100", NULL};
-    int s = start_stockd(rc, extra, false);
     char group[32], id[64];
-    group_of(webhook_url, group);
-    wait_group(group);
+    int s = start_stockd_group(rc, extra, group);
     int status;
     assert_false(readyz_warns(s, &status));
     assert_int_equal(status, 200);
@@ -154,8 +159,7 @@ static void test_readyz_warns_while_failing(void **state)
         if (harness_now_ms() > deadline)
             fail_msg("/readyz still warns after a delivery");
     assert_int_equal(status, 200);
-    stop_stockd(s);
-    receiver_stop(rc);
+    stop_stockd_and_receiver(s, rc);
 }
 
 /* --- a replica killed mid-delivery ---------------------------------------------------- */
@@ -180,11 +184,9 @@ static void test_replica_killed_mid_delivery(void **state)
     static const int script[] = {RECEIVER_HOLD};
     receiver_script(rc, script, 1); /* the first POST is never answered */
     static const char *const extra[] = {"--webhook-lease-ms", "1000", NULL};
-    int a = start_stockd(rc, extra, false);
-    int b = start_stockd(rc, extra, false);
     char group[32], id[64];
-    group_of(webhook_url, group);
-    wait_group(group);
+    int a = start_stockd(rc, extra, false);
+    int b = start_stockd_group(rc, extra, group);
     xadd(NULL, "back_in_stock", "K", "L9", 3, 0, "release", "R-9", "", id);
     wait_received(rc, 1);
     pid_t owner = consumer_pid(group);
@@ -228,11 +230,9 @@ static void test_order_across_replicas(void **state)
                                         "--webhook-backoff-max-ms",
                                         "50",
                                         NULL};
-    int a = start_stockd(rc, extra, false);
-    int b = start_stockd(rc, extra, false);
     char group[32];
-    group_of(webhook_url, group);
-    wait_group(group);
+    int a = start_stockd(rc, extra, false);
+    int b = start_stockd_group(rc, extra, group);
     char(*ids)[64] = calloc((size_t)n_events, 64);
     int *chain_of = calloc((size_t)n_events, sizeof *chain_of);
     char last[CHAINS][64];
@@ -295,8 +295,7 @@ static void test_order_across_replicas(void **state)
     free(chain_of);
     free(next);
     stop_stockd(a);
-    stop_stockd(b);
-    receiver_stop(rc);
+    stop_stockd_and_receiver(b, rc);
 }
 
 /* --- reserves beside a receiver that never answers -------------------------------------- */
@@ -315,10 +314,8 @@ static void test_dead_receiver_never_delays_reserves(void **state)
                                         "--webhook-max-inflight",
                                         "16",
                                         NULL};
-    int s = start_stockd(rc, extra, false);
     char group[32], id[64];
-    group_of(webhook_url, group);
-    wait_group(group);
+    int s = start_stockd_group(rc, extra, group);
     int fd = client_connect(H.stockd[s].port);
     client_stock_set(fd, "P", "L", 1000000000);
     long long before50, before99, with50, with99;
@@ -376,22 +373,18 @@ static void test_rate_limit(void **state)
     enum { RATE = 50, BURST = 5, EVENTS = 300 };
     struct receiver *rc = receiver_start();
     static const char *const extra[] = {"--webhook-max-rate", "50", NULL};
-    int s = start_stockd(rc, extra, false);
     char group[32], id[64];
-    group_of(webhook_url, group);
-    wait_group(group);
+    int s = start_stockd_group(rc, extra, group);
     /* One event first: a connection is open, and the bucket full again
      * (a token back every 20 ms) before the burst. */
     xadd(NULL, "low_stock", "W", "L", 1, 2, "adjust", "", "", id);
-    wait_received(rc, 1);
-    wait_nothing_pending(group);
+    wait_delivered(rc, 1, group);
     assert_int_equal(metric(s, "stockd_webhook_rate_limited_total"), 0); /* a token was there */
     struct timespec pause = {0, 200 * 1000000};
     nanosleep(&pause, NULL);
     long long t0 = harness_now_ms();
     append_burst(EVENTS);
-    wait_received(rc, 1 + EVENTS);
-    wait_nothing_pending(group);
+    wait_delivered(rc, 1 + EVENTS, group);
     assert_int_equal(receiver_count(rc), 1 + EVENTS);
     expect_burst_once(rc, EVENTS);
     /* POSTs waited for tokens, each counted once however many pumps and
@@ -425,8 +418,7 @@ static void test_rate_limit(void **state)
            "it; %.0f waits for a token\n",
            EVENTS, RATE, span, (EVENTS - BURST) / span, BURST, tightest, waits);
     free(at);
-    stop_stockd(s);
-    receiver_stop(rc);
+    stop_stockd_and_receiver(s, rc);
 }
 
 /* --- dead letters ------------------------------------------------------------------- */
@@ -443,10 +435,8 @@ static void test_dead_letter_after_max_age(void **state)
                                         "--webhook-backoff-max-ms",
                                         "200",
                                         NULL};
-    int s = start_stockd(rc, extra, false);
     char group[32], old_id[64], fresh[64], explicit_id[64];
-    group_of(webhook_url, group);
-    wait_group(group);
+    int s = start_stockd_group(rc, extra, group);
     /* An event a minute old when it arrives: given up before any attempt. */
     snprintf(explicit_id, sizeof explicit_id, "%lld-1", harness_redis_time_ms(&H) - 60000);
     xadd(explicit_id, "low_stock", "D", "L", 2, 3, "adjust", "", "", old_id);
@@ -492,29 +482,29 @@ static void test_dead_letter_after_max_age(void **state)
     }
     assert_int_equal(metric(s, "stockd_webhook_dead_lettered_total{url=\"0\"}"), 2);
     printf("dead letters: %s given up unsent, %s after %zu attempts\n", old_id, fresh, n);
-    stop_stockd(s);
-    receiver_stop(rc);
+    stop_stockd_and_receiver(s, rc);
 }
 
 /* --- Redis restarted under the deliverer ---------------------------------------------- */
+
+/* Waits until stockd s's series reads want; fails saying why after WAIT_MS. */
+static void wait_metric(int s, const char *series, double want, const char *why)
+{
+    long long deadline = harness_now_ms() + WAIT_MS;
+    while (metric(s, series) != want)
+        if (harness_now_ms() > deadline)
+            fail_msg("%s", why);
+}
 
 static void test_redis_restart(void **state)
 {
     (void)state;
     struct receiver *rc = receiver_start();
-    int s = start_stockd(rc, NULL, false);
     char group[32], id[64];
-    group_of(webhook_url, group);
-    wait_group(group);
-    long long deadline = harness_now_ms() + WAIT_MS;
-    while (metric(s, "stockd_webhook_redis_up") != 1)
-        if (harness_now_ms() > deadline)
-            fail_msg("the deliverer's connections never came up");
+    int s = start_stockd_group(rc, NULL, group);
+    wait_metric(s, "stockd_webhook_redis_up", 1, "the deliverer's connections never came up");
     harness_kill_redis(&H);
-    deadline = harness_now_ms() + WAIT_MS;
-    while (metric(s, "stockd_webhook_redis_up") != 0)
-        if (harness_now_ms() > deadline)
-            fail_msg("the deliverer never saw Redis go");
+    wait_metric(s, "stockd_webhook_redis_up", 0, "the deliverer never saw Redis go");
     harness_restart_redis(&H);
     /* A fresh Redis: the group comes back (created anew), then events flow. */
     wait_group(group);
@@ -525,8 +515,7 @@ static void test_redis_restart(void **state)
     received_free(&x);
     wait_nothing_pending(group);
     harness_wait_redis_up(H.stockd[s].port, WAIT_MS);
-    stop_stockd(s);
-    receiver_stop(rc);
+    stop_stockd_and_receiver(s, rc);
 }
 
 /* --- bad options: a clear message, exit 2 ------------------------------------------------ */
@@ -570,10 +559,8 @@ static void test_reserve_crossing_is_posted(void **state)
 {
     (void)state;
     struct receiver *rc = receiver_start();
-    int s = start_stockd(rc, NULL, false);
     char group[32];
-    group_of(webhook_url, group);
-    wait_group(group);
+    int s = start_stockd_group(rc, NULL, group);
     int fd = client_connect(H.stockd[s].port);
     cJSON *r = client_call(fd, "{\"id\":1,\"method\":\"stock.set\",\"params\":{\"sku\":\"E\","
                                "\"location\":\"L\",\"on_hand\":10,\"low_stock_threshold\":5}}");
@@ -587,8 +574,7 @@ static void test_reserve_crossing_is_posted(void **state)
     cJSON_Delete(r);
     /* Setting 10 units brought the location back in stock; the reserve of
      * 6 took it to 4, through its threshold of 5. */
-    wait_received(rc, 2);
-    wait_nothing_pending(group);
+    wait_delivered(rc, 2, group);
     struct received x = receiver_get(rc, 0);
     cJSON *j = cJSON_Parse(x.body);
     assert_non_null(j);
@@ -608,16 +594,12 @@ static void test_reserve_crossing_is_posted(void **state)
     assert_string_equal(json_str(j, "cause"), "reserve");
     assert_string_equal(json_str(j, "reservation"), rid);
     assert_string_equal(json_str(j, "id"), x.event_id);
-    char hex[65], sig[80];
-    hmac_hex(x.body, x.body_len, hex);
-    snprintf(sig, sizeof sig, "sha256=%s", hex);
-    assert_string_equal(x.signature, sig);
+    expect_signed(&x);
     cJSON_Delete(j);
     received_free(&x);
     assert_int_equal(receiver_count(rc), 2); /* one event per crossing */
     close(fd);
-    stop_stockd(s);
-    receiver_stop(rc);
+    stop_stockd_and_receiver(s, rc);
 }
 
 int main(void)

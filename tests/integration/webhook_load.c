@@ -128,10 +128,8 @@ void throughput_run(const char *rate, int n, double bench_s)
         extra[4] = "--webhook-max-rate";
         extra[5] = rate;
     }
-    int s = start_stockd(rc, extra, false);
     char group[32];
-    group_of(webhook_url, group);
-    wait_group(group);
+    int s = start_stockd_group(rc, extra, group);
     double c0 = cpu_s(H.stockd[s].pid), r0 = cpu_s(H.redis_pid);
     double alone = bench_end(bench_start(s, bench_s));
     double c1 = cpu_s(H.stockd[s].pid), r1 = cpu_s(H.redis_pid);
@@ -186,6 +184,5 @@ void throughput_run(const char *rate, int n, double bench_s)
            n / secs, in_window, bench_s, alone, beside, 100.0 * beside / alone,
            100.0 * (c1 - c0) / bench_s, 100.0 * (c2 - c1) / window, 100.0 * (r1 - r0) / bench_s,
            100.0 * (r2 - r1) / window, waits);
-    stop_stockd(s);
-    receiver_stop(rc);
+    stop_stockd_and_receiver(s, rc);
 }

@@ -84,6 +84,12 @@ void stop_stockd(int i)
         fail_msg("stockd %d ended with status 0x%x (see its log)", i, status);
 }
 
+void stop_stockd_and_receiver(int i, struct receiver *rc)
+{
+    stop_stockd(i);
+    receiver_stop(rc);
+}
+
 void group_of(const char *u, char *out)
 {
     unsigned char md[SHA256_DIGEST_LENGTH];
@@ -114,6 +120,14 @@ void wait_group(const char *group)
     while (!group_exists(group))
         if (harness_now_ms() > deadline)
             fail_msg("the consumer group %s never appeared", group);
+}
+
+int start_stockd_group(const struct receiver *rc, const char *const *extra, char *group)
+{
+    int s = start_stockd(rc, extra, false);
+    group_of(webhook_url, group);
+    wait_group(group);
+    return s;
 }
 
 void wait_received(struct receiver *rc, size_t n)

@@ -40,11 +40,17 @@ const char *secret_file(void);
 int start_stockd(const struct receiver *rc, const char *const *extra, bool no_wait);
 /* Stops stockd i with SIGTERM; fails unless it exits with status 0. */
 void stop_stockd(int i);
+/* stop_stockd(i), then receiver_stop(rc): the end of a test. */
+void stop_stockd_and_receiver(int i, struct receiver *rc);
 /* The URL's consumer group: "webhook:" and 16 hex digits of its SHA-256
  * (out: 32 bytes). */
 void group_of(const char *u, char *out);
 /* Waits until the consumer group exists; fails after WAIT_MS. */
 void wait_group(const char *group);
+/* start_stockd (waiting for it to be ready), then the URL's consumer
+ * group: its name into group (32 bytes), once it exists. Returns the
+ * stockd's index in H.stockd. */
+int start_stockd_group(const struct receiver *rc, const char *const *extra, char *group);
 /* Waits until the receiver has n requests; fails after WAIT_MS. */
 void wait_received(struct receiver *rc, size_t n);
 /* The lowercase hex HMAC-SHA256 of body with SECRET (out: 65 bytes). */

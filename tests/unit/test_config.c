@@ -1,7 +1,8 @@
 /* Unit tests of start-up configuration (config.h): defaults, environment and
  * flag precedence, both flag spellings, every kind of bad value with its
- * one-line message, --help and --version, and the host:port and Redis URL
- * parsers. The environment is a table read through the callback. */
+ * one-line message, --help and --version, and the Redis URL parser
+ * (test_flags.c has the host:port parser). The environment is a table read
+ * through the callback. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,23 +16,6 @@
 #include "buf.h"
 #include "config.h"
 
-struct env_var {
-    const char *name;
-    const char *value;
-};
-
-/* The environment the callback reads. config_getenv_fn takes no context, so
- * each case points this at its own table just before calling config_parse. */
-static const struct env_var *current_env;
-
-static const char *fake_getenv(const char *name)
-{
-    for (const struct env_var *e = current_env; e != NULL && e->name != NULL; e++)
-        if (strcmp(e->name, name) == 0)
-            return e->value;
-    return NULL;
-}
-
 /* 16 and 128 bytes of 'n', for identifiers and paths at their limits. */
 #define N16 "nnnnnnnnnnnnnnnn"
 #define N128 N16 N16 N16 N16 N16 N16 N16 N16
@@ -39,21 +23,7 @@ static const char *fake_getenv(const char *name)
 #define MAX_ARGS 8
 #define MAX_ENV 4
 
-/* Runs config_parse with "stockd" followed by args (NULL-terminated). */
-static enum config_result parse(struct config *cfg, const struct env_var *env,
-                                const char *const *args, void *out, char *errbuf, size_t errlen)
-{
-    char *argv[MAX_ARGS + 2];
-    int argc = 0;
-    argv[argc++] = (char *)"stockd";
-    for (size_t i = 0; i < MAX_ARGS && args[i] != NULL; i++)
-        argv[argc++] = (char *)args[i];
-    argv[argc] = NULL;
-    current_env = env;
-    enum config_result rc = config_parse(cfg, argc, argv, fake_getenv, out, errbuf, errlen);
-    current_env = NULL;
-    return rc;
-}
+#include "config_env.h"
 
 /* Writes one setting of cfg as text, so that table cases can name a setting
  * and its expected value as strings. */
@@ -586,56 +556,6 @@ static void test_help_lists_every_flag(void **state)
     free(text);
 }
 
-/* ---- config_parse_hostport ---- */
-
-static const struct hostport_case {
-    const char *in;
-    int rc;
-    const char *host;
-    int port;
-} hostport_cases[] = {
-    {"127.0.0.1:7400", 0, "127.0.0.1", 7400},
-    {"localhost:0", 0, "localhost", 0},
-    {"h:65535", 0, "h", 65535},
-    {"[::1]:7400", 0, "::1", 7400},
-    {"[fe80::1%eth0]:80", 0, "fe80::1%eth0", 80},
-    {"example.com:443", 0, "example.com", 443},
-    {"h:65536", -1, NULL, 0},
-    {"h:-1", -1, NULL, 0},
-    {"h", -1, NULL, 0},
-    {"h:", -1, NULL, 0},
-    {":80", -1, NULL, 0},
-    {"", -1, NULL, 0},
-    {"[::1]80", -1, NULL, 0},
-    {"[::1", -1, NULL, 0},
-    {"[]:80", -1, NULL, 0},
-    {"h:abc", -1, NULL, 0},
-    {"h:80x", -1, NULL, 0},
-    {"h:99999999999999999999", -1, NULL, 0},
-};
-
-static void test_hostport(void **state)
-{
-    (void)state;
-    for (size_t i = 0; i < sizeof hostport_cases / sizeof hostport_cases[0]; i++) {
-        const struct hostport_case *tc = &hostport_cases[i];
-        char host[64] = "untouched";
-        int port = -2;
-        int rc = config_parse_hostport(tc->in, host, sizeof host, &port);
-        if (rc != tc->rc)
-            fail_msg("'%s': rc %d, expected %d", tc->in, rc, tc->rc);
-        if (rc == 0 && (strcmp(host, tc->host) != 0 || port != tc->port))
-            fail_msg("'%s': host '%s' port %d", tc->in, host, port);
-    }
-
-    /* A host that does not fit the caller's buffer is refused. */
-    char small[4];
-    int port;
-    assert_int_equal(config_parse_hostport("abc:1", small, sizeof small, &port), 0);
-    assert_string_equal(small, "abc");
-    assert_int_equal(config_parse_hostport("abcd:1", small, sizeof small, &port), -1);
-}
-
 /* ---- config_parse_redis_url ---- */
 
 static const struct redis_case {
@@ -716,7 +636,6 @@ int main(void)
         cmocka_unit_test(test_small_errbuf),
         cmocka_unit_test(test_help_and_version),
         cmocka_unit_test(test_help_lists_every_flag),
-        cmocka_unit_test(test_hostport),
         cmocka_unit_test(test_redis_url),
         cmocka_unit_test(test_error_hides_password),
     };

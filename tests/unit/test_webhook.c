@@ -352,6 +352,14 @@ static int count(const struct queue *q)
     return n;
 }
 
+/* The end of a fixture's test: nothing woken, nothing held; frees f's table. */
+static void fixture_done(struct fixture *f, const struct queue *woken)
+{
+    assert_true(queue_empty(woken));
+    assert_int_equal(f->q.n, 0);
+    wq_free(&f->q);
+}
+
 /* A chain of one (sku, location) read in order: each waits for the one
  * before it, and is woken when that one finishes, not before. */
 static void test_queue_local_chain(void **state)
@@ -387,9 +395,7 @@ static void test_queue_local_chain(void **state)
     assert_ptr_equal(queue_data(queue_first(&woken), struct webhook_entry, wnode), &f.e[2]);
     queue_remove(queue_first(&woken));
     wq_remove(&f.q, &f.e[2], true, &woken);
-    assert_true(queue_empty(&woken));
-    assert_int_equal(f.q.n, 0);
-    wq_free(&f.q);
+    fixture_done(&f, &woken);
 }
 
 /* A prev not held here must be asked about; one held and lost to another
@@ -433,9 +439,7 @@ static void test_queue_remote_and_lost(void **state)
     wq_remove(&f.q, &f.e[4], false, &woken);
     wq_remove(&f.q, &f.e[3], false, &woken);
     wq_remove(&f.q, &f.e[1], false, &woken);
-    assert_true(queue_empty(&woken));
-    assert_int_equal(f.q.n, 0);
-    wq_free(&f.q);
+    fixture_done(&f, &woken);
 }
 
 /* Many entries in a small table: every one is found, whatever the chains. */

@@ -14,37 +14,9 @@
 
 #include "config.h"
 
-struct env_var {
-    const char *name;
-    const char *value;
-};
-
-static const struct env_var *current_env;
-
-static const char *fake_getenv(const char *name)
-{
-    for (const struct env_var *e = current_env; e != NULL && e->name != NULL; e++)
-        if (strcmp(e->name, name) == 0)
-            return e->value;
-    return NULL;
-}
-
 #define MAX_ARGS 24
 
-static enum config_result parse(struct config *cfg, const struct env_var *env,
-                                const char *const *args, char *errbuf, size_t errlen)
-{
-    char *argv[MAX_ARGS + 2];
-    int argc = 0;
-    argv[argc++] = (char *)"stockd";
-    for (size_t i = 0; i < MAX_ARGS && args[i] != NULL; i++)
-        argv[argc++] = (char *)args[i];
-    argv[argc] = NULL;
-    current_env = env;
-    enum config_result rc = config_parse(cfg, argc, argv, fake_getenv, stdout, errbuf, errlen);
-    current_env = NULL;
-    return rc;
-}
+#include "config_env.h"
 
 static const struct env_var no_env[] = {{NULL, NULL}};
 
@@ -54,7 +26,7 @@ static void test_defaults(void **state)
     static struct config cfg;
     char err[512];
     static const char *const args[] = {NULL};
-    assert_int_equal(parse(&cfg, no_env, args, err, sizeof err), CONFIG_OK);
+    assert_int_equal(parse(&cfg, no_env, args, stdout, err, sizeof err), CONFIG_OK);
     assert_int_equal(cfg.n_webhook_urls, 0);
     assert_int_equal(cfg.webhook_timeout_ms, 5000);
     assert_int_equal(cfg.webhook_max_age_s, 86400);
@@ -91,7 +63,7 @@ static void test_max_rate(void **state)
         const struct rate_case *tc = &rate_cases[i];
         static struct config cfg;
         char err[512];
-        if (parse(&cfg, tc->env, tc->args, err, sizeof err) != CONFIG_OK)
+        if (parse(&cfg, tc->env, tc->args, stdout, err, sizeof err) != CONFIG_OK)
             fail_msg("%s: refused: %s", tc->name, err);
         if (cfg.webhook_max_rate != tc->want)
             fail_msg("%s: %lld, expected %lld", tc->name, cfg.webhook_max_rate, tc->want);
@@ -143,7 +115,7 @@ static void test_urls(void **state)
         const struct ok_case *tc = &ok_cases[i];
         static struct config cfg;
         char err[512];
-        if (parse(&cfg, tc->env, tc->args, err, sizeof err) != CONFIG_OK)
+        if (parse(&cfg, tc->env, tc->args, stdout, err, sizeof err) != CONFIG_OK)
             fail_msg("%s: refused: %s", tc->name, err);
         int n = 0;
         while (n < WEBHOOK_MAX_URLS && tc->urls[n] != NULL)
@@ -237,7 +209,7 @@ static void test_bad_values(void **state)
         const struct bad_case *tc = &bad_cases[i];
         static struct config cfg;
         char err[512];
-        enum config_result rc = parse(&cfg, tc->env, tc->args, err, sizeof err);
+        enum config_result rc = parse(&cfg, tc->env, tc->args, stdout, err, sizeof err);
         if (rc != CONFIG_ERROR)
             fail_msg("%s: accepted", tc->name);
         if (strstr(err, tc->says) == NULL)

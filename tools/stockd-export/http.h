@@ -9,24 +9,21 @@
  *             group is there; else 503 with what is missing, one per line
  *   /metrics  the Prometheus text exposition (stats.h)
  * Anything else is 404 (405 for other methods), a malformed or overlong
- * request 400; every response closes its connection. */
+ * request 400 (responder.h); every response closes its connection. */
 #ifndef STOCKD_EXPORT_HTTP_H
 #define STOCKD_EXPORT_HTTP_H
 
 #include <uv.h>
 
+#include "responder.h"
 #include "stats.h"
 
 #define EXPORT_STALL_MS 120000
 
-struct export_http;
-
-/* Binds host:port and listens. Returns NULL with the reason logged. stats
- * is borrowed and must outlive it. */
-struct export_http *export_http_start(uv_loop_t *loop, const char *host, int port,
-                                      struct export_stats *stats);
-int export_http_port(const struct export_http *h);
-/* Closes the listener and every open connection, then done(data). */
-void export_http_stop(struct export_http *h, void (*done)(void *), void *data);
+/* Binds host:port and listens with these routes. Returns NULL with the
+ * reason logged. stats is borrowed and must outlive it. responder_port and
+ * responder_stop (responder.h) do the rest. */
+struct responder *export_http_start(uv_loop_t *loop, const char *host, int port,
+                                    struct export_stats *stats);
 
 #endif

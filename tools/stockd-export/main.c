@@ -7,7 +7,6 @@
  * eventfd; the thread finishes the batch in hand, closes its connections
  * and tells the loop, which closes its handles and exits 0. */
 #include <errno.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 #include "http.h"
 #include "log.h"
 #include "options.h"
+#include "signals.h"
 #include "sink.h"
 #include "stats.h"
 
@@ -29,20 +29,14 @@ struct app {
     struct export_config cfg;
     char pg_password[1024];
     struct export_stats stats;
-    struct export_http *http;
+    struct responder *http;
     struct exporter *exporter;
     uv_thread_t thread;
-    uv_signal_t sigterm, sigint;
+    struct signals signals;
     uv_async_t done; /* the export thread has returned */
     atomic_bool stopping;
     int stop_fd; /* eventfd: readable once a stop is asked */
-    int signals;
 };
-
-static const char *env_lookup(const char *name)
-{
-    return getenv(name);
-}
 
 static void export_thread(void *data)
 {
@@ -63,8 +57,7 @@ static void on_http_stopped(void *data)
 {
     struct app *app = data;
     app->http = NULL;
-    uv_close((uv_handle_t *)&app->sigterm, NULL);
-    uv_close((uv_handle_t *)&app->sigint, NULL);
+    signals_close(&app->signals);
     uv_close((uv_handle_t *)&app->done, NULL);
 }
 
@@ -73,17 +66,13 @@ static void on_export_done(uv_async_t *a)
     struct app *app = a->data;
     uv_thread_join(&app->thread);
     /* Health and metrics stay up to the end; they go last. */
-    export_http_stop(app->http, on_http_stopped, app);
+    responder_stop(app->http, on_http_stopped, app);
 }
 
-static void on_signal(uv_signal_t *h, int signum)
+/* The first SIGTERM or SIGINT (signals.h). */
+static void on_stop(void *data, int signum)
 {
-    struct app *app = h->data;
-    if (++app->signals > 1) {
-        log_warn("second signal: exiting at once (entries read and not written stay pending "
-                 "and are written by the next start)");
-        _exit(1);
-    }
+    struct app *app = data;
     log_info("signal %d: stopping once the batch in hand is written", signum);
     ask_stop(app);
 }
@@ -108,23 +97,16 @@ int main(int argc, char **argv)
     static struct app app;
     char err[512];
 
-    switch (export_options_parse(&app.cfg, argc, argv, env_lookup, stdout, err, sizeof err)) {
-    case CONFIG_EXIT:
-        return 0;
-    case CONFIG_ERROR:
-        fprintf(stderr, "%s\n", err);
-        return CONFIG_EXIT_USAGE;
-    case CONFIG_OK:
-        break;
-    }
+    int status = flags_exit_status(
+        export_options_parse(&app.cfg, argc, argv, flags_getenv, stdout, err, sizeof err), err,
+        stderr);
+    if (status >= 0)
+        return status;
     log_setup(app.cfg.log_level, app.cfg.log_format);
     if (load_secrets(&app, err, sizeof err) != 0) {
         fprintf(stderr, "%s\n", err);
         return CONFIG_EXIT_USAGE;
     }
-    /* A write to a socket the peer closed must be an error, not a signal. */
-    signal(SIGPIPE, SIG_IGN);
-
     app.stop_fd = eventfd(0, EFD_CLOEXEC);
     if (app.stop_fd < 0) {
         log_error("eventfd: %s", strerror(errno));
@@ -136,14 +118,12 @@ int main(int argc, char **argv)
     app.http = export_http_start(app.loop, app.cfg.http_host, app.cfg.http_port, &app.stats);
     if (app.http == NULL)
         return 1;
-    uv_signal_init(app.loop, &app.sigterm);
-    uv_signal_init(app.loop, &app.sigint);
-    app.sigterm.data = app.sigint.data = &app;
-    uv_signal_start(&app.sigterm, on_signal, SIGTERM);
-    uv_signal_start(&app.sigint, on_signal, SIGINT);
+    signals_start(&app.signals, app.loop, on_stop, &app,
+                  "second signal: exiting at once (entries read and not written stay pending "
+                  "and are written by the next start)");
     uv_async_init(app.loop, &app.done, on_export_done);
     app.done.data = &app;
-    log_info("health and metrics on http://%s:%d/", app.cfg.http_host, export_http_port(app.http));
+    log_info("health and metrics on http://%s:%d/", app.cfg.http_host, responder_port(app.http));
 
     app.exporter = exporter_new(&app.cfg, &app.stats, &app.stopping, app.stop_fd,
                                 app.pg_password[0] ? app.pg_password : NULL);

@@ -1,6 +1,6 @@
 /* stockd-export's command line: each flag with an environment variable and
- * a default, declared once in the option table in options.c (as stockd's
- * config.c does). Pure: the environment comes through a callback. Secrets
+ * a default, declared once in the option table in options.c and read by
+ * flags.c (as stockd's config.c table is). Pure: the environment comes through a callback. Secrets
  * never come from argv: a --redis URL with a password in it, or a --pg
  * connection string with one, is refused (the process list shows argv to
  * every user of the machine); they come from the environment or a file. */
@@ -10,7 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h" /* struct redis_url, config_getenv_fn, CONFIG_* */
+#include "config.h" /* struct redis_url, config_parse_redis_url */
+#include "flags.h"  /* config_getenv_fn, CONFIG_* */
 #include "ident.h"
 #include "log.h"
 

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "prom.h"
+
 #ifndef STOCKD_VERSION
 #define STOCKD_VERSION "0.0.0"
 #endif
@@ -45,91 +47,57 @@ struct export_counters export_stats_read(struct export_stats *s)
     return c;
 }
 
-static void head(struct buf *out, const char *name, const char *type, const char *help)
-{
-    char line[512];
-    snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-    buf_appends(out, line);
-}
-
-static void sample(struct buf *out, const char *name, const char *labels, const char *value)
-{
-    char line[512];
-    snprintf(line, sizeof line, "%s%s %s\n", name, labels, value);
-    buf_appends(out, line);
-}
-
-static void sample_u(struct buf *out, const char *name, const char *labels, uint64_t v)
-{
-    char value[32];
-    snprintf(value, sizeof value, "%llu", (unsigned long long)v);
-    sample(out, name, labels, value);
-}
-
-/* Milliseconds as seconds, exactly (no binary fraction on the way). */
-static void sample_ms(struct buf *out, const char *name, long long ms)
-{
-    char value[40];
-    snprintf(value, sizeof value, "%s%lld.%03lld", ms < 0 ? "-" : "", (ms < 0 ? -ms : ms) / 1000,
-             (ms < 0 ? -ms : ms) % 1000);
-    sample(out, name, "", value);
-}
-
 void export_stats_render(const struct export_counters *c, uint64_t started_unix_ms, long long rss,
                          struct buf *out)
 {
-    head(out, "stockd_export_rows_total", "counter",
-         "Ledger entries this process inserted into the table.");
-    sample_u(out, "stockd_export_rows_total", "", c->rows);
-    head(out, "stockd_export_rows_duplicate_total", "counter",
-         "Entries exported again after a restart or an error that were in the table already "
-         "(not inserted twice).");
-    sample_u(out, "stockd_export_rows_duplicate_total", "", c->rows_duplicate);
-    head(out, "stockd_export_batches_total", "counter",
-         "Batches committed in PostgreSQL and acknowledged in Redis.");
-    sample_u(out, "stockd_export_batches_total", "", c->batches);
-    head(out, "stockd_export_errors_total", "counter",
-         "Failed attempts, by kind: redis, postgresql, malformed (ledger entries).");
+    prom_head(out, "stockd_export_rows_total", "counter",
+              "Ledger entries this process inserted into the table.");
+    prom_sample_u(out, "stockd_export_rows_total", "", c->rows);
+    prom_head(out, "stockd_export_rows_duplicate_total", "counter",
+              "Entries exported again after a restart or an error that were in the table already "
+              "(not inserted twice).");
+    prom_sample_u(out, "stockd_export_rows_duplicate_total", "", c->rows_duplicate);
+    prom_head(out, "stockd_export_batches_total", "counter",
+              "Batches committed in PostgreSQL and acknowledged in Redis.");
+    prom_sample_u(out, "stockd_export_batches_total", "", c->batches);
+    prom_head(out, "stockd_export_errors_total", "counter",
+              "Failed attempts, by kind: redis, postgresql, malformed (ledger entries).");
     for (int k = 0; k < EXPORT_ERR_COUNT; k++) {
         char labels[64];
         snprintf(labels, sizeof labels, "{kind=\"%s\"}", error_labels[k]);
-        sample_u(out, "stockd_export_errors_total", labels, c->errors[k]);
+        prom_sample_u(out, "stockd_export_errors_total", labels, c->errors[k]);
     }
-    head(out, "stockd_export_lag_entries", "gauge",
-         "Ledger entries not yet in the table: not yet read plus read and not acknowledged "
-         "(NaN until Redis has been read, or when Redis cannot count them).");
+    prom_head(out, "stockd_export_lag_entries", "gauge",
+              "Ledger entries not yet in the table: not yet read plus read and not acknowledged "
+              "(NaN until Redis has been read, or when Redis cannot count them).");
     if (c->lag_entries_known)
-        sample_u(out, "stockd_export_lag_entries", "",
-                 (uint64_t)(c->lag_entries > 0 ? c->lag_entries : 0));
+        prom_sample_u(out, "stockd_export_lag_entries", "",
+                      (uint64_t)(c->lag_entries > 0 ? c->lag_entries : 0));
     else
-        sample(out, "stockd_export_lag_entries", "", "NaN");
-    head(out, "stockd_export_lag_seconds", "gauge",
-         "Redis's clock minus the time of the oldest entry not yet in the table (ms "
-         "resolution; 0 when there is none).");
+        prom_sample(out, "stockd_export_lag_entries", "", "NaN");
+    prom_head(out, "stockd_export_lag_seconds", "gauge",
+              "Redis's clock minus the time of the oldest entry not yet in the table (ms "
+              "resolution; 0 when there is none).");
     if (c->lag_ms_known)
-        sample_ms(out, "stockd_export_lag_seconds", c->lag_ms > 0 ? c->lag_ms : 0);
+        prom_sample_ms(out, "stockd_export_lag_seconds", "", c->lag_ms > 0 ? c->lag_ms : 0);
     else
-        sample(out, "stockd_export_lag_seconds", "", "NaN");
-    head(out, "stockd_export_gaps_total", "counter",
-         "Gaps reported: ledger entries trimmed from Redis before they were exported.");
-    sample_u(out, "stockd_export_gaps_total", "", c->gaps);
-    head(out, "stockd_export_gap_entries_total", "counter",
-         "Ledger entries known to be missing from the table because of those gaps.");
-    sample_u(out, "stockd_export_gap_entries_total", "", c->gap_entries);
-    head(out, "stockd_export_last_exported_timestamp_seconds", "gauge",
-         "Time of the last entry acknowledged (the ms of its stream id; 0: none yet).");
-    sample_ms(out, "stockd_export_last_exported_timestamp_seconds", (long long)c->last_exported_ms);
-    head(out, "stockd_export_redis_up", "gauge", "1 while Redis is connected, else 0.");
-    sample_u(out, "stockd_export_redis_up", "", c->redis_up ? 1 : 0);
-    head(out, "stockd_export_postgresql_up", "gauge",
-         "1 while PostgreSQL is connected and the table is there, else 0.");
-    sample_u(out, "stockd_export_postgresql_up", "", c->postgresql_up ? 1 : 0);
-    head(out, "stockd_export_build_info", "gauge", "The running build (always 1).");
-    sample_u(out, "stockd_export_build_info", "{version=\"" STOCKD_VERSION "\"}", 1);
-    head(out, "process_start_time_seconds", "gauge", "Start time of the process (Unix seconds).");
-    sample_ms(out, "process_start_time_seconds", (long long)started_unix_ms);
-    if (rss >= 0) {
-        head(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
-        sample_u(out, "process_resident_memory_bytes", "", (uint64_t)rss);
-    }
+        prom_sample(out, "stockd_export_lag_seconds", "", "NaN");
+    prom_head(out, "stockd_export_gaps_total", "counter",
+              "Gaps reported: ledger entries trimmed from Redis before they were exported.");
+    prom_sample_u(out, "stockd_export_gaps_total", "", c->gaps);
+    prom_head(out, "stockd_export_gap_entries_total", "counter",
+              "Ledger entries known to be missing from the table because of those gaps.");
+    prom_sample_u(out, "stockd_export_gap_entries_total", "", c->gap_entries);
+    prom_head(out, "stockd_export_last_exported_timestamp_seconds", "gauge",
+              "Time of the last entry acknowledged (the ms of its stream id; 0: none yet).");
+    prom_sample_ms(out, "stockd_export_last_exported_timestamp_seconds", "",
+                   (long long)c->last_exported_ms);
+    prom_head(out, "stockd_export_redis_up", "gauge", "1 while Redis is connected, else 0.");
+    prom_sample_u(out, "stockd_export_redis_up", "", c->redis_up ? 1 : 0);
+    prom_head(out, "stockd_export_postgresql_up", "gauge",
+              "1 while PostgreSQL is connected and the table is there, else 0.");
+    prom_sample_u(out, "stockd_export_postgresql_up", "", c->postgresql_up ? 1 : 0);
+    char start[PROM_VALUE_MAX];
+    prom_process(out, "stockd_export_build_info", STOCKD_VERSION,
+                 prom_value_ms(start, (long long)started_unix_ms), rss);
 }
