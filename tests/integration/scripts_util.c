@@ -206,6 +206,18 @@ void finished(const char *rid, const char *order_id, const char *status)
     }
 }
 
+/* The start of reservation_reply for rid as its record says it now: id,
+ * status, order_id, created_at, expires_at, reason. */
+const char *head(const char *rid)
+{
+    redisReply *r = R("HMGET " NS ":res:%s status order_id created_at expires_at reason", rid);
+    const char *v[5];
+    for (int i = 0; i < 5; i++)
+        v[i] = r->element[i]->str ? fmt("%s", r->element[i]->str) : "";
+    freeReplyObject(r);
+    return fmt("'%s' '%s' '%s' %s %s '%s'", rid, v[0], v[1], v[2], v[3], v[4]);
+}
+
 /* Splits s at spaces into at most max words (ring strings); their count. */
 int words(const char *s, const char **out, int max)
 {

@@ -1,7 +1,8 @@
-/* What the direct script tests (test_scripts.c, test_scripts_change.c)
- * share: each script of lua/ called with EVAL and its embedded body, its
- * KEYS and ARGV filled by the positions of its C contract, and checks of
- * replies, state and ledger entries written as text. */
+/* What the direct script tests (test_scripts.c, test_scripts_change.c,
+ * test_scripts_events.c) share: each script of lua/ called with EVAL and
+ * its embedded body, its KEYS and ARGV filled by the positions of its C
+ * contract, and checks of replies, state and ledger entries written as
+ * text. */
 #ifndef STOCKD_TEST_SCRIPTS_UTIL_H
 #define STOCKD_TEST_SCRIPTS_UTIL_H
 
@@ -69,6 +70,14 @@ void same_at(int line, char *before);
         same(before_);                                                                             \
     } while (0)
 
+/* is() of a call whose expected text reads the state it leaves (head):
+ * the call runs first. */
+#define DONE(call, ...)                                                                            \
+    do {                                                                                           \
+        redisReply *r_ = (call);                                                                   \
+        is(r_, __VA_ARGS__);                                                                       \
+    } while (0)
+
 /* Appends s to the string in dst[size], cut short if it does not fit. */
 void cat(char *dst, size_t size, const char *s);
 
@@ -84,6 +93,10 @@ void ledger_at(int line, long long len, int n, const char *want, ...)
  * and its order binding unless order_id is "", expire after the retention
  * time (a live hold's never do). */
 void finished(const char *rid, const char *order_id, const char *status);
+
+/* The start of reservation_reply for rid as its record says it now: id,
+ * status, order_id, created_at, expires_at, reason (a ring string). */
+const char *head(const char *rid);
 
 /* Splits s at spaces into at most max words (ring strings); their count. */
 int words(const char *s, const char **out, int max);
