@@ -86,7 +86,7 @@ static int free_port(void)
     return ntohs(a.sin_port);
 }
 
-static pid_t spawn(char *const argv[], const char *log_path)
+pid_t harness_spawn(char *const argv[], const char *log_path)
 {
     pid_t parent = getpid();
     pid_t pid = fork();
@@ -188,7 +188,7 @@ static bool launch_redis(struct harness *h)
         argv[n++] = "no";
     }
     argv[n] = NULL;
-    h->redis_pid = spawn(argv, log);
+    h->redis_pid = harness_spawn(argv, log);
     long long deadline = now_ms() + READY_TIMEOUT_MS;
     while (now_ms() < deadline) {
         if (exited(h->redis_pid)) {
@@ -329,7 +329,7 @@ int harness_stockd(const struct stockd_opts *opts)
     for (int i = 0; opts->args && opts->args[i] && n < 78; i++)
         argv[n++] = (char *)opts->args[i];
     argv[n] = NULL;
-    p->pid = spawn(argv, p->log_path);
+    p->pid = harness_spawn(argv, p->log_path);
     /* Counted at once, so that a failure from here on stops it too. */
     int index = h->n_stockd++;
     if (opts->no_wait)

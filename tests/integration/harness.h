@@ -132,6 +132,10 @@ long long harness_redis_time_ms(struct harness *h);
 /* Waits until Redis's clock has passed ms. */
 void harness_wait_redis_time(struct harness *h, long long ms);
 /* Milliseconds on this machine's monotonic clock. */
+/* Starts argv (found on PATH when argv[0] has no slash) in its own process
+ * group, stdout and stderr appended to log_path; the child dies with the
+ * test program. Returns its pid; a failed fork ends the program. */
+pid_t harness_spawn(char *const argv[], const char *log_path);
 long long harness_now_ms(void);
 /* FLUSHALL, for a clean slate between tests. */
 void harness_flush(struct harness *h);
