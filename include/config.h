@@ -12,13 +12,36 @@
 #include "ident.h"
 #include "log.h"
 
-/* Where Redis is: TCP host and port, or a unix socket path. */
-struct redis_url {
+/* How stockd finds its Redis master. */
+enum redis_mode {
+    REDIS_DIRECT,   /* redis:// or unix://: the one address given */
+    REDIS_SENTINEL, /* redis+sentinel://: asks the sentinels for the master */
+};
+
+#define REDIS_SENTINELS_MAX 16
+
+struct redis_hostport {
     char host[256];
     int port;
+};
+
+/* Where Redis is: TCP host and port, or a unix socket path; or, with
+ * Sentinel, the sentinels' addresses and the master's name. user and
+ * password are the master's (ACL user, or the password alone); the
+ * sentinels use sentinel_user and sentinel_password when those are set,
+ * else the master's. */
+struct redis_url {
+    enum redis_mode mode;
+    char host[256]; /* REDIS_DIRECT */
+    int port;
     char unix_path[108];
+    struct redis_hostport sentinels[REDIS_SENTINELS_MAX]; /* REDIS_SENTINEL, in the URL's order */
+    int n_sentinels;
+    char master_name[256]; /* REDIS_SENTINEL */
     char user[128];
     char password[256];
+    char sentinel_user[128];
+    char sentinel_password[256];
     int db;
 };
 
@@ -53,6 +76,13 @@ struct config {
     long long idle_timeout_ms;  /* a connection with nothing to do is closed */
     long long line_timeout_ms;  /* a started line must be finished within */
     long long ledger_maxlen;
+    char redis_user[128];    /* --redis-user; config_parse copies it into redis.user */
+    char sentinel_user[128]; /* --sentinel-user; config_parse copies it into redis.sentinel_user */
+    bool redis_password_in_argv;       /* a --redis flag held a password: ps shows it, main warns */
+    int durability_replicas;           /* --durability: 0 none, N: WAIT for N replicas */
+    long long durability_timeout_ms;   /* WAIT's timeout */
+    char redis_password_file[4096];    /* --redis-password-file; read by main */
+    char sentinel_password_file[4096]; /* --sentinel-password-file; read by main */
     char webhook_urls[WEBHOOK_MAX_URLS][WEBHOOK_URL_MAX]; /* --webhook-url, in order */
     int n_webhook_urls;
     char webhook_secret_file[4096];
@@ -72,13 +102,20 @@ struct config {
 };
 
 /* Fills cfg from defaults, then the environment, then argv (a flag wins over
- * its variable). --help and --version write to out (a FILE *, as void * so
- * this header needs no stdio). On CONFIG_ERROR errbuf holds one line. */
+ * its variable). The Redis credentials given beside the URL (--redis-user,
+ * --sentinel-user, env STOCKD_REDIS_PASSWORD and STOCKD_SENTINEL_PASSWORD)
+ * then win over the URL's; the password files are main's to read. --help
+ * and --version write to out (a FILE *, as void * so this header needs no
+ * stdio). On CONFIG_ERROR errbuf holds one line, never a password. */
 enum config_result config_parse(struct config *cfg, int argc, char **argv, config_getenv_fn env,
                                 void *out, char *errbuf, size_t errlen);
 
-/* Parses redis://[user:pass@]host:port[/db] or unix:///path. Returns 0 or -1. */
-int config_parse_redis_url(const char *s, struct redis_url *u);
+/* Parses redis://[user:pass@]host[:port][/db] (port 6379), unix:///path, or
+ * redis+sentinel://[user:pass@]host[:port][,host[:port]...]/master[/db]
+ * (port 26379, at most REDIS_SENTINELS_MAX sentinels) into u. Returns 0, or
+ * -1 with u zeroed and, when why is not NULL, what is wrong in why (whylen
+ * bytes, one line without the URL's password, e.g. "empty host list"). */
+int config_parse_redis_url(const char *s, struct redis_url *u, char *why, size_t whylen);
 /* Checks a webhook URL: http:// or https://, a host, no white space or
  * control bytes, shorter than WEBHOOK_URL_MAX. Returns 0 or -1. */
 int config_check_webhook_url(const char *s, size_t n);

@@ -41,54 +41,60 @@ struct app {
     struct closer closer;    /* the store, the sweeper and the webhooks, then the rest */
 };
 
-/* Reads the auth token from its file into cfg (trailing white space, as
- * an editor leaves it, is not part of it). Returns 0, or -1 with a message
- * that never shows the token. */
-static int load_token(struct config *cfg, char *err, size_t errlen)
+/* Reads the secret in path (flag names the flag that gave it) into out
+ * (size bytes, NUL-terminated): the whole file but the trailing white space
+ * an editor leaves, 1 to size - 1 bytes, and with text no NUL byte either
+ * (a token or a password is a C string). *len (when not NULL) gets its
+ * length. Returns 0, or -1 with out wiped and a message in err that never
+ * shows the secret. */
+static int load_secret(const char *path, const char *flag, const char *what, bool text, char *out,
+                       size_t size, size_t *len, char *err, size_t errlen)
 {
-    FILE *f = fopen(cfg->auth_token_file, "r");
+    FILE *f = fopen(path, "r");
     if (f == NULL) {
-        snprintf(err, errlen, "stockd: cannot read --auth-token-file: %s", strerror(errno));
+        snprintf(err, errlen, "stockd: cannot read --%s: %s", flag, strerror(errno));
         return -1;
     }
-    size_t n = fread(cfg->auth_token, 1, sizeof cfg->auth_token - 1, f);
+    size_t n = fread(out, 1, size - 1, f);
     bool more = fgetc(f) != EOF;
     fclose(f);
-    while (n > 0 && (cfg->auth_token[n - 1] == '\n' || cfg->auth_token[n - 1] == '\r' ||
-                     cfg->auth_token[n - 1] == ' ' || cfg->auth_token[n - 1] == '\t'))
+    while (n > 0 &&
+           (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' ' || out[n - 1] == '\t'))
         n--;
-    cfg->auth_token[n] = '\0';
-    if (more || n == 0 || strlen(cfg->auth_token) != n) {
-        snprintf(err, errlen, "stockd: --auth-token-file must hold one token of 1 to %zu bytes",
-                 sizeof cfg->auth_token - 1);
+    out[n] = '\0';
+    if (more || n == 0 || (text && strlen(out) != n)) {
+        memset(out, 0, size);
+        snprintf(err, errlen, "stockd: --%s must hold one %s of 1 to %zu bytes", flag, what,
+                 size - 1);
         return -1;
     }
+    if (len != NULL)
+        *len = n;
     return 0;
 }
 
-/* Reads the webhook secret from its file into cfg (trailing white space is
- * not part of it). Returns 0, or -1 with a message that never shows it. */
-static int load_webhook_secret(struct config *cfg, char *err, size_t errlen)
+/* Reads the secrets that come from files into cfg; a password file wins
+ * over the environment and the URL. Returns 0, or -1 with err. */
+static int load_secrets(struct config *cfg, char *err, size_t errlen)
 {
-    FILE *f = fopen(cfg->webhook_secret_file, "r");
-    if (f == NULL) {
-        snprintf(err, errlen, "stockd: cannot read --webhook-secret-file: %s", strerror(errno));
+    struct redis_url *u = &cfg->redis;
+    if (cfg->auth_token_file[0] != '\0' &&
+        load_secret(cfg->auth_token_file, "auth-token-file", "token", true, cfg->auth_token,
+                    sizeof cfg->auth_token, NULL, err, errlen) != 0)
         return -1;
-    }
-    size_t n = fread(cfg->webhook_secret, 1, sizeof cfg->webhook_secret - 1, f);
-    bool more = fgetc(f) != EOF;
-    fclose(f);
-    while (n > 0 && (cfg->webhook_secret[n - 1] == '\n' || cfg->webhook_secret[n - 1] == '\r' ||
-                     cfg->webhook_secret[n - 1] == ' ' || cfg->webhook_secret[n - 1] == '\t'))
-        n--;
-    cfg->webhook_secret[n] = '\0';
-    cfg->webhook_secret_len = n;
-    if (more || n == 0) {
-        snprintf(err, errlen,
-                 "stockd: --webhook-secret-file must hold one secret of 1 to %zu bytes",
-                 sizeof cfg->webhook_secret - 1);
+    if (cfg->n_webhook_urls > 0 &&
+        load_secret(cfg->webhook_secret_file, "webhook-secret-file", "secret", false,
+                    cfg->webhook_secret, sizeof cfg->webhook_secret, &cfg->webhook_secret_len, err,
+                    errlen) != 0)
         return -1;
-    }
+    if (cfg->redis_password_file[0] != '\0' &&
+        load_secret(cfg->redis_password_file, "redis-password-file", "password", true, u->password,
+                    sizeof u->password, NULL, err, errlen) != 0)
+        return -1;
+    if (cfg->sentinel_password_file[0] != '\0' &&
+        load_secret(cfg->sentinel_password_file, "sentinel-password-file", "password", true,
+                    u->sentinel_password, sizeof u->sentinel_password, NULL, err, errlen) != 0)
+        return -1;
     return 0;
 }
 
@@ -176,14 +182,14 @@ int main(int argc, char **argv)
     if (status >= 0)
         return status;
     log_setup(app.cfg.log_level, app.cfg.log_format);
-    if (app.cfg.auth_token_file[0] != '\0' && load_token(&app.cfg, err, sizeof err) != 0) {
+    if (load_secrets(&app.cfg, err, sizeof err) != 0) {
         fprintf(stderr, "%s\n", err);
         return CONFIG_EXIT_USAGE;
     }
-    if (app.cfg.n_webhook_urls > 0 && load_webhook_secret(&app.cfg, err, sizeof err) != 0) {
-        fprintf(stderr, "%s\n", err);
-        return CONFIG_EXIT_USAGE;
-    }
+    if (app.cfg.redis_password_in_argv)
+        log_warn("the password in the --redis flag is visible to every user of this machine "
+                 "(ps, /proc): give it in STOCKD_REDIS_URL, STOCKD_REDIS_PASSWORD or "
+                 "--redis-password-file instead");
     raise_fd_limit(&app.cfg);
 
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
@@ -203,8 +209,7 @@ int main(int argc, char **argv)
         if (app.webhook == NULL)
             return 1;
     }
-    app.pool =
-        request_pool_new(app.store, &app.cfg, &app.metrics, dispatch_handlers);
+    app.pool = request_pool_new(app.store, &app.cfg, &app.metrics, dispatch_handlers);
     app.server = server_start(app.loop, &app.cfg, app.pool, &app.metrics);
     if (app.server == NULL)
         return 1;

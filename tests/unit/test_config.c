@@ -540,7 +540,8 @@ static void test_help_lists_every_flag(void **state)
         "--log-level",       "--log-format",         "--version",        "--help",
         "--ledger-maxlen",   "--max-pipeline",       "--max-inflight",   "--max-output-bytes",
         "--idle-timeout-ms", "--line-timeout-ms",  "--redis-stuck-ms",   "--auth-timeout-ms", "--batch-max",
-        "--write-timeout-ms"};
+        "--write-timeout-ms", "--redis-user", "--redis-password-file", "--sentinel-user",
+        "--sentinel-password-file", "--durability", "--durability-timeout-ms"};
     static const struct env_var no_env[] = {{NULL, NULL}};
     static const char *const args[] = {"--help", NULL};
     FILE *out = tmpfile();
@@ -612,11 +613,16 @@ static void test_redis_url(void **state)
         const struct redis_case *tc = &redis_cases[i];
         struct redis_url u;
         memset(&u, 0x5a, sizeof u);
-        int rc = config_parse_redis_url(tc->url, &u);
+        char why[200];
+        int rc = config_parse_redis_url(tc->url, &u, why, sizeof why);
         if (rc != tc->rc)
             fail_msg("'%s': rc %d, expected %d", tc->url, rc, tc->rc);
-        if (rc != 0)
+        if (rc != 0) {
+            if (why[0] == '\0') /* test_config_redis.c checks each reason */
+                fail_msg("'%s': rejected without a reason", tc->url);
             continue;
+        }
+        assert_int_equal(u.mode, REDIS_DIRECT);
         if (strcmp(u.host, tc->host) != 0 || u.port != tc->port ||
             strcmp(u.unix_path, tc->unix_path) != 0 || strcmp(u.user, tc->user) != 0 ||
             strcmp(u.password, tc->password) != 0 || u.db != tc->db)

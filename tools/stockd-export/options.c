@@ -23,8 +23,9 @@ enum opt_kind {
 /* X(flag, env, default, kind, member, min, max, help) */
 #define EXPORT_OPTIONS(X)                                                                          \
     X("redis", "STOCKD_REDIS_URL", "redis://127.0.0.1:6379/0", OPT_REDIS_URL, redis, 0, 0,         \
-      "redis://[USER:@]host:port[/db] or unix:///path; a password only through the\n"              \
-      "environment variable or --redis-password-file")                                             \
+      "redis://[USER:@]host:port[/db] or unix:///path of the master (no Sentinel:\n"               \
+      "not redis+sentinel://); a password never on the command line (ps shows it):\n"              \
+      "only through the environment variable or --redis-password-file")                            \
     X("redis-password-file", "STOCKD_REDIS_PASSWORD_FILE", "", FLAG_STRING, redis_password_file,   \
       0, 0, "file holding Redis's password (wins over one in the URL)")                            \
     X("namespace", "STOCKD_NAMESPACE", "inv", FLAG_IDENT, namespace_buf, 0, 0,                     \
@@ -105,8 +106,22 @@ static int set_option(void *data, const struct flags_table *t, const struct flag
     switch (f->kind) {
     case OPT_REDIS_URL: {
         struct redis_url *u = (struct redis_url *)(void *)where;
-        if (config_parse_redis_url(v, u) != 0)
-            return flags_bad_value(t, f, NULL, errbuf, errlen); /* it may hold a password */
+        char why[200];
+        if (config_parse_redis_url(v, u, why, sizeof why) != 0) {
+            /* why never quotes the password; the URL itself is not echoed. */
+            snprintf(errbuf, errlen, "%s: invalid value for --%s: %s", t->program, f->name, why);
+            return -1;
+        }
+        if (u->mode != REDIS_DIRECT) {
+            /* The exporter keeps one blocking connection and does not follow
+             * a failover: it must be pointed at the master itself. */
+            memset(u, 0, sizeof *u);
+            snprintf(errbuf, errlen,
+                     "%s: --%s: stockd-export does not follow Sentinel: it needs a redis:// or "
+                     "unix:// URL of the Redis master, not redis+sentinel://",
+                     t->program, f->name);
+            return -1;
+        }
         if (from_argv && u->password[0] != '\0') {
             memset(u->password, 0, sizeof u->password);
             snprintf(errbuf, errlen,
