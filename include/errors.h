@@ -5,7 +5,9 @@
 #ifndef STOCKD_ERRORS_H
 #define STOCKD_ERRORS_H
 
-/* X(name, json-rpc code, data.reason, message) */
+/* X(name, json-rpc code, data.reason, message). A code may serve more than
+ * one reason (2002: Redis did not answer, or the replicas did not confirm);
+ * clients branch on the code, and the reason says which. */
 #define STOCKD_ERRORS(X)                                                                           \
     X(PARSE, -32700, "parse_error", "The request is not valid JSON.")                              \
     X(INVALID_REQUEST, -32600, "invalid_request", "The request is not a valid request object.")   \
@@ -21,6 +23,9 @@
     X(UNAUTHORIZED, 1006, "unauthorized", "Authenticate first with a valid token.")                \
     X(UNAVAILABLE, 2001, "unavailable", "Redis is unreachable; nothing was done.")                 \
     X(TIMEOUT, 2002, "timeout", "Redis did not answer in time; the outcome is unknown.")           \
+    X(REPLICATION, 2002, "replication",                                                            \
+      "Fewer replicas than required confirmed the write in time; the outcome is unknown: retry "   \
+      "with the same order_id.")                                                                   \
     X(OVERLOADED, 2003, "overloaded", "Too many requests in flight; nothing was done.")            \
     X(STORAGE_FULL, 2004, "storage_full", "Redis is out of memory; nothing was done.")
 

@@ -68,6 +68,15 @@ struct metrics {
     uint64_t redis_oom_at_ns; /* metrics_now_ns() of the latest of them; 0: none */
     uint64_t redis_batches;       /* coalesced script calls sent */
     uint64_t redis_batched_calls; /* the calls they carried */
+    char redis_master[300];   /* "host:port" of the master in use; "" when none (set by the link) */
+    bool redis_sentinel;      /* the master is found through Sentinel (set by the link) */
+    uint64_t redis_failovers; /* times the master in use changed to another address */
+    int replication_required;         /* --durability N; 0: none (set by the store) */
+    uint64_t replication_waits;       /* WAITs that ended: answered, or cut by a broken link */
+    double replication_wait_seconds;  /* the sum of their round trips */
+    uint64_t replication_failures;    /* WAITs with fewer replicas than required, or broken */
+    uint64_t replication_last_at_ns;  /* metrics_now_ns() when the latest WAIT ended; 0: none */
+    long long replication_last_acked; /* replicas the latest WAIT confirmed; -1: it broke */
     uint64_t internal_errors[INTERNAL_KINDS];
     uint64_t sweeper_expired;
     uint64_t sweeper_quarantined; /* unreadable records moved aside */
@@ -100,6 +109,17 @@ bool metrics_redis_full(const struct metrics *m);
  * well. For /readyz, which stays ready: every replica shares the one
  * receiver, and taking this one out of the Service would not help it. */
 void metrics_webhook_warnings(const struct metrics *m, long long lag_warn_s, struct buf *out);
+
+/* How long after the latest WAIT fell short /readyz still warns of it. */
+#define METRICS_REPLICATION_RECENT_NS (10ull * 1000000000ull)
+/* True when the latest WAIT ended within METRICS_REPLICATION_RECENT_NS and
+ * confirmed fewer replicas than required (or broke). */
+bool metrics_replication_short(const struct metrics *m);
+
+/* Appends the Redis lines of /readyz: "redis: master <addr> (sentinel|
+ * direct), failovers seen <n>", "durability: none" or "durability:
+ * replica:N", and a "warning: ..." line while metrics_replication_short. */
+void metrics_redis_lines(const struct metrics *m, struct buf *out);
 
 /* Appends the whole exposition (text format 0.0.4); rss_bytes < 0: unknown. */
 void metrics_render(const struct metrics *m, struct buf *out, const char *version,

@@ -26,10 +26,13 @@ enum store_outcome {
     STORE_NOT_SENT, /* it never reached Redis: nothing happened */
     STORE_UNKNOWN,  /* it was sent, and no answer came in time or the link broke: it may
                      * have run */
+    STORE_NOT_REPLICATED, /* --durability: it ran and Redis answered, but fewer replicas
+                           * than required confirmed the write in time; it may not survive
+                           * a failover */
 };
 
 /* The end of one call. reply is non-NULL exactly with STORE_REPLY and valid
- * only during the call (hiredis frees it). */
+ * only during the call (the store or hiredis frees it). */
 typedef void (*store_fn)(void *data, const redisReply *reply, enum store_outcome outcome);
 
 /* Where the store stands, for ping, /readyz and admission. */
@@ -55,7 +58,12 @@ enum store_health store_health(const struct store *s);
 /* Calls script `id` with the first nkeys arguments of a as KEYS and the rest
  * as ARGV. deadline is in store_now() ms: a call still waiting to be sent at
  * its deadline ends STORE_NOT_SENT; a sent call without an answer by then
- * ends STORE_UNKNOWN and the connection is reset (Redis is stuck). Returns
+ * ends STORE_UNKNOWN (the connection is reset only when Redis answers
+ * nothing at all: it is stuck). With --durability replica:N, the answer of
+ * a script that writes (scripts.h) waits for a WAIT N that follows it on
+ * the connection: N replicas or more, STORE_REPLY; fewer in time,
+ * STORE_NOT_REPLICATED; the link broke first, STORE_UNKNOWN. An error
+ * reply is not held: nothing claims the write. Returns
  * 0 when the call is queued (fn runs exactly once, never from inside
  * store_eval), or -1 when Redis is known to be down (fn is not called:
  * nothing happened). a is copied; the caller may reuse it at once. */

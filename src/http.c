@@ -18,15 +18,18 @@ struct http_server {
     bool draining;
 };
 
-/* 200 ready, with a warning line for each thing an operator should know
- * that taking this replica out of the Service would not mend: Redis full
- * (every replica shares it, and reads still work), webhook delivery
- * failing or lagging (the receiver's trouble, not the reservations'). */
+/* 200 ready, with the Redis master in use and the durability asked for,
+ * and a warning line for each thing an operator should know that taking
+ * this replica out of the Service would not mend: replicas not confirming
+ * writes (every replica shares them, and reads still work), Redis full
+ * (the same), webhook delivery failing or lagging (the receiver's trouble,
+ * not the reservations'). */
 static void answer_ready(struct responder_conn *c, const struct http_server *h)
 {
     struct buf body;
     buf_init(&body);
     buf_appends(&body, "ready\n");
+    metrics_redis_lines(h->metrics, &body);
     if (metrics_redis_full(h->metrics))
         buf_appends(&body, "warning: redis is out of memory (maxmemory reached): writes are "
                            "refused with 2004 storage_full\n");

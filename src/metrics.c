@@ -50,6 +50,40 @@ bool metrics_redis_full(const struct metrics *m)
     return m->redis_oom_at_ns != 0 && metrics_now_ns() - m->redis_oom_at_ns < METRICS_OOM_RECENT_NS;
 }
 
+bool metrics_replication_short(const struct metrics *m)
+{
+    return m->replication_required > 0 && m->replication_last_at_ns != 0 &&
+           m->replication_last_acked < m->replication_required &&
+           metrics_now_ns() - m->replication_last_at_ns < METRICS_REPLICATION_RECENT_NS;
+}
+
+void metrics_redis_lines(const struct metrics *m, struct buf *out)
+{
+    char line[512];
+    snprintf(line, sizeof line, "redis: master %s (%s), failovers seen %llu\n",
+             m->redis_master[0] != '\0' ? m->redis_master : "none",
+             m->redis_sentinel ? "sentinel" : "direct", (unsigned long long)m->redis_failovers);
+    buf_appends(out, line);
+    if (m->replication_required > 0)
+        snprintf(line, sizeof line, "durability: replica:%d\n", m->replication_required);
+    else
+        snprintf(line, sizeof line, "durability: none\n");
+    buf_appends(out, line);
+    if (!metrics_replication_short(m))
+        return;
+    if (m->replication_last_acked < 0)
+        snprintf(line, sizeof line,
+                 "warning: the latest WAIT for %d replicas broke with the connection: writes "
+                 "are answered 2002\n",
+                 m->replication_required);
+    else
+        snprintf(line, sizeof line,
+                 "warning: the latest WAIT confirmed %lld of %d replicas in time: writes are "
+                 "answered 2002 replication\n",
+                 m->replication_last_acked, m->replication_required);
+    buf_appends(out, line);
+}
+
 static const char *method_label(int method)
 {
     return method_name((enum method_id)method);
@@ -155,6 +189,38 @@ static void render_webhooks(const struct metrics *m, struct buf *out)
     prom_sample_u(out, "stockd_webhook_rate_limited_total", "", m->webhook_rate_limited);
 }
 
+/* The master in use and the WAITs of --durability. */
+static void render_replication(const struct metrics *m, struct buf *out)
+{
+    prom_head(out, "stockd_redis_master_info", "gauge",
+              "The Redis master in use and how it was found (always 1; only while connected).");
+    if (m->redis_up && m->redis_master[0] != '\0') {
+        char address[sizeof m->redis_master * 2], labels[sizeof address + 64];
+        snprintf(labels, sizeof labels, "{address=\"%s\",mode=\"%s\"}",
+                 prom_escape(m->redis_master, address, sizeof address),
+                 m->redis_sentinel ? "sentinel" : "direct");
+        prom_sample_u(out, "stockd_redis_master_info", labels, 1);
+    }
+    prom_head(out, "stockd_redis_failovers_total", "counter",
+              "Times the Redis master in use changed to another address.");
+    prom_sample_u(out, "stockd_redis_failovers_total", "", m->redis_failovers);
+    prom_head(out, "stockd_redis_replication_required", "gauge",
+              "Replicas a write must reach before it is answered (--durability; 0: none).");
+    prom_sample_u(out, "stockd_redis_replication_required", "",
+                  (uint64_t)(m->replication_required > 0 ? m->replication_required : 0));
+    prom_head(out, "stockd_redis_replication_waits_total", "counter",
+              "WAITs sent after writes that ended (answered, or cut by a broken connection).");
+    prom_sample_u(out, "stockd_redis_replication_waits_total", "", m->replication_waits);
+    prom_head(out, "stockd_redis_replication_wait_seconds_total", "counter",
+              "The sum of the WAITs' round trips.");
+    prom_sample_d(out, "stockd_redis_replication_wait_seconds_total", "",
+                  m->replication_wait_seconds);
+    prom_head(out, "stockd_redis_replication_failures_total", "counter",
+              "WAITs that confirmed fewer replicas than required in time, or broke (their writes "
+              "were answered 2002).");
+    prom_sample_u(out, "stockd_redis_replication_failures_total", "", m->replication_failures);
+}
+
 void metrics_render(const struct metrics *m, struct buf *out, const char *version,
                     long long rss_bytes)
 {
@@ -222,6 +288,7 @@ void metrics_render(const struct metrics *m, struct buf *out, const char *versio
     prom_head(out, "stockd_redis_batched_calls_total", "counter",
               "Requests sent inside coalesced script calls.");
     prom_sample_u(out, "stockd_redis_batched_calls_total", "", m->redis_batched_calls);
+    render_replication(m, out);
     prom_head(out, "stockd_internal_errors_total", "counter",
               "Requests answered -32603 internal, by cause (each one is a bug: see the log).");
     for (int k = 0; k < INTERNAL_KINDS; k++) {

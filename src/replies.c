@@ -5,10 +5,12 @@
  * does not pin its memory); payloads larger than the largest class are
  * plain allocations with the same header. The functions mirror hiredis's
  * own (read.c): each object is linked into its parent array as made, and
- * freeing an array frees what it holds. */
+ * freeing an array frees what it holds. A kept root ignores the free that
+ * hiredis makes after its callback; replies_release frees it for real. */
 #include "replies.h"
 
 #include <assert.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +28,8 @@ struct block {
         struct block *next; /* while free */
         struct replies *pool;
     } u;
-    size_t cls;
+    unsigned cls;
+    bool kept;             /* a reply tree's root: hiredis's free is a no-op (replies_keep) */
     max_align_t payload[]; /* aligned for a redisReply */
 };
 
@@ -50,13 +53,19 @@ static void *get(struct replies *p, size_t size)
         b = xmalloc(sizeof *b + (cls < CLASSES ? class_size[cls] : size));
     }
     b->u.pool = p;
-    b->cls = cls;
+    b->cls = (unsigned)cls;
+    b->kept = false;
     return b->payload;
+}
+
+static struct block *block_of(const void *payload)
+{
+    return (struct block *)((char *)payload - offsetof(struct block, payload));
 }
 
 static void put(void *payload)
 {
-    struct block *b = (struct block *)((char *)payload - offsetof(struct block, payload));
+    struct block *b = block_of(payload);
     struct replies *p = b->u.pool;
     if (b->cls == BIG || p->n_free[b->cls] >= KEEP) {
         free(b);
@@ -113,19 +122,46 @@ static void *create_nil(const redisReadTask *task)
     return new_reply(task, REDIS_REPLY_NIL);
 }
 
-static void free_object(void *obj)
+static void free_tree(redisReply *r)
 {
-    redisReply *r = obj;
     if (r == NULL)
         return;
     if (r->type == REDIS_REPLY_ARRAY && r->element != NULL) {
         for (size_t i = 0; i < r->elements; i++)
-            free_object(r->element[i]);
+            free_tree(r->element[i]);
         put(r->element);
     } else if (r->str != NULL) {
         put(r->str);
     }
     put(r);
+}
+
+/* hiredis frees only roots (after their callback, or a reply that has none). */
+static void free_object(void *obj)
+{
+    if (obj != NULL && block_of(obj)->kept)
+        return;
+    free_tree(obj);
+}
+
+void replies_keep(redisReply *r)
+{
+    assert(!block_of(r)->kept);
+    block_of(r)->kept = true;
+}
+
+void replies_release(redisReply *r)
+{
+    if (r == NULL)
+        return;
+    assert(block_of(r)->kept);
+    block_of(r)->kept = false;
+    free_tree(r);
+}
+
+bool replies_attached(const redisContext *c)
+{
+    return c->reader != NULL && c->reader->fn != NULL && c->reader->fn->freeObject == free_object;
 }
 
 struct replies *replies_new(void)

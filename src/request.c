@@ -165,6 +165,9 @@ static void on_outcome(void *data, const redisReply *r, enum store_outcome outco
     case STORE_UNKNOWN:
         request_fail_with(req, E_TIMEOUT);
         return;
+    case STORE_NOT_REPLICATED:
+        request_fail_with(req, E_REPLICATION);
+        return;
     case STORE_REPLY:
         break;
     }

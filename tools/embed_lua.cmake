@@ -9,6 +9,12 @@
 #      script, or a block taken, mentions NAME (every call defines them
 #      anew, so unused ones would cost time on every call);
 #   3. lua/<name>.lua.
+# Each script's access (the third column of STOCKD_SCRIPTS in scripts.h,
+# WRITES or READS) is checked against its whole text: a READS script that
+# calls a writing command, or a command it builds at run time, fails the
+# build (with --durability, a READS call is answered without waiting for the
+# replicas); so does a WRITES script that calls none (it would wait for
+# nothing).
 # Usage: cmake -DOUT=file.c -DLUA_DIR=lua -DINCLUDE_DIR=include -P embed_lua.cmake
 # (-DDUMP_DIR=dir also writes each whole script there, to read or to run by
 # hand with redis-cli --eval.)
@@ -184,6 +190,51 @@ function(helpers_for text out)
   set(${out} "${result}" PARENT_SCOPE)
 endfunction()
 
+# Each script's declared access, from STOCKD_SCRIPTS (include/scripts.h).
+string(REGEX MATCHALL "X\\([A-Z0-9_]+, [a-z0-9_]+, (WRITES|READS)\\)" declared "${CONTRACTS}")
+# Commands that change data (a script that calls none of these reads only).
+set(WRITING_COMMANDS
+  APPEND COPY DECR DECRBY DEL EXPIRE EXPIREAT GEOADD HDEL HINCRBY HINCRBYFLOAT HMSET HSET
+  HSETNX INCR INCRBY INCRBYFLOAT LINSERT LPOP LPUSH LREM LSET LTRIM MOVE MSET PERSIST PEXPIRE
+  PEXPIREAT PSETEX RENAME RESTORE RPOP RPUSH SADD SET SETEX SETNX SINTERSTORE SMOVE SPOP SREM
+  SUNIONSTORE UNLINK XACK XADD XAUTOCLAIM XCLAIM XDEL XGROUP XREADGROUP XSETID XTRIM ZADD
+  ZINCRBY ZPOPMAX ZPOPMIN ZREM ZREMRANGEBYLEX ZREMRANGEBYRANK ZREMRANGEBYSCORE)
+
+# Fails unless script `name` (its whole text) keeps its declared access.
+function(check_access name whole)
+  set(access "")
+  foreach(d IN LISTS declared)
+    if(d MATCHES "^X\\([A-Z0-9_]+, ${name}, (WRITES|READS)\\)$")
+      set(access "${CMAKE_MATCH_1}")
+    endif()
+  endforeach()
+  if(access STREQUAL "")
+    message(FATAL_ERROR "lua/${name}.lua: no line X(..., ${name}, WRITES|READS) in STOCKD_SCRIPTS")
+  endif()
+  # Comments first: they may mention commands.
+  string(REGEX REPLACE "--[^\n]*" "" code "${whole}")
+  set(writes "")
+  string(REGEX MATCHALL "redis\\.p?call\\([ \t]*'[A-Za-z]+'" calls "${code}")
+  foreach(c IN LISTS calls)
+    string(REGEX REPLACE "^.*'([A-Za-z]+)'$" "\\1" cmd "${c}")
+    string(TOUPPER "${cmd}" cmd)
+    if(cmd IN_LIST WRITING_COMMANDS)
+      list(APPEND writes "${cmd}")
+    endif()
+  endforeach()
+  if(code MATCHES "redis\\.p?call\\([ \t]*[^' \t]")
+    list(APPEND writes "a command built at run time")
+  endif()
+  if(access STREQUAL "READS" AND NOT writes STREQUAL "")
+    list(REMOVE_DUPLICATES writes)
+    list(JOIN writes ", " writes)
+    message(FATAL_ERROR "lua/${name}.lua is declared READS in scripts.h but calls ${writes}")
+  endif()
+  if(access STREQUAL "WRITES" AND writes STREQUAL "")
+    message(FATAL_ERROR "lua/${name}.lua is declared WRITES in scripts.h but writes nothing")
+  endif()
+endfunction()
+
 set(body "/* Generated from lua/ and include/ by tools/embed_lua.cmake: do not edit. */\n")
 string(APPEND body "#include \"scripts.h\"\n\nconst struct script scripts[SCRIPT_COUNT] = {\n")
 foreach(path IN LISTS SCRIPTS)
@@ -193,6 +244,7 @@ foreach(path IN LISTS SCRIPTS)
   contract_prelude("${upper}" contract)
   helpers_for("${own}" prelude)
   set(whole "${contract}${prelude}${own}")
+  check_access("${name}" "${whole}")
   string(SHA1 sha "${whole}")
   file(WRITE "${OUT}.lua.tmp" "${whole}")
   if(DEFINED DUMP_DIR)

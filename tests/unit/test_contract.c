@@ -249,6 +249,10 @@ static const struct contract_case cases[] = {
      "unavailable", NULL},
     {"never sent", SET, {FAIL(SCRIPT_STOCK_SET, STORE_NOT_SENT)}, 2001, "unavailable", NULL},
     {"outcome unknown", SET, {FAIL(SCRIPT_STOCK_SET, STORE_UNKNOWN)}, 2002, "timeout", NULL},
+    {"replicas did not confirm", SET, {FAIL(SCRIPT_STOCK_SET, STORE_NOT_REPLICATED)}, 2002,
+     "replication", "\"message\":\"Fewer replicas than required"},
+    {"reserve, replicas did not confirm", RESERVE, {FAIL(SCRIPT_RESERVE, STORE_NOT_REPLICATED)},
+     2002, "replication", NULL},
 
     /* stock.adjust: the same row, {SHORT, requested, available}, {TOO_LARGE} */
     {"stock.adjust ok", ADJUST, {CALL(SCRIPT_STOCK_ADJUST, "[0 2 0 0 0 '']")}, 0, NULL,
@@ -688,6 +692,9 @@ static const struct contract_case cases[] = {
     {"commit, act times out", COMMIT,
      {CALL(SCRIPT_RESERVATION_PLAN, PLAN), FAIL(SCRIPT_COMMIT, STORE_UNKNOWN)}, 2002, "timeout",
      NULL},
+    {"commit, act not confirmed by the replicas", COMMIT,
+     {CALL(SCRIPT_RESERVATION_PLAN, PLAN), FAIL(SCRIPT_COMMIT, STORE_NOT_REPLICATED)}, 2002,
+     "replication", NULL},
 
     /* release */
     {"release a hold", RELEASE,

@@ -1,7 +1,10 @@
 /* Unit tests of the Prometheus text lines (prom.h): heads, samples of each
  * kind of value, label escaping cut short without splitting an escape, and
- * the process's series with and without the resident memory. */
+ * the process's series with and without the resident memory; and stockd's
+ * series of the Redis master and of --durability (metrics.c), with the
+ * lines /readyz gets from them. */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +15,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "metrics.h"
 #include "prom.h"
 
 static void assert_text(struct buf *b, const char *want)
@@ -111,6 +115,83 @@ static void test_process(void **state)
     buf_free(&b);
 }
 
+/* --- stockd's own series (metrics.c) that read the link and the store -- */
+
+static bool has_line(const char *text, const char *line)
+{
+    size_t n = strlen(line);
+    for (const char *p = strstr(text, line); p != NULL; p = strstr(p + 1, line))
+        if ((p == text || p[-1] == '\n') && p[n] == '\n')
+            return true;
+    return false;
+}
+
+static void test_redis_master_and_replication(void **state)
+{
+    (void)state;
+    struct metrics *m = calloc(1, sizeof *m);
+    metrics_init(m);
+    struct buf b;
+    buf_init(&b);
+    /* Not connected: the series is declared, with no sample. */
+    snprintf(m->redis_master, sizeof m->redis_master, "10.0.0.7:6379");
+    metrics_render(m, &b, "1", -1);
+    assert_true(has_line(buf_cstr(&b), "# TYPE stockd_redis_master_info gauge"));
+    assert_null(strstr(buf_cstr(&b), "stockd_redis_master_info{"));
+    assert_true(has_line(buf_cstr(&b), "stockd_redis_replication_required 0"));
+    buf_reset(&b);
+    /* Connected through Sentinel, a label value that needs escaping. */
+    m->redis_up = true;
+    m->redis_sentinel = true;
+    m->redis_failovers = 3;
+    snprintf(m->redis_master, sizeof m->redis_master, "a\"b:1");
+    m->replication_required = 2;
+    m->replication_waits = 5;
+    m->replication_wait_seconds = 0.25;
+    m->replication_failures = 1;
+    metrics_render(m, &b, "1", -1);
+    const char *t = buf_cstr(&b);
+    assert_true(has_line(t, "stockd_redis_master_info{address=\"a\\\"b:1\",mode=\"sentinel\"} 1"));
+    assert_true(has_line(t, "stockd_redis_failovers_total 3"));
+    assert_true(has_line(t, "stockd_redis_replication_required 2"));
+    assert_true(has_line(t, "stockd_redis_replication_waits_total 5"));
+    assert_true(has_line(t, "stockd_redis_replication_wait_seconds_total 0.25"));
+    assert_true(has_line(t, "stockd_redis_replication_failures_total 1"));
+    buf_reset(&b);
+
+    /* /readyz: the master, the durability, and a warning only while the
+     * latest WAIT, recent, fell short. */
+    snprintf(m->redis_master, sizeof m->redis_master, "10.0.0.7:6379");
+    metrics_redis_lines(m, &b);
+    assert_string_equal(buf_cstr(&b), "redis: master 10.0.0.7:6379 (sentinel), failovers seen 3\n"
+                                      "durability: replica:2\n");
+    buf_reset(&b);
+    m->replication_last_at_ns = metrics_now_ns();
+    m->replication_last_acked = 1;
+    assert_true(metrics_replication_short(m));
+    metrics_redis_lines(m, &b);
+    assert_non_null(strstr(buf_cstr(&b), "\nwarning: the latest WAIT confirmed 1 of 2 replicas"));
+    buf_reset(&b);
+    m->replication_last_acked = -1;
+    metrics_redis_lines(m, &b);
+    assert_non_null(strstr(buf_cstr(&b), "\nwarning: the latest WAIT for 2 replicas broke"));
+    buf_reset(&b);
+    m->replication_last_acked = 2;
+    assert_false(metrics_replication_short(m));
+    m->replication_last_acked = 0;
+    m->replication_last_at_ns = metrics_now_ns() - METRICS_REPLICATION_RECENT_NS - 1;
+    assert_false(metrics_replication_short(m));
+    m->redis_sentinel = false;
+    m->redis_failovers = 0;
+    m->redis_master[0] = '\0';
+    m->replication_required = 0;
+    metrics_redis_lines(m, &b);
+    assert_string_equal(buf_cstr(&b), "redis: master none (direct), failovers seen 0\n"
+                                      "durability: none\n");
+    buf_free(&b);
+    free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -118,6 +199,7 @@ int main(void)
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_escape),
         cmocka_unit_test(test_process),
+        cmocka_unit_test(test_redis_master_and_replication),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

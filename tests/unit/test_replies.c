@@ -1,11 +1,13 @@
 /* The reply-object pool (src/replies.c) behind a real hiredis reader: the
  * replies it builds read as hiredis's own, whole or fed a byte at a time,
- * and its blocks are reused, large ones included. */
+ * its blocks are reused, large ones included, and a kept reply survives
+ * the reader's free until it is released. */
 #include <setjmp.h>
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -139,12 +141,69 @@ static void test_large(void **state)
     replies_free(p);
 }
 
+/* A kept reply outlives hiredis's free after its callback: it reads whole,
+ * the replies built meanwhile take other blocks, and its blocks come back
+ * only when it is released. */
+static void test_keep_and_release(void **state)
+{
+    (void)state;
+    struct replies *p = replies_new();
+    redisReader *r = redisReaderCreate();
+    redisContext c = {.reader = r};
+    assert_false(replies_attached(&c));
+    replies_attach(p, &c);
+    assert_true(replies_attached(&c));
+    const void *kept_blocks[32], *other[32];
+    redisReply *kept = read_one(r, BATCH, sizeof BATCH - 1, sizeof BATCH);
+    size_t n = blocks(kept, kept_blocks, 0);
+    replies_keep(kept);
+    r->fn->freeObject(kept); /* what hiredis does after the callback */
+    check_batch(kept);
+    for (int round = 0; round < 3; round++) {
+        redisReply *next = read_one(r, BATCH, sizeof BATCH - 1, sizeof BATCH);
+        check_batch(next);
+        assert_int_equal(blocks(next, other, 0), n);
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < n; j++)
+                assert_ptr_not_equal(other[i], kept_blocks[j]);
+        r->fn->freeObject(next);
+        check_batch(kept);
+    }
+    replies_release(kept);
+    replies_release(NULL);
+    /* Released: the next reply is built in its blocks again. */
+    redisReply *again = read_one(r, BATCH, sizeof BATCH - 1, sizeof BATCH);
+    assert_int_equal(blocks(again, other, 0), n);
+    size_t reused = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++)
+            reused += other[i] == kept_blocks[j];
+    assert_true(reused > 0);
+    r->fn->freeObject(again);
+
+    /* A large reply (plain allocations) is kept and released the same way. */
+    static char big[2100];
+    int len = snprintf(big, sizeof big, "$2000\r\n");
+    memset(big + len, 'y', 2000);
+    len += 2000;
+    len += snprintf(big + len, sizeof big - (size_t)len, "\r\n");
+    redisReply *large = read_one(r, big, (size_t)len, (size_t)len);
+    replies_keep(large);
+    r->fn->freeObject(large);
+    assert_int_equal(large->len, 2000);
+    assert_int_equal(large->str[1999], 'y');
+    replies_release(large);
+    redisReaderFree(r);
+    replies_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_batch_whole_and_bytewise),
         cmocka_unit_test(test_blocks_are_reused),
         cmocka_unit_test(test_large),
+        cmocka_unit_test(test_keep_and_release),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

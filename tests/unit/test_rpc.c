@@ -109,6 +109,7 @@ static const struct code_case {
     {E_UNAUTHORIZED, 1006, "unauthorized"},
     {E_UNAVAILABLE, 2001, "unavailable"},
     {E_TIMEOUT, 2002, "timeout"},
+    {E_REPLICATION, 2002, "replication"},
     {E_OVERLOADED, 2003, "overloaded"},
     {E_STORAGE_FULL, 2004, "storage_full"},
 };
@@ -158,6 +159,16 @@ static void test_error_table(void **state)
         cJSON_Delete(root);
         buf_free(&out);
     }
+    /* A code may serve two reasons (2002), but no reason two errors: the
+     * metrics label each count by code and reason, and clients tell the
+     * errors of one code apart by the reason. */
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            if (strcmp(code_cases[i].reason, code_cases[j].reason) == 0)
+                fail_msg("two errors share the reason '%s'", code_cases[i].reason);
+    assert_string_equal(error_message(E_REPLICATION),
+                        "Fewer replicas than required confirmed the write in time; the outcome is "
+                        "unknown: retry with the same order_id.");
 }
 
 static void test_error_set_and_param(void **state)
