@@ -1,7 +1,13 @@
-/* The link to Redis (see link.h). Within a round, an address is tried in
- * three phases: CONNECT (hiredis connects), HANDSHAKE (our commands, sent
- * with hiredis callbacks of their own), then UP. Any failure, or the
- * round's timer, moves on to the next address. */
+/* The link to Redis (see link.h). A round finds its target (the URL's
+ * host, or with Sentinel the master the sentinels name: ASK), resolves it,
+ * and tries each address in three phases: CONNECT (hiredis connects),
+ * HANDSHAKE (our commands, sent with hiredis callbacks of their own), then
+ * UP. Any failure, or the round's timer, moves on to the next address.
+ *
+ * With Sentinel, a failover announced while the link is up drops it and
+ * starts a round at once on the announced address; one announced during
+ * a round ends that round's stale attempts; one announced during the
+ * backoff ends the backoff. The handshake's ROLE must say master. */
 #include "link.h"
 
 #include <stdlib.h>
@@ -11,12 +17,13 @@
 #include "log.h"
 #include "replies.h"
 #include "scripts.h"
+#include "sentinel.h"
 #include "uvredis.h"
 
 #define BACKOFF_MIN_MS 50
 #define BACKOFF_MAX_MS 5000
 
-enum phase { PHASE_IDLE, PHASE_RESOLVE, PHASE_CONNECT, PHASE_HANDSHAKE, PHASE_UP };
+enum phase { PHASE_IDLE, PHASE_ASK, PHASE_RESOLVE, PHASE_CONNECT, PHASE_HANDSHAKE, PHASE_UP };
 
 struct link {
     uv_loop_t *loop;
@@ -32,6 +39,12 @@ struct link {
     struct addrinfo *addrs;  /* owned: this round's addresses */
     struct addrinfo *next;   /* the next of them to try */
     char where[128];         /* the address being tried, for the log */
+    char target_host[256];   /* this round's host and port: the URL's, or the master's */
+    int target_port;
+    struct sentinel *sentinel; /* owned; NULL unless the URL is redis+sentinel:// */
+    char told_host[256];     /* a failover's new master, announced; used by the next round */
+    int told_port;           /* 0: nothing announced */
+    char last_master[128];   /* where the link was last up, to count master changes */
     uv_timer_t timer;        /* the backoff, or an address's connect + handshake deadline */
     unsigned attempts;       /* failed rounds in a row */
     int handshake_pending;
@@ -47,6 +60,10 @@ struct link {
 
 static void begin_round(struct link *l);
 static void try_next(struct link *l);
+static bool sentinel_mode(const struct link *l)
+{
+    return l->sentinel != NULL;
+}
 
 static void free_addrs(struct link *l)
 {
@@ -111,7 +128,20 @@ static void handshake_step(struct link *l, bool ok)
     l->attempts = 0;
     l->metrics->redis_up = true;
     l->metrics->redis_connects++;
-    log_info("redis: connected to %s, %d scripts loaded", l->where, SCRIPT_COUNT);
+    snprintf(l->metrics->redis_master, sizeof l->metrics->redis_master, "%s", l->where);
+    if (sentinel_mode(l)) {
+        if (l->last_master[0] != '\0' && strcmp(l->last_master, l->where) != 0) {
+            l->metrics->redis_failovers++;
+            log_warn("redis: the master of '%s' moved from %s to %s", l->cfg->redis.master_name,
+                     l->last_master, l->where);
+        }
+        snprintf(l->last_master, sizeof l->last_master, "%s", l->where);
+        log_info("redis: connected to %s, the master of '%s' (named by sentinel %s), %d scripts "
+                 "loaded",
+                 l->where, l->cfg->redis.master_name, sentinel_where(l->sentinel), SCRIPT_COUNT);
+    } else {
+        log_info("redis: connected to %s, %d scripts loaded", l->where, SCRIPT_COUNT);
+    }
     l->ev.up(l->data, l->ac);
 }
 
@@ -162,6 +192,35 @@ static void on_policy(redisAsyncContext *ac, void *reply, void *data)
     handshake_step(l, r != NULL);
 }
 
+/* ROLE, with Sentinel: the node the sentinels named must be the master
+ * still (a failover may have demoted it since they answered). */
+static void on_role(redisAsyncContext *ac, void *reply, void *data)
+{
+    struct link *l = data;
+    const redisReply *r = reply;
+    (void)ac;
+    bool master = reply_ok(r) && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+                  r->element[0]->type == REDIS_REPLY_STRING &&
+                  strcmp(r->element[0]->str, "master") == 0;
+    if (r != NULL && !master)
+        log_repeat(&l->log_handshake, LOG_WARN,
+                   "redis: %s is not the master of '%s' (ROLE: %s): asking the sentinels again",
+                   l->where, l->cfg->redis.master_name,
+                   r->type == REDIS_REPLY_ERROR                                    ? r->str
+                   : r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+                           r->element[0]->type == REDIS_REPLY_STRING ? r->element[0]->str
+                                                                     : "unexpected reply");
+    handshake_step(l, master);
+}
+
+/* CLIENT SETNAME: stockd's connections are named in CLIENT LIST. An ACL
+ * may refuse it; that is not worth failing over. */
+static void on_setname(redisAsyncContext *ac, void *reply, void *data)
+{
+    (void)ac;
+    handshake_step(data, reply != NULL);
+}
+
 static void on_load(redisAsyncContext *ac, void *reply, void *data)
 {
     struct link *l = data;
@@ -201,6 +260,9 @@ static void handshake(struct link *l)
         snprintf(db, sizeof db, "%d", u->db);
         handshake_send(l, on_select, 2, (const char *[]){"SELECT", db}, NULL);
     }
+    if (sentinel_mode(l))
+        handshake_send(l, on_role, 1, (const char *[]){"ROLE"}, NULL);
+    handshake_send(l, on_setname, 3, (const char *[]){"CLIENT", "SETNAME", "stockd"}, NULL);
     handshake_send(l, on_policy, 3, (const char *[]){"CONFIG", "GET", "maxmemory-policy"}, NULL);
     for (int i = 0; i < SCRIPT_COUNT; i++) {
         const char *argv[] = {"SCRIPT", "LOAD", scripts[i].body};
@@ -287,7 +349,6 @@ static bool connect_to(struct link *l, const char *ip, int port, const char *uni
 static void try_next(struct link *l)
 {
     uv_timer_stop(&l->timer);
-    const struct redis_url *u = &l->cfg->redis;
     while (l->next != NULL) {
         struct addrinfo *a = l->next;
         l->next = a->ai_next;
@@ -299,9 +360,14 @@ static void try_next(struct link *l)
         else
             continue;
         snprintf(l->where, sizeof l->where, a->ai_family == AF_INET6 ? "[%s]:%d" : "%s:%d", ip,
-                 u->port);
-        if (connect_to(l, ip, u->port, NULL))
+                 l->target_port);
+        if (connect_to(l, ip, l->target_port, NULL))
             return;
+    }
+    free_addrs(l);
+    if (l->told_port != 0) {
+        begin_round(l); /* a failover was announced meanwhile: straight to the new master */
+        return;
     }
     round_failed(l);
 }
@@ -315,8 +381,13 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         closer_release(&l->closer);
         return;
     }
+    if (l->told_port != 0) {
+        uv_freeaddrinfo(res); /* a failover was announced meanwhile */
+        begin_round(l);
+        return;
+    }
     if (status != 0 || res == NULL) {
-        log_repeat(&l->log_connect, LOG_WARN, "redis: cannot resolve %s: %s", l->cfg->redis.host,
+        log_repeat(&l->log_connect, LOG_WARN, "redis: cannot resolve %s: %s", l->target_host,
                    uv_strerror(status));
         uv_freeaddrinfo(res);
         round_failed(l);
@@ -324,6 +395,22 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     }
     l->addrs = l->next = res;
     try_next(l);
+}
+
+/* Resolves this round's target: every address the name resolves to
+ * (getaddrinfo's order), since a name may resolve to ::1 first on a host
+ * whose Redis listens on 127.0.0.1. */
+static void resolve(struct link *l)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    char port[8];
+    snprintf(port, sizeof port, "%d", l->target_port);
+    l->phase = PHASE_RESOLVE;
+    l->gai.data = l;
+    if (uv_getaddrinfo(l->loop, &l->gai, on_resolved, l->target_host, port, &hints) != 0)
+        round_failed(l);
+    else
+        l->gai_active = true;
 }
 
 static void begin_round(struct link *l)
@@ -337,18 +424,72 @@ static void begin_round(struct link *l)
             round_failed(l);
         return;
     }
-    /* Every address the name resolves to (getaddrinfo's order): a name may
-     * resolve to ::1 first on a host whose Redis listens on 127.0.0.1. */
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-    char port[8];
-    snprintf(port, sizeof port, "%d", u->port);
-    l->phase = PHASE_RESOLVE;
-    l->gai.data = l;
-    if (uv_getaddrinfo(l->loop, &l->gai, on_resolved, u->host, port, &hints) != 0)
-        round_failed(l);
-    else
-        l->gai_active = true;
+    if (!sentinel_mode(l)) {
+        snprintf(l->target_host, sizeof l->target_host, "%s", u->host);
+        l->target_port = u->port;
+    } else if (l->told_port != 0) {
+        snprintf(l->target_host, sizeof l->target_host, "%s", l->told_host);
+        l->target_port = l->told_port;
+        l->told_port = 0;
+    } else {
+        l->phase = PHASE_ASK;
+        sentinel_ask(l->sentinel);
+        return;
+    }
+    resolve(l);
 }
+
+/* --- the sentinels' events -------------------------------------------------- */
+
+static void on_master(void *data, const char *host, int port)
+{
+    struct link *l = data;
+    assert(l->phase == PHASE_ASK);
+    if (l->told_port != 0) {
+        begin_round(l); /* announced while asking: newer than the answer */
+        return;
+    }
+    if (host == NULL) {
+        round_failed(l);
+        return;
+    }
+    snprintf(l->target_host, sizeof l->target_host, "%s", host);
+    l->target_port = port;
+    resolve(l);
+}
+
+static void on_switched(void *data, const char *host, int port)
+{
+    struct link *l = data;
+    char announced[128];
+    snprintf(announced, sizeof announced, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+    if (l->phase == PHASE_UP && strcmp(announced, l->where) == 0)
+        return; /* already there */
+    snprintf(l->told_host, sizeof l->told_host, "%s", host);
+    l->told_port = port;
+    l->attempts = 0;
+    switch (l->phase) {
+    case PHASE_UP:
+        /* The store's calls end by the v1 rule as hiredis ends them; the
+         * disconnect begins a round at once, on the announced address. */
+        link_drop(l, "a sentinel announced a failover");
+        break;
+    case PHASE_IDLE:
+        uv_timer_stop(&l->timer); /* the backoff */
+        begin_round(l);
+        break;
+    case PHASE_CONNECT:
+    case PHASE_HANDSHAKE:
+        free_addrs(l); /* the stale master's other addresses too */
+        link_drop(l, "a sentinel announced a failover");
+        break;
+    case PHASE_ASK:
+    case PHASE_RESOLVE:
+        break; /* on_master or on_resolved sees told_port */
+    }
+}
+
+static const struct sentinel_events sentinel_events = {on_master, on_switched};
 
 /* --- the owner's calls --------------------------------------------------- */
 
@@ -363,6 +504,10 @@ struct link *link_new(uv_loop_t *loop, const struct config *cfg, struct metrics 
     l->data = data;
     l->state = LINK_DOWN;
     l->replies = replies_new();
+    if (cfg->redis.mode == REDIS_SENTINEL && cfg->redis.unix_path[0] == '\0') {
+        l->sentinel = sentinel_new(loop, cfg, &sentinel_events, l);
+        m->redis_sentinel = true;
+    }
     uv_timer_init(loop, &l->timer);
     l->timer.data = l;
     return l;
@@ -411,6 +556,13 @@ static void link_free(void *data)
     done(done_data);
 }
 
+static void on_sentinel_closed(void *data)
+{
+    struct link *l = data;
+    l->sentinel = NULL;
+    closer_release(&l->closer);
+}
+
 void link_close(struct link *l, void (*done)(void *), void *data)
 {
     l->on_closed = done;
@@ -422,6 +574,10 @@ void link_close(struct link *l, void (*done)(void *), void *data)
         redisAsyncContext *ac = l->ac;
         l->ac = NULL;
         redisAsyncFree(ac);
+    }
+    if (l->sentinel != NULL) {
+        closer_hold(&l->closer);
+        sentinel_close(l->sentinel, on_sentinel_closed, l);
     }
     if (l->gai_active) {
         /* A name lookup cannot be closed, only cancelled and waited for. */
