@@ -63,7 +63,8 @@ enum store_health store_health(const struct store *s);
  * a script that writes (scripts.h) waits for a WAIT N that follows it on
  * the connection: N replicas or more, STORE_REPLY; fewer in time,
  * STORE_NOT_REPLICATED; the link broke first, STORE_UNKNOWN. An error
- * reply is not held: nothing claims the write. Returns
+ * reply is not held: nothing claims the write. Reads then go over a
+ * connection of their own, never behind a WAIT. Returns
  * 0 when the call is queued (fn runs exactly once, never from inside
  * store_eval), or -1 when Redis is known to be down (fn is not called:
  * nothing happened). a is copied; the caller may reuse it at once. */

@@ -60,6 +60,10 @@ struct store {
     uv_loop_t *loop;
     const struct config *cfg;
     struct metrics *metrics;
+    int replicas;          /* WAIT for this many replicas after writes; 0: never */
+    struct store *reads;   /* owned: with --durability, the store of the reads (its own
+                            * connection, never behind a WAIT); NULL otherwise */
+    struct metrics *reads_metrics; /* owned: that store's counters, not exported */
     struct link *link;
     redisAsyncContext *ac; /* the link's while it is up, else NULL */
     struct queue sent, waiting, held, spare;

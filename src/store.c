@@ -32,7 +32,13 @@
  * the I/O callbacks, and before the loop would block) a flush sends the
  * batch being gathered (store_batch.c), then a WAIT if writes went out
  * that none covers and none is in flight (store_wait.c): at most one WAIT
- * per iteration, however many requests wrote. */
+ * per iteration, however many requests wrote.
+ *
+ * With --durability, reads (READS scripts, plain commands) go to a second
+ * store of their own, with its own connection and no WAIT: Redis runs
+ * nothing else of a connection while one of its WAITs waits, and a read
+ * must not wait for replicas. A read made while a write of the same client
+ * is still in flight may then run before it. */
 #include "store_ops.h"
 
 #include <stdlib.h>
@@ -451,7 +457,7 @@ static int submit(struct store *s, int script, int nkeys, const struct args *a, 
     op->script = script;
     op->deadline = deadline;
     op->writes =
-        s->cfg->durability_replicas > 0 && script >= 0 && script_writes((enum script_id)script);
+        s->replicas > 0 && script >= 0 && script_writes((enum script_id)script);
     struct buf *b = &op->cmd;
     buf_reserve(b, a->bytes.len + (size_t)a->n * 16 + 80);
     if (script >= 0)
@@ -465,13 +471,15 @@ static int submit(struct store *s, int script, int nkeys, const struct args *a, 
 int store_eval(struct store *s, enum script_id id, int nkeys, const struct args *a,
                uint64_t deadline, store_fn fn, void *data)
 {
+    if (s->reads != NULL && !script_writes(id))
+        s = s->reads;
     return submit(s, (int)id, nkeys, a, deadline, fn, data);
 }
 
 int store_command(struct store *s, const struct args *a, uint64_t deadline, store_fn fn,
                   void *data)
 {
-    return submit(s, -1, 0, a, deadline, fn, data);
+    return submit(s->reads != NULL ? s->reads : s, -1, 0, a, deadline, fn, data);
 }
 
 uint64_t store_now(const struct store *s)
@@ -497,7 +505,7 @@ static void on_link_up(void *data, redisAsyncContext *ac)
 {
     struct store *s = data;
     assert(s->ac == NULL && queue_empty(&s->sent) && queue_empty(&s->held));
-    if (s->cfg->durability_replicas > 0 && !replies_attached(&ac->c)) {
+    if (s->replicas > 0 && !replies_attached(&ac->c)) {
         /* Held replies are kept by the pool's free function; hiredis's own
          * would free them under the store. */
         log_error("redis: the connection's replies do not come from the reply pool");
@@ -542,13 +550,15 @@ static const struct link_events link_events = {on_link_up, on_link_lost, on_link
 
 /* --- creation and teardown --------------------------------------------- */
 
-struct store *store_new(struct uv_loop_s *loop, const struct config *cfg, struct metrics *m)
+static struct store *store_make(struct uv_loop_s *loop, const struct config *cfg,
+                                struct metrics *m, int replicas)
 {
     struct store *s = xcalloc(1, sizeof *s);
     s->loop = loop;
     s->cfg = cfg;
     s->metrics = m;
-    m->replication_required = cfg->durability_replicas;
+    s->replicas = replicas;
+    m->replication_required = replicas;
     queue_init(&s->sent);
     queue_init(&s->waiting);
     queue_init(&s->held);
@@ -566,11 +576,28 @@ struct store *store_new(struct uv_loop_s *loop, const struct config *cfg, struct
     return s;
 }
 
+struct store *store_new(struct uv_loop_s *loop, const struct config *cfg, struct metrics *m)
+{
+    struct store *s = store_make(loop, cfg, m, cfg->durability_replicas);
+    if (s->replicas > 0) {
+        /* Redis runs nothing else of a connection while a WAIT of it
+         * waits: reads get a connection of their own, so that they are
+         * never delayed by a WAIT (a whole --durability-timeout-ms when a
+         * replica stops answering). */
+        s->reads_metrics = xcalloc(1, sizeof *s->reads_metrics);
+        metrics_init(s->reads_metrics);
+        s->reads = store_make(loop, cfg, s->reads_metrics, 0);
+    }
+    return s;
+}
+
 void store_start(struct store *s)
 {
     uint64_t every = (uint64_t)s->cfg->redis_stuck_ms / 4;
     uv_timer_start(&s->watch_timer, on_watch, every, every);
     link_start(s->link);
+    if (s->reads != NULL)
+        store_start(s->reads);
 }
 
 static void store_free(void *data)
@@ -590,6 +617,7 @@ static void store_free(void *data)
     log_repeat_done(&s->log_noscript);
     log_repeat_done(&s->log_wait);
     free(s->late);
+    free(s->reads_metrics);
     void (*done)(void *) = s->on_closed;
     void *done_data = s->on_closed_data;
     free(s);
@@ -600,6 +628,13 @@ static void on_link_closed(void *data)
 {
     struct store *s = data;
     s->link = NULL;
+    closer_release(&s->closer);
+}
+
+static void on_reads_closed(void *data)
+{
+    struct store *s = data;
+    s->reads = NULL;
     closer_release(&s->closer);
 }
 
@@ -621,6 +656,10 @@ void store_close(struct store *s, void (*done)(void *), void *data)
     /* Closing the link frees the connection: hiredis ends every sent op. */
     closer_hold(&s->closer);
     link_close(s->link, on_link_closed, s);
+    if (s->reads != NULL) {
+        closer_hold(&s->closer);
+        store_close(s->reads, on_reads_closed, s);
+    }
     closer_close(&s->closer, (uv_handle_t *)&s->deadline_timer);
     closer_close(&s->closer, (uv_handle_t *)&s->watch_timer);
     closer_close(&s->closer, (uv_handle_t *)&s->flush_check);

@@ -73,6 +73,9 @@ int store_eval_batched(struct store *s, enum script_id id, int nkeys, int head_k
                        const struct args *a, uint64_t deadline, store_fn fn, void *data)
 {
     assert(head_keys <= nkeys && nkeys + head_argv <= a->n);
+    if (s->reads != NULL && !script_writes(id))
+        return store_eval_batched(s->reads, id, nkeys, head_keys, head_argv, a, deadline, fn,
+                                  data);
     enum link_state st;
     if (store_accepts(s, deadline, &st) != 0)
         return -1;
@@ -92,7 +95,7 @@ int store_eval_batched(struct store *s, enum script_id id, int nkeys, int head_k
         b->op->script = (int)id;
         b->op->fn = NULL;
         b->op->deadline = deadline;
-        b->op->writes = s->cfg->durability_replicas > 0 && script_writes(id);
+        b->op->writes = s->replicas > 0 && script_writes(id);
         buf_reset(&b->head_keys);
         buf_reset(&b->head_argv);
         buf_reset(&b->keys);

@@ -47,7 +47,7 @@ void store_wait_flush(struct store *s)
     w->deadline = UINT64_MAX;
     w->covers = s->write_seq;
     char n[16], t[24];
-    int nl = snprintf(n, sizeof n, "%d", s->cfg->durability_replicas);
+    int nl = snprintf(n, sizeof n, "%d", s->replicas);
     int tl = snprintf(t, sizeof t, "%lld", s->cfg->durability_timeout_ms);
     resp_header(&w->cmd, 3);
     resp_bulk(&w->cmd, "WAIT", 4);
@@ -123,7 +123,7 @@ void store_wait_answered(struct store *s, struct op *wait, const redisReply *r)
     assert(s->wait == wait);
     s->wait = NULL;
     struct metrics *m = s->metrics;
-    int need = s->cfg->durability_replicas;
+    int need = s->replicas;
     long long got = r != NULL && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
     if (r != NULL || !s->closing) {
         uint64_t now = metrics_now_ns();
