@@ -39,8 +39,10 @@ if not res then
     return {ST_NOT_FOUND}
 end
 if res.status == 'committed' then
+    confirm_state(res_key, 'status', res.status)
     return reservation_reply(ST_COMMITTED, rid, res)
 elseif res.status == 'released' then
+    confirm_state(res_key, 'status', res.status)
     return {ST_RELEASED}
 elseif res.status ~= 'held' then
     return {ST_EXPIRED}

@@ -43,6 +43,7 @@ if not res then
     return {ST_NOT_FOUND}
 end
 if res.status == 'released' or res.status == 'expired' then
+    confirm_state(res_key, 'status', res.status)
     return reservation_reply(ST_UNCHANGED, rid, res)
 end
 if not keys_cover(res.allocs, t.stock) then

@@ -389,6 +389,9 @@ local function plan_order(kb, ab, n, m)
     if ARGV[ab + EA_ORDER_ID] ~= '' then
         local bound = redis.call('GET', KEYS[kb + EK_ORDER])
         if bound and bound ~= ARGV[ab + EA_STALE] then
+            -- A replay: rewritten as it is, so that a WAIT covers the
+            -- binding (confirm_state in lua/lib/common.lua).
+            redis.call('SET', KEYS[kb + EK_ORDER], bound, 'KEEPTTL')
             return {ST_BOUND, bound}
         end
     end

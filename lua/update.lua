@@ -20,7 +20,9 @@
 -- then u, and sku, quantity of each of the u items
 --
 -- Reply: {ST_UPDATED, reservation...}     the lines changed
---        {ST_UNCHANGED, reservation...}   they were so already: nothing written
+--        {ST_UNCHANGED, reservation...}   they were so already: nothing
+--                                         changes (the status is rewritten
+--                                         as it is: confirm_state)
 --        {ST_NOT_FOUND}
 --        {ST_NOT_HELD, status}            committed, released or expired
 --                                         (a hold past its deadline is
@@ -101,6 +103,7 @@ for _, s in ipairs(res.shortages) do
     end
 end
 if not changed and #shortages == #res.shortages then
+    confirm_state(res_key, 'status', res.status)
     return reservation_reply(ST_UNCHANGED, rid, res)
 end
 

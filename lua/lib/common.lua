@@ -316,6 +316,16 @@ local function finish(res_key, order_key, expiry_key, rid, status, reason, reten
     end
 end
 
+-- A replay answers from state that an earlier call wrote, maybe over
+-- another connection whose write the replicas have not confirmed yet.
+-- Setting a field to the value it holds changes nothing, but it is a write
+-- of this call: with --durability, the WAIT that follows this call then
+-- covers the state the answer reports (Redis's WAIT counts a connection's
+-- own writes only).
+local function confirm_state(key, field, value)
+    redis.call('HSET', key, field, value)
+end
+
 -- The layout that the acts share (transition.h): k reservations, the i-th
 -- with id ARGV[A_FIXED + i], record KEYS[K_FIXED + i] and order binding
 -- KEYS[K_FIXED + k + i] (its own record when it has no order_id), then the
