@@ -41,9 +41,10 @@ struct link_events {
 
 struct link;
 
-/* The config, metrics and events must outlive the link. */
+/* The config, metrics and events must outlive the link; so must name, how
+ * the log calls this connection ("redis", "redis/reads", ...). */
 struct link *link_new(uv_loop_t *loop, const struct config *cfg, struct metrics *m,
-                      const struct link_events *ev, void *data);
+                      const char *name, const struct link_events *ev, void *data);
 void link_start(struct link *l);
 enum link_state link_state(const struct link *l);
 /* Drops the connection (Redis is stuck): hiredis ends every pending

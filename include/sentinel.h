@@ -26,9 +26,10 @@ struct sentinel_events {
 
 struct sentinel;
 
-/* cfg->redis must be a REDIS_SENTINEL URL. The config and events must
- * outlive the sentinel. Nothing happens until the first sentinel_ask. */
-struct sentinel *sentinel_new(uv_loop_t *loop, const struct config *cfg,
+/* cfg->redis must be a REDIS_SENTINEL URL. The config, name (the log's
+ * name of the connection it serves) and events must outlive the sentinel.
+ * Nothing happens until the first sentinel_ask. */
+struct sentinel *sentinel_new(uv_loop_t *loop, const struct config *cfg, const char *name,
                               const struct sentinel_events *ev, void *data);
 /* Asks the sentinels in turn, the one that answered last first, for the
  * master's address. ev->master runs once per ask, later; one ask at a

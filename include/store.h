@@ -47,9 +47,11 @@ enum store_health {
 struct store;
 struct uv_loop_s;
 
-/* Creates the store; nothing connects until store_start. The config and
- * metrics must outlive the store. Free with store_close. */
-struct store *store_new(struct uv_loop_s *loop, const struct config *cfg, struct metrics *m);
+/* Creates the store; nothing connects until store_start. The config,
+ * metrics and name (how the log calls its connection: "redis", ...) must
+ * outlive the store. Free with store_close. */
+struct store *store_new(struct uv_loop_s *loop, const struct config *cfg, struct metrics *m,
+                        const char *name);
 void store_start(struct store *s);
 /* The loop's clock (uv_now), the time base of deadlines, in ms. */
 uint64_t store_now(const struct store *s);

@@ -60,6 +60,8 @@ struct store {
     uv_loop_t *loop;
     const struct config *cfg;
     struct metrics *metrics;
+    const char *name;      /* for the log: "redis", "redis/reads", ... */
+    char reads_name[64];   /* the reads store's name */
     int replicas;          /* WAIT for this many replicas after writes; 0: never */
     struct store *reads;   /* owned: with --durability, the store of the reads (its own
                             * connection, never behind a WAIT); NULL otherwise */

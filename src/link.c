@@ -31,22 +31,23 @@ struct link {
     struct metrics *metrics;
     struct link_events ev;
     void *data;
+    const char *name; /* for the log */
     enum link_state state;
     enum phase phase;
-    redisAsyncContext *ac;   /* owned by hiredis once connecting; NULL when none */
+    redisAsyncContext *ac; /* owned by hiredis once connecting; NULL when none */
     uv_getaddrinfo_t gai;
     bool gai_active;
-    struct addrinfo *addrs;  /* owned: this round's addresses */
-    struct addrinfo *next;   /* the next of them to try */
-    char where[128];         /* the address being tried, for the log */
-    char target_host[256];   /* this round's host and port: the URL's, or the master's */
+    struct addrinfo *addrs; /* owned: this round's addresses */
+    struct addrinfo *next;  /* the next of them to try */
+    char where[128];        /* the address being tried, for the log */
+    char target_host[256];  /* this round's host and port: the URL's, or the master's */
     int target_port;
     struct sentinel *sentinel; /* owned; NULL unless the URL is redis+sentinel:// */
-    char told_host[256];     /* a failover's new master, announced; used by the next round */
-    int told_port;           /* 0: nothing announced */
-    char last_master[128];   /* where the link was last up, to count master changes */
-    uv_timer_t timer;        /* the backoff, or an address's connect + handshake deadline */
-    unsigned attempts;       /* failed rounds in a row */
+    char told_host[256];       /* a failover's new master, announced; used by the next round */
+    int told_port;             /* 0: nothing announced */
+    char last_master[128];     /* where the link was last up, to count master changes */
+    uv_timer_t timer;          /* the backoff, or an address's connect + handshake deadline */
+    unsigned attempts;         /* failed rounds in a row */
     int handshake_pending;
     bool handshake_failed;
     struct closer closer;
@@ -132,15 +133,16 @@ static void handshake_step(struct link *l, bool ok)
     if (sentinel_mode(l)) {
         if (l->last_master[0] != '\0' && strcmp(l->last_master, l->where) != 0) {
             l->metrics->redis_failovers++;
-            log_warn("redis: the master of '%s' moved from %s to %s", l->cfg->redis.master_name,
-                     l->last_master, l->where);
+            log_warn("%s: the master of '%s' moved from %s to %s", l->name,
+                     l->cfg->redis.master_name, l->last_master, l->where);
         }
         snprintf(l->last_master, sizeof l->last_master, "%s", l->where);
-        log_info("redis: connected to %s, the master of '%s' (named by sentinel %s), %d scripts "
+        log_info("%s: connected to %s, the master of '%s' (named by sentinel %s), %d scripts "
                  "loaded",
-                 l->where, l->cfg->redis.master_name, sentinel_where(l->sentinel), SCRIPT_COUNT);
+                 l->name, l->where, l->cfg->redis.master_name, sentinel_where(l->sentinel),
+                 SCRIPT_COUNT);
     } else {
-        log_info("redis: connected to %s, %d scripts loaded", l->where, SCRIPT_COUNT);
+        log_info("%s: connected to %s, %d scripts loaded", l->name, l->where, SCRIPT_COUNT);
     }
     l->ev.up(l->data, l->ac);
 }
@@ -158,7 +160,8 @@ static void on_auth(redisAsyncContext *ac, void *reply, void *data)
     const redisReply *r = reply;
     (void)ac;
     if (r != NULL && r->type == REDIS_REPLY_ERROR)
-        log_repeat(&l->log_handshake, LOG_ERROR, "redis: AUTH failed at %s: %s", l->where, r->str);
+        log_repeat(&l->log_handshake, LOG_ERROR, "%s: AUTH failed at %s: %s", l->name, l->where,
+                   r->str);
     handshake_step(l, reply_ok(r));
 }
 
@@ -168,7 +171,7 @@ static void on_select(redisAsyncContext *ac, void *reply, void *data)
     const redisReply *r = reply;
     (void)ac;
     if (r != NULL && r->type == REDIS_REPLY_ERROR)
-        log_error("redis: SELECT %d failed: %s", l->cfg->redis.db, r->str);
+        log_error("%s: SELECT %d failed: %s", l->name, l->cfg->redis.db, r->str);
     handshake_step(l, reply_ok(r));
 }
 
@@ -180,13 +183,14 @@ static void on_policy(redisAsyncContext *ac, void *reply, void *data)
     if (reply_ok(r) && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
         r->element[1]->type == REDIS_REPLY_STRING) {
         if (strcmp(r->element[1]->str, "noeviction") != 0)
-            log_warn("redis: maxmemory-policy is '%s', not 'noeviction': Redis may evict stock "
+            log_warn("%s: maxmemory-policy is '%s', not 'noeviction': Redis may evict stock "
                      "keys under memory pressure, which creates or destroys units. Set "
                      "maxmemory-policy noeviction.",
-                     r->element[1]->str);
+                     l->name, r->element[1]->str);
     } else if (r != NULL) {
-        log_warn("redis: could not read maxmemory-policy (CONFIG GET refused); make sure it is "
-                 "noeviction");
+        log_warn("%s: could not read maxmemory-policy (CONFIG GET refused); make sure it is "
+                 "noeviction",
+                 l->name);
     }
     /* Not fatal: the warning is the point. */
     handshake_step(l, r != NULL);
@@ -204,12 +208,13 @@ static void on_role(redisAsyncContext *ac, void *reply, void *data)
                   strcmp(r->element[0]->str, "master") == 0;
     if (r != NULL && !master)
         log_repeat(&l->log_handshake, LOG_WARN,
-                   "redis: %s is not the master of '%s' (ROLE: %s): asking the sentinels again",
-                   l->where, l->cfg->redis.master_name,
-                   r->type == REDIS_REPLY_ERROR                                    ? r->str
+                   "%s: %s is not the master of '%s' (ROLE: %s): asking the sentinels again",
+                   l->name, l->where, l->cfg->redis.master_name,
+                   r->type == REDIS_REPLY_ERROR ? r->str
                    : r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
-                           r->element[0]->type == REDIS_REPLY_STRING ? r->element[0]->str
-                                                                     : "unexpected reply");
+                           r->element[0]->type == REDIS_REPLY_STRING
+                       ? r->element[0]->str
+                       : "unexpected reply");
     handshake_step(l, master);
 }
 
@@ -228,13 +233,13 @@ static void on_load(redisAsyncContext *ac, void *reply, void *data)
     (void)ac;
     bool ok = reply_ok(r) && r->type == REDIS_REPLY_STRING;
     if (r != NULL && !ok)
-        log_repeat(&l->log_handshake, LOG_ERROR, "redis: SCRIPT LOAD failed at %s: %s", l->where,
-                   r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        log_repeat(&l->log_handshake, LOG_ERROR, "%s: SCRIPT LOAD failed at %s: %s", l->name,
+                   l->where, r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
     handshake_step(l, ok);
 }
 
 static void handshake_send(struct link *l, redisCallbackFn *fn, int argc, const char **argv,
-                 const size_t *lens)
+                           const size_t *lens)
 {
     if (redisAsyncCommandArgv(l->ac, fn, l, argc, argv, lens) == REDIS_OK)
         l->handshake_pending++;
@@ -280,7 +285,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
     if (l->ac != ac)
         return;
     if (status != REDIS_OK) {
-        log_repeat(&l->log_connect, LOG_WARN, "redis: cannot connect to %s: %s", l->where,
+        log_repeat(&l->log_connect, LOG_WARN, "%s: cannot connect to %s: %s", l->name, l->where,
                    ac->errstr[0] ? ac->errstr : "unknown error");
         l->ac = NULL; /* hiredis frees it after this callback */
         move_on(l);
@@ -302,7 +307,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     if (l->phase == PHASE_UP) {
         l->metrics->redis_disconnects++;
         l->metrics->redis_up = false;
-        log_warn("redis: disconnected from %s%s%s", l->where, why ? ": " : "",
+        log_warn("%s: disconnected from %s%s%s", l->name, l->where, why ? ": " : "",
                  why ? ac->errstr : "");
         l->phase = PHASE_IDLE;
         l->state = LINK_CONNECTING;
@@ -325,7 +330,7 @@ static bool connect_to(struct link *l, const char *ip, int port, const char *uni
     redisAsyncContext *ac =
         unix_path ? redisAsyncConnectUnix(unix_path) : redisAsyncConnect(ip, port);
     if (ac == NULL || ac->err) {
-        log_repeat(&l->log_connect, LOG_WARN, "redis: cannot connect to %s: %s", l->where,
+        log_repeat(&l->log_connect, LOG_WARN, "%s: cannot connect to %s: %s", l->name, l->where,
                    ac ? ac->errstr : "out of memory");
         if (ac)
             redisAsyncFree(ac);
@@ -387,7 +392,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         return;
     }
     if (status != 0 || res == NULL) {
-        log_repeat(&l->log_connect, LOG_WARN, "redis: cannot resolve %s: %s", l->target_host,
+        log_repeat(&l->log_connect, LOG_WARN, "%s: cannot resolve %s: %s", l->name, l->target_host,
                    uv_strerror(status));
         uv_freeaddrinfo(res);
         round_failed(l);
@@ -494,9 +499,10 @@ static const struct sentinel_events sentinel_events = {on_master, on_switched};
 /* --- the owner's calls --------------------------------------------------- */
 
 struct link *link_new(uv_loop_t *loop, const struct config *cfg, struct metrics *m,
-                      const struct link_events *ev, void *data)
+                      const char *name, const struct link_events *ev, void *data)
 {
     struct link *l = xcalloc(1, sizeof *l);
+    l->name = name;
     l->loop = loop;
     l->cfg = cfg;
     l->metrics = m;
@@ -505,7 +511,7 @@ struct link *link_new(uv_loop_t *loop, const struct config *cfg, struct metrics 
     l->state = LINK_DOWN;
     l->replies = replies_new();
     if (cfg->redis.mode == REDIS_SENTINEL && cfg->redis.unix_path[0] == '\0') {
-        l->sentinel = sentinel_new(loop, cfg, &sentinel_events, l);
+        l->sentinel = sentinel_new(loop, cfg, name, &sentinel_events, l);
         m->redis_sentinel = true;
     }
     uv_timer_init(loop, &l->timer);
@@ -529,7 +535,7 @@ void link_drop(struct link *l, const char *why)
     if (ac == NULL)
         return;
     bool connected = (ac->c.flags & REDIS_CONNECTED) != 0;
-    log_repeat(&l->log_drop, LOG_WARN, "redis: dropping the connection to %s: %s", l->where,
+    log_repeat(&l->log_drop, LOG_WARN, "%s: dropping the connection to %s: %s", l->name, l->where,
                why);
     /* hiredis ends every pending callback with NULL; a context that had
      * connected then calls on_disconnect, which moves on. Inside a hiredis

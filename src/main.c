@@ -196,7 +196,7 @@ int main(int argc, char **argv)
 
     app.loop = uv_default_loop();
     metrics_init(&app.metrics);
-    app.store = store_new(app.loop, &app.cfg, &app.metrics);
+    app.store = store_new(app.loop, &app.cfg, &app.metrics, "redis");
     app.sweeper = sweeper_new(app.loop, app.store, &app.cfg, &app.metrics);
     if (app.cfg.n_webhook_urls > 0) {
         /* libcurl's (and its TLS library's) process-wide set-up: before any

@@ -30,15 +30,15 @@
 struct ask {
     uv_work_t work;
     struct sentinel *s;
-    bool for_owner;       /* the owner's ask (it hears the answer), or the watch's */
+    bool for_owner; /* the owner's ask (it hears the answer), or the watch's */
     const struct config *cfg;
     int first;            /* the sentinel asked first */
     long long timeout_ms; /* per sentinel */
     /* Filled by the work thread: */
-    int answered;         /* the index of the sentinel that answered; -1: none */
-    char host[256];       /* the master */
+    int answered;   /* the index of the sentinel that answered; -1: none */
+    char host[256]; /* the master */
     int port;
-    char peer_ip[64];     /* the answering sentinel's address as connected */
+    char peer_ip[64]; /* the answering sentinel's address as connected */
     char why[REDIS_SENTINELS_MAX][320];
 };
 
@@ -47,15 +47,16 @@ struct sentinel {
     const struct config *cfg;
     struct sentinel_events ev;
     void *data;
-    int preferred;             /* the sentinel that answered last */
-    char where[300];           /* its host:port, for the log */
-    char peer_ip[64];          /* and its IP, for the watch (no DNS on the loop) */
+    const char *name; /* for the log */
+    int preferred;    /* the sentinel that answered last */
+    char where[300];  /* its host:port, for the log */
+    char peer_ip[64]; /* and its IP, for the watch (no DNS on the loop) */
     int peer_port;
-    struct ask *owner_ask;     /* the owner's ask in progress, or NULL */
-    struct ask *watch_ask;     /* the watch's own ask in progress, or NULL */
-    redisAsyncContext *watch;  /* owned by hiredis; NULL when none */
-    bool watching;             /* subscribed */
-    uv_timer_t timer;          /* the watch's subscribe deadline, or its retry */
+    struct ask *owner_ask;    /* the owner's ask in progress, or NULL */
+    struct ask *watch_ask;    /* the watch's own ask in progress, or NULL */
+    redisAsyncContext *watch; /* owned by hiredis; NULL when none */
+    bool watching;            /* subscribed */
+    uv_timer_t timer;         /* the watch's subscribe deadline, or its retry */
     bool closing;
     struct closer closer;
     void (*on_closed)(void *);
@@ -85,7 +86,8 @@ static int ask_one(struct ask *a, int i)
     const struct redis_hostport *sp = &u->sentinels[i];
     char *why = a->why[i];
     size_t whylen = sizeof a->why[i];
-    struct timeval tv = {(time_t)(a->timeout_ms / 1000), (suseconds_t)(a->timeout_ms % 1000) * 1000};
+    struct timeval tv = {(time_t)(a->timeout_ms / 1000),
+                         (suseconds_t)(a->timeout_ms % 1000) * 1000};
     redisContext *c = redisConnectWithTimeout(sp->host, sp->port, tv);
     if (c == NULL || c->err) {
         snprintf(why, whylen, "%s", c ? c->errstr : "out of memory");
@@ -118,9 +120,8 @@ static int ask_one(struct ask *a, int i)
         snprintf(why, whylen, "it does not monitor a master named '%s'", u->master_name);
     } else if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
                r->element[0]->type != REDIS_REPLY_STRING ||
-               r->element[1]->type != REDIS_REPLY_STRING ||
-               r->element[0]->len >= sizeof a->host || atoi(r->element[1]->str) <= 0 ||
-               atoi(r->element[1]->str) > 65535) {
+               r->element[1]->type != REDIS_REPLY_STRING || r->element[0]->len >= sizeof a->host ||
+               atoi(r->element[1]->str) <= 0 || atoi(r->element[1]->str) > 65535) {
         snprintf(why, whylen, "an answer that is not [host, port]");
     } else {
         memcpy(a->host, r->element[0]->str, r->element[0]->len + 1);
@@ -179,8 +180,8 @@ static void watch_drop(struct sentinel *s, const char *why)
         redisAsyncFree(ac); /* inside one of its callbacks: freed after it returns */
     if (s->closing)
         return;
-    log_repeat(&s->log_watch, LOG_WARN, "redis: no failover watch on sentinel %s: %s", s->where,
-               why);
+    log_repeat(&s->log_watch, LOG_WARN, "%s: no failover watch on sentinel %s: %s", s->name,
+               s->where, why);
     uv_timer_start(&s->timer, on_retry, WATCH_RETRY_MS, 0);
 }
 
@@ -208,8 +209,8 @@ static void on_switch_master(struct sentinel *s, const char *msg)
     if (sscanf(msg, "%255s %63s %d %63s %d", name, old_ip, &old_port, new_ip, &new_port) != 5 ||
         strcmp(name, s->cfg->redis.master_name) != 0)
         return;
-    log_info("redis: sentinel %s announces a failover of '%s': %s:%d -> %s:%d", s->where, name,
-             old_ip, old_port, new_ip, new_port);
+    log_info("%s: sentinel %s announces a failover of '%s': %s:%d -> %s:%d", s->name, s->where,
+             name, old_ip, old_port, new_ip, new_port);
     s->ev.switched(s->data, new_ip, new_port);
 }
 
@@ -231,7 +232,7 @@ static void on_message(redisAsyncContext *ac, void *reply, void *data)
     if (strcmp(r->element[0]->str, "subscribe") == 0) {
         uv_timer_stop(&s->timer);
         s->watching = true;
-        log_info("redis: watching sentinel %s for failovers of '%s'", s->where,
+        log_info("%s: watching sentinel %s for failovers of '%s'", s->name, s->where,
                  s->cfg->redis.master_name);
     } else if (strcmp(r->element[0]->str, "message") == 0 &&
                r->element[2]->type == REDIS_REPLY_STRING) {
@@ -276,8 +277,8 @@ static void watch_connect(struct sentinel *s)
     credentials(&s->cfg->redis, &user, &pass);
     if (pass[0] != '\0') {
         if (user[0] != '\0')
-            redisAsyncCommandArgv(ac, on_watch_auth, s, 3,
-                                  (const char *[]){"AUTH", user, pass}, NULL);
+            redisAsyncCommandArgv(ac, on_watch_auth, s, 3, (const char *[]){"AUTH", user, pass},
+                                  NULL);
         else
             redisAsyncCommandArgv(ac, on_watch_auth, s, 2, (const char *[]){"AUTH", pass}, NULL);
     }
@@ -300,7 +301,7 @@ static void log_unanswered(struct sentinel *s, const struct ask *a)
                          u->sentinels[i].port, a->why[i]);
         buf_append(&b, one, n > 0 && (size_t)n < sizeof one ? (size_t)n : strlen(one));
     }
-    log_repeat(&s->log_ask, LOG_WARN, "redis: no sentinel named the master '%s' (%s)",
+    log_repeat(&s->log_ask, LOG_WARN, "%s: no sentinel named the master '%s' (%s)", s->name,
                u->master_name, buf_cstr(&b));
     buf_free(&b);
 }
@@ -370,7 +371,7 @@ static void sentinel_free(void *data)
     done(done_data);
 }
 
-struct sentinel *sentinel_new(uv_loop_t *loop, const struct config *cfg,
+struct sentinel *sentinel_new(uv_loop_t *loop, const struct config *cfg, const char *name,
                               const struct sentinel_events *ev, void *data)
 {
     assert(cfg->redis.mode == REDIS_SENTINEL && cfg->redis.n_sentinels > 0);
@@ -379,6 +380,7 @@ struct sentinel *sentinel_new(uv_loop_t *loop, const struct config *cfg,
     s->cfg = cfg;
     s->ev = *ev;
     s->data = data;
+    s->name = name;
     uv_timer_init(loop, &s->timer);
     s->timer.data = s;
     /* The closer counts the asks in flight from the start: begun here,

@@ -329,7 +329,7 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     }
     if (head_of(&s->sent) != op) {
         /* Redis answers in order; anything else is a bug worth a crash. */
-        log_error("redis: reply out of order");
+        log_error("%s: reply out of order", s->name);
         abort();
     }
     queue_remove(&op->node);
@@ -356,7 +356,7 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
          * load the script and resend the same bytes, once. Redis runs the
          * load before the resend: one connection is answered in order. */
         op->retried = true;
-        log_repeat(&s->log_noscript, LOG_WARN, "redis: NOSCRIPT for %s, reloading",
+        log_repeat(&s->log_noscript, LOG_WARN, "%s: NOSCRIPT for %s, reloading", s->name,
                    scripts[op->script].name);
         load_script(s, op->script);
         if (store_op_send(s, op))
@@ -508,7 +508,7 @@ static void on_link_up(void *data, redisAsyncContext *ac)
     if (s->replicas > 0 && !replies_attached(&ac->c)) {
         /* Held replies are kept by the pool's free function; hiredis's own
          * would free them under the store. */
-        log_error("redis: the connection's replies do not come from the reply pool");
+        log_error("%s: the connection's replies do not come from the reply pool", s->name);
         abort();
     }
     s->ac = ac;
@@ -551,9 +551,10 @@ static const struct link_events link_events = {on_link_up, on_link_lost, on_link
 /* --- creation and teardown --------------------------------------------- */
 
 static struct store *store_make(struct uv_loop_s *loop, const struct config *cfg,
-                                struct metrics *m, int replicas)
+                                struct metrics *m, const char *name, int replicas)
 {
     struct store *s = xcalloc(1, sizeof *s);
+    s->name = name;
     s->loop = loop;
     s->cfg = cfg;
     s->metrics = m;
@@ -572,13 +573,14 @@ static struct store *store_make(struct uv_loop_s *loop, const struct config *cfg
     uv_prepare_init(loop, &s->flush_prepare);
     s->flush_prepare.data = s;
     store_batch_init(s);
-    s->link = link_new(loop, cfg, m, &link_events, s);
+    s->link = link_new(loop, cfg, m, name, &link_events, s);
     return s;
 }
 
-struct store *store_new(struct uv_loop_s *loop, const struct config *cfg, struct metrics *m)
+struct store *store_new(struct uv_loop_s *loop, const struct config *cfg, struct metrics *m,
+                        const char *name)
 {
-    struct store *s = store_make(loop, cfg, m, cfg->durability_replicas);
+    struct store *s = store_make(loop, cfg, m, name, cfg->durability_replicas);
     if (s->replicas > 0) {
         /* Redis runs nothing else of a connection while a WAIT of it
          * waits: reads get a connection of their own, so that they are
@@ -586,7 +588,8 @@ struct store *store_new(struct uv_loop_s *loop, const struct config *cfg, struct
          * replica stops answering). */
         s->reads_metrics = xcalloc(1, sizeof *s->reads_metrics);
         metrics_init(s->reads_metrics);
-        s->reads = store_make(loop, cfg, s->reads_metrics, 0);
+        snprintf(s->reads_name, sizeof s->reads_name, "%s/reads", name);
+        s->reads = store_make(loop, cfg, s->reads_metrics, s->reads_name, 0);
     }
     return s;
 }

@@ -135,12 +135,12 @@ void store_wait_answered(struct store *s, struct op *wait, const redisReply *r)
             m->replication_failures++;
     }
     if (r != NULL && r->type == REDIS_REPLY_ERROR)
-        log_repeat(&s->log_wait, LOG_WARN, "redis: WAIT refused: %s", r->str);
+        log_repeat(&s->log_wait, LOG_WARN, "%s: WAIT refused: %s", s->name, r->str);
     else if (r != NULL && got < need)
         log_repeat(&s->log_wait, LOG_WARN,
-                   "redis: WAIT: %lld of %d replicas confirmed the writes within %lld ms; they "
+                   "%s: WAIT: %lld of %d replicas confirmed the writes within %lld ms; they "
                    "are answered 2002 replication",
-                   got, need, s->cfg->durability_timeout_ms);
+                   s->name, got, need, s->cfg->durability_timeout_ms);
     end_held(s, wait->covers, got >= need,
              r != NULL && r->type == REDIS_REPLY_INTEGER ? STORE_NOT_REPLICATED : STORE_UNKNOWN);
     if (store_wait_due(s))

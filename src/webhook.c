@@ -391,8 +391,8 @@ struct webhook *webhook_new(struct uv_loop_s *loop, const struct config *cfg, st
     }
     metrics_init(&w->work_metrics);
     metrics_init(&w->read_metrics);
-    w->work = store_new(loop, cfg, &w->work_metrics);
-    w->read = store_new(loop, cfg, &w->read_metrics);
+    w->work = store_new(loop, cfg, &w->work_metrics, "redis/webhooks");
+    w->read = store_new(loop, cfg, &w->read_metrics, "redis/webhook-reads");
     char host[256] = "stockd";
     if (gethostname(host, sizeof host) != 0)
         snprintf(host, sizeof host, "stockd");
