@@ -5,7 +5,7 @@
 #                                        and tools/stockd-export/stockd-export)
 #
 # a. installs what is missing (Debian packages; npm ci in deploy/validate)
-# b. renders deploy/k8s/overlays/{dev,prod} with `kubectl kustomize`
+# b. renders deploy/k8s/overlays/{dev,prod,dev-sentinel} with `kubectl kustomize`
 # c. validates every rendered object against the Kubernetes schemas
 #    (kubernetes-models, plus a strict unknown-field check), and proves the
 #    validator rejects a broken object
@@ -15,7 +15,13 @@
 #    the same for stockd-export's Deployment (one replica, Recreate), which
 #    also runs with its rendered environment; dev's Redis and PostgreSQL
 #    (security, PostgreSQL's credentials against the connection string, and
-#    NetworkPolicies that admit exactly the pods that connect to each)
+#    NetworkPolicies that admit exactly the pods that connect to each);
+#    dev-sentinel's sentinels and data nodes against each other and against
+#    stockd's URL, passwords and durability (proving the checks reject a
+#    broken set-up), then a rehearsal of it: its init scripts and templates
+#    run real redis-server processes on loopback addresses, stockd with its
+#    rendered environment reserves through them, follows a SENTINEL
+#    FAILOVER, and replaced pods rejoin
 # e. checks deploy/Dockerfile statically (base images, numeric USER, tini,
 #    runtime packages = the Debian packages of `ldd` of stockd, stockctl and
 #    stockd-export), that .dockerignore lets every path it COPYs into the
@@ -63,6 +69,20 @@ lines() {
   if [ $rc -ne 0 ] && ! grep -q '^FAIL ' <<<"$out"; then fail "$* exited $rc"; fi
 }
 
+# Sends SIGTERM and waits 10 s at most for the process to exit, then
+# SIGKILLs it: a stockd that does not stop fails its check instead of
+# hanging this script. Returns the exit status (137 after the SIGKILL).
+term_and_wait() {
+  local i
+  kill -TERM "$1" 2>/dev/null
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$1" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$1" 2>/dev/null && kill -KILL "$1" 2>/dev/null
+  wait "$1"
+}
+
 TMP=$(mktemp -d)
 STOCKD_PID=""
 EXPORT_PID=""
@@ -90,6 +110,8 @@ command -v npm >/dev/null || need+=(npm)
 command -v cc >/dev/null || need+=(build-essential)
 command -v cmake >/dev/null || need+=(cmake)
 command -v pkg-config >/dev/null || need+=(pkg-config)
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v ss >/dev/null || need+=(iproute2)
 for p in libuv1-dev libhiredis-dev libcjson-dev libpq-dev; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
@@ -148,8 +170,19 @@ if [ "$legacy" = 1 ]; then
       writeFileSync(f, stringify(k));
     }' "${kfiles[@]}") || fail "translate the overlays for kustomize v2"
 fi
+# Each overlay and what consistency.mjs is told of it: prod's Secrets come
+# from the operator; dev-sentinel runs Redis with Sentinel and leaves
+# stockd-export out (it does not follow Sentinel).
+OVERLAYS=(dev prod dev-sentinel)
+overlay_flags() {
+  case $1 in
+    prod) echo "--external-secret" ;;
+    dev-sentinel) echo "--no-export --sentinel" ;;
+  esac
+}
+has_export() { [ "$1" != dev-sentinel ]; }
 rendered=()
-for overlay in dev prod; do
+for overlay in "${OVERLAYS[@]}"; do
   if kubectl kustomize "$K8S/overlays/$overlay" >"$TMP/$overlay.yaml" 2>"$TMP/$overlay.err"; then
     rendered+=("$overlay")
     ok "render $overlay: $(grep -c '^kind: ' "$TMP/$overlay.yaml") objects ($(grep '^kind: ' "$TMP/$overlay.yaml" | sed 's/kind: //' | sort | uniq -c | awk '{printf "%s%s", (NR>1?", ":""), $2 ($1>1?" x"$1:"")}'))"
@@ -204,10 +237,10 @@ fi
 uid=()
 UID_IMAGE=$(node "$VALIDATE/dockerfile.mjs" uid "$DEPLOY/Dockerfile" 2>/dev/null) && uid=(--uid "$UID_IMAGE")
 for overlay in "${rendered[@]}"; do
-  extra=()
-  [ "$overlay" = prod ] && extra=(--external-secret)
+  read -r -a extra <<<"$(overlay_flags "$overlay")"
+  has_export "$overlay" && extra+=(--export-help-file "$TMP/export-help.txt")
   lines node "$VALIDATE/consistency.mjs" --overlay "$overlay" --help-file "$TMP/help.txt" \
-    --export-help-file "$TMP/export-help.txt" "${uid[@]}" "${extra[@]}" "$TMP/$overlay.yaml"
+    "${uid[@]}" "${extra[@]}" "$TMP/$overlay.yaml"
   # stockd itself under the rendered environment (listen/http moved to free
   # loopback ports; no Redis): it must accept every value (a bad one exits 2
   # at once), answer the liveness probe's path 200, the readiness probe's 503
@@ -219,6 +252,35 @@ for overlay in "${rendered[@]}"; do
   fi
   mapfile -t envs <"$TMP/$overlay.env"
   mapfile -t paths <"$TMP/$overlay.paths"
+
+  # A Sentinel overlay: the checks must reject a broken set-up (a quorum one
+  # lost sentinel could not reach, a sentinel missing from the lists, a
+  # durability the replicas cannot meet); then the rehearsal.
+  if [[ " ${extra[*]} " == *" --sentinel "* ]]; then
+    (cd "$VALIDATE" && node --input-type=module -e '
+      import { readFileSync, writeFileSync } from "node:fs";
+      import { parseAllDocuments, stringify } from "yaml";
+      const objs = parseAllDocuments(readFileSync(process.argv[1], "utf8")).map((d) => d.toJS()).filter(Boolean);
+      const sts = objs.find((o) => o.kind === "StatefulSet" && o.metadata.name === "sentinel");
+      const env = (k) => sts.spec.template.spec.initContainers[0].env.find((e) => e.name === k);
+      env("QUORUM").value = "3";
+      env("SENTINELS").value = env("SENTINELS").value.split(" ").slice(1).join(" ");
+      objs.find((o) => o.kind === "ConfigMap" && o.metadata.name === "stockd-config").data.STOCKD_DURABILITY = "replica:2";
+      writeFileSync(process.argv[2], objs.map((o) => stringify(o)).join("---\n"));' "$TMP/$overlay.yaml" "$TMP/broken-sentinel.yaml") 2>"$TMP/broken-sentinel.err"
+    out=$(node "$VALIDATE/consistency.mjs" --overlay broken --help-file "$TMP/help.txt" "${uid[@]}" "${extra[@]}" "$TMP/broken-sentinel.yaml" 2>&1)
+    if grep -q 'QUORUM 3 of 3' <<<"$out" && grep -q "SENTINELS names 2 of sentinel's 3 pods" <<<"$out" &&
+       grep -q 'waits for 2 replicas, the render has 1' <<<"$out"; then
+      ok "$overlay: sentinel self-test: quorum 3 of 3, a sentinel missing from SENTINELS and replica:2 with one replica are rejected"
+    else
+      fail "$overlay: sentinel self-test: the broken set-up was not rejected as expected: $(grep '^FAIL' <<<"$out" | head -3 | tr '\n' ' ') $(head -2 "$TMP/broken-sentinel.err")"
+    fi
+    if node "$VALIDATE/sentinel.mjs" --rehearsal "$TMP/rehearsal-$overlay" "$TMP/$overlay.yaml" 2>"$TMP/rehearsal.err"; then
+      lines bash "$VALIDATE/rehearse-sentinel.sh" "$overlay" "$TMP/rehearsal-$overlay" "$STOCKD" "$TMP/$overlay.env"
+    else
+      fail "$overlay: rehearsal: $(head -1 "$TMP/rehearsal.err")"
+    fi
+  fi
+
   log="$TMP/stockd-$overlay.log"
   env -i "${envs[@]}" STOCKD_LISTEN=127.0.0.1:0 STOCKD_HTTP=127.0.0.1:0 "$STOCKD" >"$log" 2>&1 &
   STOCKD_PID=$!
@@ -248,18 +310,18 @@ for overlay in "${rendered[@]}"; do
   live=$(status "${paths[0]}")
   ready=$(status "${paths[1]}")
   metrics=$(status "${paths[2]}")
-  kill -TERM "$STOCKD_PID"
-  wait "$STOCKD_PID"
+  term_and_wait "$STOCKD_PID"
   rc=$?
   STOCKD_PID=""
   if [ "$live" = 200 ] && [ "$ready" = 503 ] && [ "$metrics" = 200 ] && [ "$rc" = 0 ]; then
     ok "$overlay: stockd runs with the rendered environment: ${paths[0]} $live, ${paths[1]} $ready without Redis, ${paths[2]} $metrics, SIGTERM exit $rc"
   else
-    fail "$overlay: stockd with the rendered environment: ${paths[0]} ${live:-none} (want 200), ${paths[1]} ${ready:-none} (want 503 without Redis), ${paths[2]} ${metrics:-none} (want 200), SIGTERM exit $rc (want 0)"
+    fail "$overlay: stockd with the rendered environment: ${paths[0]} ${live:-none} (want 200), ${paths[1]} ${ready:-none} (want 503 without Redis), ${paths[2]} ${metrics:-none} (want 200), SIGTERM exit $rc (want 0; 137: still running 10 s after SIGTERM)"
   fi
 
   # stockd-export likewise (no Redis, no PostgreSQL: it waits for them):
   # the liveness path 200, the readiness path 503, metrics 200, SIGTERM 0.
+  has_export "$overlay" || continue
   if ! node "$VALIDATE/consistency.mjs" --export --print-env --overlay "$overlay" "$TMP/$overlay.yaml" >"$TMP/$overlay.export.env" 2>&1 ||
      ! node "$VALIDATE/consistency.mjs" --export --print-paths --overlay "$overlay" "$TMP/$overlay.yaml" >"$TMP/$overlay.export.paths" 2>&1; then
     fail "$overlay: no stockd-export container in the render"
@@ -288,8 +350,7 @@ for overlay in "${rendered[@]}"; do
   live=$(status "${paths[0]}")
   ready=$(status "${paths[1]}")
   metrics=$(status "${paths[2]}")
-  kill -TERM "$EXPORT_PID"
-  wait "$EXPORT_PID"
+  term_and_wait "$EXPORT_PID"
   rc=$?
   EXPORT_PID=""
   if [ "$live" = 200 ] && [ "$ready" = 503 ] && [ "$metrics" = 200 ] && [ "$rc" = 0 ]; then

@@ -2,7 +2,8 @@
 // Checks that a rendered overlay fits stockd (see deploy/check.sh):
 //
 //   node consistency.mjs --overlay NAME --help-file FILE --uid UID
-//                        [--external-secret] [--print-env] RENDERED.yaml
+//                        [--external-secret] [--no-export] [--sentinel]
+//                        [--print-env] RENDERED.yaml
 //
 //   --help-file  the output of `stockd --help`: the environment variables it reads
 //   --uid        the numeric USER of the image (deploy/Dockerfile)
@@ -20,18 +21,26 @@
 //                secrets: dev's connection string reaches the PostgreSQL of
 //                the render), and that it and stockd select each other's
 //                pods with nothing
+//   --no-export  the overlay leaves stockd-export out (its Redis is behind
+//                Sentinel, which stockd-export does not follow): it must not
+//                be in the render
+//   --sentinel   the overlay runs Redis with Sentinel: sentinel.mjs's checks
+//                must find sentinels (they run whenever the render has some)
 //
-// StatefulSets in the render (dev's Redis and PostgreSQL) are checked too:
-// security and pinned images, PostgreSQL's user/password/database against
-// the connection strings that reach it, and that each store's
-// NetworkPolicies admit exactly the pods whose environment connects to it.
+// StatefulSets in the render (dev's Redis, PostgreSQL, sentinels) are
+// checked by stores.mjs and sentinel.mjs: security and pinned images,
+// PostgreSQL's user/password/database against the connection strings that
+// reach it, the Sentinel set-up against stockd's URL and settings, and that
+// each store's NetworkPolicies admit exactly the pods that connect to it.
 //
 // Prints "ok   NAME: ..." or "FAIL NAME: ..." per check; exits 1 on a FAIL.
 import { readFileSync } from "node:fs";
-import { parseAllDocuments } from "yaml";
+import { loadRender, selects, portOf, maskConn, parseConn, durabilityReplicas } from "./render.mjs";
+import { storeChecks } from "./stores.mjs";
+import { sentinelChecks } from "./sentinel.mjs";
 
 const args = process.argv.slice(2);
-const opt = { overlay: "?", helpFile: null, exportHelpFile: null, uid: null, externalSecret: false, printEnv: false, exportCtr: false, file: null };
+const opt = { overlay: "?", helpFile: null, exportHelpFile: null, uid: null, externalSecret: false, printEnv: false, exportCtr: false, noExport: false, sentinel: false, file: null };
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === "--overlay") opt.overlay = args[++i];
@@ -42,34 +51,17 @@ for (let i = 0; i < args.length; i++) {
   else if (a === "--print-paths") opt.printPaths = true;
   else if (a === "--export") opt.exportCtr = true;
   else if (a === "--export-help-file") opt.exportHelpFile = args[++i];
+  else if (a === "--no-export") opt.noExport = true;
+  else if (a === "--sentinel") opt.sentinel = true;
   else opt.file = a;
 }
 if (!opt.file) {
-  console.error("usage: consistency.mjs --overlay NAME --help-file FILE --uid UID [--external-secret] RENDERED.yaml");
+  console.error("usage: consistency.mjs --overlay NAME --help-file FILE --uid UID [--external-secret] [--no-export] [--sentinel] RENDERED.yaml");
   process.exit(2);
 }
 
-const objs = parseAllDocuments(readFileSync(opt.file, "utf8"))
-  .map((d) => d.toJS())
-  .filter((o) => o && typeof o === "object");
-const ofKind = (k) => objs.filter((o) => o.kind === k);
-const byName = (k, n) => objs.find((o) => o.kind === k && o.metadata?.name === n);
-
-let failures = 0;
-function report(name, problems, okText) {
-  if (problems.length) {
-    failures++;
-    console.log(`FAIL ${opt.overlay}: ${name}: ${[...new Set(problems)].join("; ")}`);
-  } else {
-    console.log(`ok   ${opt.overlay}: ${name}: ${okText}`);
-  }
-}
-const selects = (selector, labels) =>
-  !!selector && Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels?.[k] === v);
-const portOf = (hostport) => {
-  const m = /^(\[[^\]]*\]|[^:]*):(\d+)$/.exec(hostport ?? "");
-  return m ? { host: m[1].replace(/^\[|\]$/g, ""), port: Number(m[2]) } : null;
-};
+const R = loadRender(opt.file, opt.overlay);
+const { objs, ofKind, byName, report, envOf, secretValue, secretsInRender } = R;
 
 // ---- the stockd container ---------------------------------------------------
 const deployments = ofKind("Deployment").filter((d) =>
@@ -84,44 +76,7 @@ const podSpec = pod.spec;
 const ctr = podSpec.containers.find((c) => c.name === "stockd");
 const podLabels = pod.metadata?.labels ?? {};
 
-// The environment as the kubelet builds it: envFrom first, env wins.
-// name -> { value, from } | { secret: {name, key} } | { other }
-function envOf(ctr) {
-const env = new Map();
-const envProblems = [];
-for (const src of ctr.envFrom ?? []) {
-  if (src.configMapRef) {
-    const cm = byName("ConfigMap", src.configMapRef.name);
-    if (!cm) {
-      envProblems.push(`envFrom ConfigMap ${src.configMapRef.name} is not in the render`);
-      continue;
-    }
-    for (const [k, v] of Object.entries(cm.data ?? {})) env.set((src.prefix ?? "") + k, { value: String(v), from: cm.metadata.name });
-  } else if (src.secretRef) {
-    envProblems.push(`envFrom secretRef ${src.secretRef.name}: take secrets key by key (secretKeyRef)`);
-  }
-}
-for (const e of ctr.env ?? []) {
-  if ("value" in e) env.set(e.name, { value: String(e.value) });
-  else if (e.valueFrom?.secretKeyRef) env.set(e.name, { secret: e.valueFrom.secretKeyRef });
-  else if (e.valueFrom?.configMapKeyRef) {
-    const r = e.valueFrom.configMapKeyRef;
-    const v = byName("ConfigMap", r.name)?.data?.[r.key];
-    if (v === undefined) envProblems.push(`${e.name}: ConfigMap ${r.name} key ${r.key} is not in the render`);
-    env.set(e.name, { value: v === undefined ? "" : String(v) });
-  } else env.set(e.name, { other: true });
-}
-return { env, envProblems };
-}
 const { env, envProblems } = envOf(ctr);
-const secretsInRender = ofKind("Secret");
-function secretValue(ref) {
-  const s = secretsInRender.find((x) => x.metadata?.name === ref.name);
-  if (!s) return undefined;
-  if (s.stringData?.[ref.key] !== undefined) return String(s.stringData[ref.key]);
-  if (s.data?.[ref.key] !== undefined) return Buffer.from(String(s.data[ref.key]), "base64").toString("utf8");
-  return undefined;
-}
 
 // The stockd-export container, when the render has one.
 const exportDeps = ofKind("Deployment").filter((d) =>
@@ -220,6 +175,8 @@ const resolvePort = (p) => (typeof p === "number" ? p : ctrPorts.find((x) => x.n
 }
 
 // 5. NetworkPolicy
+const stockdConn = parseConn(secretValue(env.get("STOCKD_REDIS_URL")?.secret ?? {}) ?? env.get("STOCKD_REDIS_URL")?.value);
+const sentinelPorts = stockdConn?.kind === "sentinel" ? [...new Set(stockdConn.hosts.map((h) => h.port))] : [];
 {
   const problems = [];
   const nps = ofKind("NetworkPolicy").filter((n) => selects(n.spec?.podSelector?.matchLabels, podLabels));
@@ -244,13 +201,16 @@ const resolvePort = (p) => (typeof p === "number" ? p : ctrPorts.find((x) => x.n
         if (!ok) problems.push(`${n.metadata.name}: egress to port ${p.port}/${p.protocol ?? "TCP"} (only Redis 6379/26379 and DNS 53)`);
       }
     }
+    // With a redis+sentinel:// URL stockd asks the sentinels (their ports,
+    // 26379 by default) and then connects to the master (6379).
     const egress = (n.spec.egress ?? []).flatMap((r) => r.ports ?? []);
-    for (const [port, proto] of [[6379, "TCP"], [53, "UDP"], [53, "TCP"]])
+    const need = [[6379, "TCP"], [53, "UDP"], [53, "TCP"], ...sentinelPorts.map((p) => [p, "TCP"])];
+    for (const [port, proto] of need)
       if (!egress.some((p) => p.port === port && (p.protocol ?? "TCP") === proto)) problems.push(`${n.metadata.name}: no egress to ${port}/${proto}`);
   }
   if (nps.length && !ingressPorts.has(listenPort)) problems.push(`no ingress to rpc (${listenPort})`);
   if (nps.length && !ingressPorts.has(httpPort)) problems.push(`no ingress to http (${httpPort})`);
-  report("networkpolicy", problems, `ingress ${[...ingressPorts].join(",")}; egress Redis and DNS only`);
+  report("networkpolicy", problems, `ingress ${[...ingressPorts].join(",")}; egress Redis${sentinelPorts.length ? ` (and Sentinel ${sentinelPorts.join(",")}, which the URL names)` : ""} and DNS only`);
 }
 
 // 6. PodDisruptionBudget
@@ -322,7 +282,9 @@ const resolvePort = (p) => (typeof p === "number" ? p : ctrPorts.find((x) => x.n
 {
   const problems = [];
   const refs = [];
-  for (const k of ["STOCKD_REDIS_URL", "STOCKD_AUTH_TOKEN"]) {
+  // The URL and the token always, and every password stockd is given.
+  const secretVars = ["STOCKD_REDIS_URL", "STOCKD_AUTH_TOKEN", ...[...env.keys()].filter((k) => /PASSWORD$/.test(k))];
+  for (const k of secretVars) {
     const v = env.get(k);
     if (!v?.secret) {
       problems.push(`${k} must come from a secretKeyRef`);
@@ -337,42 +299,47 @@ const resolvePort = (p) => (typeof p === "number" ? p : ctrPorts.find((x) => x.n
   }
   if (opt.externalSecret && secretsInRender.length) problems.push(`the render holds Secret(s): ${secretsInRender.map((s) => s.metadata.name).join(", ")}`);
   const url = secretValue(env.get("STOCKD_REDIS_URL")?.secret ?? {});
-  if (url !== undefined && !/^(redis:\/\/|unix:\/\/\/)/.test(url)) problems.push("the Redis URL is neither redis:// nor unix:///");
+  if (url !== undefined && !/^(redis:\/\/|redis\+sentinel:\/\/|unix:\/\/\/)/.test(url)) problems.push("the Redis URL is neither redis://, redis+sentinel:// nor unix:///");
+  // Where a password is given on its own, the URL carries none: one place
+  // to change it, and the URL can be shown.
+  const conn = parseConn(url);
+  if (conn?.password && env.has("STOCKD_REDIS_PASSWORD")) problems.push("the Redis URL carries a password and STOCKD_REDIS_PASSWORD is set too: keep the password in one place");
   report("secrets", problems, opt.externalSecret ? `from the operator's Secret (${refs.join(", ")}), none in the render` : `${refs.join(", ")} in the render`);
 }
 
-// 11. Redis in the render (dev): durable and non-evicting, reachable by the URL
+// 10b. no secret in the open: not in a ConfigMap, not in a plain env
+// value, not on a command line (where `ps` shows it), in any container of
+// any workload of the render
 {
-  const redisSets = ofKind("StatefulSet").filter((s) => (s.spec?.template?.spec?.containers ?? []).some((c) => /(^|\/)redis(:|@|$)/.test(c.image ?? "")));
-  if (redisSets.length) {
-    const problems = [];
-    for (const s of redisSets) {
-      const conf = (s.spec.template.spec.volumes ?? [])
-        .map((v) => v.configMap && byName("ConfigMap", v.configMap.name))
-        .filter(Boolean)
-        .flatMap((cm) => Object.values(cm.data ?? {}))
-        .join("\n");
-      const has = (re, what) => { if (!re.test(conf)) problems.push(`${s.metadata.name}: redis.conf lacks ${what}`); };
-      has(/^appendonly\s+yes\s*$/m, "appendonly yes");
-      has(/^appendfsync\s+always\s*$/m, "appendfsync always");
-      has(/^maxmemory-policy\s+noeviction\s*$/m, "maxmemory-policy noeviction");
-      if (!(s.spec.volumeClaimTemplates ?? []).length) problems.push(`${s.metadata.name}: no volumeClaimTemplates`);
-      const mounts = s.spec.template.spec.containers.flatMap((c) => c.volumeMounts ?? []);
-      for (const vct of s.spec.volumeClaimTemplates ?? [])
-        if (!mounts.some((m) => m.name === vct.metadata?.name)) problems.push(`${s.metadata.name}: claim ${vct.metadata?.name} is not mounted`);
+  const problems = [];
+  const secretish = /(PASSWORD|PASS|TOKEN|SECRET)$/;
+  const values = R.allSecretValues().filter((v) => v.length >= 6);
+  for (const w of R.workloads) {
+    for (const c of [...(w.spec.initContainers ?? []), ...(w.spec.containers ?? [])]) {
+      const where = `${w.name}/${c.name}`;
+      const { env: cenv } = envOf(c);
+      for (const [k, v] of cenv) {
+        if (v.secret) continue;
+        if (secretish.test(k) && v.value !== undefined && v.value !== "") problems.push(`${where}: ${k} is a plain value${v.from ? ` (ConfigMap ${v.from})` : ""}, not a secretKeyRef`);
+        if (v.value && parseConn(v.value)?.password) problems.push(`${where}: ${k} holds a URL with a password in the open`);
+        if (v.value && values.includes(v.value)) problems.push(`${where}: ${k} holds a Secret's value in the open`);
+      }
+      const fromSecret = new Set([...cenv].filter(([, v]) => v.secret).map(([k]) => k));
+      for (const a of [...(c.command ?? []), ...(c.args ?? [])]) {
+        for (const [, name] of String(a).matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g))
+          if (fromSecret.has(name)) problems.push(`${where}: the command line expands $(${name}), a Secret's value: ps shows it`);
+        if (values.some((v) => String(a).includes(v))) problems.push(`${where}: a Secret's value on the command line`);
+      }
     }
-    const url = secretValue(env.get("STOCKD_REDIS_URL")?.secret ?? {});
-    const m = /^redis:\/\/(?:[^@/]*@)?([^:/]+):(\d+)/.exec(url ?? "");
-    if (!m) problems.push("the Redis URL in the render has no host:port");
-    else {
-      const svc = byName("Service", m[1]);
-      const labelsOf = (s) => s.spec.template.metadata?.labels ?? {};
-      if (!svc) problems.push(`the Redis URL names ${m[1]}, which is no Service in the render`);
-      else if (!(svc.spec.ports ?? []).some((p) => p.port === Number(m[2]))) problems.push(`Service ${m[1]} has no port ${m[2]}`);
-      else if (!redisSets.some((s) => selects(svc.spec.selector, labelsOf(s)))) problems.push(`Service ${m[1]} does not select the Redis pods`);
-    }
-    report("redis", problems, `${redisSets.map((s) => s.metadata.name).join(",")}: AOF appendfsync always, noeviction, PVC; the URL reaches it`);
   }
+  for (const cm of ofKind("ConfigMap"))
+    for (const [k, v] of Object.entries(cm.data ?? {})) {
+      if (secretish.test(k)) problems.push(`ConfigMap ${cm.metadata.name}: key ${k} (secrets belong in a Secret)`);
+      if (values.some((x) => String(v).includes(x))) problems.push(`ConfigMap ${cm.metadata.name}: key ${k} holds a Secret's value`);
+      if (/^\s*(requirepass|masterauth)\s+\S/m.test(String(v)) || /^\s*sentinel\s+(auth-pass|sentinel-pass)\s/m.test(String(v)))
+        problems.push(`ConfigMap ${cm.metadata.name}: key ${k} sets a Redis password (it belongs in a Secret)`);
+    }
+  report("no secret in the open", problems, `no password or token in a ConfigMap, a plain env value or a command line (${R.workloads.length} workloads)`);
 }
 
 // 12. labels
@@ -389,59 +356,11 @@ const resolvePort = (p) => (typeof p === "number" ? p : ctrPorts.find((x) => x.n
   report("labels", problems, `${objs.length} objects labelled app.kubernetes.io/name and part-of`);
 }
 
-// ---- connections: URLs in the environment -> Services -> store pods -------
-// A Redis URL (redis://[user[:password]@]host[:port][/db]) or a libpq URI
-// (postgres[ql]://...) or key=value connection string; null for anything else.
-function parseConn(v) {
-  if (typeof v !== "string") return null;
-  const dec = (x) => (x === undefined ? undefined : decodeURIComponent(x));
-  const m = /^(redis|postgres(?:ql)?):\/\/(?:([^:@/]*)(?::([^@/]*))?@)?(\[[^\]]*\]|[^:/?]*)(?::(\d+))?(?:\/([^?]*))?/.exec(v);
-  if (m) {
-    const kind = m[1] === "redis" ? "redis" : "postgresql";
-    return { kind, user: dec(m[2]) || undefined, password: dec(m[3]), host: m[4].replace(/^\[|\]$/g, ""),
-             port: m[5] ? Number(m[5]) : kind === "redis" ? 6379 : 5432, db: dec(m[6]) || undefined };
-  }
-  if (/^\s*[a-z_]+\s*=/.test(v)) {
-    const kv = {};
-    for (const x of v.matchAll(/([a-z_]+)\s*=\s*('(?:[^'\\]|\\.)*'|\S+)/g)) kv[x[1]] = x[2].replace(/^'|'$/g, "").replace(/\\(.)/g, "$1");
-    return { kind: "postgresql", user: kv.user, password: kv.password, host: kv.host ?? kv.hostaddr ?? "", port: kv.port ? Number(kv.port) : 5432, db: kv.dbname };
-  }
-  return null;
-}
-const maskConn = (v) => String(v).replace(/(:\/\/[^:@/]*:)[^@/]*@/, "$1***@").replace(/(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)/, "$1***");
-// Pod-owning objects: name, kind, pod labels, pod spec.
-const workloads = [...ofKind("Deployment"), ...ofKind("StatefulSet")].map((o) => ({
-  obj: o, name: o.metadata?.name, kind: o.kind, labels: o.spec?.template?.metadata?.labels ?? {}, spec: o.spec?.template?.spec ?? {},
-}));
-const namedPort = (w, p) => (typeof p === "number" ? p : (w.spec.containers ?? []).flatMap((c) => c.ports ?? []).find((x) => x.name === p)?.containerPort);
-// host:port -> { svc, target: the workload behind it, port: its container port } | { problem }
-function reach(host, port) {
-  const [name, ns] = String(host ?? "").split(".");
-  const svc = ofKind("Service").find((x) => x.metadata?.name === name && (!ns || ns === "svc" || (x.metadata.namespace ?? ns) === ns));
-  if (!svc) return { problem: `${host} is no Service in the render` };
-  const sp = (svc.spec?.ports ?? []).find((x) => x.port === port);
-  if (!sp) return { problem: `Service ${svc.metadata.name} has no port ${port}` };
-  const target = workloads.find((w) => selects(svc.spec?.selector, w.labels));
-  if (!target) return { problem: `Service ${svc.metadata.name} selects no pods in the render` };
-  const cport = namedPort(target, sp.targetPort ?? sp.port);
-  if (cport === undefined) return { problem: `Service ${svc.metadata.name} targetPort ${sp.targetPort} is not a port of ${target.name}` };
-  return { svc, target, port: cport };
-}
-// Every connection a workload's containers are given through their
-// environment (values from the render's ConfigMaps and Secrets).
-function connectionsOf(w) {
-  const out = [];
-  for (const c of w.spec.containers ?? []) {
-    for (const [k, v] of envOf(c).env) {
-      const value = v.secret ? secretValue(v.secret) : v.value;
-      const conn = parseConn(value);
-      if (conn) out.push({ env: k, value, conn, ref: v.secret });
-    }
-  }
-  return out;
-}
-
 // ---- the stockd-export container ----------------------------------------------
+if (opt.noExport && exportDeps.length)
+  report("export", [`${exportDeps.map((d) => d.metadata.name).join(", ")} in the render: stockd-export does not follow Sentinel, leave it out of this overlay`], "");
+else if (opt.noExport)
+  report("export", [], "no stockd-export in the render (it does not follow Sentinel)");
 if (opt.exportHelpFile) {
   const name = (n) => `export ${n}`;
   if (exportDeps.length !== 1) {
@@ -585,7 +504,7 @@ if (opt.exportHelpFile) {
         if (v === undefined) problems.push(`Secret ${ref.name} has no key ${ref.key}`);
         else if (conn?.kind !== "postgresql") problems.push(`${ref.name}/${ref.key} is neither a postgresql:// URI nor a key=value connection string`);
         else {
-          const r = reach(conn.host, conn.port);
+          const r = R.reach(conn.host, conn.port);
           if (r.problem) problems.push(`${ref.name}/${ref.key}: ${r.problem}`);
           else if (!(r.target.spec.containers ?? []).some((c) => /(^|\/)postgres(:|@|$)/.test(c.image ?? "")))
             problems.push(`${ref.name}/${ref.key}: Service ${r.svc.metadata.name} selects ${r.target.name}, which runs no postgres image`);
@@ -611,167 +530,9 @@ if (opt.exportHelpFile) {
   }
 }
 
-// ---- stores in the render (dev): Redis and PostgreSQL as StatefulSets ------
-const stores = workloads.filter((w) => w.kind === "StatefulSet");
-const clients = workloads.filter((w) => w.kind === "Deployment");
-// store name -> [{ client, env, conn, port }]: who connects to it, per the render
-const users = new Map(stores.map((st) => [st.name, []]));
-for (const w of workloads)
-  for (const c of connectionsOf(w)) {
-    const r = reach(c.conn.host, c.conn.port);
-    if (!r.problem && users.has(r.target.name)) users.get(r.target.name).push({ client: w, ...c, port: r.port });
-  }
+// ---- the stores (StatefulSets) and the Sentinel set-up ----------------------
+const ctx = { R, opt, dep, ctr, env, podLabels };
+storeChecks(ctx);
+sentinelChecks(ctx);
 
-// 13. every store runs as strictly as the stockd pods, from a pinned image
-if (stores.length) {
-  const problems = [];
-  for (const st of stores) {
-    const ps = st.spec.securityContext ?? {};
-    const n = st.name;
-    if (ps.runAsNonRoot !== true) problems.push(`${n}: pod runAsNonRoot is not true`);
-    if (!Number.isInteger(ps.runAsUser) || ps.runAsUser === 0) problems.push(`${n}: pod runAsUser ${ps.runAsUser} is not a non-zero uid`);
-    if (ps.fsGroup === undefined) problems.push(`${n}: pod fsGroup is not set (the volume must be writable by the uid)`);
-    if (st.spec.automountServiceAccountToken !== false) problems.push(`${n}: automountServiceAccountToken is not false`);
-    if (st.spec.enableServiceLinks !== false) problems.push(`${n}: enableServiceLinks is not false (Service links put variables into the image's environment)`);
-    for (const c of st.spec.containers ?? []) {
-      const cs = c.securityContext ?? {};
-      const cn = `${n}/${c.name}`;
-      if (cs.readOnlyRootFilesystem !== true) problems.push(`${cn}: readOnlyRootFilesystem is not true`);
-      if (cs.allowPrivilegeEscalation !== false) problems.push(`${cn}: allowPrivilegeEscalation is not false`);
-      if (!(cs.capabilities?.drop ?? []).includes("ALL")) problems.push(`${cn}: capabilities do not drop ALL`);
-      if ((cs.capabilities?.add ?? []).length) problems.push(`${cn}: capabilities added`);
-      if ((cs.seccompProfile ?? ps.seccompProfile)?.type !== "RuntimeDefault") problems.push(`${cn}: seccompProfile is not RuntimeDefault`);
-      for (const k of ["requests", "limits"])
-        for (const r of ["cpu", "memory"]) if (c.resources?.[k]?.[r] === undefined) problems.push(`${cn}: resources.${k}.${r} is not set`);
-      const img = /^(?:(.*)@(sha256:[0-9a-f]{64})|(.*?)(?::([^:/]+))?)$/.exec(c.image ?? "");
-      if (!img?.[2] && (!img?.[4] || img[4] === "latest")) problems.push(`${cn}: image ${c.image} is not pinned by a tag (or digest)`);
-      if (!c.readinessProbe || !c.livenessProbe) problems.push(`${cn}: no readiness and liveness probes`);
-    }
-    if (!(st.obj.spec.volumeClaimTemplates ?? []).length && !(st.spec.volumes ?? []).some((v) => v.emptyDir))
-      problems.push(`${n}: neither a PVC nor an emptyDir for its data`);
-  }
-  report("stores", problems, `${stores.map((st) => `${st.name} (${(st.spec.containers ?? []).map((c) => c.image).join(",")}, uid ${st.spec.securityContext?.runAsUser})`).join(", ")}: non-root, read-only root, no privilege escalation, no capabilities, RuntimeDefault seccomp, requests and limits, probes, pinned image`);
-}
-
-// 14. PostgreSQL in the render (dev): reached with the user, password and
-// database it is initialised with; data on the claim; probes pg_isready
-{
-  const pgs = stores.filter((st) => (st.spec.containers ?? []).some((c) => /(^|\/)postgres(:|@|$)/.test(c.image ?? "")));
-  if (pgs.length) {
-    const problems = [];
-    const texts = [];
-    for (const st of pgs) {
-      const c = st.spec.containers.find((x) => /(^|\/)postgres(:|@|$)/.test(x.image ?? ""));
-      const n = st.name;
-      const { env: penv, envProblems } = envOf(c);
-      problems.push(...envProblems.map((p) => `${n}: ${p}`));
-      const val = (k) => { const v = penv.get(k); return v?.secret ? secretValue(v.secret) : v?.value; };
-      const user = val("POSTGRES_USER") ?? "postgres";
-      const db = val("POSTGRES_DB") ?? user;
-      const pw = penv.get("POSTGRES_PASSWORD");
-      if (!pw?.secret) problems.push(`${n}: POSTGRES_PASSWORD must come from a secretKeyRef`);
-      else if (secretValue(pw.secret) === undefined) problems.push(`${n}: POSTGRES_PASSWORD: Secret ${pw.secret.name} key ${pw.secret.key} is not in the render`);
-      const password = pw?.secret ? secretValue(pw.secret) : undefined;
-      const pgPort = (c.ports ?? []).find((p) => p.containerPort === 5432 || p.name === "postgres")?.containerPort;
-      if (pgPort === undefined) problems.push(`${n}: no container port 5432`);
-      // who connects, with what
-      const us = users.get(n) ?? [];
-      if (!us.length) problems.push(`${n}: no connection string in the render reaches it`);
-      for (const u of us) {
-        const where = `${u.client.name} ${u.env}`;
-        if (u.conn.kind !== "postgresql") problems.push(`${where}: a ${u.conn.kind} URL reaches PostgreSQL ${n}`);
-        if ((u.conn.user ?? "") !== user) problems.push(`${where}: user ${u.conn.user}, ${n} creates ${user}`);
-        if ((u.conn.db ?? u.conn.user) !== db) problems.push(`${where}: database ${u.conn.db}, ${n} creates ${db}`);
-        if (password !== undefined && u.conn.password !== password) problems.push(`${where}: the password is not ${n}'s POSTGRES_PASSWORD`);
-        if (u.port !== pgPort) problems.push(`${where}: reaches port ${u.port}, PostgreSQL listens on ${pgPort}`);
-      }
-      // PGDATA: a subdirectory of a PVC (or emptyDir) mount
-      const pgdata = (val("PGDATA") ?? "/var/lib/postgresql/data").replace(/\/+$/, "");
-      const mounts = c.volumeMounts ?? [];
-      const claims = new Set((st.obj.spec.volumeClaimTemplates ?? []).map((v) => v.metadata?.name));
-      const emptyDirs = new Set((st.spec.volumes ?? []).filter((v) => v.emptyDir).map((v) => v.name));
-      const dataMount = mounts.find((m) => pgdata.startsWith(m.mountPath.replace(/\/+$/, "") + "/") || pgdata === m.mountPath.replace(/\/+$/, ""));
-      if (!dataMount) problems.push(`${n}: PGDATA ${pgdata} is on no volume`);
-      else {
-        if (!claims.has(dataMount.name) && !emptyDirs.has(dataMount.name)) problems.push(`${n}: PGDATA ${pgdata} is on volume ${dataMount.name}, neither a claim nor an emptyDir`);
-        if (pgdata === dataMount.mountPath.replace(/\/+$/, "")) problems.push(`${n}: PGDATA ${pgdata} is the volume's root (initdb wants an empty directory; a volume may hold lost+found): use a subdirectory`);
-        if (dataMount.readOnly) problems.push(`${n}: PGDATA's volume is mounted read-only`);
-      }
-      for (const vct of st.obj.spec.volumeClaimTemplates ?? [])
-        if (!mounts.some((m) => m.name === vct.metadata?.name)) problems.push(`${n}: claim ${vct.metadata?.name} is not mounted`);
-      // a read-only root needs the socket directory on a volume
-      if (c.securityContext?.readOnlyRootFilesystem === true && !mounts.some((m) => ["/var/run/postgresql", "/run/postgresql", "/var/run", "/run"].includes(m.mountPath.replace(/\/+$/, "")) && !m.readOnly))
-        problems.push(`${n}: read-only root but /var/run/postgresql (socket, lock file) is on no writable volume`);
-      // probes: pg_isready over TCP on the server's port
-      for (const pname of ["startupProbe", "readinessProbe", "livenessProbe"]) {
-        const pr = c[pname];
-        if (!pr) { if (pname !== "startupProbe") problems.push(`${n}: no ${pname}`); continue; }
-        const cmd = pr.exec?.command ?? [];
-        const line = cmd.join(" ");
-        if (!/(^|\/)pg_isready(\s|$)/.test(cmd[0] === "sh" || cmd[0] === "/bin/sh" ? cmd.slice(2).join(" ") : cmd[0] ?? "")) { problems.push(`${n}: ${pname} is not an exec of pg_isready`); continue; }
-        const host = /(?:^|\s)(?:-h\s*|--host[=\s])(\S+)/.exec(line)?.[1];
-        const port = /(?:^|\s)(?:-p\s*|--port[=\s])(\d+)/.exec(line)?.[1];
-        if (!host || !/^(127\.0\.0\.1|localhost|::1)$/.test(host)) problems.push(`${n}: ${pname} does not ask over TCP on the loopback (--host=127.0.0.1), as clients connect`);
-        if ((port ? Number(port) : 5432) !== pgPort) problems.push(`${n}: ${pname} asks port ${port ?? 5432}, PostgreSQL listens on ${pgPort}`);
-      }
-      texts.push(`${n}: ${us.map((u) => `${u.client.name} ${u.env}`).join(", ") || "nobody"} -> user ${user}, database ${db}, its password; PGDATA ${pgdata} on ${dataMount?.name}; probes pg_isready on 127.0.0.1:${pgPort}`);
-    }
-    report("postgres", problems, texts.join("; "));
-  }
-}
-
-// 15. who may reach each store: its NetworkPolicies admit exactly the pods
-// whose environment connects to it, on its port only, and it opens nothing;
-// those pods' own policies let them out to that port
-if (stores.length) {
-  const problems = [];
-  const texts = [];
-  const peerOk = (n, peer) => {
-    if (peer.namespaceSelector || peer.ipBlock) { problems.push(`${n}: a peer with ${peer.ipBlock ? "ipBlock" : "namespaceSelector"} (admits pods outside this overlay)`); return false; }
-    const sel = peer.podSelector;
-    if (!sel) { problems.push(`${n}: a peer without podSelector`); return false; }
-    if ((sel.matchExpressions ?? []).length) problems.push(`${n}: a peer with matchExpressions`);
-    for (const k of ["app.kubernetes.io/name", "app.kubernetes.io/component"])
-      if (!sel.matchLabels?.[k]) problems.push(`${n}: peer ${JSON.stringify(sel.matchLabels ?? {})} does not name ${k} (too broad)`);
-    return true;
-  };
-  for (const st of stores) {
-    const nps = ofKind("NetworkPolicy").filter((x) => selects(x.spec?.podSelector?.matchLabels, st.labels));
-    const ports = new Set((st.spec.containers ?? []).flatMap((c) => c.ports ?? []).map((p) => p.containerPort));
-    if (!nps.length) problems.push(`${st.name}: no NetworkPolicy selects its pods (every pod may connect)`);
-    const admitted = new Set();
-    for (const n of nps) {
-      const nn = `NetworkPolicy ${n.metadata.name}`;
-      const types = n.spec.policyTypes ?? [];
-      if (!types.includes("Ingress") || !types.includes("Egress")) problems.push(`${nn}: policyTypes must be Ingress and Egress`);
-      if ((n.spec.egress ?? []).length) problems.push(`${nn}: egress rules (${st.name} opens no connections)`);
-      for (const rule of n.spec.ingress ?? []) {
-        if (!rule.from?.length) { problems.push(`${nn}: an ingress rule from anywhere`); continue; }
-        if (!rule.ports?.length) problems.push(`${nn}: an ingress rule without ports (all of ${st.name}'s ports)`);
-        for (const p of rule.ports ?? []) {
-          const r = namedPort(st, p.port);
-          if (r === undefined || !ports.has(r)) problems.push(`${nn}: ingress port ${p.port} is not a port of ${st.name}`);
-        }
-        for (const peer of rule.from) {
-          if (!peerOk(nn, peer)) continue;
-          const hit = workloads.filter((w) => selects(peer.podSelector.matchLabels, w.labels));
-          if (!hit.length) problems.push(`${nn}: peer ${JSON.stringify(peer.podSelector.matchLabels)} selects no pods in the render`);
-          for (const w of hit) admitted.add(w.name);
-        }
-      }
-    }
-    const need = new Set((users.get(st.name) ?? []).map((u) => u.client.name));
-    for (const a of admitted) if (!need.has(a)) problems.push(`${st.name}: admits ${a}, which does not connect to it`);
-    if (nps.length) for (const u of need) if (!admitted.has(u)) problems.push(`${st.name}: ${u} connects to it but is not admitted`);
-    // the clients' side: their own policies must let them out to that port
-    for (const u of users.get(st.name) ?? []) {
-      const own = ofKind("NetworkPolicy").filter((x) => selects(x.spec?.podSelector?.matchLabels, u.client.labels) && (x.spec.policyTypes ?? []).includes("Egress"));
-      if (own.length && !own.some((x) => (x.spec.egress ?? []).some((r) => !r.ports?.length || r.ports.some((p) => p.port === u.port && (p.protocol ?? "TCP") === "TCP"))))
-        problems.push(`${u.client.name}: its NetworkPolicies (${own.map((x) => x.metadata.name).join(",")}) allow no egress to ${st.name}'s port ${u.port}`);
-    }
-    texts.push(`${st.name} <- ${[...admitted].sort().join(", ") || "nobody"} on ${[...ports].join(",")}`);
-  }
-  report("store access", problems, `${texts.join("; ")}: exactly the pods that connect to each, which may go out to it; the stores open no connections`);
-}
-
-process.exit(failures ? 1 : 0);
+process.exit(R.failures ? 1 : 0);
