@@ -6,7 +6,7 @@
 # and the Kubernetes manifests (deploy/check.sh), the integration suite
 # again with stockd under valgrind, both suites again on an ASan+UBSan
 # build (any report fails the run), and each libFuzzer target for
-# FUZZ_SECONDS (20 s) from its seed corpus.
+# FUZZ_SECONDS (15 s) from its seed corpus.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,7 +40,7 @@ export ASAN_OPTIONS=abort_on_error=0:halt_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 run_suites "$build-sanitize" Asan
 
-echo "== fuzz: ${FUZZ_SECONDS:-20} s per target =="
+echo "== fuzz: ${FUZZ_SECONDS:-15} s per target =="
 CC=clang cmake -S . -B "$build-fuzz" -DSTOCKD_FUZZ=ON -DSTOCKD_TESTS=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build-fuzz" -j"$jobs" --target fuzz_framer fuzz_rpc fuzz_validate
@@ -49,7 +49,7 @@ trap 'rm -rf "$work"' EXIT
 for target in framer rpc validate; do
   mkdir -p "$work/$target"
   # New inputs go to a scratch corpus; the seeds in fuzz/corpus only read.
-  if ! "$build-fuzz/fuzz/fuzz_$target" -max_total_time="${FUZZ_SECONDS:-20}" \
+  if ! "$build-fuzz/fuzz/fuzz_$target" -max_total_time="${FUZZ_SECONDS:-15}" \
       -print_final_stats=1 -artifact_prefix="$work/$target-" \
       "$work/$target" "fuzz/corpus/$target" >"$work/$target.log" 2>&1; then
     tail -n 40 "$work/$target.log"

@@ -441,6 +441,22 @@ long long harness_now_ms(void)
     return now_ms();
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define ASAN_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ASAN_BUILD 1
+#endif
+#endif
+#ifndef ASAN_BUILD
+#define ASAN_BUILD 0
+#endif
+
+bool harness_memory_run(void)
+{
+    return ASAN_BUILD || getenv("STOCKD_VALGRIND") != NULL;
+}
+
 long long harness_redis_time_ms(struct harness *h)
 {
     redisReply *t = harness_redis(h, "TIME");

@@ -137,6 +137,10 @@ void harness_wait_redis_time(struct harness *h, long long ms);
  * test program. Returns its pid; a failed fork ends the program. */
 pid_t harness_spawn(char *const argv[], const char *log_path);
 long long harness_now_ms(void);
+/* True in CI's memory runs: stockd under valgrind (STOCKD_VALGRIND), or
+ * this build with AddressSanitizer. They look for memory errors, not for
+ * volume: a test may then do less of what it repeats. */
+bool harness_memory_run(void);
 /* FLUSHALL, for a clean slate between tests. */
 void harness_flush(struct harness *h);
 

@@ -9,8 +9,8 @@
  * SIGTERM exits 0, also while PostgreSQL is away; entries trimmed before
  * they were exported are reported as gaps with their ids (bounds, or exact
  * ids for entries trimmed while pending), counted, and the rest goes on.
- * STOCKD_VALGRIND: a tenth of the volume (stockd is slow under memcheck;
- * the exporter does not run under it). STOCKD_TEST_SEED: the kill points
+ * CI's memory runs (harness_memory_run: valgrind, ASan): a tenth of the
+ * volume (they look for memory errors). STOCKD_TEST_SEED: the kill points
  * and the entries (default: the time, printed). */
 #include <poll.h>
 #include <signal.h>
@@ -30,14 +30,14 @@ static struct export_pg PG;
 static int stop_failures;
 static unsigned seed;
 
-static bool under_valgrind(void)
+static bool memory_run(void)
 {
-    return getenv("STOCKD_VALGRIND") != NULL;
+    return harness_memory_run();
 }
 
 static long long scaled(long long n)
 {
-    return under_valgrind() ? n / 10 : n;
+    return memory_run() ? n / 10 : n;
 }
 
 static long long xlen(void)
@@ -156,7 +156,7 @@ static void test_every_movement_lands_once(void **state)
     stockd_movements();
     assert_true(xlen() >= 8);
     /* stockd's reserves with no exporter running, for comparison. */
-    double alone = reserve_throughput(under_valgrind() ? 0.5 : 2.0, "alone");
+    double alone = reserve_throughput(memory_run() ? 0.5 : 2.0, "alone");
     long long from_stockd = xlen();
     assert_true(from_stockd < scaled(100000));
     export_add_entries(scaled(100000) - from_stockd, seed);
@@ -183,7 +183,7 @@ static void test_every_movement_lands_once(void **state)
                      atoll(last) / 1000);
 
     /* stockd's reserves while the exporter follows them live. */
-    double reserves = reserve_throughput(under_valgrind() ? 0.5 : 2.0, "live");
+    double reserves = reserve_throughput(memory_run() ? 0.5 : 2.0, "live");
     long long t1 = harness_now_ms();
     export_wait_caught_up(60000);
     long long live = xlen() - total;

@@ -21,23 +21,11 @@
 
 static struct sgroup G;
 
-/* Fewer failovers with stockd under valgrind or in the ASan+UBSan build
- * (CI's memory runs, which look for memory errors, not for the count of
- * failovers: the release run does all of them). */
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#ifndef SANITIZED
-#define SANITIZED 0
-#endif
-
+/* Fewer failovers in CI's memory runs (harness_memory_run): the release
+ * run does all of them. */
 static int scaled(int n, int in_memory_runs)
 {
-    return SANITIZED || getenv("STOCKD_VALGRIND") != NULL ? in_memory_runs : n;
+    return harness_memory_run() ? in_memory_runs : n;
 }
 
 static int start_stockd(const char *const *args)

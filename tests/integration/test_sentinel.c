@@ -33,6 +33,17 @@ static void start_group(void)
     sg_reuse_or_start(&G, &(struct sg_opts){.replicas = 2, .sentinels = true});
 }
 
+/* The group, a stockd on it (its index in H) and stock to reserve. */
+static int start_with_stock(const char *const *args)
+{
+    start_group();
+    int i = start_stockd(NULL, args);
+    int fd = client_connect(H.stockd[i].port);
+    client_stock_set(fd, FL_SKU, FL_LOCATION, 1000);
+    close(fd);
+    return i;
+}
+
 /* One reserve of order_id, retried while the answer is 2001/2002 (a switch
  * in progress) until timeout_ms; returns the reservation id (malloc'd). */
 static char *reserve_until_ok(int port, const char *order_id, int timeout_ms)
@@ -92,12 +103,8 @@ static bool log_has(int i, const char *needle)
 static void test_finds_the_master(void **state)
 {
     (void)state;
-    start_group();
-    int i = start_stockd(NULL, NULL);
+    int i = start_with_stock(NULL);
     int port = H.stockd[i].port;
-    int fd = client_connect(port);
-    client_stock_set(fd, FL_SKU, FL_LOCATION, 1000);
-    close(fd);
 
     char series[160];
     assert_true(
@@ -152,12 +159,8 @@ static void test_first_sentinel_unreachable(void **state)
 static void test_follows_a_killed_master(void **state)
 {
     (void)state;
-    start_group();
-    int i = start_stockd(NULL, NULL);
+    int i = start_with_stock(NULL);
     int port = H.stockd[i].port;
-    int fd = client_connect(port);
-    client_stock_set(fd, FL_SKU, FL_LOCATION, 1000);
-    close(fd);
     free(reserve_until_ok(port, "kill-0", 5000));
 
     int old = G.master;
@@ -211,12 +214,8 @@ static void assert_left_alone(int i, int old, int m, const char *prefix)
 static void test_manual_failover(void **state)
 {
     (void)state;
-    start_group();
-    int i = start_stockd(NULL, NULL);
+    int i = start_with_stock(NULL);
     int port = H.stockd[i].port;
-    int fd = client_connect(port);
-    client_stock_set(fd, FL_SKU, FL_LOCATION, 1000);
-    close(fd);
     free(reserve_until_ok(port, "manual-first", 5000));
     int old = G.master;
     redisReply *r = sg_sentinel_cmd(&G, 1, "SENTINEL FAILOVER %s", SG_MASTER_NAME);
@@ -240,13 +239,9 @@ static void test_manual_failover(void **state)
 static void test_readonly_moves(void **state)
 {
     (void)state;
-    start_group();
     static const char *const args[] = {"--request-timeout-ms", "500", NULL};
-    int i = start_stockd(NULL, args);
+    int i = start_with_stock(args);
     int port = H.stockd[i].port;
-    int fd = client_connect(port);
-    client_stock_set(fd, FL_SKU, FL_LOCATION, 1000);
-    close(fd);
     harness_wait_log(i, "watching sentinel", 5000);
     /* The watched sentinel: the one with a subscriber. */
     int watched = -1;
