@@ -116,6 +116,11 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, confi
  * -1 with u zeroed and, when why is not NULL, what is wrong in why (whylen
  * bytes, one line without the URL's password, e.g. "empty host list"). */
 int config_parse_redis_url(const char *s, struct redis_url *u, char *why, size_t whylen);
+/* config_parse_redis_url for the value v of option `flag` of `program`:
+ * -1 with errbuf "<program>: invalid value for --<flag>: <why>" (the URL
+ * itself is never echoed: it may hold a password). */
+int config_set_redis_url(const char *program, const char *flag, const char *v, struct redis_url *u,
+                         char *errbuf, size_t errlen);
 /* Checks a webhook URL: http:// or https://, a host, no white space or
  * control bytes, shorter than WEBHOOK_URL_MAX. Returns 0 or -1. */
 int config_check_webhook_url(const char *s, size_t n);

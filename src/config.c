@@ -453,6 +453,17 @@ static int parse_durability(const char *v, int *replicas)
     return 0;
 }
 
+int config_set_redis_url(const char *program, const char *flag, const char *v, struct redis_url *u,
+                         char *errbuf, size_t errlen)
+{
+    char why[200];
+    if (config_parse_redis_url(v, u, why, sizeof why) == 0)
+        return 0;
+    /* why never quotes the password. */
+    snprintf(errbuf, errlen, "%s: invalid value for --%s: %s", program, flag, why);
+    return -1;
+}
+
 /* The kinds only stockd has (flags_set_fn). */
 static int set_option(void *data, const struct flags_table *t, const struct flag *f, const char *v,
                       enum flag_source from, char *errbuf, size_t errlen)
@@ -462,12 +473,8 @@ static int set_option(void *data, const struct flags_table *t, const struct flag
     switch (f->kind) {
     case OPT_REDIS_URL: {
         struct redis_url *u = (struct redis_url *)(void *)where;
-        char why[200];
-        if (config_parse_redis_url(v, u, why, sizeof why) != 0) {
-            /* why never quotes the password; the URL itself is not echoed. */
-            snprintf(errbuf, errlen, "%s: invalid value for --%s: %s", t->program, f->name, why);
+        if (config_set_redis_url(t->program, f->name, v, u, errbuf, errlen) != 0)
             return -1;
-        }
         if (from >= FLAG_FROM_ARGV && u->password[0] != '\0')
             cfg->redis_password_in_argv = true; /* main warns: ps shows it */
         return 0;

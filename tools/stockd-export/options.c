@@ -106,12 +106,8 @@ static int set_option(void *data, const struct flags_table *t, const struct flag
     switch (f->kind) {
     case OPT_REDIS_URL: {
         struct redis_url *u = (struct redis_url *)(void *)where;
-        char why[200];
-        if (config_parse_redis_url(v, u, why, sizeof why) != 0) {
-            /* why never quotes the password; the URL itself is not echoed. */
-            snprintf(errbuf, errlen, "%s: invalid value for --%s: %s", t->program, f->name, why);
+        if (config_set_redis_url(t->program, f->name, v, u, errbuf, errlen) != 0)
             return -1;
-        }
         if (u->mode != REDIS_DIRECT) {
             /* The exporter keeps one blocking connection and does not follow
              * a failover: it must be pointed at the master itself. */
