@@ -59,6 +59,7 @@ struct config {
     struct ident ns; /* points into namespace_buf */
     char auth_token_file[4096];
     char auth_token[1024]; /* from STOCKD_AUTH_TOKEN; empty: none */
+    char tenants_file[4096]; /* --tenants-file; empty: one namespace, cfg->ns */
     long long request_timeout_ms;
     long long redis_stuck_ms;
     long long batch_max; /* most calls in one coalesced script call */

@@ -5,7 +5,8 @@
  * otherwise, with a body that says why (draining, redis connecting, redis
  * down); while Redis refuses writes for lack of memory, or webhook
  * delivery is failing or lagging, it stays 200 and says so in a
- * "warning:" line. GET /metrics answers the Prometheus text exposition.
+ * "warning:" line. GET /metrics answers the Prometheus text exposition
+ * (with tenants, stockd_tenant_requests_total first).
  * Anything else is 404 (405 for other methods); a malformed or overlong
  * request is 400. Every response closes its connection. */
 #ifndef STOCKD_HTTP_H
@@ -20,9 +21,11 @@
 struct http_server;
 
 /* Binds --http and listens. Returns NULL with the reason logged. The
- * config, metrics and store are borrowed and must outlive it. */
+ * config, metrics, store and tenants (NULL: none) are borrowed and must
+ * outlive it. */
+struct tenants;
 struct http_server *http_start(uv_loop_t *loop, const struct config *cfg, struct metrics *m,
-                               const struct store *store);
+                               const struct store *store, const struct tenants *tenants);
 int http_port(const struct http_server *h);
 /* From now on /readyz answers 503: the process is shutting down. */
 void http_set_draining(struct http_server *h);

@@ -31,10 +31,16 @@
 #include "scripts.h"
 #include "validate.h"
 
+struct tenant;
+struct tenants;
+
 /* What the kernel keeps per client connection. Owned by the connection;
  * requests point to it until the connection goes. */
 struct session {
     bool authenticated;
+    /* With tenants: the tenant of the connection's first successful auth,
+     * fixed from then on (borrowed from the pool's tenants); NULL before. */
+    struct tenant *tenant;
 };
 
 enum request_state {
@@ -60,6 +66,8 @@ struct request {
     struct queue node;         /* in the owner's queue */
     void *owner;               /* the connection; NULL once it has gone */
     struct session *session;   /* the connection's; NULL once it has gone */
+    struct tenant *tenant;     /* the session's when the request started (borrowed); NULL
+                                * without tenants, and before auth */
     struct request_pool *pool;
     request_done_fn on_done;
     enum request_state state;
@@ -93,6 +101,19 @@ struct request_pool *request_pool_new(struct store *store,
 /* Frees the pool and the spare requests; requests still out must have been
  * put back. */
 void request_pool_free(struct request_pool *pool);
+/* Turns tenants on (--tenants-file): auth picks a tenant by its token and
+ * every method but ping and auth needs one (1006); a request's keys carry
+ * its tenant's tag (request_ns) and it is counted for its tenant. ts is
+ * borrowed and must outlive the pool; call before the first request. */
+void request_pool_tenants(struct request_pool *pool, struct tenants *ts);
+/* With tenants, fn(data, tenant, due_ms) runs for each hold a request of
+ * the tenant made, due_ms no later than its deadline on metrics_now_ns()'s
+ * clock in ms (the sweeper's hint). data is borrowed. */
+typedef void (*request_hold_fn)(void *data, struct tenant *t, uint64_t due_ms);
+void request_pool_on_hold(struct request_pool *pool, request_hold_fn fn, void *data);
+/* True when clients must auth before any method but ping and auth: an auth
+ * token is configured, or tenants are. */
+bool request_auth_required(const struct request_pool *pool);
 
 /* A request (reused from the pool) owned by the caller until it is started,
  * and again after on_done. */
@@ -115,7 +136,9 @@ static inline bool request_done(const struct request *req)
 
 /* --- for handlers and reply functions ---------------------------------- */
 
-/* The namespace, config and metrics of the request's pool. */
+/* The namespace of every key of the request: its tenant's name with
+ * tenants, else the configured namespace. The config and metrics of the
+ * request's pool. */
 const struct ident *request_ns(const struct request *req);
 const struct config *request_cfg(const struct request *req);
 struct metrics *request_metrics(const struct request *req);
@@ -170,6 +193,10 @@ struct request_scratch *request_scratch(const struct request *req);
 /* 128 random bits as 22 identifier characters (never starting with '-'). */
 #define REQUEST_ID_LEN 22
 void request_random_id(struct request *req, char out[REQUEST_ID_LEN + 1]);
+
+/* The request made a hold of ttl_ms (deadline - created_at): tells the
+ * pool's hold hook (request_pool_on_hold), if any. */
+void request_note_hold(struct request *req, long long ttl_ms);
 
 /* Runs fn(req) once when req is answered, however that happens (a family
  * whose state holds memory frees it there). */

@@ -49,6 +49,9 @@ enum opt_kind {
       "key namespace (hash tag)")                                                                  \
     X("auth-token-file", NULL, "", FLAG_STRING, auth_token_file, NONE, 0, 0,                       \
       "file holding the token clients must send with auth (env STOCKD_AUTH_TOKEN: the token)")     \
+    X("tenants-file", "STOCKD_TENANTS_FILE", "", FLAG_STRING, tenants_file, NONE, 0, 0,            \
+      "file of '<tenant> <token>' lines: auth picks the connection's tenant, whose\n"               \
+      "keys carry the hash tag {<tenant>} (none: one namespace)")                                  \
     X("request-timeout-ms", "STOCKD_REQUEST_TIMEOUT_MS", "2000", FLAG_INT, request_timeout_ms,     \
       NONE, 10, 600000, "longest a request waits for Redis")                                       \
     X("redis-stuck-ms", "STOCKD_REDIS_STUCK_MS", "5000", FLAG_INT, redis_stuck_ms, NONE, 100,      \

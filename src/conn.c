@@ -39,7 +39,8 @@
  * line for --idle-timeout-ms is closed, and so is one whose started line is
  * not finished within --line-timeout-ms (a slowloris client), after an
  * error line that says so. With auth on, a connection not authenticated
- * within --auth-timeout-ms of its accept is closed (ping does not keep it);
+ * (a token, or tenants) within --auth-timeout-ms of its accept is closed
+ * (ping does not keep it);
  * and a write that moves no bytes for --write-timeout-ms (a client that
  * never reads) closes the connection, as TCP itself does when answers
  * already in the kernel stay unacknowledged that long (TCP_USER_TIMEOUT). */
@@ -484,7 +485,7 @@ static void conn_close(struct conn *c)
 static void conn_reap(struct conn *c, uint64_t now)
 {
     const struct config *cfg = c->set->cfg;
-    if (cfg->auth_token[0] != '\0' && !c->session.authenticated &&
+    if (request_auth_required(c->set->pool) && !c->session.authenticated &&
         now - c->accepted_at > (uint64_t)cfg->auth_timeout_ms) {
         log_debug("closing a connection: not authenticated in time");
         conn_close(c);

@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "responder.h"
+#include "tenants.h"
 
 #define MAX_HTTP_CONNS 128
 
@@ -15,6 +16,7 @@ struct http_server {
     const struct config *cfg;
     struct metrics *metrics;
     const struct store *store;
+    const struct tenants *tenants; /* NULL without tenants */
     bool draining;
 };
 
@@ -61,15 +63,18 @@ static void answer_readiness(struct responder_conn *c, void *data)
 static void render_metrics(struct buf *out, long long rss_bytes, void *data)
 {
     struct http_server *h = data;
+    if (h->tenants != NULL)
+        tenants_render(h->tenants, out);
     metrics_render(h->metrics, out, STOCKD_VERSION, rss_bytes);
 }
 
 static const struct responder_routes routes = {answer_health, answer_readiness, render_metrics};
 
 struct http_server *http_start(uv_loop_t *loop, const struct config *cfg, struct metrics *m,
-                               const struct store *store)
+                               const struct store *store, const struct tenants *tenants)
 {
     struct http_server *h = xcalloc(1, sizeof *h);
+    h->tenants = tenants;
     h->cfg = cfg;
     h->metrics = m;
     h->store = store;

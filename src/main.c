@@ -1,7 +1,7 @@
 /* stockd: start-up, signals and shutdown. Wires config -> store (Redis) ->
  * request pool (requests) -> server (clients) onto one libuv loop, with the
  * sweeper, the webhook deliverer (when URLs are configured) and the HTTP
- * endpoint beside them. */
+ * endpoint beside them; with --tenants-file, the tenants they all share. */
 #include <errno.h>
 #include <sys/resource.h>
 #include <stdio.h>
@@ -23,6 +23,7 @@
 #include "signals.h"
 #include "store.h"
 #include "sweeper.h"
+#include "tenants.h"
 #include "webhook.h"
 #include "webhook_http.h"
 
@@ -36,6 +37,7 @@ struct app {
     struct server *server;
     struct http_server *http;
     struct metrics metrics;
+    struct tenants tenants; /* with --tenants-file; empty without */
     struct signals signals;
     uv_timer_t housekeeping; /* once a second: summaries of repeated log lines */
     struct closer closer;    /* the store, the sweeper and the webhooks, then the rest */
@@ -95,6 +97,35 @@ static int load_secrets(struct config *cfg, char *err, size_t errlen)
         load_secret(cfg->sentinel_password_file, "sentinel-password-file", "password", true,
                     u->sentinel_password, sizeof u->sentinel_password, NULL, err, errlen) != 0)
         return -1;
+    return 0;
+}
+
+/* --tenants-file: what it cannot go with, then the file. Returns 0, or -1
+ * with err (a line that never shows a token). */
+static int load_tenants(struct config *cfg, struct tenants *ts, char *err, size_t errlen)
+{
+    if (cfg->tenants_file[0] == '\0')
+        return 0;
+    /* A tenant's token is its only key: one shared token besides would let
+     * its holder in as nobody in particular. */
+    if (cfg->auth_token_file[0] != '\0' || cfg->auth_token[0] != '\0') {
+        snprintf(err, errlen,
+                 "stockd: --tenants-file cannot be used with --auth-token-file or "
+                 "STOCKD_AUTH_TOKEN: each tenant's token is its auth token");
+        return -1;
+    }
+    /* The deliverer reads one namespace's events; tenants have one each. */
+    if (cfg->n_webhook_urls > 0) {
+        snprintf(err, errlen,
+                 "stockd: --tenants-file cannot be used with --webhook-url: webhook delivery "
+                 "is per namespace and not offered with tenants");
+        return -1;
+    }
+    char why[4608];
+    if (tenants_load(ts, cfg->tenants_file, why, sizeof why) != 0) {
+        snprintf(err, errlen, "stockd: --tenants-file: %s", why);
+        return -1;
+    }
     return 0;
 }
 
@@ -175,14 +206,15 @@ static void on_stop(void *data, int signum)
 int main(int argc, char **argv)
 {
     static struct app app;
-    char err[512];
+    char err[5120];
 
     int status = flags_exit_status(
         config_parse(&app.cfg, argc, argv, flags_getenv, stdout, err, sizeof err), err, stderr);
     if (status >= 0)
         return status;
     log_setup(app.cfg.log_level, app.cfg.log_format);
-    if (load_secrets(&app.cfg, err, sizeof err) != 0) {
+    if (load_tenants(&app.cfg, &app.tenants, err, sizeof err) != 0 ||
+        load_secrets(&app.cfg, err, sizeof err) != 0) {
         fprintf(stderr, "%s\n", err);
         return CONFIG_EXIT_USAGE;
     }
@@ -198,6 +230,9 @@ int main(int argc, char **argv)
     metrics_init(&app.metrics);
     app.store = store_new(app.loop, &app.cfg, &app.metrics, "redis");
     app.sweeper = sweeper_new(app.loop, app.store, &app.cfg, &app.metrics);
+    struct tenants *tenants = app.tenants.n > 0 ? &app.tenants : NULL;
+    if (tenants != NULL)
+        sweeper_tenants(app.sweeper, tenants);
     if (app.cfg.n_webhook_urls > 0) {
         /* libcurl's (and its TLS library's) process-wide set-up: before any
          * thread, undone at exit. */
@@ -210,10 +245,14 @@ int main(int argc, char **argv)
             return 1;
     }
     app.pool = request_pool_new(app.store, &app.cfg, &app.metrics, dispatch_handlers);
+    if (tenants != NULL) {
+        request_pool_tenants(app.pool, tenants);
+        request_pool_on_hold(app.pool, sweeper_note_hold, app.sweeper);
+    }
     app.server = server_start(app.loop, &app.cfg, app.pool, &app.metrics);
     if (app.server == NULL)
         return 1;
-    app.http = http_start(app.loop, &app.cfg, &app.metrics, app.store);
+    app.http = http_start(app.loop, &app.cfg, &app.metrics, app.store, tenants);
     if (app.http == NULL)
         return 1;
 
@@ -225,13 +264,17 @@ int main(int argc, char **argv)
     sweeper_start(app.sweeper);
     if (app.webhook != NULL)
         webhook_start(app.webhook);
+    if (tenants != NULL)
+        log_info("tenants: %zu from %s (each connection authenticates as one)", tenants->n,
+                 app.cfg.tenants_file);
     log_info("listening on %s:%d%s", app.cfg.listen_host, server_port(app.server),
-             app.cfg.auth_token[0] ? " (clients must auth)" : "");
+             request_auth_required(app.pool) ? " (clients must auth)" : "");
     log_info("health and metrics on http://%s:%d/", app.cfg.http_host, http_port(app.http));
 
     uv_run(app.loop, UV_RUN_DEFAULT);
 
     request_pool_free(app.pool);
+    tenants_free(&app.tenants);
     log_flush_repeats();
     uv_loop_close(app.loop);
     if (app.cfg.n_webhook_urls > 0)

@@ -16,12 +16,16 @@
 
 #include "log.h"
 #include "store.h"
+#include "tenants.h"
 
 struct request_pool {
     struct store *store;
     const struct config *cfg;
     struct metrics *metrics;
     const request_handler_fn *handlers; /* by method */
+    struct tenants *tenants;             /* borrowed; NULL: one namespace */
+    request_hold_fn on_hold;             /* the sweeper's hint; NULL: none */
+    void *on_hold_data;
     struct limits limits;
     struct args args;    /* reused for every call: the store copies them */
     struct queue spare;  /* requests back from their connections */
@@ -47,6 +51,8 @@ static void answer(struct request *req)
     m->inflight--;
     assert(m->inflight >= 0);
     metrics_request(m, req->method, req->error, req->started_ns);
+    if (req->tenant != NULL)
+        tenants_count(req->tenant, req->method, req->error);
     req->on_done(req);
 }
 
@@ -78,12 +84,18 @@ void request_fail_with(struct request *req, enum error_id e)
     request_fail(req, &err);
 }
 
+/* " (tenant=<t>)" for a log line about a request of a tenant, else "":
+ * printed with "%s%s%s". */
+#define TENANT_TAG(req)                                                                            \
+    (req)->tenant ? " (tenant=" : "", (req)->tenant ? (req)->tenant->name : "",                    \
+        (req)->tenant ? ")" : ""
+
 static void internal(struct request *req, enum internal_kind kind, const char *what)
 {
     struct request_pool *pool = req->pool;
     pool->metrics->internal_errors[kind]++;
-    log_repeat(&pool->log_internal, LOG_ERROR, "internal error in %s: %s",
-               method_name(req->method), what);
+    log_repeat(&pool->log_internal, LOG_ERROR, "internal error in %s%s%s%s: %s",
+               method_name(req->method), TENANT_TAG(req), what);
     request_fail_with(req, E_INTERNAL);
 }
 
@@ -91,8 +103,9 @@ void request_fail_broken(struct request *req, struct str why)
 {
     struct request_pool *pool = req->pool;
     pool->metrics->internal_errors[INTERNAL_REDIS_ERROR]++;
-    log_repeat(&pool->log_internal, LOG_ERROR, "redis: %s found bad data: %.*s",
-               method_name(req->method), (int)(why.n > 300 ? 300 : why.n), why.p);
+    log_repeat(&pool->log_internal, LOG_ERROR, "redis: %s%s%s%s found bad data: %.*s",
+               method_name(req->method), TENANT_TAG(req), (int)(why.n > 300 ? 300 : why.n),
+               why.p);
     request_fail_with(req, E_INTERNAL);
 }
 
@@ -138,14 +151,17 @@ static void redis_error(struct request *req, const redisReply *r)
         pool->metrics->redis_oom_total++;
         pool->metrics->redis_oom_at_ns = metrics_now_ns();
         log_repeat(&pool->log_oom, LOG_WARN,
-                   "redis: out of memory (maxmemory reached): %s answered 2004 storage_full", what);
+                   "redis: out of memory (maxmemory reached): %s%s%s%s answered 2004 storage_full",
+                   what, TENANT_TAG(req));
         request_fail_with(req, E_STORAGE_FULL);
     } else if (transient_redis_error(r->str)) {
-        log_repeat(&pool->log_refused, LOG_WARN, "redis: %s refused: %s", what, r->str);
+        log_repeat(&pool->log_refused, LOG_WARN, "redis: %s%s%s%s refused: %s", what,
+                   TENANT_TAG(req), r->str);
         request_fail_with(req, E_UNAVAILABLE);
     } else {
         pool->metrics->internal_errors[INTERNAL_REDIS_ERROR]++;
-        log_repeat(&pool->log_internal, LOG_ERROR, "redis: %s failed: %s", what, r->str);
+        log_repeat(&pool->log_internal, LOG_ERROR, "redis: %s%s%s%s failed: %s", what,
+                   TENANT_TAG(req), r->str);
         request_fail_with(req, E_INTERNAL);
     }
 }
@@ -239,7 +255,18 @@ void request_renew_deadline(struct request *req)
 
 const struct ident *request_ns(const struct request *req)
 {
-    return &req->pool->cfg->ns;
+    /* With tenants, only ping and auth run without one, and they touch no
+     * key. */
+    assert(req->tenant != NULL || req->pool->tenants == NULL);
+    return req->tenant != NULL ? &req->tenant->ident : &req->pool->cfg->ns;
+}
+
+void request_note_hold(struct request *req, long long ttl_ms)
+{
+    struct request_pool *pool = req->pool;
+    if (pool->on_hold != NULL && req->tenant != NULL && ttl_ms >= 0)
+        pool->on_hold(pool->on_hold_data, req->tenant,
+                      req->started_ns / 1000000u + (uint64_t)ttl_ms);
 }
 
 const struct config *request_cfg(const struct request *req)
@@ -331,6 +358,22 @@ struct request_pool *request_pool_new(struct store *store,
     return pool;
 }
 
+void request_pool_tenants(struct request_pool *pool, struct tenants *ts)
+{
+    pool->tenants = ts;
+}
+
+void request_pool_on_hold(struct request_pool *pool, request_hold_fn fn, void *data)
+{
+    pool->on_hold = fn;
+    pool->on_hold_data = data;
+}
+
+bool request_auth_required(const struct request_pool *pool)
+{
+    return pool->tenants != NULL || pool->cfg->auth_token[0] != '\0';
+}
+
 static void request_destroy(struct request *req)
 {
     rpc_request_free(&req->rpc);
@@ -395,6 +438,7 @@ void request_put(struct request *req)
     req->state = REQ_IDLE;
     req->owner = NULL;
     req->session = NULL;
+    req->tenant = NULL;
     queue_insert_head(&pool->spare, &req->node); /* the warmest first */
 }
 
@@ -406,6 +450,9 @@ static void begin(struct request *req, struct session *session)
     assert(req->state == REQ_IDLE);
     pool->metrics->inflight++;
     req->session = session;
+    /* The tenant is the request's from now on, whatever the connection
+     * does meanwhile. */
+    req->tenant = session != NULL ? session->tenant : NULL;
     req->started_ns = metrics_now_ns();
     req->error = E_NONE;
     req->method = METHOD_COUNT;
@@ -435,7 +482,7 @@ void request_start(struct request *req, struct session *session, const char *lin
      * is 1006, an unknown method too: nothing is told about the rest. */
     int m = method_lookup(req->rpc.method);
     bool open = m >= 0 && (method_flags((enum method_id)m) & M_OPEN) != 0;
-    if (!open && pool->cfg->auth_token[0] != '\0' && !session->authenticated) {
+    if (!open && request_auth_required(pool) && !session->authenticated) {
         request_fail_with(req, E_UNAUTHORIZED);
         return;
     }
@@ -482,9 +529,56 @@ static bool token_matches(const char *want, size_t want_n, struct str got)
     return diff == 0;
 }
 
+static void auth_refused(struct request *req, const char *message)
+{
+    struct rpc_error err;
+    rpc_error_set(&err, E_UNAUTHORIZED);
+    err.message = message;
+    request_fail(req, &err);
+}
+
+/* With tenants: the token picks the tenant, and a connection's first
+ * tenant is its tenant for good (a wrong token, or another tenant's, is
+ * 1006 and changes nothing). */
+static void auth_tenant(struct request *req)
+{
+    struct request_pool *pool = req->pool;
+    struct tenant *t = tenants_find(pool->tenants, req->params.token.p, req->params.token.n);
+    struct tenant *had = req->session != NULL ? req->session->tenant : req->tenant;
+    if (t == NULL || (had != NULL && t != had)) {
+        pool->metrics->auth_failures++;
+        if (t == NULL)
+            log_repeat(&pool->log_auth, LOG_WARN,
+                       "auth: a client sent a wrong token%s%s%s (%llu since start)",
+                       TENANT_TAG(req), (unsigned long long)pool->metrics->auth_failures);
+        else
+            log_repeat(&pool->log_auth, LOG_WARN,
+                       "auth: a connection of tenant=%s sent the token of tenant=%s (%llu since "
+                       "start)",
+                       had->name, t->name, (unsigned long long)pool->metrics->auth_failures);
+        auth_refused(req, t == NULL ? "Wrong token."
+                                    : "This connection is authenticated as another tenant.");
+        return;
+    }
+    if (req->session != NULL) {
+        req->session->tenant = t;
+        req->session->authenticated = true;
+    }
+    req->tenant = t; /* the auth itself counts for its tenant */
+    struct buf *out = request_result(req);
+    buf_appends(out, "{\"authenticated\":true,\"tenant\":\"");
+    buf_append(out, t->ident.s.p, t->ident.s.n); /* an identifier: nothing to escape */
+    buf_appends(out, "\"}");
+    request_finish(req);
+}
+
 void request_auth(struct request *req)
 {
     struct request_pool *pool = req->pool;
+    if (pool->tenants != NULL) {
+        auth_tenant(req);
+        return;
+    }
     const char *want = pool->cfg->auth_token;
     if (want[0] != '\0' && !token_matches(want, strlen(want), req->params.token)) {
         pool->metrics->auth_failures++;
@@ -492,10 +586,7 @@ void request_auth(struct request *req)
                    (unsigned long long)pool->metrics->auth_failures);
         if (req->session != NULL)
             req->session->authenticated = false;
-        struct rpc_error err;
-        rpc_error_set(&err, E_UNAUTHORIZED);
-        err.message = "Wrong token.";
-        request_fail(req, &err);
+        auth_refused(req, "Wrong token.");
         return;
     }
     if (req->session != NULL)

@@ -174,6 +174,7 @@ static void reserve_reply(struct request *req, struct reply *rd)
             return;
         r.explain = explain;
         r.has_replayed = true;
+        request_note_hold(req, r.expires_at - r.created_at); /* the sweeper's hint */
         result_reservation(request_result(req), &r);
         request_finish(req);
         return;

@@ -106,7 +106,7 @@ static int teardown(void **state)
     return 0;
 }
 
-static struct session session = {true};
+static struct session session = {.authenticated = true};
 
 static void start(const char *line)
 {

@@ -98,7 +98,7 @@ void response_describe(const struct response *r, struct buf *out);
 struct ctl {
     const char *host; /* borrowed: argv or the environment */
     const char *port;
-    const char *token; /* NULL: do not authenticate */
+    const char *token; /* NULL: do not authenticate (--token or --tenant-token) */
     int timeout_ms;
     bool json; /* --json: raw result objects for scripts */
     struct conn conn;
@@ -128,6 +128,7 @@ enum opt {
     O_HOST,
     O_PORT,
     O_TOKEN,
+    O_TENANT_TOKEN,
     O_TIMEOUT,
     O_JSON,
     O_HELP,

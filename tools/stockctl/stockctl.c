@@ -38,6 +38,10 @@ static const struct option_def options[O_COUNT] = {
     [O_PORT] = {"port", "PORT", true, 0, 0,
                 "stockd's port (env STOCKCTL_PORT; default " DEFAULT_PORT ")"},
     [O_TOKEN] = {"token", "TOKEN", true, 0, 0, "authenticate first (env STOCKD_AUTH_TOKEN)"},
+    [O_TENANT_TOKEN] = {"tenant-token", "TOKEN", true, 0, 0,
+                        "authenticate first as the tenant whose token this is,\n"
+                        "                    with stockd --tenants-file (env "
+                        "STOCKCTL_TENANT_TOKEN)"},
     [O_TIMEOUT] = {"timeout-ms", "N", true, 0, 0,
                    "connect and answer timeout (env STOCKCTL_TIMEOUT_MS; default 5000)"},
     [O_JSON] = {"json", NULL, true, 0, 0,
@@ -364,7 +368,7 @@ static void print_command_help(const struct command *cmd)
             if (cmd->opts & OPT_BIT(o))
                 print_option(o, false);
     }
-    printf("\nGlobal options (--host, --port, --token, --timeout-ms, --json): "
+    printf("\nGlobal options (--host, --port, --token, --tenant-token, --timeout-ms, --json): "
            "see `stockctl --help`.\n");
 }
 
@@ -605,7 +609,15 @@ static int settings(struct ctl *ctl, const struct cli *cli)
 {
     ctl->host = setting(cli->val[O_HOST], "STOCKCTL_HOST", DEFAULT_HOST);
     ctl->port = setting(cli->val[O_PORT], "STOCKCTL_PORT", DEFAULT_PORT);
-    ctl->token = setting(cli->val[O_TOKEN], "STOCKD_AUTH_TOKEN", NULL);
+    /* Both tokens are sent with auth: stockd with --tenants-file takes the
+     * tenant's, otherwise its own. A flag wins over both variables. */
+    if (cli->val[O_TOKEN] != NULL && cli->val[O_TENANT_TOKEN] != NULL)
+        return usage_fail(NULL, "give --token or --tenant-token, not both");
+    if (cli->val[O_TENANT_TOKEN] != NULL || cli->val[O_TOKEN] != NULL)
+        ctl->token = cli->val[O_TENANT_TOKEN] ? cli->val[O_TENANT_TOKEN] : cli->val[O_TOKEN];
+    else
+        ctl->token = setting(NULL, "STOCKCTL_TENANT_TOKEN",
+                             setting(NULL, "STOCKD_AUTH_TOKEN", NULL));
     const char *timeout = setting(cli->val[O_TIMEOUT], "STOCKCTL_TIMEOUT_MS", NULL);
     ctl->json = cli->set[O_JSON];
     long long v;
