@@ -17,16 +17,23 @@ struct args {
         size_t off, len;
     } *v; /* owned */
     int n, cap;
+    int slot; /* the Redis Cluster hash slot of the first key added (slot.h); -1: none yet */
 };
 
 void args_init(struct args *a);
 void args_free(struct args *a);
-/* Forgets the arguments, keeps the storage. */
+/* Forgets the arguments (and the slot), keeps the storage. */
 void args_reset(struct args *a);
+/* Makes dst a copy of src, slot included, reusing dst's storage. */
+void args_copy(struct args *dst, const struct args *src);
 void args_add(struct args *a, const char *p, size_t n);
 void args_add_str(struct args *a, struct str s);
 void args_add_int(struct args *a, long long v);
 void args_add_ident(struct args *a, const struct ident *id);
+/* Sets the slot, when none is set yet, from a key added as plain bytes
+ * (Redis's rule: the first non-empty {tag}, else the whole key). The
+ * args_add_key, _prefix and _pattern forms set it from their namespace. */
+void args_note_key(struct args *a, const char *key, size_t n);
 /* Adds a key built by keys_build. */
 void args_add_key(struct args *a, const struct ident *ns, enum key_kind kind,
                   const struct ident *id);

@@ -16,6 +16,7 @@
 enum redis_mode {
     REDIS_DIRECT,   /* redis:// or unix://: the one address given */
     REDIS_SENTINEL, /* redis+sentinel://: asks the sentinels for the master */
+    REDIS_CLUSTER,  /* redis+cluster://: the seeds' slot map, one connection per master */
 };
 
 #define REDIS_SENTINELS_MAX 16
@@ -37,6 +38,10 @@ struct redis_url {
     char unix_path[108];
     struct redis_hostport sentinels[REDIS_SENTINELS_MAX]; /* REDIS_SENTINEL, in the URL's order */
     int n_sentinels;
+    struct redis_hostport seeds[REDIS_SENTINELS_MAX]; /* REDIS_CLUSTER: asked for the slot map */
+    int n_seeds;
+    bool cluster_node; /* a REDIS_DIRECT copy made for one master of a Cluster (cluster.c):
+                        * its link leaves the process's redis_up and redis_master alone */
     char master_name[256]; /* REDIS_SENTINEL */
     char user[128];
     char password[256];
@@ -113,7 +118,9 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, confi
 
 /* Parses redis://[user:pass@]host[:port][/db] (port 6379), unix:///path, or
  * redis+sentinel://[user:pass@]host[:port][,host[:port]...]/master[/db]
- * (port 26379, at most REDIS_SENTINELS_MAX sentinels) into u. Returns 0, or
+ * (port 26379, at most REDIS_SENTINELS_MAX sentinels), or
+ * redis+cluster://[user:pass@]host[:port][,host[:port]...][/0] (port 6379,
+ * at most REDIS_SENTINELS_MAX seeds; a db other than 0 is refused) into u. Returns 0, or
  * -1 with u zeroed and, when why is not NULL, what is wrong in why (whylen
  * bytes, one line without the URL's password, e.g. "empty host list"). */
 int config_parse_redis_url(const char *s, struct redis_url *u, char *why, size_t whylen);

@@ -71,6 +71,13 @@ struct metrics {
     char redis_master[300];   /* "host:port" of the master in use; "" when none (set by the link) */
     bool redis_sentinel;      /* the master is found through Sentinel (set by the link) */
     uint64_t redis_failovers; /* times the master in use changed to another address */
+    bool redis_cluster;       /* Redis Cluster: the fields below are the router's (cluster.c) */
+    int cluster_masters;      /* masters in the latest slot map */
+    int cluster_masters_up;   /* of them, those whose connection is up */
+    unsigned cluster_slots;   /* slots the latest map gives a master */
+    uint64_t cluster_redirects[2];  /* calls sent on after MOVED [0] and ASK [1] */
+    uint64_t cluster_retries[2];    /* calls sent again after TRYAGAIN [0], CLUSTERDOWN [1] */
+    uint64_t cluster_map_refreshes; /* slot maps read */
     int replication_required;         /* --durability N; 0: none (set by the store) */
     uint64_t replication_waits;       /* WAITs that ended: answered, or cut by a broken link */
     double replication_wait_seconds;  /* the sum of their round trips */
@@ -117,7 +124,8 @@ void metrics_webhook_warnings(const struct metrics *m, long long lag_warn_s, str
 bool metrics_replication_short(const struct metrics *m);
 
 /* Appends the Redis lines of /readyz: "redis: master <addr> (sentinel|
- * direct), failovers seen <n>", "durability: none" or "durability:
+ * direct), failovers seen <n>" (with Cluster: "redis: cluster, <n> masters,
+ * <s>/16384 slots, map refreshes <r>"), "durability: none" or "durability:
  * replica:N", and a "warning: ..." line while metrics_replication_short. */
 void metrics_redis_lines(const struct metrics *m, struct buf *out);
 

@@ -5,6 +5,10 @@
  * with a reply, or as never sent, or with its outcome unknown; only the
  * request layer turns that into JSON-RPC codes.
  *
+ * With a redis+cluster:// URL, store_new returns a front for the Cluster
+ * router (cluster.h) with this same API: each call goes to the store of
+ * the master of its slot (args.h), and redirects never reach the caller.
+ *
  * This header is free of libuv: the request layer and its unit tests (which
  * link a fake store) include it. */
 #ifndef STOCKD_STORE_H
@@ -35,13 +39,19 @@ enum store_outcome {
  * only during the call (the store or hiredis frees it). */
 typedef void (*store_fn)(void *data, const redisReply *reply, enum store_outcome outcome);
 
-/* Where the store stands, for ping, /readyz and admission. */
+/* Where the store stands, for ping, /readyz and admission. With Cluster:
+ * UP when every slot has a master and every master's store is up; DOWN
+ * when no node answered for the map, or no master's store is up or
+ * connecting; CONNECTING otherwise (cluster.h). */
 enum store_health {
     STORE_UP,         /* connected, scripts loaded: calls go out at once */
     STORE_CONNECTING, /* a connection is being made: calls wait for it (within their
                        * deadline) */
     STORE_DOWN,       /* the last attempt failed, the next waits for its backoff: calls
                        * are refused at once */
+    STORE_PARTIAL,    /* redis+cluster only: some masters are up and serve their slots;
+                       * another is down, or slots have no master (calls for those are
+                       * answered as by a down store). Ready, but not all up */
 };
 
 struct store;

@@ -1,6 +1,7 @@
-/* The store's insides, shared by its three files and by nothing else:
- * store.c (the queues, deadlines, sending, replies and the link's events;
- * it draws the queues), store_batch.c (a batch script's calls gathered
+/* The store's insides, shared by its files and by the Cluster router:
+ * store.c (the queues, deadlines, sending and replies; it draws the
+ * queues), store_life.c (creation, the link's events, teardown),
+ * store_batch.c (a batch script's calls gathered
  * into one op) and store_wait.c (--durability: the WAIT that follows
  * writes, and the replies held until it answers). */
 #ifndef STOCKD_STORE_OPS_H
@@ -56,7 +57,14 @@ struct batch {
     struct buf probe; /* owned, RESP: a new call's head, to compare */
 };
 
+struct cluster;
+
 struct store {
+    struct cluster *cluster; /* owned: in REDIS_CLUSTER mode the store is this router's front
+                              * (cluster.h), and nothing below is used but loop, cfg, metrics,
+                              * name and the close callback */
+    void (*on_health)(void *data, struct store *s); /* store_watch's, or NULL */
+    void *on_health_data;
     uv_loop_t *loop;
     const struct config *cfg;
     struct metrics *metrics;
@@ -114,8 +122,27 @@ void store_arm_for(struct store *s, uint64_t at);
 /* Runs a flush (the batch, then a WAIT) at the end of this loop iteration,
  * or before the loop blocks. */
 void store_flush_soon(struct store *s);
+/* The first op of a queue, or NULL. */
+struct op *store_first(const struct queue *q);
+/* Marks what a NULL reply will mean for each sent op (NOT_SENT for those
+ * still wholly in hiredis's output buffer, else UNKNOWN). */
+void store_classify_sent(struct store *s, const redisAsyncContext *ac);
+/* Ends an op that never reached hiredis (taking it off its queue). */
+void store_end_unsent(struct store *s, struct op *op);
+/* Starts the watch timer (stuck detection, idle PINGs). */
+void store_watch_start(struct store *s);
 /* Starts "EVALSHA sha nkeys" of a call with nargs arguments in all. */
 void store_resp_evalsha(struct buf *b, int script, int nkeys, int nargs);
+
+/* For a Cluster's router (cluster.c), which keeps one store per master: */
+/* Tells fn(data, s) whenever s's link comes up, is lost or fails a round
+ * (store_health(s) then says where it stands). */
+void store_watch(struct store *s, void (*fn)(void *data, struct store *s), void *data);
+/* store_eval (script >= 0) or store_command (script < 0) preceded by
+ * ASKING on the same connection, adjacent: the call of an ASK redirect.
+ * Same contract as store_eval. */
+int store_eval_asking(struct store *s, int script, int nkeys, const struct args *a,
+                      uint64_t deadline, store_fn fn, void *data);
 
 /* --- store_batch.c -------------------------------------------------------- */
 

@@ -3,12 +3,16 @@
 
 #include <assert.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "slot.h"
 
 void args_init(struct args *a)
 {
     buf_init(&a->bytes);
     a->v = NULL;
     a->n = a->cap = 0;
+    a->slot = -1;
 }
 
 void args_free(struct args *a)
@@ -22,6 +26,38 @@ void args_reset(struct args *a)
 {
     buf_reset(&a->bytes);
     a->n = 0;
+    a->slot = -1;
+}
+
+void args_copy(struct args *dst, const struct args *src)
+{
+    buf_reset(&dst->bytes);
+    buf_append(&dst->bytes, src->bytes.data, src->bytes.len);
+    if (dst->cap < src->n) {
+        int cap = dst->cap ? dst->cap : 32;
+        while (cap < src->n)
+            cap *= 2;
+        free(dst->v);
+        dst->v = xmalloc((size_t)cap * sizeof *dst->v);
+        dst->cap = cap;
+    }
+    if (src->n > 0)
+        memcpy(dst->v, src->v, (size_t)src->n * sizeof *dst->v);
+    dst->n = src->n;
+    dst->slot = src->slot;
+}
+
+void args_note_key(struct args *a, const char *key, size_t n)
+{
+    if (a->slot < 0)
+        a->slot = (int)slot_of_key(key, n);
+}
+
+/* The slot of a namespace's keys: every key carries {ns}. */
+static void note_ns(struct args *a, const struct ident *ns)
+{
+    if (a->slot < 0)
+        a->slot = (int)slot_of_tag(ns->s.p, ns->s.n);
 }
 
 static void push(struct args *a, size_t off)
@@ -65,6 +101,7 @@ void args_add_key(struct args *a, const struct ident *ns, enum key_kind kind,
     size_t off = a->bytes.len;
     keys_build(&a->bytes, ns, kind, id);
     push(a, off);
+    note_ns(a, ns);
 }
 
 void args_add_prefix(struct args *a, const struct ident *ns, enum key_kind kind)
@@ -72,6 +109,7 @@ void args_add_prefix(struct args *a, const struct ident *ns, enum key_kind kind)
     size_t off = a->bytes.len;
     keys_prefix(&a->bytes, ns, kind);
     push(a, off);
+    note_ns(a, ns);
 }
 
 void args_add_pattern(struct args *a, const struct ident *ns, enum key_kind kind)
@@ -79,6 +117,7 @@ void args_add_pattern(struct args *a, const struct ident *ns, enum key_kind kind
     size_t off = a->bytes.len;
     keys_pattern(&a->bytes, ns, kind);
     push(a, off);
+    note_ns(a, ns);
 }
 
 struct str args_get(const struct args *a, int i)

@@ -29,9 +29,10 @@ enum opt_kind {
     X("redis", "STOCKD_REDIS_URL", "redis://127.0.0.1:6379/0", OPT_REDIS_URL, redis, NONE, 0, 0,   \
       "redis://[user:pass@]host:port[/db], unix:///path or\n"                                      \
       "redis+sentinel://[user:pass@]host[:port][,host[:port]...]/MASTER[/db]\n"                    \
-      "(a sentinel's port: 26379 when left out). A password never belongs on\n"                    \
-      "the command line (ps shows it to every user): put it in STOCKD_REDIS_URL,\n"                \
-      "STOCKD_REDIS_PASSWORD or --redis-password-file")                                            \
+      "(a sentinel's port: 26379 when left out) or\n"                                              \
+      "redis+cluster://[user:pass@]host[:port][,host[:port]...] (a Cluster's seeds).\n"            \
+      "A password never belongs on the command line (ps shows it to every user):\n"                \
+      "put it in STOCKD_REDIS_URL, STOCKD_REDIS_PASSWORD or --redis-password-file")                \
     X("redis-user", "STOCKD_REDIS_USER", "", FLAG_STRING, redis_user, NONE, 0, 0,                  \
       "the Redis master's ACL user (wins over the URL's)")                                         \
     X("redis-password-file", "STOCKD_REDIS_PASSWORD_FILE", "", FLAG_STRING, redis_password_file,   \
@@ -309,6 +310,45 @@ static int check_master(const char *s, size_t n, char *why, size_t whylen)
     return 0;
 }
 
+/* The comma-separated "host[:port]" list hosts..end into hp (at most
+ * REDIS_SENTINELS_MAX; *n of them), each port defport when left out. what
+ * names an element in messages ("sentinel", "node"). */
+static int parse_hosts(const char *hosts, const char *end, int defport, const char *what,
+                       struct redis_hostport *hp, int *n, char *why, size_t whylen)
+{
+    bool quotable = strchr(hosts, '@') == NULL;
+    if (hosts == end)
+        return url_fail(why, whylen, "empty host list (host:port[,host:port...] of the %ss)", what);
+    for (const char *e = hosts;;) {
+        const char *comma = memchr(e, ',', (size_t)(end - e));
+        const char *e_end = comma ? comma : end;
+        int k = *n + 1; /* counted from 1 in messages */
+        char where[48];
+        snprintf(where, sizeof where, " in %s address %d", what, k);
+        if (k > REDIS_SENTINELS_MAX)
+            return url_fail(why, whylen, "more than %d %ss", REDIS_SENTINELS_MAX, what);
+        const char *port_text = NULL;
+        size_t port_len = 0;
+        switch (split_hostport(e, (size_t)(e_end - e), defport, &hp[k - 1], &port_text,
+                               &port_len)) {
+        case HOSTPORT_OK:
+            break;
+        case HOSTPORT_NO_HOST:
+            if (e == e_end)
+                return url_fail(why, whylen, "empty host list element (%s address %d)", what, k);
+            return url_fail(why, whylen, "no host%s", where);
+        case HOSTPORT_BAD_HOST:
+            return url_fail(why, whylen, "bad host%s (HOST, [IPV6] or either with :PORT)", where);
+        case HOSTPORT_BAD_PORT:
+            return bad_port(why, whylen, quotable, port_text, port_len, where);
+        }
+        *n = k;
+        if (comma == NULL)
+            return 0;
+        e = comma + 1;
+    }
+}
+
 /* redis+sentinel://[user:pass@]host[:port][,host[:port]...]/master[/db] */
 static int parse_sentinel(const char *p, struct redis_url *u, char *why, size_t whylen)
 {
@@ -316,39 +356,9 @@ static int parse_sentinel(const char *p, struct redis_url *u, char *why, size_t 
     const char *slash = strchr(p, '/');
     const char *end = slash ? slash : p + strlen(p);
     const char *hosts = take_userinfo(p, end, u, why, whylen);
-    if (hosts == NULL)
+    if (hosts == NULL ||
+        parse_hosts(hosts, end, 26379, "sentinel", u->sentinels, &u->n_sentinels, why, whylen) != 0)
         return -1;
-    bool quotable = strchr(hosts, '@') == NULL;
-    if (hosts == end)
-        return url_fail(why, whylen, "empty host list (host:port[,host:port...] of the sentinels)");
-    for (const char *e = hosts;;) {
-        const char *comma = memchr(e, ',', (size_t)(end - e));
-        const char *e_end = comma ? comma : end;
-        int k = u->n_sentinels + 1; /* counted from 1 in messages */
-        char where[48];
-        snprintf(where, sizeof where, " in sentinel address %d", k);
-        if (k > REDIS_SENTINELS_MAX)
-            return url_fail(why, whylen, "more than %d sentinels", REDIS_SENTINELS_MAX);
-        const char *port_text = NULL;
-        size_t port_len = 0;
-        switch (split_hostport(e, (size_t)(e_end - e), 26379, &u->sentinels[k - 1], &port_text,
-                               &port_len)) {
-        case HOSTPORT_OK:
-            break;
-        case HOSTPORT_NO_HOST:
-            if (e == e_end)
-                return url_fail(why, whylen, "empty host list element (sentinel address %d)", k);
-            return url_fail(why, whylen, "no host%s", where);
-        case HOSTPORT_BAD_HOST:
-            return url_fail(why, whylen, "bad host%s (HOST, [IPV6] or either with :PORT)", where);
-        case HOSTPORT_BAD_PORT:
-            return bad_port(why, whylen, quotable, port_text, port_len, where);
-        }
-        u->n_sentinels = k;
-        if (comma == NULL)
-            break;
-        e = comma + 1;
-    }
     const char *master = slash ? slash + 1 : NULL;
     const char *master_end = master ? master + strcspn(master, "/") : NULL;
     if (master == NULL || master_end == master)
@@ -360,6 +370,26 @@ static int parse_sentinel(const char *p, struct redis_url *u, char *why, size_t 
     memcpy(u->master_name, master, (size_t)(master_end - master));
     u->master_name[master_end - master] = '\0';
     return *master_end == '/' ? parse_db(master_end + 1, u, why, whylen) : 0;
+}
+
+/* redis+cluster://[user:pass@]host[:port][,host[:port]...][/0]: the seeds
+ * the slot map is first asked of. Cluster has db 0 only. */
+static int parse_cluster(const char *p, struct redis_url *u, char *why, size_t whylen)
+{
+    u->mode = REDIS_CLUSTER;
+    const char *slash = strchr(p, '/');
+    const char *end = slash ? slash : p + strlen(p);
+    const char *hosts = take_userinfo(p, end, u, why, whylen);
+    if (hosts == NULL ||
+        parse_hosts(hosts, end, 6379, "node", u->seeds, &u->n_seeds, why, whylen) != 0)
+        return -1;
+    if (slash == NULL)
+        return 0;
+    if (parse_db(slash + 1, u, why, whylen) != 0)
+        return -1;
+    if (u->db != 0)
+        return url_fail(why, whylen, "db %d: Redis Cluster has db 0 only", u->db);
+    return 0;
 }
 
 int config_parse_redis_url(const char *s, struct redis_url *u, char *why, size_t whylen)
@@ -374,8 +404,11 @@ int config_parse_redis_url(const char *s, struct redis_url *u, char *why, size_t
         rc = parse_direct(s + 8, u, why, whylen);
     else if (strncmp(s, "redis+sentinel://", 17) == 0)
         rc = parse_sentinel(s + 17, u, why, whylen);
+    else if (strncmp(s, "redis+cluster://", 16) == 0)
+        rc = parse_cluster(s + 16, u, why, whylen);
     else
-        rc = url_fail(why, whylen, "not a redis://, redis+sentinel:// or unix:// URL");
+        rc = url_fail(why, whylen,
+                      "not a redis://, redis+sentinel://, redis+cluster:// or unix:// URL");
     if (rc != 0)
         memset(u, 0, sizeof *u); /* no half-parsed password left behind */
     return rc;

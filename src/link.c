@@ -61,6 +61,15 @@ struct link {
 
 static void begin_round(struct link *l);
 static void try_next(struct link *l);
+
+/* The process's "is Redis up" gauge. A Cluster's node links leave it (and
+ * redis_master) to the cluster, which speaks for all its masters. */
+static void set_up(struct link *l, bool up)
+{
+    if (!l->cfg->redis.cluster_node)
+        l->metrics->redis_up = up;
+}
+
 static bool sentinel_mode(const struct link *l)
 {
     return l->sentinel != NULL;
@@ -97,7 +106,7 @@ static void round_failed(struct link *l)
     free_addrs(l);
     l->phase = PHASE_IDLE;
     l->state = LINK_DOWN;
-    l->metrics->redis_up = false;
+    set_up(l, false);
     unsigned shift = l->attempts < 10 ? l->attempts : 10;
     uint64_t delay = (uint64_t)BACKOFF_MIN_MS << shift;
     if (delay > BACKOFF_MAX_MS)
@@ -127,9 +136,10 @@ static void handshake_step(struct link *l, bool ok)
     l->phase = PHASE_UP;
     l->state = LINK_UP;
     l->attempts = 0;
-    l->metrics->redis_up = true;
+    set_up(l, true);
     l->metrics->redis_connects++;
-    snprintf(l->metrics->redis_master, sizeof l->metrics->redis_master, "%s", l->where);
+    if (!l->cfg->redis.cluster_node)
+        snprintf(l->metrics->redis_master, sizeof l->metrics->redis_master, "%s", l->where);
     if (sentinel_mode(l)) {
         if (l->last_master[0] != '\0' && strcmp(l->last_master, l->where) != 0) {
             l->metrics->redis_failovers++;
@@ -306,7 +316,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     bool why = ac->errstr[0] != '\0';
     if (l->phase == PHASE_UP) {
         l->metrics->redis_disconnects++;
-        l->metrics->redis_up = false;
+        set_up(l, false);
         log_warn("%s: disconnected from %s%s%s", l->name, l->where, why ? ": " : "",
                  why ? ac->errstr : "");
         l->phase = PHASE_IDLE;
@@ -574,7 +584,7 @@ void link_close(struct link *l, void (*done)(void *), void *data)
     l->on_closed = done;
     l->on_closed_data = data;
     l->state = LINK_CLOSING;
-    l->metrics->redis_up = false;
+    set_up(l, false);
     closer_begin(&l->closer, link_free, l);
     if (l->ac != NULL) {
         redisAsyncContext *ac = l->ac;

@@ -60,9 +60,24 @@ bool metrics_replication_short(const struct metrics *m)
 void metrics_redis_lines(const struct metrics *m, struct buf *out)
 {
     char line[512];
-    snprintf(line, sizeof line, "redis: master %s (%s), failovers seen %llu\n",
-             m->redis_master[0] != '\0' ? m->redis_master : "none",
-             m->redis_sentinel ? "sentinel" : "direct", (unsigned long long)m->redis_failovers);
+    if (m->redis_cluster) {
+        snprintf(line, sizeof line,
+                 "redis: cluster, %d masters (%d up), %u/16384 slots, map refreshes %llu\n",
+                 m->cluster_masters, m->cluster_masters_up, m->cluster_slots,
+                 (unsigned long long)m->cluster_map_refreshes);
+        if (m->cluster_masters_up < m->cluster_masters || m->cluster_slots < 16384) {
+            buf_appends(out, line);
+            snprintf(line, sizeof line,
+                     "warning: %d of %d masters not up, %u slots without a master: calls "
+                     "for their slots are answered 2001 until the cluster mends\n",
+                     m->cluster_masters - m->cluster_masters_up, m->cluster_masters,
+                     16384 - m->cluster_slots);
+        }
+    } else
+        snprintf(line, sizeof line, "redis: master %s (%s), failovers seen %llu\n",
+                 m->redis_master[0] != '\0' ? m->redis_master : "none",
+                 m->redis_sentinel ? "sentinel" : "direct",
+                 (unsigned long long)m->redis_failovers);
     buf_appends(out, line);
     if (m->replication_required > 0)
         snprintf(line, sizeof line, "durability: replica:%d\n", m->replication_required);
@@ -82,6 +97,38 @@ void metrics_redis_lines(const struct metrics *m, struct buf *out)
                  "answered 2002 replication\n",
                  m->replication_last_acked, m->replication_required);
     buf_appends(out, line);
+}
+
+/* Redis Cluster's router: zeros unless --redis is redis+cluster://. */
+static void render_cluster(const struct metrics *m, struct buf *out)
+{
+    static const char *const redirects[2] = {"{kind=\"moved\"}", "{kind=\"ask\"}"};
+    static const char *const retries[2] = {"{reason=\"tryagain\"}", "{reason=\"clusterdown\"}"};
+    prom_head(out, "stockd_redis_cluster_masters", "gauge",
+              "Masters serving slots in the latest Redis Cluster slot map.");
+    prom_sample_u(out, "stockd_redis_cluster_masters", "",
+                  (uint64_t)(m->cluster_masters > 0 ? m->cluster_masters : 0));
+    prom_head(out, "stockd_redis_cluster_masters_up", "gauge",
+              "Of those masters, the ones whose connection is up.");
+    prom_sample_u(out, "stockd_redis_cluster_masters_up", "",
+                  (uint64_t)(m->cluster_masters_up > 0 ? m->cluster_masters_up : 0));
+    prom_head(out, "stockd_redis_cluster_slots_covered", "gauge",
+              "Hash slots (of 16384) that the latest slot map gives a master.");
+    prom_sample_u(out, "stockd_redis_cluster_slots_covered", "", m->cluster_slots);
+    prom_head(out, "stockd_redis_cluster_redirects_total", "counter",
+              "Calls Redis Cluster redirected (MOVED, ASK), sent on to the node it named.");
+    for (int i = 0; i < 2; i++)
+        prom_sample_u(out, "stockd_redis_cluster_redirects_total", redirects[i],
+                      m->cluster_redirects[i]);
+    prom_head(out, "stockd_redis_cluster_retries_total", "counter",
+              "Calls sent again after a backoff (TRYAGAIN; CLUSTERDOWN or a script's access "
+              "to a slot being moved).");
+    for (int i = 0; i < 2; i++)
+        prom_sample_u(out, "stockd_redis_cluster_retries_total", retries[i],
+                      m->cluster_retries[i]);
+    prom_head(out, "stockd_redis_cluster_map_refreshes_total", "counter",
+              "Redis Cluster slot maps read (CLUSTER SLOTS).");
+    prom_sample_u(out, "stockd_redis_cluster_map_refreshes_total", "", m->cluster_map_refreshes);
 }
 
 static const char *method_label(int method)
@@ -289,6 +336,7 @@ void metrics_render(const struct metrics *m, struct buf *out, const char *versio
               "Requests sent inside coalesced script calls.");
     prom_sample_u(out, "stockd_redis_batched_calls_total", "", m->redis_batched_calls);
     render_replication(m, out);
+    render_cluster(m, out);
     prom_head(out, "stockd_internal_errors_total", "counter",
               "Requests answered -32603 internal, by cause (each one is a bug: see the log).");
     for (int k = 0; k < INTERNAL_KINDS; k++) {

@@ -46,6 +46,7 @@
 
 #include <hiredis/sds.h>
 
+#include "cluster.h"
 #include "replies.h"
 
 /* --- ops ---------------------------------------------------------------- */
@@ -101,7 +102,7 @@ void store_op_end(struct op *op, const redisReply *r, enum store_outcome outcome
         op->members[i].fn(op->members[i].data, split ? r->element[i] : r, outcome);
 }
 
-static struct op *head_of(const struct queue *q)
+struct op *store_first(const struct queue *q)
 {
     struct queue *first = queue_first(q);
     return first ? queue_data(first, struct op, node) : NULL;
@@ -109,7 +110,7 @@ static struct op *head_of(const struct queue *q)
 
 /* Marks what a NULL reply will mean for each sent op: the newest ops whose
  * bytes all still sit in hiredis's output buffer never left this process. */
-static void classify_sent(struct store *s, const redisAsyncContext *ac)
+void store_classify_sent(struct store *s, const redisAsyncContext *ac)
 {
     size_t unsent = ac != NULL ? sdslen(ac->c.obuf) : 0;
     for (struct queue *q = s->sent.prev; q != &s->sent; q = q->prev) {
@@ -136,7 +137,7 @@ static void on_deadline(uv_timer_t *t);
  * deadline, so neither is in deadline order). */
 static void arm_deadline(struct store *s)
 {
-    struct op *w = head_of(&s->waiting);
+    struct op *w = store_first(&s->waiting);
     uint64_t at = w ? w->deadline : UINT64_MAX;
     for (struct queue *q = s->sent.next; q != &s->sent; q = q->next) {
         struct op *op = queue_data(q, struct op, node);
@@ -167,7 +168,7 @@ void store_arm_for(struct store *s, uint64_t at)
 }
 
 /* Ends an op that never reached hiredis. */
-static void end_unsent(struct store *s, struct op *op)
+void store_end_unsent(struct store *s, struct op *op)
 {
     queue_remove(&op->node);
     store_op_end(op, NULL, STORE_NOT_SENT);
@@ -196,8 +197,8 @@ static void on_deadline(uv_timer_t *t)
     struct store *s = t->data;
     uint64_t now = uv_now(s->loop);
     struct op *op;
-    while ((op = head_of(&s->waiting)) != NULL && op->deadline <= now)
-        end_unsent(s, op);
+    while ((op = store_first(&s->waiting)) != NULL && op->deadline <= now)
+        store_end_unsent(s, op);
     /* Sent and held ops past their deadline: marked (or taken off) first,
      * answered after, so that whatever an answer sets off (even the close
      * of the store) finds them forgotten already. */
@@ -231,6 +232,13 @@ static void on_deadline(uv_timer_t *t)
 /* Every redis_stuck_ms / 4: drops a connection on which Redis has answered
  * nothing for redis_stuck_ms while calls wait; PINGs an idle one. */
 static void send_ping(struct store *s);
+static void on_watch(uv_timer_t *t);
+
+void store_watch_start(struct store *s)
+{
+    uint64_t every = (uint64_t)s->cfg->redis_stuck_ms / 4;
+    uv_timer_start(&s->watch_timer, on_watch, every, every);
+}
 
 static void on_watch(uv_timer_t *t)
 {
@@ -238,13 +246,13 @@ static void on_watch(uv_timer_t *t)
     if (s->ac == NULL || s->closing)
         return;
     uint64_t now = uv_now(s->loop), stuck = (uint64_t)s->cfg->redis_stuck_ms;
-    struct op *head = head_of(&s->sent);
+    struct op *head = store_first(&s->sent);
     if (head != NULL) {
         uint64_t since = head->sent_at > s->last_reply_at ? head->sent_at : s->last_reply_at;
         if (head->is_wait)
             since += (uint64_t)s->cfg->durability_timeout_ms; /* Redis rightly waits that long */
         if (now > since && now - since >= stuck) {
-            classify_sent(s, s->ac);
+            store_classify_sent(s, s->ac);
             link_drop(s->link, "Redis answered nothing while calls waited (stuck or unreachable)");
         }
     } else if (now - s->last_reply_at >= stuck / 2) {
@@ -325,9 +333,9 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
         /* The first NULL reply of a disconnect that hiredis noticed itself
          * (Redis closed or reset the connection): sort the sent ops into
          * sent and never sent while hiredis's output buffer still says so. */
-        classify_sent(s, ac);
+        store_classify_sent(s, ac);
     }
-    if (head_of(&s->sent) != op) {
+    if (store_first(&s->sent) != op) {
         /* Redis answers in order; anything else is a bug worth a crash. */
         log_error("%s: reply out of order", s->name);
         abort();
@@ -342,7 +350,7 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
         /* The master we know became a replica (a failover not yet heard
          * of): this call is answered as refused; what was sent after it
          * is sorted, and the link asks the sentinels again. */
-        classify_sent(s, ac);
+        store_classify_sent(s, ac);
         link_drop(s->link, "the node answered READONLY: it is a replica now");
     }
     if (op->is_wait) {
@@ -445,12 +453,23 @@ void store_flush_soon(struct store *s)
  * the args as they are for a plain command (script < 0). A batch gathered
  * so far goes first: calls reach Redis in the order they were made. */
 static int submit(struct store *s, int script, int nkeys, const struct args *a, uint64_t deadline,
-                  store_fn fn, void *data)
+                  store_fn fn, void *data, bool asking)
 {
     enum link_state st;
     if (store_accepts(s, deadline, &st) != 0)
         return -1;
     store_batch_flush(s);
+    if (asking) {
+        /* ASKING holds for the next command of the connection only: both
+         * go to hiredis (or wait for the link) together, nothing between. */
+        struct op *ask = store_op_get(s);
+        ask->fn = NULL;
+        ask->deadline = deadline;
+        resp_header(&ask->cmd, 1);
+        resp_bulk(&ask->cmd, "ASKING", 6);
+        if (dispatch(s, ask, st) != 0)
+            return -1;
+    }
     struct op *op = store_op_get(s);
     op->fn = fn;
     op->data = data;
@@ -471,15 +490,28 @@ static int submit(struct store *s, int script, int nkeys, const struct args *a, 
 int store_eval(struct store *s, enum script_id id, int nkeys, const struct args *a,
                uint64_t deadline, store_fn fn, void *data)
 {
+    if (s->cluster != NULL)
+        return cluster_call(s->cluster, (int)id, nkeys, -1, 0, a, deadline, fn, data);
     if (s->reads != NULL && !script_writes(id))
         s = s->reads;
-    return submit(s, (int)id, nkeys, a, deadline, fn, data);
+    return submit(s, (int)id, nkeys, a, deadline, fn, data, false);
 }
 
 int store_command(struct store *s, const struct args *a, uint64_t deadline, store_fn fn,
                   void *data)
 {
-    return submit(s->reads != NULL ? s->reads : s, -1, 0, a, deadline, fn, data);
+    if (s->cluster != NULL)
+        return cluster_call(s->cluster, -1, 0, -1, 0, a, deadline, fn, data);
+    return submit(s->reads != NULL ? s->reads : s, -1, 0, a, deadline, fn, data, false);
+}
+
+int store_eval_asking(struct store *s, int script, int nkeys, const struct args *a,
+                      uint64_t deadline, store_fn fn, void *data)
+{
+    assert(s->cluster == NULL);
+    if (s->reads != NULL && (script < 0 || !script_writes((enum script_id)script)))
+        s = s->reads;
+    return submit(s, script, nkeys, a, deadline, fn, data, true);
 }
 
 uint64_t store_now(const struct store *s)
@@ -489,6 +521,8 @@ uint64_t store_now(const struct store *s)
 
 enum store_health store_health(const struct store *s)
 {
+    if (s->cluster != NULL)
+        return cluster_health(s->cluster);
     switch (s->closing ? LINK_CLOSING : link_state(s->link)) {
     case LINK_UP:
         return STORE_UP;
@@ -497,175 +531,4 @@ enum store_health store_health(const struct store *s)
     default:
         return STORE_DOWN;
     }
-}
-
-/* --- the link's events ---------------------------------------------------- */
-
-static void on_link_up(void *data, redisAsyncContext *ac)
-{
-    struct store *s = data;
-    assert(s->ac == NULL && queue_empty(&s->sent) && queue_empty(&s->held));
-    if (s->replicas > 0 && !replies_attached(&ac->c)) {
-        /* Held replies are kept by the pool's free function; hiredis's own
-         * would free them under the store. */
-        log_error("%s: the connection's replies do not come from the reply pool", s->name);
-        abort();
-    }
-    s->ac = ac;
-    s->last_reply_at = uv_now(s->loop);
-    /* What waited for the connection goes out now, in order. */
-    struct queue waiting;
-    queue_init(&waiting);
-    queue_move_all(&s->waiting, &waiting);
-    struct queue *q;
-    while ((q = queue_first(&waiting)) != NULL) {
-        struct op *op = queue_data(q, struct op, node);
-        queue_remove(q);
-        if (!store_op_send(s, op)) {
-            store_op_end(op, NULL, STORE_NOT_SENT);
-            store_op_put(s, op);
-        }
-    }
-}
-
-static void on_link_lost(void *data)
-{
-    struct store *s = data;
-    /* hiredis has ended every sent op before telling the link; the held
-     * ops no WAIT answered for end now. */
-    assert(queue_empty(&s->sent) && s->wait == NULL);
-    s->ac = NULL;
-    store_wait_lost(s);
-}
-
-static void on_link_failed(void *data)
-{
-    struct store *s = data;
-    struct op *op;
-    while ((op = head_of(&s->waiting)) != NULL)
-        end_unsent(s, op);
-}
-
-static const struct link_events link_events = {on_link_up, on_link_lost, on_link_failed};
-
-/* --- creation and teardown --------------------------------------------- */
-
-static struct store *store_make(struct uv_loop_s *loop, const struct config *cfg,
-                                struct metrics *m, const char *name, int replicas)
-{
-    struct store *s = xcalloc(1, sizeof *s);
-    s->name = name;
-    s->loop = loop;
-    s->cfg = cfg;
-    s->metrics = m;
-    s->replicas = replicas;
-    m->replication_required = replicas;
-    queue_init(&s->sent);
-    queue_init(&s->waiting);
-    queue_init(&s->held);
-    queue_init(&s->spare);
-    uv_timer_init(loop, &s->deadline_timer);
-    s->deadline_timer.data = s;
-    uv_timer_init(loop, &s->watch_timer);
-    s->watch_timer.data = s;
-    uv_check_init(loop, &s->flush_check);
-    s->flush_check.data = s;
-    uv_prepare_init(loop, &s->flush_prepare);
-    s->flush_prepare.data = s;
-    store_batch_init(s);
-    s->link = link_new(loop, cfg, m, name, &link_events, s);
-    return s;
-}
-
-struct store *store_new(struct uv_loop_s *loop, const struct config *cfg, struct metrics *m,
-                        const char *name)
-{
-    struct store *s = store_make(loop, cfg, m, name, cfg->durability_replicas);
-    if (s->replicas > 0) {
-        /* Redis runs nothing else of a connection while a WAIT of it
-         * waits: reads get a connection of their own, so that they are
-         * never delayed by a WAIT (a whole --durability-timeout-ms when a
-         * replica stops answering). */
-        s->reads_metrics = xcalloc(1, sizeof *s->reads_metrics);
-        metrics_init(s->reads_metrics);
-        snprintf(s->reads_name, sizeof s->reads_name, "%s/reads", name);
-        s->reads = store_make(loop, cfg, s->reads_metrics, s->reads_name, 0);
-    }
-    return s;
-}
-
-void store_start(struct store *s)
-{
-    uint64_t every = (uint64_t)s->cfg->redis_stuck_ms / 4;
-    uv_timer_start(&s->watch_timer, on_watch, every, every);
-    link_start(s->link);
-    if (s->reads != NULL)
-        store_start(s->reads);
-}
-
-static void store_free(void *data)
-{
-    struct store *s = data;
-    struct queue *q;
-    assert(queue_empty(&s->sent) && queue_empty(&s->waiting) && queue_empty(&s->held) &&
-           s->wait == NULL);
-    while ((q = queue_first(&s->spare)) != NULL) {
-        struct op *op = queue_data(q, struct op, node);
-        queue_remove(q);
-        buf_free(&op->cmd);
-        free(op->members);
-        free(op);
-    }
-    store_batch_free(s);
-    log_repeat_done(&s->log_noscript);
-    log_repeat_done(&s->log_wait);
-    free(s->late);
-    free(s->reads_metrics);
-    void (*done)(void *) = s->on_closed;
-    void *done_data = s->on_closed_data;
-    free(s);
-    done(done_data);
-}
-
-static void on_link_closed(void *data)
-{
-    struct store *s = data;
-    s->link = NULL;
-    closer_release(&s->closer);
-}
-
-static void on_reads_closed(void *data)
-{
-    struct store *s = data;
-    s->reads = NULL;
-    closer_release(&s->closer);
-}
-
-void store_close(struct store *s, void (*done)(void *), void *data)
-{
-    s->on_closed = done;
-    s->on_closed_data = data;
-    s->closing = true;
-    closer_begin(&s->closer, store_free, s);
-    store_batch_flush(s); /* closing: its calls end never sent */
-    struct op *op;
-    while ((op = head_of(&s->waiting)) != NULL)
-        end_unsent(s, op);
-    if (s->ac != NULL)
-        classify_sent(s, s->ac);
-    s->ac = NULL;
-    /* Held replies go back to the link's pool before the link frees it. */
-    store_wait_lost(s);
-    /* Closing the link frees the connection: hiredis ends every sent op. */
-    closer_hold(&s->closer);
-    link_close(s->link, on_link_closed, s);
-    if (s->reads != NULL) {
-        closer_hold(&s->closer);
-        store_close(s->reads, on_reads_closed, s);
-    }
-    closer_close(&s->closer, (uv_handle_t *)&s->deadline_timer);
-    closer_close(&s->closer, (uv_handle_t *)&s->watch_timer);
-    closer_close(&s->closer, (uv_handle_t *)&s->flush_check);
-    closer_close(&s->closer, (uv_handle_t *)&s->flush_prepare);
-    closer_end(&s->closer);
 }

@@ -9,6 +9,8 @@
 
 #include <string.h>
 
+#include "cluster.h"
+
 /* A batch is sent once its calls' own arguments pass this many bytes, so
  * that one script call never keeps Redis long from other clients. */
 #define BATCH_BYTES 65536
@@ -73,6 +75,9 @@ int store_eval_batched(struct store *s, enum script_id id, int nkeys, int head_k
                        const struct args *a, uint64_t deadline, store_fn fn, void *data)
 {
     assert(head_keys <= nkeys && nkeys + head_argv <= a->n);
+    if (s->cluster != NULL)
+        return cluster_call(s->cluster, (int)id, nkeys, head_keys, head_argv, a, deadline, fn,
+                            data);
     if (s->reads != NULL && !script_writes(id))
         return store_eval_batched(s->reads, id, nkeys, head_keys, head_argv, a, deadline, fn,
                                   data);

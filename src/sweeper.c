@@ -99,6 +99,14 @@ static uint64_t now_ms(void)
     return metrics_now_ns() / 1000000u;
 }
 
+/* Calls can go out: all of Redis up, or on a cluster some masters (the
+ * calls for a down one's slots are refused, and tried at the next sweep). */
+static bool serving(const struct store *s)
+{
+    enum store_health h = store_health(s);
+    return h == STORE_UP || h == STORE_PARTIAL;
+}
+
 static uint64_t deadline(const struct sweeper *sw)
 {
     return uv_now(sw->loop) + (uint64_t)sw->cfg->request_timeout_ms;
@@ -285,7 +293,7 @@ static void step_due(struct sweeper *sw)
 static void on_tick(uv_timer_t *t)
 {
     struct sweeper *sw = t->data;
-    if (!sw->running && store_health(sw->store) == STORE_UP)
+    if (!sw->running && serving(sw->store))
         run(sw);
 }
 
@@ -351,7 +359,7 @@ static void on_tenant_tick(uv_timer_t *t)
         schedule(sw);
         return;
     }
-    if (store_health(sw->store) != STORE_UP) {
+    if (!serving(sw->store)) {
         uv_timer_start(&sw->timer, on_tenant_tick, (uint64_t)sw->cfg->sweep_interval_ms, 0);
         return;
     }

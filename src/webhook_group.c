@@ -131,6 +131,7 @@ void webhook_group_read(struct webhook_group *g)
     struct args *a = &w->args;
     args_reset(a);
     ARG_BYTES(a, WEBHOOK_READ_K_STREAM, w->stream_key.data, w->stream_key.len);
+    args_note_key(a, w->stream_key.data, w->stream_key.len); /* its slot: Cluster */
     ARG_BYTES(a, WEBHOOK_READ_K_FIXED + WEBHOOK_READ_A_GROUP, g->name, strlen(g->name));
     ARG_BYTES(a, WEBHOOK_READ_K_FIXED + WEBHOOK_READ_A_CONSUMER, w->consumer, strlen(w->consumer));
     ARG_INT(a, WEBHOOK_READ_K_FIXED + WEBHOOK_READ_A_COUNT,
@@ -280,6 +281,7 @@ static void arm_watcher(struct webhook *w)
     args_add(a, "1", 1);
     args_add(a, "STREAMS", 7);
     args_add(a, w->stream_key.data, w->stream_key.len);
+    args_note_key(a, w->stream_key.data, w->stream_key.len); /* its slot: Cluster */
     args_add(a, from_text, n);
     if (store_command(w->read, a, deadline(w) + (uint64_t)block, on_watch, w) == 0)
         w->watching = true;
@@ -298,6 +300,7 @@ void webhook_group_flush_checks(struct webhook_group *g)
     struct args *a = &w->args;
     args_reset(a);
     ARG_BYTES(a, WEBHOOK_CHECK_K_STREAM, w->stream_key.data, w->stream_key.len);
+    args_note_key(a, w->stream_key.data, w->stream_key.len); /* its slot: Cluster */
     ARG_BYTES(a, WEBHOOK_CHECK_K_CURSOR, g->cursor_key.data, g->cursor_key.len);
     ARG_BYTES(a, WEBHOOK_CHECK_K_FIXED + WEBHOOK_CHECK_A_GROUP, g->name, strlen(g->name));
     args_reset(&g->check_ids);
@@ -369,6 +372,7 @@ void webhook_group_flush_acks(struct webhook_group *g)
     struct args *a = &w->args;
     args_reset(a);
     ARG_BYTES(a, WEBHOOK_ACK_K_STREAM, w->stream_key.data, w->stream_key.len);
+    args_note_key(a, w->stream_key.data, w->stream_key.len); /* its slot: Cluster */
     ARG_BYTES(a, WEBHOOK_ACK_K_CURSOR, g->cursor_key.data, g->cursor_key.len);
     ARG_BYTES(a, WEBHOOK_ACK_K_FIXED + WEBHOOK_ACK_A_GROUP, g->name, strlen(g->name));
     struct queue *q;
@@ -413,6 +417,7 @@ void webhook_group_flush_dead(struct webhook_group *g)
     struct args *a = &w->args;
     args_reset(a);
     ARG_BYTES(a, WEBHOOK_DEAD_K_STREAM, w->stream_key.data, w->stream_key.len);
+    args_note_key(a, w->stream_key.data, w->stream_key.len); /* its slot: Cluster */
     ARG_BYTES(a, WEBHOOK_DEAD_K_DEAD, w->dead_key.data, w->dead_key.len);
     ARG_BYTES(a, WEBHOOK_DEAD_K_CURSOR, g->cursor_key.data, g->cursor_key.len);
     enum { A = WEBHOOK_DEAD_K_FIXED };
@@ -465,6 +470,7 @@ static struct args *lease_args(struct webhook_group *g, long long idle)
     struct args *a = &w->args;
     args_reset(a);
     ARG_BYTES(a, WEBHOOK_LEASE_K_STREAM, w->stream_key.data, w->stream_key.len);
+    args_note_key(a, w->stream_key.data, w->stream_key.len); /* its slot: Cluster */
     ARG_BYTES(a, WEBHOOK_LEASE_K_FIXED + WEBHOOK_LEASE_A_GROUP, g->name, strlen(g->name));
     ARG_BYTES(a, WEBHOOK_LEASE_K_FIXED + WEBHOOK_LEASE_A_CONSUMER, w->consumer,
               strlen(w->consumer));
@@ -546,6 +552,7 @@ static void stats(struct webhook_group *g)
     struct args *a = &w->args;
     args_reset(a);
     ARG_BYTES(a, WEBHOOK_STATS_K_STREAM, w->stream_key.data, w->stream_key.len);
+    args_note_key(a, w->stream_key.data, w->stream_key.len); /* its slot: Cluster */
     ARG_BYTES(a, WEBHOOK_STATS_K_FIXED + WEBHOOK_STATS_A_GROUP, g->name, strlen(g->name));
     ARG_BYTES(a, WEBHOOK_STATS_K_FIXED + WEBHOOK_STATS_A_CONSUMER, w->consumer,
               strlen(w->consumer));

@@ -2,7 +2,8 @@
  * good and bad, the reason given for each bad one (never the password),
  * the credentials given beside the URL and which source wins, --durability
  * and --durability-timeout-ms with the rules that tie them to the other
- * timeouts; and stockd-export's refusal of a Sentinel URL. */
+ * timeouts; redis+cluster:// URLs; and stockd-export's refusal of a
+ * Sentinel or Cluster URL. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -39,6 +40,11 @@ static void describe_url(const struct redis_url *u, char *out, size_t n)
                           u->sentinels[i].port);
         if ((size_t)w < n)
             w += snprintf(out + w, n - (size_t)w, " master=%s", u->master_name);
+    } else if (u->mode == REDIS_CLUSTER) {
+        w = snprintf(out, n, "cluster");
+        for (int i = 0; i < u->n_seeds && (size_t)w < n; i++)
+            w += snprintf(out + w, n - (size_t)w, "%c%s:%d", i ? ',' : ' ', u->seeds[i].host,
+                          u->seeds[i].port);
     } else {
         w = snprintf(out, n, "direct host=%s port=%d unix=%s", u->host, u->port, u->unix_path);
     }
@@ -91,6 +97,34 @@ static const struct url_case {
     {"redis+sentinel://h:1/m/65535", 0,
      "sentinel h:1 master=m db=65535 user= password= suser= spassword="},
     {"redis+sentinel://h:1/my-master.eu_1:x@y", 0, "sentinel h:1 master=my-master.eu_1:x@y" TAIL},
+    /* Cluster URLs that work: seeds, port 6379 when left out, db 0 only. */
+    {"redis+cluster://h:7000", 0, "cluster h:7000" TAIL},
+    {"redis+cluster://h", 0, "cluster h:6379" TAIL},
+    {"redis+cluster://a:1,b,[::1]:3/", 0, "cluster a:1,b:6379,::1:3" TAIL},
+    {"redis+cluster://h:1/0", 0, "cluster h:1" TAIL},
+    {"redis+cluster://u:" PW "@h:1,h2:2", 0,
+     "cluster h:1,h2:2 db=0 user=u password=" PW " suser= spassword="},
+    {"redis+cluster://" PW "@h:1", 0, "cluster h:1 db=0 user= password=" PW " suser= spassword="},
+    {"redis+cluster://1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16", 0,
+     "cluster 1:6379,2:6379,3:6379,4:6379,5:6379,6:6379,7:6379,8:6379,9:6379,10:6379,11:6379,"
+     "12:6379,13:6379,14:6379,15:6379,16:6379" TAIL},
+    /* Cluster URLs refused, and what the reason says. */
+    {"redis+cluster://h:1/1", -1, "db 1: Redis Cluster has db 0 only"},
+    {"redis+cluster://u:" PW "@h:1/3", -1, "Redis Cluster has db 0 only"},
+    {"redis+cluster://h:1/x", -1, "db is not a number"},
+    {"redis+cluster://", -1, "empty host list (host:port[,host:port...] of the nodes)"},
+    {"redis+cluster://u:" PW "@", -1, "empty host list"},
+    {"redis+cluster://h:1,,h2:2", -1, "empty host list element (node address 2)"},
+    {"redis+cluster://h:1,", -1, "empty host list element (node address 2)"},
+    {"redis+cluster://h:1,h2:0", -1, "bad port '0' in node address 2"},
+    {"redis+cluster://u:" PW "@h:99999", -1, "bad port '99999' in node address 1"},
+    {"redis+cluster://admin:hunt/er2@h:1", -1, "bad port in node address 1"},
+    {"redis+cluster://:1", -1, "no host in node address 1"},
+    {"redis+cluster://a b:1", -1, "bad host in node address 1"},
+    {"redis+cluster://1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17", -1, "more than 16 nodes"},
+    {"REDIS+CLUSTER://h:1", -1,
+     "not a redis://, redis+sentinel://, redis+cluster:// or unix:// URL"},
+    {"redis+clusters://h:1", -1, "not a redis://"},
     /* redis:// and unix:// as before. */
     {"redis://h:1/2", 0, "direct host=h port=1 unix= db=2 user= password= suser= spassword="},
     {"redis://u:" PW "@[::1]", 0,
@@ -135,7 +169,8 @@ static const struct url_case {
     {"redis+sentinel://h:1/m/65536", -1, "db is above 65535"},
     {"redis+sentinel://u:" N256 "@h:1/m", -1, "password is longer than 255 bytes"},
     {"redis+sentinel://" N256 ":p@h:1/m", -1, "user name is longer than 127 bytes"},
-    {"REDIS+SENTINEL://h:1/m", -1, "not a redis://, redis+sentinel:// or unix:// URL"},
+    {"REDIS+SENTINEL://h:1/m", -1,
+     "not a redis://, redis+sentinel://, redis+cluster:// or unix:// URL"},
     {"redis+sentinels://h:1/m", -1, "not a redis://"},
     {"sentinel://h:1/m", -1, "not a redis://"},
     /* The reasons of the other URLs. */
@@ -613,6 +648,23 @@ static void test_export_refuses_sentinel(void **state)
     assert_int_equal(cfg.redis.db, 1);
 }
 
+static void test_export_refuses_cluster(void **state)
+{
+    (void)state;
+    static struct export_config cfg;
+    char err[512];
+    static const char *const flag_args[] = {"--redis", "redis+cluster://h:1,h2:2", NULL};
+    static const char *const no_args[] = {NULL};
+    static const struct env_var env[] = {{"STOCKD_REDIS_URL", "redis+cluster://u:" PW "@h:1"},
+                                         {NULL, NULL}};
+    assert_int_equal(export_parse(&cfg, no_env, flag_args, err, sizeof err), CONFIG_ERROR);
+    check_message("export cluster flag", err, "stockd-export does not speak Redis Cluster");
+    check_message("export cluster flag", err, "not redis+cluster://");
+    assert_int_equal(export_parse(&cfg, env, no_args, err, sizeof err), CONFIG_ERROR);
+    check_message("export cluster env", err, "does not speak Redis Cluster");
+    assert_int_equal(cfg.redis.password[0], '\0');
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -623,6 +675,7 @@ int main(void)
         cmocka_unit_test(test_timeout_free_without_durability),
         cmocka_unit_test(test_help),
         cmocka_unit_test(test_export_refuses_sentinel),
+        cmocka_unit_test(test_export_refuses_cluster),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -188,6 +188,32 @@ static void test_redis_master_and_replication(void **state)
     metrics_redis_lines(m, &b);
     assert_string_equal(buf_cstr(&b), "redis: master none (direct), failovers seen 0\n"
                                       "durability: none\n");
+    buf_reset(&b);
+
+    /* A cluster: its masters and slots; a warning while a master is down
+     * or slots have none. */
+    m->redis_cluster = true;
+    m->cluster_masters = 3;
+    m->cluster_masters_up = 3;
+    m->cluster_slots = 16384;
+    m->cluster_map_refreshes = 4;
+    metrics_redis_lines(m, &b);
+    assert_string_equal(buf_cstr(&b),
+                        "redis: cluster, 3 masters (3 up), 16384/16384 slots, map refreshes 4\n"
+                        "durability: none\n");
+    buf_reset(&b);
+    m->cluster_masters_up = 2;
+    metrics_redis_lines(m, &b);
+    assert_non_null(strstr(buf_cstr(&b), "\nwarning: 1 of 3 masters not up, 0 slots without a "
+                                         "master: calls for their slots are answered 2001"));
+    buf_reset(&b);
+    m->cluster_masters_up = 3;
+    m->cluster_slots = 16000;
+    metrics_redis_lines(m, &b);
+    assert_non_null(strstr(buf_cstr(&b), "\nwarning: 0 of 3 masters not up, 384 slots without"));
+    buf_reset(&b);
+    metrics_render(m, &b, "1", -1);
+    assert_true(has_line(buf_cstr(&b), "stockd_redis_cluster_masters_up 3"));
     buf_free(&b);
     free(m);
 }

@@ -23,8 +23,9 @@ enum opt_kind {
 /* X(flag, env, default, kind, member, min, max, help) */
 #define EXPORT_OPTIONS(X)                                                                          \
     X("redis", "STOCKD_REDIS_URL", "redis://127.0.0.1:6379/0", OPT_REDIS_URL, redis, 0, 0,         \
-      "redis://[USER:@]host:port[/db] or unix:///path of the master (no Sentinel:\n"               \
-      "not redis+sentinel://); a password never on the command line (ps shows it):\n"              \
+      "redis://[USER:@]host:port[/db] or unix:///path of the master (no Sentinel\n"                \
+      "nor Cluster: not redis+sentinel:// nor redis+cluster://); a password never\n"               \
+      "on the command line (ps shows it):\n"                                                       \
       "only through the environment variable or --redis-password-file")                            \
     X("redis-password-file", "STOCKD_REDIS_PASSWORD_FILE", "", FLAG_STRING, redis_password_file,   \
       0, 0, "file holding Redis's password (wins over one in the URL)")                            \
@@ -108,6 +109,17 @@ static int set_option(void *data, const struct flags_table *t, const struct flag
         struct redis_url *u = (struct redis_url *)(void *)where;
         if (config_set_redis_url(t->program, f->name, v, u, errbuf, errlen) != 0)
             return -1;
+        if (u->mode == REDIS_CLUSTER) {
+            /* Nor does it route by slot: it reads one namespace's streams,
+             * which all live on the master of that namespace's slot. */
+            memset(u, 0, sizeof *u);
+            snprintf(errbuf, errlen,
+                     "%s: --%s: stockd-export does not speak Redis Cluster: it needs a "
+                     "redis:// URL of the master that holds the namespace's slot, not "
+                     "redis+cluster://",
+                     t->program, f->name);
+            return -1;
+        }
         if (u->mode != REDIS_DIRECT) {
             /* The exporter keeps one blocking connection and does not follow
              * a failover: it must be pointed at the master itself. */
