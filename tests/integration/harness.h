@@ -23,6 +23,8 @@
 
 #define MAX_STOCKDS 40
 
+struct cluster; /* cluster_util.h */
+
 struct stockd_proc {
     pid_t pid;
     int port;
@@ -34,7 +36,9 @@ struct harness {
     char dir[256];
     pid_t redis_pid;
     int redis_port;
-    redisContext *redis; /* a direct connection for inspection */
+    redisContext *redis;     /* a direct connection for inspection */
+    struct cluster *cluster; /* cluster mode: the Redis Cluster (else NULL); redis_port and
+                              * redis are then the master of the slot of "{inv}" */
     struct stockd_proc stockd[MAX_STOCKDS];
     int n_stockd;
 };
@@ -45,11 +49,23 @@ extern struct harness H;
 /* Runs a cmocka group around a fresh Redis and n_stockd stockd processes
  * started with args (NULL-terminated, may be NULL), stopped afterwards.
  * Returns the program's exit status: non-zero when a test failed or a
- * stockd did not exit cleanly when stopped. */
+ * stockd did not exit cleanly when stopped. In cluster mode (see
+ * harness_cluster_mode) the Redis is a Redis Cluster of three masters and
+ * three replicas, and stockd reaches it with --redis redis+cluster://. */
 int harness_run(const char *name, const struct CMUnitTest *tests, size_t n_tests, int n_stockd,
                 const char *const *args);
 /* A per-test setup that empties Redis. */
 int harness_flush_setup(void **state);
+
+/* Cluster mode: the environment has STOCKD_TEST_CLUSTER=1 (the ctest
+ * variants labelled `cluster` of the v1 suite). */
+bool harness_cluster_mode(void);
+/* In cluster mode, prints why the running test makes no sense on a
+ * cluster and skips it (cmocka counts it skipped); else does nothing. */
+void harness_skip_in_cluster(const char *why);
+/* Starts the harness's Redis as a Redis Cluster (cluster_util.h) in a
+ * fresh temp dir: H.cluster, and H.redis on the master of "{inv}". */
+void harness_start_cluster(struct harness *h);
 
 /* How to start one stockd. Zeroed fields mean the defaults. */
 struct stockd_opts {
@@ -101,11 +117,13 @@ double harness_metric(int i, const char *series);
 /* Starts redis-server (no persistence) in a fresh temp dir. Aborts the test
  * program with a message when it cannot. */
 void harness_start_redis(struct harness *h);
-/* Kills redis-server with SIGKILL (no shutdown, like a crash). */
+/* Kills redis-server with SIGKILL (no shutdown, like a crash). Not in
+ * cluster mode (the test program ends with a message). */
 void harness_kill_redis(struct harness *h);
-/* Starts redis-server again on the same port and waits until it answers. */
+/* Starts redis-server again on the same port and waits until it answers.
+ * Not in cluster mode (the test program ends with a message). */
 void harness_restart_redis(struct harness *h);
-/* Sends a signal to redis-server (SIGSTOP, SIGCONT). */
+/* Sends a signal to redis-server (SIGSTOP, SIGCONT). Not in cluster mode. */
 void harness_signal_redis(struct harness *h, int sig);
 /* Waits until stockd's ping reports redis up; fails the test program after
  * timeout_ms. */
@@ -125,7 +143,8 @@ void harness_write_file(const char *name, const char *text, char *path, size_t n
 char *harness_read_all(FILE *f);
 
 /* Runs a Redis command on the inspection connection; the caller frees the
- * reply with freeReplyObject. */
+ * reply with freeReplyObject. In cluster mode a MOVED or ASK reply is
+ * followed to the node it names (keys of another namespace). */
 redisReply *harness_redis(struct harness *h, const char *fmt, ...);
 /* Milliseconds on the Redis server's clock (TIME), the clock of deadlines. */
 long long harness_redis_time_ms(struct harness *h);
@@ -141,7 +160,8 @@ long long harness_now_ms(void);
  * this build with AddressSanitizer. They look for memory errors, not for
  * volume: a test may then do less of what it repeats. */
 bool harness_memory_run(void);
-/* FLUSHALL, for a clean slate between tests. */
+/* FLUSHALL (on every master in cluster mode), for a clean slate between
+ * tests. */
 void harness_flush(struct harness *h);
 
 /* A blocking client connection to 127.0.0.1:port. Returns the fd. */
