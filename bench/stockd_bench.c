@@ -9,6 +9,8 @@
  *   stockd-bench --port 7400 -c 50 -d 1 --duration 10 --workload hot
  *   stockd-bench --port 7400 -c 50 --duration 10 --workload ranked --locations 50
  *   stockd-bench --idle 10000 --hold 30          (idle connections only)
+ *   STOCKD_BENCH_TOKEN=... stockd-bench ...      (auth first on every connection:
+ *                                                 a token, or a tenant's token)
  */
 #include <errno.h>
 #include <getopt.h>
@@ -104,8 +106,9 @@ static struct {
     int lines;     /* multi: lines per order; 0: 1 to 5 at random */
     bool no_setup; /* the catalogue under prefix is loaded already */
     bool skus_given, locations_given; /* ranked: else 1 sku at 50 locations */
+    const char *token; /* sent with auth first on every connection; NULL: none */
 } opt = {"127.0.0.1", 7400, 50, 1, 10, 0, HOT, 1000, 4, 3600000, false, 0, 30, "", 0, false,
-         false, false};
+         false, false, NULL};
 
 static void usage(void)
 {
@@ -118,7 +121,9 @@ static void usage(void)
             "  ranked: --skus default 1, --locations default 50, each location with\n"
             "  coordinates (location.set), channel P with rules [\"nearest\"], every\n"
             "  reserve with a destination (both drawn from fixed seeds: reproducible)\n"
-            "       stockd-bench --idle N [--hold S]\n");
+            "       stockd-bench --idle N [--hold S]\n"
+            "  STOCKD_BENCH_TOKEN: sent with auth first on every connection (stockd's\n"
+            "  token, or a tenant's: the load then goes to that tenant)\n");
     exit(2);
 }
 
@@ -196,6 +201,26 @@ static void sync_call_ok(const char *req)
     }
 }
 
+/* The auth line for opt.token, or NULL. Tokens are 1..1023 bytes without
+ * whitespace; one with a quote or a backslash is refused rather than
+ * escaped. */
+static const char *auth_line(void)
+{
+    static char line[1200];
+    if (opt.token == NULL)
+        return NULL;
+    if (line[0] == '\0') {
+        if (strlen(opt.token) > 1023 || strpbrk(opt.token, "\"\\ \t\r\n") != NULL) {
+            fprintf(stderr, "stockd-bench: STOCKD_BENCH_TOKEN must be 1..1023 bytes without "
+                            "quotes, backslashes or whitespace\n");
+            exit(2);
+        }
+        snprintf(line, sizeof line, "{\"id\":0,\"method\":\"auth\",\"params\":{\"token\":\"%s\"}}\n",
+                 opt.token);
+    }
+    return line;
+}
+
 #define ON_HAND 1000000000000LL
 
 /* --- ranked: see ranked.h ----------------------------------------------- */
@@ -245,7 +270,7 @@ static void setup(void)
 
 /* --- the load ----------------------------------------------------------- */
 
-enum kind { K_RESERVE, K_FOLLOW }; /* a reserve, or its commit/release */
+enum kind { K_RESERVE, K_FOLLOW, K_AUTH }; /* a reserve, its commit/release, auth */
 
 struct pending {
     uint64_t sent_ns;
@@ -333,7 +358,8 @@ static void push(struct conn *c, enum kind kind, int units, int nearest)
     }
     c->fifo[(c->head + c->count) % c->cap] = (struct pending){now_ns(), kind, units, nearest};
     c->count++;
-    sent++;
+    if (kind != K_AUTH)
+        sent++;
 }
 
 static void queue_reserve(struct conn *c)
@@ -439,6 +465,13 @@ static void take_line(struct conn *c, const char *line, size_t len)
     struct pending pd = c->fifo[c->head];
     c->head = (c->head + 1) % c->cap;
     c->count--;
+    if (pd.kind == K_AUTH) { /* not load: neither counted nor timed */
+        if (memmem(line, len, "\"result\"", 8) == NULL) {
+            fprintf(stderr, "stockd-bench: auth refused: %.*s\n", (int)len, line);
+            exit(1);
+        }
+        return;
+    }
     answered++;
     uint64_t us = (now_ns() - pd.sent_ns) / 1000;
     hist_add(&hist, us);
@@ -522,6 +555,13 @@ static void on_connect(uv_connect_t *req, int status)
     }
     uv_tcp_nodelay(&c->tcp, 1);
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    const char *auth = auth_line();
+    if (auth != NULL) {
+        out_reserve(c, strlen(auth) + 1);
+        memcpy(c->out + c->out_len, auth, strlen(auth));
+        c->out_len += strlen(auth);
+        push(c, K_AUTH, 0, -1);
+    }
     for (int i = 0; i < opt.depth && more_wanted(); i++)
         queue_reserve(c);
     flush(c);
@@ -629,6 +669,9 @@ int main(int argc, char **argv)
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
+    opt.token = getenv("STOCKD_BENCH_TOKEN");
+    if (opt.token != NULL && opt.token[0] == '\0')
+        opt.token = NULL;
     if (opt.idle > 0)
         return idle_mode();
     if (opt.workload == HOT)
@@ -655,6 +698,8 @@ int main(int argc, char **argv)
         usage();
 
     sync_fd = dial();
+    if (auth_line() != NULL)
+        sync_call_ok(auth_line());
     if (!opt.no_setup)
         setup();
 

@@ -5,7 +5,8 @@
 #                                        and tools/stockd-export/stockd-export)
 #
 # a. installs what is missing (Debian packages; npm ci in deploy/validate)
-# b. renders deploy/k8s/overlays/{dev,prod,dev-sentinel} with `kubectl kustomize`
+# b. renders deploy/k8s/overlays/{dev,prod,dev-sentinel,dev-cluster} with
+#    `kubectl kustomize`
 # c. validates every rendered object against the Kubernetes schemas
 #    (kubernetes-models, plus a strict unknown-field check), and proves the
 #    validator rejects a broken object
@@ -21,7 +22,13 @@
 #    broken set-up), then a rehearsal of it: its init scripts and templates
 #    run real redis-server processes on loopback addresses, stockd with its
 #    rendered environment reserves through them, follows a SENTINEL
-#    FAILOVER, and replaced pods rejoin
+#    FAILOVER, and replaced pods rejoin; dev-cluster's nodes, cluster-creating
+#    Job and tenants file against each other and against stockd's URL,
+#    password and durability (proving the checks reject a broken set-up),
+#    then a rehearsal of it: its init script and Job script make six real
+#    redis-server processes a cluster, stockd with its rendered environment
+#    reserves for each tenant on its master, follows a CLUSTER FAILOVER, and
+#    a node whose claim was replaced is added back by running the Job again
 # e. checks deploy/Dockerfile statically (base images, numeric USER, tini,
 #    runtime packages = the Debian packages of `ldd` of stockd, stockctl and
 #    stockd-export), that .dockerignore lets every path it COPYs into the
@@ -171,16 +178,18 @@ if [ "$legacy" = 1 ]; then
     }' "${kfiles[@]}") || fail "translate the overlays for kustomize v2"
 fi
 # Each overlay and what consistency.mjs is told of it: prod's Secrets come
-# from the operator; dev-sentinel runs Redis with Sentinel and leaves
-# stockd-export out (it does not follow Sentinel).
-OVERLAYS=(dev prod dev-sentinel)
+# from the operator; dev-sentinel runs Redis with Sentinel and dev-cluster
+# a Redis Cluster with tenants, both without stockd-export (it follows
+# neither).
+OVERLAYS=(dev prod dev-sentinel dev-cluster)
 overlay_flags() {
   case $1 in
     prod) echo "--external-secret" ;;
     dev-sentinel) echo "--no-export --sentinel" ;;
+    dev-cluster) echo "--no-export --cluster" ;;
   esac
 }
-has_export() { [ "$1" != dev-sentinel ]; }
+has_export() { [ "$1" != dev-sentinel ] && [ "$1" != dev-cluster ]; }
 rendered=()
 for overlay in "${OVERLAYS[@]}"; do
   if kubectl kustomize "$K8S/overlays/$overlay" >"$TMP/$overlay.yaml" 2>"$TMP/$overlay.err"; then
@@ -252,6 +261,11 @@ for overlay in "${rendered[@]}"; do
   fi
   mapfile -t envs <"$TMP/$overlay.env"
   mapfile -t paths <"$TMP/$overlay.paths"
+  # A tenants file (a Secret key mounted as a file): the same content at a
+  # path of this machine.
+  node "$VALIDATE/consistency.mjs" --print-tenants --overlay "$overlay" "$TMP/$overlay.yaml" >"$TMP/$overlay.tenants" 2>/dev/null
+  tenants_env=()
+  [ -s "$TMP/$overlay.tenants" ] && tenants_env=(STOCKD_TENANTS_FILE="$TMP/$overlay.tenants")
 
   # A Sentinel overlay: the checks must reject a broken set-up (a quorum one
   # lost sentinel could not reach, a sentinel missing from the lists, a
@@ -281,8 +295,42 @@ for overlay in "${rendered[@]}"; do
     fi
   fi
 
+  # A Cluster overlay: the same, with a broken set-up (a node missing from
+  # the Job's list, shards of 1 + 2 that make 2 masters, replica:3, a token
+  # given twice, the single token beside the tenants file); then the
+  # rehearsal.
+  if [[ " ${extra[*]} " == *" --cluster "* ]]; then
+    (cd "$VALIDATE" && node --input-type=module -e '
+      import { readFileSync, writeFileSync } from "node:fs";
+      import { parseAllDocuments, stringify } from "yaml";
+      const objs = parseAllDocuments(readFileSync(process.argv[1], "utf8")).map((d) => d.toJS()).filter(Boolean);
+      const job = objs.find((o) => o.kind === "Job");
+      const env = (k) => job.spec.template.spec.containers[0].env.find((e) => e.name === k);
+      env("REDIS_NODES").value = env("REDIS_NODES").value.split(/\s+/).slice(1).join(" ");
+      env("REPLICAS_PER_MASTER").value = "2";
+      objs.find((o) => o.kind === "ConfigMap" && o.metadata.name === "stockd-config").data.STOCKD_DURABILITY = "replica:3";
+      const sec = objs.find((o) => o.kind === "Secret");
+      sec.data.tenants = Buffer.from(Buffer.from(sec.data.tenants, "base64").toString() + "twin dev-only-token-acme\n").toString("base64");
+      const dep = objs.find((o) => o.kind === "Deployment");
+      dep.spec.template.spec.containers[0].env.push({ name: "STOCKD_AUTH_TOKEN", valueFrom: { secretKeyRef: { name: sec.metadata.name, key: "redis-password" } } });
+      writeFileSync(process.argv[2], objs.map((o) => stringify(o)).join("---\n"));' "$TMP/$overlay.yaml" "$TMP/broken-cluster.yaml") 2>"$TMP/broken-cluster.err"
+    out=$(node "$VALIDATE/consistency.mjs" --overlay broken --help-file "$TMP/help.txt" "${uid[@]}" "${extra[@]}" "$TMP/broken-cluster.yaml" 2>&1)
+    if grep -q "REDIS_NODES names 5 of redis's 6 pods" <<<"$out" && grep -q '2 master(s): a failover needs a majority' <<<"$out" &&
+       grep -q "waits for 3 replicas, each master has 2" <<<"$out" && grep -q 'a token given twice' <<<"$out" &&
+       grep -q 'STOCKD_AUTH_TOKEN(_FILE) is set beside STOCKD_TENANTS_FILE' <<<"$out"; then
+      ok "$overlay: cluster self-test: a node missing from the Job's list, 2 masters, replica:3 with 2 replicas per master, a token twice and the token beside the tenants file are rejected"
+    else
+      fail "$overlay: cluster self-test: the broken set-up was not rejected as expected: $(grep '^FAIL' <<<"$out" | head -3 | tr '\n' ' ') $(head -2 "$TMP/broken-cluster.err")"
+    fi
+    if node "$VALIDATE/cluster.mjs" --rehearsal "$TMP/rehearsal-$overlay" "$TMP/$overlay.yaml" 2>"$TMP/rehearsal.err"; then
+      lines bash "$VALIDATE/rehearse-cluster.sh" "$overlay" "$TMP/rehearsal-$overlay" "$STOCKD" "$TMP/$overlay.env"
+    else
+      fail "$overlay: rehearsal: $(head -1 "$TMP/rehearsal.err")"
+    fi
+  fi
+
   log="$TMP/stockd-$overlay.log"
-  env -i "${envs[@]}" STOCKD_LISTEN=127.0.0.1:0 STOCKD_HTTP=127.0.0.1:0 "$STOCKD" >"$log" 2>&1 &
+  env -i "${envs[@]}" "${tenants_env[@]}" STOCKD_LISTEN=127.0.0.1:0 STOCKD_HTTP=127.0.0.1:0 "$STOCKD" >"$log" 2>&1 &
   STOCKD_PID=$!
   port=""
   for _ in $(seq 50); do

@@ -26,11 +26,16 @@
 //                be in the render
 //   --sentinel   the overlay runs Redis with Sentinel: sentinel.mjs's checks
 //                must find sentinels (they run whenever the render has some)
+//   --cluster    the overlay runs a Redis Cluster: cluster.mjs's checks must
+//                find one (they run whenever the render has one)
+//   --print-tenants  print the tenants file stockd is given (the Secret's
+//                value behind STOCKD_TENANTS_FILE; nothing without one) and exit
 //
 // StatefulSets in the render (dev's Redis, PostgreSQL, sentinels) are
 // checked by stores.mjs and sentinel.mjs: security and pinned images,
 // PostgreSQL's user/password/database against the connection strings that
-// reach it, the Sentinel set-up against stockd's URL and settings, and that
+// reach it, the Sentinel and Cluster set-ups against stockd's URL and
+// settings (cluster.mjs: also the tenants file), and that
 // each store's NetworkPolicies admit exactly the pods that connect to it.
 //
 // Prints "ok   NAME: ..." or "FAIL NAME: ..." per check; exits 1 on a FAIL.
@@ -38,9 +43,10 @@ import { readFileSync } from "node:fs";
 import { loadRender, selects, portOf, maskConn, parseConn, durabilityReplicas } from "./render.mjs";
 import { storeChecks } from "./stores.mjs";
 import { sentinelChecks } from "./sentinel.mjs";
+import { clusterChecks, tenantsChecks, tenantsText } from "./cluster.mjs";
 
 const args = process.argv.slice(2);
-const opt = { overlay: "?", helpFile: null, exportHelpFile: null, uid: null, externalSecret: false, printEnv: false, exportCtr: false, noExport: false, sentinel: false, file: null };
+const opt = { overlay: "?", helpFile: null, exportHelpFile: null, uid: null, externalSecret: false, printEnv: false, exportCtr: false, noExport: false, sentinel: false, cluster: false, printTenants: false, file: null };
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === "--overlay") opt.overlay = args[++i];
@@ -53,10 +59,12 @@ for (let i = 0; i < args.length; i++) {
   else if (a === "--export-help-file") opt.exportHelpFile = args[++i];
   else if (a === "--no-export") opt.noExport = true;
   else if (a === "--sentinel") opt.sentinel = true;
+  else if (a === "--cluster") opt.cluster = true;
+  else if (a === "--print-tenants") opt.printTenants = true;
   else opt.file = a;
 }
 if (!opt.file) {
-  console.error("usage: consistency.mjs --overlay NAME --help-file FILE --uid UID [--external-secret] [--no-export] [--sentinel] RENDERED.yaml");
+  console.error("usage: consistency.mjs --overlay NAME --help-file FILE --uid UID [--external-secret] [--no-export] [--sentinel] [--cluster] RENDERED.yaml");
   process.exit(2);
 }
 
@@ -93,6 +101,10 @@ if (opt.printPaths) {
   console.log(c.livenessProbe?.httpGet?.path ?? "-");
   console.log(c.readinessProbe?.httpGet?.path ?? "-");
   console.log(p.metadata?.annotations?.["prometheus.io/path"] ?? "-");
+  process.exit(0);
+}
+if (opt.printTenants) {
+  process.stdout.write(tenantsText(R, dep, ctr, env) ?? "");
   process.exit(0);
 }
 if (opt.printEnv) {
@@ -282,8 +294,10 @@ const sentinelPorts = stockdConn?.kind === "sentinel" ? [...new Set(stockdConn.h
 {
   const problems = [];
   const refs = [];
-  // The URL and the token always, and every password stockd is given.
-  const secretVars = ["STOCKD_REDIS_URL", "STOCKD_AUTH_TOKEN", ...[...env.keys()].filter((k) => /PASSWORD$/.test(k))];
+  // The URL and the token always (with tenants: their file instead, checked
+  // by cluster.mjs), and every password stockd is given.
+  const token = env.has("STOCKD_TENANTS_FILE") ? [] : ["STOCKD_AUTH_TOKEN"];
+  const secretVars = ["STOCKD_REDIS_URL", ...token, ...[...env.keys()].filter((k) => /PASSWORD$/.test(k))];
   for (const k of secretVars) {
     const v = env.get(k);
     if (!v?.secret) {
@@ -299,7 +313,7 @@ const sentinelPorts = stockdConn?.kind === "sentinel" ? [...new Set(stockdConn.h
   }
   if (opt.externalSecret && secretsInRender.length) problems.push(`the render holds Secret(s): ${secretsInRender.map((s) => s.metadata.name).join(", ")}`);
   const url = secretValue(env.get("STOCKD_REDIS_URL")?.secret ?? {});
-  if (url !== undefined && !/^(redis:\/\/|redis\+sentinel:\/\/|unix:\/\/\/)/.test(url)) problems.push("the Redis URL is neither redis://, redis+sentinel:// nor unix:///");
+  if (url !== undefined && !/^(redis:\/\/|redis\+sentinel:\/\/|redis\+cluster:\/\/|unix:\/\/\/)/.test(url)) problems.push("the Redis URL is neither redis://, redis+sentinel://, redis+cluster:// nor unix:///");
   // Where a password is given on its own, the URL carries none: one place
   // to change it, and the URL can be shown.
   const conn = parseConn(url);
@@ -360,7 +374,7 @@ const sentinelPorts = stockdConn?.kind === "sentinel" ? [...new Set(stockdConn.h
 if (opt.noExport && exportDeps.length)
   report("export", [`${exportDeps.map((d) => d.metadata.name).join(", ")} in the render: stockd-export does not follow Sentinel, leave it out of this overlay`], "");
 else if (opt.noExport)
-  report("export", [], "no stockd-export in the render (it does not follow Sentinel)");
+  report("export", [], `no stockd-export in the render (it does not follow ${opt.cluster ? "a cluster" : "Sentinel"})`);
 if (opt.exportHelpFile) {
   const name = (n) => `export ${n}`;
   if (exportDeps.length !== 1) {
@@ -534,5 +548,7 @@ if (opt.exportHelpFile) {
 const ctx = { R, opt, dep, ctr, env, podLabels };
 storeChecks(ctx);
 sentinelChecks(ctx);
+clusterChecks(ctx);
+tenantsChecks(ctx);
 
 process.exit(R.failures ? 1 : 0);

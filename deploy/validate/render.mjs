@@ -70,7 +70,8 @@ export function loadRender(file, overlay) {
     ]);
 
   // Pod-owning objects: name, kind, pod labels, pod spec.
-  m.workloads = [...m.ofKind("Deployment"), ...m.ofKind("StatefulSet")].map((o) => ({
+  // Jobs too (dev-cluster's cluster-create): their pods connect to stores.
+  m.workloads = [...m.ofKind("Deployment"), ...m.ofKind("StatefulSet"), ...m.ofKind("Job")].map((o) => ({
     obj: o, name: o.metadata?.name, kind: o.kind, labels: o.spec?.template?.metadata?.labels ?? {}, spec: o.spec?.template?.spec ?? {},
   }));
   m.namedPort = (w, p) => (typeof p === "number" ? p : (w.spec.containers ?? []).flatMap((c) => c.ports ?? []).find((x) => x.name === p)?.containerPort);
@@ -137,11 +138,21 @@ export const portOf = (hostport) => {
 
 // A Redis URL (redis://[user[:password]@]host[:port][/db]), a Sentinel URL
 // (redis+sentinel://[user[:password]@]host[:port][,host[:port]...]/master[/db],
-// kind "sentinel" with hosts: [{host, port}]), or a libpq URI
+// kind "sentinel" with hosts: [{host, port}]), a Cluster URL
+// (redis+cluster://[user[:password]@]host[:port][,host[:port]...][/db], kind
+// "cluster" with hosts, port 6379 by default), or a libpq URI
 // (postgres[ql]://...) or key=value connection string; null for anything else.
 export function parseConn(v) {
   if (typeof v !== "string") return null;
   const dec = (x) => (x === undefined ? undefined : decodeURIComponent(x));
+  const c = /^redis\+cluster:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/]*)(?:\/([^/?]*))?$/.exec(v);
+  if (c) {
+    const hosts = c[3].split(",").map((h) => {
+      const hp = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(h);
+      return hp ? { host: hp[1].replace(/^\[|\]$/g, ""), port: hp[2] ? Number(hp[2]) : 6379 } : { host: h, port: NaN };
+    });
+    return { kind: "cluster", user: dec(c[1]) || undefined, password: dec(c[2]), hosts, db: dec(c[4]) || undefined };
+  }
   const s = /^redis\+sentinel:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/]*)(?:\/([^/]*))?(?:\/([^/?]*))?$/.exec(v);
   if (s) {
     const hosts = s[3].split(",").map((h) => {

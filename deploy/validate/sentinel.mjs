@@ -35,7 +35,7 @@ export const isSentinel = (w) =>
 
 // The plain environment of a workload's init containers (the start-up
 // scripts' settings): name -> value.
-function initEnv(R, w) {
+export function initEnv(R, w) {
   const out = new Map();
   for (const c of w.spec.initContainers ?? []) for (const [k, v] of R.envOf(c).env) if (v.value !== undefined) out.set(k, v.value);
   return out;
@@ -83,7 +83,7 @@ export function sentinelUrlEdges(R, w, c) {
 
 // The ConfigMap key behind a path a container sees (through a configMap
 // volume mount), or undefined.
-function configFile(R, w, c, path) {
+export function configFile(R, w, c, path) {
   for (const m of c.volumeMounts ?? []) {
     const dir = m.mountPath.replace(/\/+$/, "");
     if (!path.startsWith(`${dir}/`)) continue;
@@ -97,7 +97,7 @@ function configFile(R, w, c, path) {
   return undefined;
 }
 // The Secret key behind a file a container sees (through a secret volume).
-function secretFile(R, w, c, path) {
+export function secretFile(R, w, c, path) {
   for (const m of c.volumeMounts ?? []) {
     const dir = m.mountPath.replace(/\/+$/, "");
     if (!path.startsWith(`${dir}/`)) continue;
@@ -111,14 +111,14 @@ function secretFile(R, w, c, path) {
   return undefined;
 }
 // The script an init container runs (["sh", PATH] or [PATH]) and its text.
-function initScript(R, w) {
+export function initScript(R, w) {
   const c = (w.spec.initContainers ?? [])[0];
   if (!c) return {};
   const argv = [...(c.command ?? []), ...(c.args ?? [])].map(String);
   const path = /(^|\/)(ba|da)?sh$/.test(argv[0] ?? "") ? argv[1] : argv[0];
   return { c, path, text: path && configFile(R, w, c, path) };
 }
-const scriptDefault = (text, name) => new RegExp(`\\$\\{${name}:=([^}]*)\\}`).exec(text ?? "")?.[1];
+export const scriptDefault = (text, name) => new RegExp(`\\$\\{${name}:=([^}]*)\\}`).exec(text ?? "")?.[1];
 
 // The facts both the checks and the rehearsal need, or { problem }.
 function setUp(R) {

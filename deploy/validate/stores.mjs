@@ -7,6 +7,7 @@
 // that connect to it, while every pod may go out exactly where it connects.
 import { selects, parseConn, durabilityReplicas, redisConfProblems } from "./render.mjs";
 import { isSentinel, isRedis, topologyEdges, sentinelUrlEdges } from "./sentinel.mjs";
+import { clusterEdges, clusterUrlEdges } from "./cluster.mjs";
 
 export function storeChecks(ctx) {
   const { R, env } = ctx;
@@ -19,7 +20,7 @@ export function storeChecks(ctx) {
   // 11. Redis in the render (dev): durable and non-evicting, reachable by the URL
   {
     const redisSets = dataSets.map((w) => w.obj);
-    if (redisSets.length && stockdConn?.kind !== "sentinel") {
+    if (redisSets.length && !["sentinel", "cluster"].includes(stockdConn?.kind)) {
       const problems = [];
       for (const s of redisSets) {
         const conf = (s.spec.template.spec.volumes ?? [])
@@ -61,8 +62,8 @@ export function storeChecks(ctx) {
   };
   for (const w of workloads) {
     for (const c of R.connectionsOf(w)) {
-      if (c.conn.kind === "sentinel") {
-        for (const e of sentinelUrlEdges(R, w, c)) addEdge(w, e.target, e.port, c.env);
+      if (c.conn.kind === "sentinel" || c.conn.kind === "cluster") {
+        for (const e of (c.conn.kind === "sentinel" ? sentinelUrlEdges : clusterUrlEdges)(R, w, c)) addEdge(w, e.target, e.port, c.env);
         continue;
       }
       const r = R.reach(c.conn.host, c.conn.port);
@@ -72,7 +73,7 @@ export function storeChecks(ctx) {
       }
     }
   }
-  for (const e of topologyEdges(R)) addEdge(e.client, e.target, e.port, e.via);
+  for (const e of [...topologyEdges(R), ...clusterEdges(R)]) addEdge(e.client, e.target, e.port, e.via);
 
   // 13. every store runs as strictly as the stockd pods, from a pinned image
   if (stores.length) {
