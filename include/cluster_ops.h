@@ -40,6 +40,8 @@ struct ccall {
     void *data;
     struct cnode *node; /* the store it is on, or NULL */
     unsigned redirects, retries;
+    bool asked_batch; /* a batched call now on its way after ASKING: alone, as a batch of
+                       * one, so its own reply is the one element of the batch's */
 };
 
 struct cluster_ask;

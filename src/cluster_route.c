@@ -83,6 +83,7 @@ static enum sent send_to(struct ccall *k, struct cnode *ask)
                         on_reply, k);
     if (rc != 0)
         return REFUSED;
+    k->asked_batch = ask != NULL && k->script >= 0 && k->head_keys >= 0;
     k->node = n;
     n->inflight++;
     return SENT;
@@ -282,6 +283,10 @@ static void on_reply(void *data, const redisReply *r, enum store_outcome outcome
     struct cnode *n = k->node;
     k->node = NULL;
     n->inflight--;
+    /* As store_op_end splits a batch's reply: this call's own element, or
+     * the whole reply when it is not one element (an error of the batch). */
+    if (k->asked_batch && r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 1)
+        r = r->element[0];
     cluster_node_done(n);
     if (c->closing) {
         call_end(k, r, outcome);
