@@ -156,6 +156,9 @@ void harness_wait_redis_time(struct harness *h, long long ms);
  * test program. Returns its pid; a failed fork ends the program. */
 pid_t harness_spawn(char *const argv[], const char *log_path);
 long long harness_now_ms(void);
+/* Ends the test program with a message on stderr, after stopping every
+ * process the harness started. */
+void harness_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 /* True in CI's memory runs: stockd under valgrind (STOCKD_VALGRIND), or
  * this build with AddressSanitizer. They look for memory errors, not for
  * volume: a test may then do less of what it repeats. */
