@@ -31,58 +31,9 @@
 #include <uv.h>
 
 #include "buf.h" /* xmalloc and friends: allocation failure aborts */
+#include "hist.h"
 #include "ranked.h"
-
-/* --- latency histogram: 64 linear steps per power of two (~1.6 %) ----- */
-
-#define SUB_BITS 6
-#define SUB (1 << SUB_BITS)
-#define N_BUCKETS (SUB + (48 - SUB_BITS) * SUB)
-
-struct histogram {
-    uint64_t counts[N_BUCKETS];
-    uint64_t total, max;
-};
-
-static int bucket_of(uint64_t v)
-{
-    if (v < SUB)
-        return (int)v;
-    int k = 63 - __builtin_clzll(v); /* v in [2^k, 2^(k+1)) */
-    int i = SUB + (k - SUB_BITS) * SUB + (int)((v >> (k - SUB_BITS)) - SUB);
-    return i < N_BUCKETS ? i : N_BUCKETS - 1;
-}
-
-/* The largest value a bucket holds: percentiles never flatter. */
-static uint64_t bucket_top(int i)
-{
-    if (i < SUB)
-        return (uint64_t)i;
-    int k = (i - SUB) / SUB + SUB_BITS;
-    uint64_t m = (uint64_t)((i - SUB) % SUB + SUB);
-    return ((m + 1) << (k - SUB_BITS)) - 1;
-}
-
-static void hist_add(struct histogram *h, uint64_t v)
-{
-    h->counts[bucket_of(v)]++;
-    h->total++;
-    if (v > h->max)
-        h->max = v;
-}
-
-static uint64_t hist_pct(const struct histogram *h, double p)
-{
-    uint64_t want = (uint64_t)(p * (double)h->total + 0.999999), seen = 0;
-    for (int i = 0; i < N_BUCKETS; i++) {
-        seen += h->counts[i];
-        if (seen >= want && seen > 0) {
-            uint64_t top = bucket_top(i);
-            return top < h->max ? top : h->max;
-        }
-    }
-    return h->max;
-}
+#include "sync.h"
 
 /* --- options ------------------------------------------------------------ */
 
@@ -125,80 +76,6 @@ static void usage(void)
             "  STOCKD_BENCH_TOKEN: sent with auth first on every connection (stockd's\n"
             "  token, or a tenant's: the load then goes to that tenant)\n");
     exit(2);
-}
-
-/* --- a blocking connection for setup and the books ---------------------- */
-
-static int sync_fd = -1;
-static char sync_buf[1 << 20];
-static size_t sync_len;
-
-static int dial(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)opt.port)};
-    inet_pton(AF_INET, opt.host, &a.sin_addr);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        fprintf(stderr, "stockd-bench: cannot connect to %s:%d: %s\n", opt.host, opt.port,
-                strerror(errno));
-        exit(1);
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return fd;
-}
-
-static void sync_send(const char *s, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(sync_fd, s, n);
-        if (w <= 0) {
-            perror("stockd-bench: write");
-            exit(1);
-        }
-        s += w;
-        n -= (size_t)w;
-    }
-}
-
-/* Reads one answer line into line (NUL-terminated). */
-static void sync_line(char *line, size_t cap)
-{
-    for (;;) {
-        char *nl = memchr(sync_buf, '\n', sync_len);
-        if (nl) {
-            size_t n = (size_t)(nl - sync_buf);
-            size_t c = n < cap - 1 ? n : cap - 1;
-            memcpy(line, sync_buf, c);
-            line[c] = '\0';
-            memmove(sync_buf, nl + 1, sync_len - n - 1);
-            sync_len -= n + 1;
-            return;
-        }
-        ssize_t r = read(sync_fd, sync_buf + sync_len, sizeof sync_buf - sync_len);
-        if (r <= 0) {
-            fprintf(stderr, "stockd-bench: connection closed\n");
-            exit(1);
-        }
-        sync_len += (size_t)r;
-    }
-}
-
-static long long json_ll(const char *s, const char *key)
-{
-    const char *p = strstr(s, key);
-    return p ? atoll(p + strlen(key)) : -1;
-}
-
-static void sync_call_ok(const char *req)
-{
-    char line[4096];
-    sync_send(req, strlen(req));
-    sync_line(line, sizeof line);
-    if (strstr(line, "\"error\"")) {
-        fprintf(stderr, "stockd-bench: setup failed: %s\n", line);
-        exit(1);
-    }
 }
 
 /* The auth line for opt.token, or NULL. Tokens are 1..1023 bytes without
@@ -604,9 +481,9 @@ static int idle_mode(void)
 {
     int *fds = xmalloc((size_t)opt.idle * sizeof *fds);
     for (int i = 0; i < opt.idle; i++)
-        fds[i] = dial();
+        fds[i] = sync_dial(opt.host, opt.port);
     /* One request on the last one proves they were all accepted. */
-    sync_fd = fds[opt.idle - 1];
+    sync_use(fds[opt.idle - 1]);
     sync_call_ok("{\"id\":1,\"method\":\"ping\"}\n");
     printf("{\"idle_connections\":%d}\n", opt.idle);
     fflush(stdout);
@@ -697,7 +574,7 @@ int main(int argc, char **argv)
     if (opt.lines > opt.skus)
         usage();
 
-    sync_fd = dial();
+    sync_use(sync_dial(opt.host, opt.port));
     if (auth_line() != NULL)
         sync_call_ok(auth_line());
     if (!opt.no_setup)
