@@ -192,15 +192,26 @@ reserve() { # TOKEN TENANT
   timeout 5 head -4 <&4 | tail -1
   exec 4<&-
 }
-held_on_master() { # TENANT ORDER -> checks the key on the slot's master and its replica
-  local slot m r key="{$1}:order:$2"
-  slot=$(rcli "${nodes[0]}" CLUSTER KEYSLOT "$key")
+# Whether KEY is on the master of its slot and on that master's replica;
+# sets held_m to the master, or held_why to what was seen. Right after a
+# failover the nodes' views of who replicates whom can lag by a moment, so
+# callers retry it.
+held_check() { # KEY
+  local slot m r
+  slot=$(rcli "${nodes[0]}" CLUSTER KEYSLOT "$1")
   m=$(master_of_slot "$slot")
+  [ -n "$m" ] || { held_why="no master owns slot $slot in ${nodes[0]}'s view"; return 1; }
   r=$(replica_of "$m")
-  [ "$(rcli "$m" EXISTS "$key")" = 1 ] || return 1
+  [ -n "$r" ] || { held_why="$m owns slot $slot but names no replica of its own"; return 1; }
+  [ "$(rcli "$m" EXISTS "$1")" = 1 ] || { held_why="$1 is not on $m, the master of slot $slot"; return 1; }
   # A replica answers MOVED unless the connection is READONLY.
-  within 5 sh -c "[ \"\$(printf 'READONLY\nEXISTS %s\n' '$key' | REDISCLI_AUTH='$PASSWORD' redis-cli --raw -h $r -p $RP 2>/dev/null | tail -1)\" = 1 ]" || return 1
-  echo "$m"
+  [ "$(printf 'READONLY\nEXISTS %s\n' "$1" | REDISCLI_AUTH=$PASSWORD timeout 5 redis-cli --raw -h "$r" -p "$RP" 2>/dev/null | tr -d '\r' | tail -1)" = 1 ] ||
+    { held_why="$1 is on $m but not on its replica $r"; return 1; }
+  held_m=$m
+}
+held_on_master() { # TENANT ORDER -> the master; or what was seen, on stderr
+  within 10 held_check "{$1}:order:$2" || { echo "$held_why" >&2; return 1; }
+  echo "$held_m"
 }
 within 30 ready || fail "stockd is not ready on the cluster: /readyz $(readyz); $(tail -2 "$W/stockd.log" | tr '\n' ' ')"
 mapfile -t tenants < <(grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' "$DIR/tenants")
@@ -211,7 +222,7 @@ for line in "${tenants[@]}"; do
   n_order=$((n_order + 1))
   answer=$(reserve "$tok" "$t")
   [[ "$answer" == *'"status":"held"'* ]] || fail "tenant $t: a reserve was not held: $answer"
-  m=$(held_on_master "$t" "rehearsal-$t-$n_order") || fail "tenant $t: the order key {$t}:order:rehearsal-$t-$n_order is not on the master of its slot and that master's replica"
+  m=$(held_on_master "$t" "rehearsal-$t-$n_order" 2>"$W/held.why") || fail "tenant $t: the order key {$t}:order:rehearsal-$t-$n_order is not on the master of its slot and that master's replica: $(cat "$W/held.why")"
   at[$t]=$m
 done
 exec 4<>"/dev/tcp/127.0.0.1/$rpc_port" || fail "no connection to stockd"
@@ -238,7 +249,7 @@ for _ in $(seq 40); do
   sleep 0.25
 done
 [[ "$answer" == *'"status":"held"'* ]] || fail "tenant $t: no reserve held after the failover: $answer; /readyz $(readyz)"
-m=$(held_on_master "$t" "rehearsal-$t-$n_order") || fail "tenant $t: the reserve after the failover is not on the new master and its replica"
+m=$(held_on_master "$t" "rehearsal-$t-$n_order" 2>"$W/held.why") || fail "tenant $t: the reserve after the failover is not on the new master and its replica: $(cat "$W/held.why")"
 [ "$m" = "$new" ] || fail "tenant $t: the reserve after the failover is on $m, not the new master $new"
 within 10 ready || fail "stockd is not ready after the failover: /readyz $(readyz)"
 ok "CLUSTER FAILOVER: $new takes over tenant $t's slot from $old; stockd follows and a reserve is held on $new (and its replica)"
