@@ -12,6 +12,8 @@ enum method_flag {
     M_WRITES = 1u << 1,  /* may change data in Redis */
     M_BARRIER = 1u << 2, /* takes effect in a later call than its first: requests after
                           * it on the same connection wait until it is done */
+    M_INTERNAL = 1u << 3, /* not on the wire (-32601 there): only the status page's
+                           * session runs it (struct session.internal, src/ui_api.c) */
 };
 
 /* X(enum name, wire name, handler, flags). The handler is a function

@@ -41,6 +41,8 @@ struct session {
     /* With tenants: the tenant of the connection's first successful auth,
      * fixed from then on (borrowed from the pool's tenants); NULL before. */
     struct tenant *tenant;
+    /* The status page's session (src/ui_api.c): may run M_INTERNAL methods. */
+    bool internal;
 };
 
 enum request_state {

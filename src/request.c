@@ -481,6 +481,8 @@ void request_start(struct request *req, struct session *session, const char *lin
     /* Before authentication, everything but the open methods (ping, auth)
      * is 1006, an unknown method too: nothing is told about the rest. */
     int m = method_lookup(req->rpc.method);
+    if (m >= 0 && (method_flags((enum method_id)m) & M_INTERNAL) != 0 && !session->internal)
+        m = -1; /* the status page's own: not on the wire */
     bool open = m >= 0 && (method_flags((enum method_id)m) & M_OPEN) != 0;
     if (!open && request_auth_required(pool) && !session->authenticated) {
         request_fail_with(req, E_UNAUTHORIZED);

@@ -9,6 +9,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev libpq-dev postgresql
   redis-server redis-tools netcat-openbsd
   clang libclang-rt-14-dev valgrind prometheus
+  chromium chromium-driver tmux
 )
 
 missing=()
