@@ -34,6 +34,34 @@ enum internal_kind {
         INTERNAL_KINDS
 };
 
+/* How a sweep ended: everything due found and released; stopped at its
+ * call budget with more due (falling behind); Redis refused or failed. */
+#define STOCKD_SWEEP_RESULTS(X)                                                                    \
+    X(DONE, "done")                                                                                \
+    X(CUT, "cut")                                                                                  \
+    X(FAILED, "failed")
+
+enum sweep_result {
+#define X(name, label) SWEEP_##name,
+    STOCKD_SWEEP_RESULTS(X)
+#undef X
+        SWEEP_RESULTS
+};
+
+/* What a stock.audit over every sku found (metrics_audit). */
+#define STOCKD_AUDIT_KINDS(X)                                                                      \
+    X(COUNTS, "counts") /* reserved differs from the live holds */                                 \
+    X(STALE, "stale")   /* expiry index entries that are not held */                               \
+    X(LATE, "late")     /* skus the due index would sweep after their earliest hold */            \
+    X(LEDGER, "ledger") /* counts that differ from the ledger's replay */
+
+enum audit_kind {
+#define X(name, label) AUDIT_##name,
+    STOCKD_AUDIT_KINDS(X)
+#undef X
+        AUDIT_KINDS
+};
+
 /* Webhook URLs (config.h WEBHOOK_MAX_URLS); a URL is labelled by its index. */
 #define METRICS_WEBHOOKS 8
 /* Failed attempts in a row after which /readyz says delivery is failing. */
@@ -87,6 +115,11 @@ struct metrics {
     uint64_t internal_errors[INTERNAL_KINDS];
     uint64_t sweeper_expired;
     uint64_t sweeper_quarantined; /* unreadable records moved aside */
+    uint64_t sweeper_runs[SWEEP_RESULTS];
+    double sweeper_last_done; /* Unix seconds of the latest SWEEP_DONE; 0: none yet */
+    uint64_t audit_runs;      /* stock.audit runs over every sku that finished */
+    long long audit_found[AUDIT_KINDS]; /* what the latest of them found */
+    double audit_last_run;              /* Unix seconds when it finished; 0: none yet */
     uint64_t out_of_stock;
     uint64_t compensations[RELEASE_FROMS];
     uint64_t auth_failures;
@@ -100,6 +133,14 @@ struct metrics {
 void metrics_init(struct metrics *m);
 /* A monotonic clock for latencies, in nanoseconds. */
 uint64_t metrics_now_ns(void);
+/* The wall clock, in Unix seconds. */
+double metrics_unix_now(void);
+/* The upper bound of latency bucket b (0 <= b < METRICS_BUCKETS), seconds. */
+double metrics_bucket_bound(int b);
+/* A sweep ended (sweeper.c). */
+void metrics_sweep(struct metrics *m, enum sweep_result r);
+/* A stock.audit over every sku finished with these findings (audit.c). */
+void metrics_audit(struct metrics *m, const long long found[AUDIT_KINDS]);
 /* One finished request: its method (METHOD_COUNT when unknown), its error
  * (E_NONE for a result) and when it started (metrics_now_ns). */
 void metrics_request(struct metrics *m, enum method_id method, enum error_id e,

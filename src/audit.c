@@ -51,6 +51,7 @@ struct audit_state {
     bool one_sku; /* stock.audit {sku}: no index pass */
     long long skus_checked, holds;
     struct buf differences, stale, late; /* result list bodies */
+    long long found[AUDIT_KINDS];        /* their entries, for the metrics */
     struct args stale_ids;               /* reported already */
     /* The ledger replay. book is NULL once the ledger cannot be replayed. */
     struct audit_ledger *book; /* owned */
@@ -104,6 +105,10 @@ static void finish(struct request *req)
     struct audit_state *st = state(req);
     audit_ledger_result(request_result(req), st->skus_checked, st->holds, &st->differences,
                         &st->stale, &st->late, &st->ledger);
+    if (!st->one_sku) {
+        st->found[AUDIT_LEDGER] = st->ledger.replayed ? st->ledger.n_differences : 0;
+        metrics_audit(request_metrics(req), st->found);
+    }
     request_finish(req);
 }
 
@@ -480,13 +485,13 @@ static void check_reply(struct request *req, struct reply *rd)
     size_t at = 4;
     if (done < 1 || done > st->skus.n - st->sku_at || d < 0 || d > (long long)reply_count(rd))
         rd->bad = true;
-    for (long long i = 0; i < d && !rd->bad; i++, at += 4)
+    for (long long i = 0; i < d && !rd->bad; i++, at += 4, st->found[AUDIT_COUNTS]++)
         result_audit_difference(&st->differences, reply_str(rd, at), reply_str(rd, at + 1),
                                 reply_int(rd, at + 2), reply_int(rd, at + 3));
     long long u = rd->bad ? 0 : reply_int(rd, at++);
     if (u < 0 || u > (long long)reply_count(rd))
         rd->bad = true;
-    for (long long i = 0; i < u && !rd->bad; i++, at += 3)
+    for (long long i = 0; i < u && !rd->bad; i++, at += 3, st->found[AUDIT_LATE]++)
         result_audit_late(&st->late, reply_str(rd, at), reply_int(rd, at + 1),
                           reply_int(rd, at + 2));
     if (ledger && !rd->bad)
@@ -564,6 +569,7 @@ static void index_reply(struct request *req, struct reply *rd)
         if (!rd->bad && !reported(st, id.s)) {
             args_add_ident(&st->stale_ids, &id);
             result_audit_stale(&st->stale, id.s, status);
+            st->found[AUDIT_STALE]++;
         }
     }
     if (rd->bad)

@@ -12,12 +12,48 @@ static const double bucket_bounds[METRICS_BUCKETS] = {0.0001, 0.00025, 0.0005, 0
                                                       0.005,  0.01,    0.025,  0.05,  0.1,
                                                       0.25,   0.5,     1,      2.5,   5};
 
+static const char *const sweep_labels[SWEEP_RESULTS] = {
+#define X(name, label) [SWEEP_##name] = label,
+    STOCKD_SWEEP_RESULTS(X)
+#undef X
+};
+
+static const char *const audit_labels[AUDIT_KINDS] = {
+#define X(name, label) [AUDIT_##name] = label,
+    STOCKD_AUDIT_KINDS(X)
+#undef X
+};
+
+double metrics_unix_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 void metrics_init(struct metrics *m)
 {
     memset(m, 0, sizeof *m);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    m->start_time = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    m->start_time = metrics_unix_now();
+}
+
+double metrics_bucket_bound(int b)
+{
+    return bucket_bounds[b >= 0 && b < METRICS_BUCKETS ? b : METRICS_BUCKETS - 1];
+}
+
+void metrics_sweep(struct metrics *m, enum sweep_result r)
+{
+    m->sweeper_runs[r]++;
+    if (r == SWEEP_DONE)
+        m->sweeper_last_done = metrics_unix_now();
+}
+
+void metrics_audit(struct metrics *m, const long long found[AUDIT_KINDS])
+{
+    m->audit_runs++;
+    memcpy(m->audit_found, found, sizeof m->audit_found);
+    m->audit_last_run = metrics_unix_now();
 }
 
 uint64_t metrics_now_ns(void)
@@ -349,6 +385,30 @@ void metrics_render(const struct metrics *m, struct buf *out, const char *versio
     prom_head(out, "stockd_sweeper_quarantined_total", "counter",
               "Due reservations whose record could not be read, moved to the quarantine hash.");
     prom_sample_u(out, "stockd_sweeper_quarantined_total", "", m->sweeper_quarantined);
+    prom_head(out, "stockd_sweeper_runs_total", "counter",
+              "Sweeps by how they ended: done (everything due released), cut (stopped at the "
+              "call budget with more due: falling behind), failed (Redis refused or failed).");
+    for (int r = 0; r < SWEEP_RESULTS; r++) {
+        snprintf(labels, sizeof labels, "{result=\"%s\"}", sweep_labels[r]);
+        prom_sample_u(out, "stockd_sweeper_runs_total", labels, m->sweeper_runs[r]);
+    }
+    prom_head(out, "stockd_sweeper_last_done_timestamp_seconds", "gauge",
+              "When a sweep last released everything due (Unix time; 0: not yet). Holds stay "
+              "past their deadline only while sweeps are not done.");
+    prom_sample_d(out, "stockd_sweeper_last_done_timestamp_seconds", "", m->sweeper_last_done);
+    prom_head(out, "stockd_audit_runs_total", "counter",
+              "stock.audit runs over every sku that finished.");
+    prom_sample_u(out, "stockd_audit_runs_total", "", m->audit_runs);
+    prom_head(out, "stockd_audit_differences", "gauge",
+              "What the latest stock.audit over every sku found, by kind (0 before the first).");
+    for (int k = 0; k < AUDIT_KINDS; k++) {
+        snprintf(labels, sizeof labels, "{kind=\"%s\"}", audit_labels[k]);
+        prom_sample_u(out, "stockd_audit_differences", labels,
+                      (uint64_t)(m->audit_found[k] > 0 ? m->audit_found[k] : 0));
+    }
+    prom_head(out, "stockd_audit_last_run_timestamp_seconds", "gauge",
+              "When the latest stock.audit over every sku finished (Unix time; 0: not yet).");
+    prom_sample_d(out, "stockd_audit_last_run_timestamp_seconds", "", m->audit_last_run);
     prom_head(out, "stockd_out_of_stock_total", "counter", "Reserves refused for lack of stock.");
     prom_sample_u(out, "stockd_out_of_stock_total", "", m->out_of_stock);
     prom_head(out, "stockd_compensations_total", "counter",

@@ -117,12 +117,16 @@ static void run(struct sweeper *sw)
     assert(!sw->running && !sw->closing);
     sw->running = true;
     sw->calls = 0;
+    sw->run_failed = false;
+    sw->ran_out = false;
     step_due(sw);
 }
 
 static void end_run(struct sweeper *sw)
 {
     sw->running = false;
+    enum sweep_result r = sw->run_failed ? SWEEP_FAILED : sw->ran_out ? SWEEP_CUT : SWEEP_DONE;
+    metrics_sweep(sw->metrics, r);
     if (sw->current != NULL)
         end_tenant(sw);
 }
@@ -193,9 +197,13 @@ static void expired(struct transition *t, const struct transition_result *res)
             sw->ran_out = true;
             end_run(sw);
         }
-    } else if ((t->k == SWEEP_BATCH || t->k_act < t->k || res->more) &&
-               ++sw->calls < SWEEP_MAX_CALLS) {
-        step_due(sw);
+    } else if (t->k == SWEEP_BATCH || t->k_act < t->k || res->more) {
+        if (++sw->calls < SWEEP_MAX_CALLS) {
+            step_due(sw);
+        } else {
+            sw->ran_out = true; /* more is due than a sweep may release */
+            end_run(sw);
+        }
     } else {
         end_run(sw);
     }
