@@ -116,6 +116,11 @@ void request_pool_on_hold(struct request_pool *pool, request_hold_fn fn, void *d
 /* True when clients must auth before any method but ping and auth: an auth
  * token is configured, or tenants are. */
 bool request_auth_required(const struct request_pool *pool);
+/* Authenticates a session from outside a request (the status page's bearer
+ * token) with the check the auth method makes, counted and logged the same
+ * way when it fails. With tenants, the token's tenant becomes the
+ * session's. Returns 0, or -1 for a wrong token (the session unchanged). */
+int request_session_auth(struct request_pool *pool, struct session *s, struct str token);
 
 /* A request (reused from the pool) owned by the caller until it is started,
  * and again after on_done. */

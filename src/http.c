@@ -1,13 +1,16 @@
 /* stockd's answers to /healthz, /readyz and /metrics (see http.h), served
- * by the responder it shares with stockd-export (responder.c). */
+ * by the responder it shares with stockd-export (responder.c), and the way
+ * to the status page under /ui (ui.c). */
 #include "http.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "responder.h"
 #include "tenants.h"
+#include "ui.h"
 
 #define MAX_HTTP_CONNS 128
 
@@ -17,6 +20,7 @@ struct http_server {
     struct metrics *metrics;
     const struct store *store;
     const struct tenants *tenants; /* NULL without tenants */
+    struct ui *ui;                 /* owned: closed by http_stop */
     bool draining;
 };
 
@@ -46,18 +50,38 @@ static void answer_health(struct responder_conn *c, void *data)
     responder_answer_text(c, 200, "OK", "ok\n");
 }
 
+/* What /readyz answers, but for a ready process's details: not ready
+ * while draining or without Redis. */
+static struct ui_readiness readiness(const struct http_server *h)
+{
+    enum store_health health = store_health(h->store);
+    if (h->draining)
+        return (struct ui_readiness){false, "draining"};
+    if (health == STORE_CONNECTING)
+        return (struct ui_readiness){false, "redis connecting"};
+    if (health == STORE_DOWN)
+        return (struct ui_readiness){false, "redis down"};
+    return (struct ui_readiness){true, "ready"};
+}
+
 static void answer_readiness(struct responder_conn *c, void *data)
 {
     struct http_server *h = data;
-    enum store_health health = store_health(h->store);
-    if (h->draining)
-        responder_answer_text(c, 503, "Service Unavailable", "draining\n");
-    else if (health == STORE_CONNECTING)
-        responder_answer_text(c, 503, "Service Unavailable", "redis connecting\n");
-    else if (health == STORE_DOWN)
-        responder_answer_text(c, 503, "Service Unavailable", "redis down\n");
-    else
+    struct ui_readiness r = readiness(h);
+    if (r.ready) {
         answer_ready(c, h);
+    } else {
+        char text[32];
+        snprintf(text, sizeof text, "%s\n", r.text);
+        responder_answer_text(c, 503, "Service Unavailable", text);
+    }
+}
+
+static bool answer_other(struct responder_conn *c, const struct responder_get *get, void *data)
+{
+    struct http_server *h = data;
+    struct ui_readiness r = readiness(h);
+    return ui_route(h->ui, c, get, &r);
 }
 
 static void render_metrics(struct buf *out, long long rss_bytes, void *data)
@@ -68,10 +92,12 @@ static void render_metrics(struct buf *out, long long rss_bytes, void *data)
     metrics_render(h->metrics, out, STOCKD_VERSION, rss_bytes);
 }
 
-static const struct responder_routes routes = {answer_health, answer_readiness, render_metrics};
+static const struct responder_routes routes = {answer_health, answer_readiness, render_metrics,
+                                               answer_other};
 
 struct http_server *http_start(uv_loop_t *loop, const struct config *cfg, struct metrics *m,
-                               const struct store *store, const struct tenants *tenants)
+                               const struct store *store, const struct tenants *tenants,
+                               struct request_pool *pool)
 {
     struct http_server *h = xcalloc(1, sizeof *h);
     h->tenants = tenants;
@@ -84,6 +110,7 @@ struct http_server *http_start(uv_loop_t *loop, const struct config *cfg, struct
         free(h);
         return NULL;
     }
+    h->ui = ui_new(loop, cfg, m, pool, tenants != NULL);
     return h;
 }
 
@@ -95,10 +122,12 @@ int http_port(const struct http_server *h)
 void http_set_draining(struct http_server *h)
 {
     h->draining = true;
+    ui_set_draining(h->ui);
 }
 
 void http_stop(struct http_server *h, void (*done)(void *), void *data)
 {
     responder_stop(h->responder, done, data);
+    ui_close(h->ui);
     free(h); /* no route runs any more */
 }

@@ -252,7 +252,7 @@ int main(int argc, char **argv)
     app.server = server_start(app.loop, &app.cfg, app.pool, &app.metrics);
     if (app.server == NULL)
         return 1;
-    app.http = http_start(app.loop, &app.cfg, &app.metrics, app.store, tenants);
+    app.http = http_start(app.loop, &app.cfg, &app.metrics, app.store, tenants, app.pool);
     if (app.http == NULL)
         return 1;
 

@@ -574,6 +574,24 @@ static void auth_tenant(struct request *req)
     request_finish(req);
 }
 
+int request_session_auth(struct request_pool *pool, struct session *s, struct str token)
+{
+    struct tenant *t = NULL;
+    const char *want = pool->cfg->auth_token;
+    bool ok = pool->tenants != NULL ? (t = tenants_find(pool->tenants, token.p, token.n)) != NULL
+                                    : want[0] != '\0' && token_matches(want, strlen(want), token);
+    if (!ok) {
+        pool->metrics->auth_failures++;
+        log_repeat(&pool->log_auth, LOG_WARN,
+                   "auth: a status page request sent a wrong token (%llu since start)",
+                   (unsigned long long)pool->metrics->auth_failures);
+        return -1;
+    }
+    s->tenant = t;
+    s->authenticated = true;
+    return 0;
+}
+
 void request_auth(struct request *req)
 {
     struct request_pool *pool = req->pool;

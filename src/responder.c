@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 #include "closer.h"
@@ -30,7 +31,9 @@ struct responder_conn {
     struct queue node; /* in r->conns until it starts closing */
     char in[RESPONDER_REQUEST_MAX];
     size_t len;
-    struct buf out; /* owned: the response */
+    struct buf out;         /* owned: the response */
+    void (*cancel)(void *); /* a deferred answer's (responder_defer); NULL when none */
+    void *cancel_arg;
     bool answered;
     bool closing;
     struct closer closer;
@@ -67,6 +70,11 @@ static void conn_close(struct responder_conn *c)
     if (c->closing)
         return;
     c->closing = true;
+    if (c->cancel != NULL && !c->answered) {
+        void (*cancel)(void *) = c->cancel;
+        c->cancel = NULL;
+        cancel(c->cancel_arg);
+    }
     queue_remove(&c->node);
     c->r->n_conns--;
     closer_begin(&c->closer, conn_free, c);
@@ -88,11 +96,18 @@ static void answer(struct responder_conn *c, int status, const char *reason, con
         return;
     c->answered = true;
     uv_read_stop((uv_stream_t *)&c->tcp);
-    char head[512];
+    char head[1024];
     int n = snprintf(head, sizeof head,
                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
                      "Connection: close\r\n\r\n",
                      status, reason, type, body_len, extra_header ? extra_header : "");
+    if (n < 0 || (size_t)n >= sizeof head) { /* headers too long: a bug of the route */
+        log_error("http: an answer's headers do not fit");
+        n = snprintf(head, sizeof head,
+                     "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
+                     "Connection: close\r\n\r\n");
+        body_len = 0;
+    }
     buf_append(&c->out, head, (size_t)n);
     buf_append(&c->out, body, body_len);
     uv_buf_t b = uv_buf_init(c->out.data, (unsigned)c->out.len);
@@ -105,6 +120,19 @@ void responder_answer(struct responder_conn *c, int status, const char *reason, 
                       const char *body, size_t body_len)
 {
     answer(c, status, reason, type, body, body_len, NULL);
+}
+
+void responder_answer_headers(struct responder_conn *c, int status, const char *reason,
+                              const char *type, const char *headers, const char *body,
+                              size_t body_len)
+{
+    answer(c, status, reason, type, body, body_len, headers);
+}
+
+void responder_defer(struct responder_conn *c, void (*cancel)(void *), void *arg)
+{
+    c->cancel = cancel;
+    c->cancel_arg = arg;
 }
 
 void responder_answer_text(struct responder_conn *c, int status, const char *reason,
@@ -134,35 +162,72 @@ static void answer_route(struct responder_conn *c, void (*route)(struct responde
     }
 }
 
-/* Answers a complete request head: "METHOD SP PATH SP HTTP/1.x". */
+/* The value of header name (lower case, with its ':') in the head's lines
+ * after the request line, NUL-terminated in place; NULL when absent. */
+static const char *header_value(char *lines, const char *name)
+{
+    size_t n = strlen(name);
+    for (char *line = lines; line != NULL && *line != '\0';) {
+        char *eol = strchr(line, '\n');
+        if (eol != NULL)
+            *eol = '\0';
+        if (strncasecmp(line, name, n) == 0) {
+            char *v = line + n, *end = v + strlen(v);
+            while (*v == ' ' || *v == '\t')
+                v++;
+            while (end > v && (end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
+                *--end = '\0';
+            return v;
+        }
+        line = eol != NULL ? eol + 1 : NULL;
+    }
+    return NULL;
+}
+
+/* Answers a complete request head: "METHOD SP PATH SP HTTP/1.x", header
+ * lines, an empty line. */
 static void handle(struct responder_conn *c)
 {
-    char method[16], path[256], version[16];
+    char method[16], path[RESPONDER_TARGET_MAX + 1], version[16];
     char *eol = memchr(c->in, '\n', c->len);
     *eol = '\0';
-    if (sscanf(c->in, "%15s %255s %15s", method, path, version) != 3 ||
+    c->in[c->len < sizeof c->in ? c->len : sizeof c->in - 1] = '\0';
+    size_t target = strcspn(c->in + strcspn(c->in, " ") + 1, " ");
+    if (target > RESPONDER_TARGET_MAX) {
+        responder_answer_text(c, 414, "URI Too Long", "Request target too long.\n");
+        return;
+    }
+    if (sscanf(c->in, "%15s %2048s %15s", method, path, version) != 3 ||
         strncmp(version, "HTTP/1.", 7) != 0 || path[0] != '/') {
         responder_answer_text(c, 400, "Bad Request", "Malformed request.\n");
         return;
     }
     char *query = strchr(path, '?');
     if (query)
-        *query = '\0';
+        *query++ = '\0';
     if (strcmp(method, "GET") != 0) {
         answer(c, 405, "Method Not Allowed", "text/plain; charset=utf-8", "GET only.\n", 10,
                "Allow: GET\r\n");
         return;
     }
     const struct responder_routes *routes = c->r->routes;
-    if (strcmp(path, "/healthz") == 0)
+    if (strcmp(path, "/healthz") == 0) {
         answer_route(c, routes->health, path);
-    else if (strcmp(path, "/readyz") == 0)
+    } else if (strcmp(path, "/readyz") == 0) {
         answer_route(c, routes->readiness, path);
-    else if (strcmp(path, "/metrics") == 0)
+    } else if (strcmp(path, "/metrics") == 0) {
         answer_metrics(c);
-    else
-        responder_answer_text(c, 404, "Not Found",
-                              "Not found. Try /healthz, /readyz or /metrics.\n");
+    } else {
+        struct responder_get get = {path, query != NULL ? query : "",
+                                    header_value(eol + 1, "authorization:")};
+        if (routes->other == NULL || !routes->other(c, &get, c->r->route_data))
+            responder_answer_text(c, 404, "Not Found",
+                                  "Not found. Try /healthz, /readyz or /metrics.\n");
+        else if (!c->answered && c->cancel == NULL) {
+            log_error("http: no answer to GET %s", path);
+            responder_answer_text(c, 500, "Internal Server Error", "No answer.\n");
+        }
+    }
 }
 
 static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *b)

@@ -42,7 +42,8 @@ static void render_metrics(struct buf *out, long long rss_bytes, void *data)
     export_stats_render(&s, stats->started_unix_ms, rss_bytes, out);
 }
 
-static const struct responder_routes routes = {answer_health, answer_readiness, render_metrics};
+static const struct responder_routes routes = {answer_health, answer_readiness, render_metrics,
+                                               NULL};
 
 struct responder *export_http_start(uv_loop_t *loop, const char *host, int port,
                                     struct export_stats *stats)
