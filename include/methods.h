@@ -36,7 +36,10 @@ enum method_flag {
     X(EXTEND, "extend", reservation_extend, M_WRITES)                                              \
     X(RESERVATION_UPDATE, "reservation.update", reservation_update, M_WRITES | M_BARRIER)          \
     X(RESERVATION_TRANSFER, "reservation.transfer", reservation_transfer, M_WRITES | M_BARRIER)    \
-    X(STOCK_AUDIT, "stock.audit", audit_run, 0)
+    X(STOCK_AUDIT, "stock.audit", audit_run, 0)                                                    \
+    X(UI_LEDGER, "ui.ledger", ui_ledger, M_INTERNAL)                                               \
+    X(UI_HOLDS, "ui.holds", ui_holds, M_INTERNAL)                                                  \
+    X(UI_LOW_STOCK, "ui.low_stock", ui_low_stock, M_INTERNAL)
 
 enum method_id {
 #define X(name, wire, handler, flags) METHOD_##name,

@@ -38,7 +38,9 @@
     X(WEBHOOK_ACK, webhook_ack, WRITES)                                                            \
     X(WEBHOOK_DEAD, webhook_dead, WRITES)                                                          \
     X(WEBHOOK_LEASE, webhook_lease, WRITES)                                                        \
-    X(WEBHOOK_STATS, webhook_stats, WRITES)
+    X(WEBHOOK_STATS, webhook_stats, WRITES)                                                        \
+    X(UI_HOLDS, ui_holds, READS)                                                                   \
+    X(UI_LOW_STOCK, ui_low_stock, READS)
 
 enum script_id {
 #define X(name, file, access) SCRIPT_##name,

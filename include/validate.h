@@ -48,7 +48,13 @@ enum {
     HAS_QUANTITY = 1u << 21,    /* reservation.transfer */
     HAS_ALLOW_BACKORDER = 1u << 22,
     HAS_ALLOW_PARTIAL = 1u << 23,
+    HAS_COUNT = 1u << 24, /* ui.ledger, ui.low_stock */
 };
+
+/* The most entries or rows the status page's lists ask for (ui_data.h has
+ * their defaults). */
+#define UI_LEDGER_MAX 100
+#define UI_LOW_STOCK_MAX 200
 
 /* The ranking rules of a channel (PROTOCOL-2: locations and routing). */
 enum rule { RULE_SAME_ZONE, RULE_NEAREST, RULE_PRIORITY, RULE_CHANNEL_ORDER, RULE_COUNT };
@@ -94,6 +100,7 @@ struct params {
     /* reservation.transfer (sku too) */
     struct ident from, to;
     long long quantity;      /* HAS_QUANTITY */
+    long long count;         /* HAS_COUNT: ui.ledger, ui.low_stock */
     struct ident *locations; /* caller's storage for MAX_LOCATIONS entries */
     unsigned n_locations;
     struct line_item *items; /* caller's storage for max_items entries */

@@ -8,6 +8,7 @@
 #include "reservation.h"
 #include "reserve.h"
 #include "stock.h"
+#include "ui_data.h"
 
 const request_handler_fn dispatch_handlers[METHOD_COUNT] = {
 #define X(name, wire, handler, flags) [METHOD_##name] = handler,

@@ -185,6 +185,15 @@ static const struct field *const fields_RESERVATION_TRANSFER[] = {
 static const struct field *const fields_STOCK_AUDIT[] = {
     &(const struct field){"sku", F_IDENT, HAS_SKU, OFF(sku), 0, 0, false, IDENT_RULE("sku")},
     NULL};
+static const struct field *const fields_UI_LEDGER[] = {
+    &(const struct field){"count", F_INT, HAS_COUNT, OFF(count), 1, UI_LEDGER_MAX, false,
+                          "count must be a whole number from 1 to 100."},
+    NULL};
+static const struct field *const fields_UI_HOLDS[] = {NULL};
+static const struct field *const fields_UI_LOW_STOCK[] = {
+    &(const struct field){"count", F_INT, HAS_COUNT, OFF(count), 1, UI_LOW_STOCK_MAX, false,
+                          "count must be a whole number from 1 to 200."},
+    NULL};
 
 /* Every method of methods.h has a schema named after it: a method without
  * one does not compile. */

@@ -118,6 +118,12 @@ static const struct method_case {
     {"location.set", METHOD_LOCATION_SET},
     {"location.get", METHOD_LOCATION_GET},
     {"location.list", METHOD_LOCATION_LIST},
+    {"ui.ledger", METHOD_UI_LEDGER},
+    {"ui.holds", METHOD_UI_HOLDS},
+    {"ui.low_stock", METHOD_UI_LOW_STOCK},
+    {"ui.low-stock", -1},
+    {"ui.lowstock", -1},
+    {"ui", -1},
     {"location", -1},
     {"locations.list", -1},
     {"Commit", -1},
@@ -900,6 +906,11 @@ static const char *const bad_low_stock[] = {
 static const char *const bad_quantity[] = {
     "0",    "-0", "-1", "1000000001",       "1.5",   "0.5", "\"1\"", "null",
     "true", "[]", "{}", "9007199254740993", "1e300", NULL};
+/* The status page's list lengths. */
+static const char *const bad_ledger_count[] = {"0",  "-1",   "101", "1.5",  "\"5\"", "null",
+                                               "[]", "true", "1e3", "-0.5", NULL};
+static const char *const bad_low_stock_count[] = {"0",  "-1",   "201",  "2.5",   "\"50\"",
+                                                  "{}", "null", "1e15", "false", NULL};
 /* reservation.update's items: as reserve's (quantity 0 is allowed). */
 static const char *const bad_update_items[] = {
     "[]",
@@ -942,6 +953,7 @@ static const char *const bad_update_items[] = {
     "{\"sku\":\"B\",\"quantity\":3}]}"
 #define BASE_RESERVATION_TRANSFER                                                                  \
     "{\"reservation_id\":\"r-1\",\"sku\":\"A\",\"from\":\"wh-1\",\"to\":\"wh-2\",\"quantity\":2}"
+#define BASE_UI_COUNT "{\"count\":5}"
 
 static const struct bad_field_case {
     enum method_id method;
@@ -991,6 +1003,8 @@ static const struct bad_field_case {
     {METHOD_RESERVATION_TRANSFER, BASE_RESERVATION_TRANSFER, "from", bad_ident},
     {METHOD_RESERVATION_TRANSFER, BASE_RESERVATION_TRANSFER, "to", bad_ident},
     {METHOD_RESERVATION_TRANSFER, BASE_RESERVATION_TRANSFER, "quantity", bad_quantity},
+    {METHOD_UI_LEDGER, BASE_UI_COUNT, "count", bad_ledger_count},
+    {METHOD_UI_LOW_STOCK, BASE_UI_COUNT, "count", bad_low_stock_count},
 };
 
 /* Parses base and puts value (JSON text) under field. */
@@ -1048,6 +1062,7 @@ enum slot {
     S_FROM,
     S_TO,
     S_QUANTITY,
+    S_COUNT,
     S_ITEM_QUANTITY /* the first item's */
 };
 
@@ -1132,6 +1147,11 @@ static const struct good_case {
     {METHOD_RESERVATION_TRANSFER, BASE_RESERVATION_TRANSFER, "quantity", "1", S_QUANTITY, NULL, 1},
     {METHOD_RESERVATION_TRANSFER, BASE_RESERVATION_TRANSFER, "quantity", "1000000000", S_QUANTITY,
      NULL, 1000000000},
+    {METHOD_UI_LEDGER, BASE_UI_COUNT, "count", "1", S_COUNT, NULL, 1},
+    {METHOD_UI_LEDGER, BASE_UI_COUNT, "count", "100", S_COUNT, NULL, 100},
+    {METHOD_UI_LEDGER, BASE_UI_COUNT, "count", "2e1", S_COUNT, NULL, 20},
+    {METHOD_UI_LOW_STOCK, BASE_UI_COUNT, "count", "1", S_COUNT, NULL, 1},
+    {METHOD_UI_LOW_STOCK, BASE_UI_COUNT, "count", "200", S_COUNT, NULL, 200},
 };
 
 static void test_good_values(void **state)
@@ -1204,6 +1224,9 @@ static void test_good_values(void **state)
         case S_QUANTITY:
             number = p->quantity;
             break;
+        case S_COUNT:
+            number = p->count;
+            break;
         case S_ITEM_QUANTITY:
             number = p->n_items == 1 && ident_is(&p->items[0].sku, "A") ? p->items[0].quantity : -2;
             break;
@@ -1255,6 +1278,9 @@ static const struct method_base {
      HAS_COORDS | HAS_ZONE | HAS_PRIORITY | HAS_TAGS},
     {METHOD_LOCATION_GET, BASE_LOCATION_GET, {"location"}, 0},
     {METHOD_LOCATION_LIST, "{}", {NULL}, 0},
+    {METHOD_UI_LEDGER, BASE_UI_COUNT, {NULL}, HAS_COUNT},
+    {METHOD_UI_HOLDS, "{}", {NULL}, 0},
+    {METHOD_UI_LOW_STOCK, BASE_UI_COUNT, {NULL}, HAS_COUNT},
 };
 
 /* Optional fields that only go with another: without this one, the
@@ -1296,6 +1322,7 @@ static unsigned flag_of(const char *field)
         {"allow_backorder", HAS_ALLOW_BACKORDER},
         {"allow_partial", HAS_ALLOW_PARTIAL},
         {"quantity", HAS_QUANTITY},
+        {"count", HAS_COUNT},
     };
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         if (strcmp(flags[i].name, field) == 0)
