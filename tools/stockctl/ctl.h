@@ -1,13 +1,15 @@
 /* stockctl's shared declarations: the exit codes, the connection to stockd,
- * one decoded response, the session (options plus connection) that the
- * commands and the CSV import (import.c) both use, and the command table's
- * types: stockctl.c declares the table, params.c turns a command line into
- * params by it, show.c prints results for people. */
+ * one decoded response, the session (options plus connection, session.c)
+ * that the commands and the CSV import (import.c) both use, the live view
+ * (top.c), and the command table's types: stockctl.c declares the table,
+ * params.c turns a command line into params by it, show.c prints results
+ * for people. */
 #ifndef STOCKCTL_CTL_H
 #define STOCKCTL_CTL_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -93,7 +95,7 @@ const char *response_message(const struct response *r);
  * response, the data members other than reason in brackets. */
 void response_describe(const struct response *r, struct buf *out);
 
-/* --- the session (stockctl.c) -------------------------------------------- */
+/* --- the session (session.c) -------------------------------------------- */
 
 struct ctl {
     const char *host; /* borrowed: argv or the environment */
@@ -108,6 +110,10 @@ struct ctl {
 /* Connects and, with a token, authenticates. Returns CTL_EXIT_OK or the
  * exit code to end with, after saying why on stderr. */
 int ctl_connect(struct ctl *ctl);
+/* Sends one request on the connected session and reads its answer into
+ * resp. Returns CTL_EXIT_OK (resp holds a result or an error: free it with
+ * response_free), or the exit code after saying why (resp holds nothing). */
+int ctl_call(struct ctl *ctl, const char *method, const struct buf *params, struct response *resp);
 /* Reports an error response on stderr: the raw error object with --json,
  * else one line with the code, reason, message and data. what names the
  * request (a method name, or "line 12"). Returns the exit code it maps to. */
@@ -155,12 +161,15 @@ enum opt {
     O_TAG,
     O_RULES,
     O_WINDOW,
+    O_HTTP,
+    O_INTERVAL,
+    O_ONCE,
     O_COUNT
 };
 
-/* A command's options are a bit set of one unsigned. */
-_Static_assert(O_COUNT <= 32, "too many options for struct command's opts");
-#define OPT_BIT(o) (1u << (o))
+/* A command's options are a bit set of one uint64_t. */
+_Static_assert(O_COUNT <= 64, "too many options for struct command's opts");
+#define OPT_BIT(o) ((uint64_t)1 << (o))
 
 /* The command line, split into options and positional arguments. */
 struct cli {
@@ -213,7 +222,7 @@ struct command {
     const char *noun;
     const char *verb;       /* NULL: a one-word command */
     int min_args, max_args; /* after the command words; max -1: no limit */
-    unsigned opts;          /* OPT_BIT of each command option that applies */
+    uint64_t opts;          /* OPT_BIT of each command option that applies */
     const char *method;
     const struct param *params;
     show_fn show;
@@ -264,5 +273,13 @@ void show_explain(const cJSON *explain, FILE *f);
 int redis_verdict(const cJSON *result);
 /* audit: exit 1 when the books do not match. */
 int audit_verdict(const cJSON *result);
+
+/* --- the live view (top.c) ------------------------------------------------ */
+
+/* `stockctl top`: redraws stockd's overview (and, with a token, its holds)
+ * from the --http listener every --interval-ms until q, Ctrl-C or SIGTERM,
+ * then gives the terminal back as it found it; --once prints one plain
+ * frame. Returns the exit code. */
+int top_run(struct ctl *ctl, const struct command *cmd, const struct cli *cli, char **args, int n);
 
 #endif

@@ -3,8 +3,9 @@
  * takes, which options apply, the method it calls, a declarative list of
  * how arguments become params (params.c checks them first, so that a typo
  * is a usage error and not a round trip), and how the result is shown
- * (show.c). The CSV import (import.c) is the one command with its own
- * handler. This file also reads the command line and holds the session. */
+ * (show.c). The CSV import (import.c) and the live view (top.c) are the
+ * commands with their own handlers. This file also reads the command line;
+ * session.c holds the session with stockd. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,7 @@ struct option_def {
     const char *arg;  /* the value's name in help, NULL for a switch */
     bool global;      /* applies to every command */
     unsigned repeat;  /* 0: the last value wins; else how many values may be given */
-    unsigned needs;   /* OPT_BIT of the options that must be given with this one */
+    uint64_t needs;   /* OPT_BIT of the options that must be given with this one */
     const char *help; /* a command option's help is prefixed with its commands */
 };
 
@@ -91,6 +92,12 @@ static const struct option_def options[O_COUNT] = {
     [O_WINDOW] = {"window", "N", false, 0, 0,
                   "requests in flight (default 512; keep it within\n"
                   "                    stockd's --max-pipeline, 1024 by default)"},
+    [O_HTTP] = {"http", "HOST:PORT", false, 0, 0,
+                "stockd's --http listener (env STOCKCTL_HTTP;\n"
+                "                    default 127.0.0.1:9400)"},
+    [O_INTERVAL] = {"interval-ms", "N", false, 0, 0,
+                    "redraw every N ms, 100..3600000 (default 1000)"},
+    [O_ONCE] = {"once", NULL, false, 0, 0, "print one frame as plain text and exit (for scripts)"},
 };
 
 /* --- the command table ---------------------------------------------------- */
@@ -232,6 +239,9 @@ static const struct command commands[] = {
     {"import", NULL, 1, 1, OPT_BIT(O_WINDOW), NULL, NULL, NULL, NULL, run_import,
      "FILE.csv [--window N]",
      "stock levels from CSV: sku,location,on_hand[,safety_stock] (\"-\": stdin)"},
+    {"top", NULL, 0, 0, OPT_BIT(O_HTTP) | OPT_BIT(O_INTERVAL) | OPT_BIT(O_ONCE), NULL, NULL, NULL,
+     NULL, top_run, "[--http HOST:PORT] [--interval-ms N] [--once]",
+     "live view of stockd: rates, errors, latency, Redis, holds (q quits)"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
@@ -372,92 +382,7 @@ static void print_command_help(const struct command *cmd)
            "see `stockctl --help`.\n");
 }
 
-/* --- the session -------------------------------------------------------- */
-
-/* Sends one request and reads its answer into resp. Returns CTL_EXIT_OK
- * (resp holds a result or an error), or the exit code after saying why
- * (resp then holds nothing). */
-static int ctl_call(struct ctl *ctl, const char *method, const struct buf *params,
-                    struct response *resp)
-{
-    struct buf line;
-    buf_init(&line);
-    long long id = ++ctl->next_id;
-    request_write(&line, id, method, params);
-    int rc = conn_write_all(&ctl->conn, line.data, line.len, ctl->timeout_ms);
-    buf_free(&line);
-    char *answer;
-    size_t n;
-    if (rc == 0)
-        rc = conn_read_line(&ctl->conn, ctl->timeout_ms, &answer, &n);
-    if (rc != 0) {
-        say("%s: %s", method, ctl->conn.err);
-        return CTL_EXIT_CONNECTION;
-    }
-    if (response_parse(answer, n, resp) != 0) {
-        say("%s: stockd sent something that is not a response: %.200s", method, answer);
-        return CTL_EXIT_CONNECTION;
-    }
-    /* An error with id null answers the connection rather than a request
-     * (2003 when stockd has too many connections); stockd closes it. */
-    if (!resp->has_id && resp->error != NULL) {
-        rc = ctl_report_error(ctl, method, resp);
-        response_free(resp);
-        return rc;
-    }
-    if (!resp->has_id || resp->id != id) {
-        say("%s: stockd answered another request (id mismatch)", method);
-        response_free(resp);
-        return CTL_EXIT_CONNECTION;
-    }
-    return CTL_EXIT_OK;
-}
-
-int ctl_connect(struct ctl *ctl)
-{
-    if (ctl->conn.fd >= 0)
-        return CTL_EXIT_OK;
-    if (conn_open(&ctl->conn, ctl->host, ctl->port, ctl->timeout_ms) != 0) {
-        say("%s", ctl->conn.err);
-        return CTL_EXIT_CONNECTION;
-    }
-    if (ctl->token == NULL)
-        return CTL_EXIT_OK;
-    struct buf params;
-    buf_init(&params);
-    buf_appends(&params, "{\"token\":");
-    json_write_string(&params, ctl->token, strlen(ctl->token));
-    buf_appendc(&params, '}');
-    struct response resp;
-    int rc = ctl_call(ctl, "auth", &params, &resp);
-    buf_free(&params);
-    if (rc != CTL_EXIT_OK)
-        return rc;
-    if (resp.error != NULL)
-        rc = ctl_report_error(ctl, "auth", &resp);
-    response_free(&resp);
-    return rc;
-}
-
-int ctl_report_error(const struct ctl *ctl, const char *what, const struct response *r)
-{
-    if (ctl->json) {
-        fprintf(stderr, "%s\n", r->raw);
-        return ctl_exit_for_code(r->code);
-    }
-    struct buf line;
-    buf_init(&line);
-    response_describe(r, &line);
-    say("%s: %s", what, buf_cstr(&line));
-    buf_free(&line);
-    /* reserve --explain: an out_of_stock says how the candidates ranked
-     * (response_describe leaves that list out of the line). */
-    const cJSON *data = cJSON_GetObjectItemCaseSensitive(r->error, "data");
-    const cJSON *explain = cJSON_GetObjectItemCaseSensitive(data, "explain");
-    if (cJSON_IsArray(explain))
-        show_explain(explain, stderr);
-    return ctl_exit_for_code(r->code);
-}
+/* --- running a command ---------------------------------------------------- */
 
 /* Connects, calls the command's method and shows the answer. */
 static int call_and_show(struct ctl *ctl, const struct command *cmd, const struct buf *params)
