@@ -2,8 +2,10 @@
 # The whole test suite: installs what is missing, checks that keys are only
 # built from validated identifiers, builds with warnings as errors, and runs
 # the unit tests and the integration tests (which start their own
-# redis-server and stockd processes on free ports), checks the image recipe
-# and the Kubernetes manifests (deploy/check.sh), the integration suite
+# redis-server and stockd processes on free ports; among them the status
+# page in chromium headless and stockctl top under tmux), checks the image
+# recipe, the Kubernetes manifests and the monitoring rules and dashboard
+# (deploy/check.sh), the integration suite
 # again with stockd under valgrind, both suites again on an ASan+UBSan
 # build (any report fails the run), and each libFuzzer target for
 # FUZZ_SECONDS (15 s) from its seed corpus.
@@ -37,9 +39,10 @@ bash deploy/check.sh "$build"
 echo "== integration suite with stockd under valgrind =="
 # Any memcheck error or definite leak makes stockd exit 99, which fails the
 # test that stopped it. The Redis Cluster tests (label cluster) run in the
-# release and ASan passes only: they would double this pass's time.
+# release and ASan passes only: they would double this pass's time. So does
+# the browser test (label browser), which starts its own stockd.
 (cd "$build" && STOCKD_VALGRIND=1 ctest --no-tests=error --output-on-failure -L integration \
-  -LE cluster)
+  -LE 'cluster|browser')
 
 echo "== ASan + UBSan build =="
 # A sanitizer report makes the process exit non-zero; stockd runs under the
