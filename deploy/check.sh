@@ -33,6 +33,9 @@
 #    runtime packages = the Debian packages of `ldd` of stockd, stockctl and
 #    stockd-export), that .dockerignore lets every path it COPYs into the
 #    build context, and builds the three from exactly those paths
+# f. monitoring: the Prometheus rules and their unit tests, the Grafana
+#    dashboard, and every metric they name against a running stockd's and
+#    stockd-export's /metrics (deploy/validate/monitoring.sh)
 #
 # One line per check; exits non-zero if any check fails.
 set -uo pipefail
@@ -468,5 +471,8 @@ if [ "$copy_ok" = 1 ]; then
     fail "dockerfile: build stage does not build from its COPY paths: $(grep -m1 -iE 'error|not find|does not exist' "$TMP/image-build.log")"
   fi
 fi
+
+# ---- f. monitoring --------------------------------------------------------------
+lines bash "$VALIDATE/monitoring.sh" "$BUILD_DIR"
 
 finish
