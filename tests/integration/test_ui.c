@@ -67,8 +67,13 @@ static void test_page_and_its_files(void **state)
     client_sends(fd, "GET /ui/ HTTP/1.1\r\n\r\n");
     char head[4096] = "";
     size_t n = 0;
-    for (char *line; (line = client_readline(fd, 2000)) != NULL && line[0] != '\r'; free(line))
+    for (char *line; (line = client_readline(fd, 2000)) != NULL; free(line)) {
+        if (line[0] == '\r') { /* the empty line after the head */
+            free(line);
+            break;
+        }
         n += (size_t)snprintf(head + n, sizeof head - n, "%s\n", line);
+    }
     close(fd);
     assert_non_null(strstr(head, "HTTP/1.1 200 OK"));
     assert_non_null(strstr(head, "Content-Type: text/html; charset=utf-8"));
