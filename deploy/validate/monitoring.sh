@@ -169,17 +169,8 @@ request "$LISTEN_PORT" || fail "metric names: stockd did not answer a request: $
 # free on every address with its bus port, below the ephemeral range), and
 # stockd following it: the cluster gauges with a cluster behind them.
 cluster_ip() { echo "127.0.4.$(($1 + 1))"; }
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 2700))
-    ss -Hltn "sport = :$p" 2>/dev/null | grep -q . && continue
-    ss -Hltn "sport = :$((p + 10000))" 2>/dev/null | grep -q . && continue
-    echo "$p"
-    return
-  done
-}
-CP=$(free_port)
+. deploy/validate/ports.sh
+CP=$(cluster_free_port)
 seeds=()
 for i in 0 1 2; do
   d="$TMP/cluster-$i"

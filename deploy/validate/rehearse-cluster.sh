@@ -40,19 +40,8 @@ PASSWORD=$(cat "$DIR/secrets/redis-password")
 node_ip() { echo "127.0.3.$(($1 + 1))"; }
 MASTERS=$((NODES / (1 + REPLICAS_PER_MASTER)))
 
-# A port free on every address, with its bus port (+10000) free too and
-# below the ephemeral range.
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 2700))
-    ss -Hltn "sport = :$p" 2>/dev/null | grep -q . && continue
-    ss -Hltn "sport = :$((p + 10000))" 2>/dev/null | grep -q . && continue
-    echo "$p"
-    return
-  done
-}
-RP=$(free_port)
+. "$(dirname "$0")/ports.sh"
+RP=$(cluster_free_port)
 
 nodes=()
 for ((i = 0; i < NODES; i++)); do nodes+=("$(node_ip "$i")"); done
