@@ -44,7 +44,7 @@ stockd_pid=$!
 host=${listen%:*}
 port=${listen##*:}
 for _ in $(seq 100); do
-  if exec 3<>"/dev/tcp/$host/$port" 2>/dev/null; then
+  if { exec 3<>"/dev/tcp/$host/$port"; } 2>/dev/null; then
     printf '{"id":0,"method":"ping"}\n' >&3
     read -r -t 2 pong <&3 || pong=""
     exec 3<&-
