@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 
+#include "errors.h"
 #include "responder.h"
 
 struct request_pool;
@@ -22,6 +23,10 @@ struct request_pool;
  * request is answered. Returns false when name is neither. */
 bool ui_api_answer(struct request_pool *pool, struct responder_conn *c, const char *name,
                    const struct responder_get *get);
+
+/* Answers c with status and {"error":...} for e (message NULL: the
+ * error's own), with the headers of every /ui/api answer. */
+void ui_api_error(struct responder_conn *c, int status, enum error_id e, const char *message);
 
 /* The headers of every /ui/api answer. */
 #define UI_API_HEADERS "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"

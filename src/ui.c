@@ -8,7 +8,6 @@
 #include "buf.h"
 #include "request.h"
 #include "ui_api.h"
-#include "ui_query.h"
 #include "ui_stats.h"
 
 /* The page may run its own script and style and talk to its own origin;
@@ -102,17 +101,6 @@ static void answer_overview(struct ui *ui, struct responder_conn *c,
     buf_free(&body);
 }
 
-static void answer_api_error(struct responder_conn *c, int status, enum error_id e,
-                             const char *message)
-{
-    struct buf body;
-    buf_init(&body);
-    ui_error_json(&body, e, message);
-    responder_answer_headers(c, status, ui_http_reason(status), UI_API_TYPE, UI_API_HEADERS,
-                             body.data, body.len);
-    buf_free(&body);
-}
-
 bool ui_route(struct ui *ui, struct responder_conn *c, const struct responder_get *get,
               const struct ui_readiness *ready)
 {
@@ -124,11 +112,11 @@ bool ui_route(struct ui *ui, struct responder_conn *c, const struct responder_ge
         if (strcmp(name, "overview") == 0)
             answer_overview(ui, c, ready);
         else if (ui->draining)
-            answer_api_error(c, 503, E_UNAVAILABLE, "stockd is shutting down.");
+            ui_api_error(c, 503, E_UNAVAILABLE, "stockd is shutting down.");
         else if (!ui_api_answer(ui->pool, c, name, get))
-            answer_api_error(c, 404, E_METHOD_NOT_FOUND,
-                             "No such endpoint. Try overview, auth, stock, reservation, ledger, "
-                             "holds or low-stock.");
+            ui_api_error(c, 404, E_METHOD_NOT_FOUND,
+                         "No such endpoint. Try overview, auth, stock, reservation, ledger, "
+                         "holds or low-stock.");
     } else if (strncmp(p, "/ui/", 4) == 0 && strchr(p + 4, '/') == NULL) {
         answer_asset(c, p + 4);
     } else {

@@ -26,7 +26,7 @@ static void answer_json(struct responder_conn *c, int status, const char *body, 
     responder_answer_headers(c, status, ui_http_reason(status), UI_API_TYPE, headers, body, len);
 }
 
-static void answer_error(struct responder_conn *c, int status, enum error_id e, const char *message)
+void ui_api_error(struct responder_conn *c, int status, enum error_id e, const char *message)
 {
     struct buf body;
     buf_init(&body);
@@ -63,18 +63,18 @@ static int authenticate(struct request_pool *pool, struct responder_conn *c,
 {
     struct str token;
     if (!request_auth_required(pool)) {
-        answer_error(c, 403, E_UNAUTHORIZED,
+        ui_api_error(c, 403, E_UNAUTHORIZED,
                      "stockd runs without an auth token, so it serves no stock or reservation "
                      "data over HTTP: start it with --auth-token-file or --tenants-file.");
         return -1;
     }
     if (ui_bearer_token(get->authorization, &token) != 0) {
-        answer_error(c, 401, E_UNAUTHORIZED,
+        ui_api_error(c, 401, E_UNAUTHORIZED,
                      "Send the auth token in an Authorization: Bearer header.");
         return -1;
     }
     if (request_session_auth(pool, session, token) != 0) {
-        answer_error(c, 401, E_UNAUTHORIZED, "Wrong token.");
+        ui_api_error(c, 401, E_UNAUTHORIZED, "Wrong token.");
         return -1;
     }
     return 0;
@@ -111,7 +111,7 @@ bool ui_api_answer(struct request_pool *pool, struct responder_conn *c, const ch
     buf_init(&line);
     const char *why = NULL;
     if (ui_endpoint_line(ep, get->query, &line, &why) != 0) {
-        answer_error(c, 400, E_INVALID_PARAMS, why);
+        ui_api_error(c, 400, E_INVALID_PARAMS, why);
         buf_free(&line);
         return true;
     }
