@@ -98,9 +98,16 @@ else
       sleep 1
     done
     # The master (not failed) with the fewest replicas that are not failed.
-    master=$(cli "$seed" CLUSTER NODES | awk '
+    # The entry of the node this one replaces (same name or address) is not
+    # counted: for up to cluster-node-timeout after its pod went away it is
+    # not yet flagged failed, and counting it would leave its master
+    # without a replica while another gets two.
+    master=$(cli "$seed" CLUSTER NODES | awk -v self="$n" -v ip="$(ip_of "$n")" '
       $3 ~ /master/ && $3 !~ /fail/ && $9 != "" { m[$1] = 1 }
-      $3 ~ /slave/ && $3 !~ /fail/ { r[$4]++ }
+      $3 ~ /slave/ && $3 !~ /fail|noaddr/ {
+        split($2, a, ","); split(a[1], h, ":")
+        if (a[2] != self && h[1] != ip) r[$4]++
+      }
       END { for (x in m) if (best == "" || r[x] + 0 < r[best] + 0) best = x; print best }')
     until cli "$n" CLUSTER REPLICATE "$master" | grep -q OK; do
       late && { say "$n could not become a replica of $master"; exit 1; }
