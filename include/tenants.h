@@ -8,6 +8,7 @@
 #ifndef STOCKD_TENANTS_H
 #define STOCKD_TENANTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,6 +59,10 @@ void tenants_free(struct tenants *ts);
  * tenant's token, each in time that depends only on that token's length,
  * so how long it takes says nothing about which bytes matched. */
 struct tenant *tenants_find(const struct tenants *ts, const char *token, size_t n);
+
+/* Whether got[0..got_n) is want[0..want_n) (a token), in time that
+ * depends only on want_n: no early exit on the first byte that differs. */
+bool token_equal(const char *want, size_t want_n, const char *got, size_t got_n);
 
 /* Counts one answered request of t (method METHOD_COUNT when unknown). */
 void tenants_count(struct tenant *t, enum method_id method, enum error_id e);

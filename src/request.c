@@ -522,15 +522,6 @@ void request_ping(struct request *req)
     request_finish(req);
 }
 
-/* Compares in time that depends only on the configured token's length. */
-static bool token_matches(const char *want, size_t want_n, struct str got)
-{
-    unsigned char diff = want_n != got.n;
-    for (size_t i = 0; i < want_n; i++)
-        diff |= (unsigned char)want[i] ^ (unsigned char)(i < got.n ? got.p[i] : 0);
-    return diff == 0;
-}
-
 static void auth_refused(struct request *req, const char *message)
 {
     struct rpc_error err;
@@ -579,7 +570,7 @@ int request_session_auth(struct request_pool *pool, struct session *s, struct st
     struct tenant *t = NULL;
     const char *want = pool->cfg->auth_token;
     bool ok = pool->tenants != NULL ? (t = tenants_find(pool->tenants, token.p, token.n)) != NULL
-                                    : want[0] != '\0' && token_matches(want, strlen(want), token);
+                                    : want[0] != '\0' && token_equal(want, strlen(want), token.p, token.n);
     if (!ok) {
         pool->metrics->auth_failures++;
         log_repeat(&pool->log_auth, LOG_WARN,
@@ -600,7 +591,8 @@ void request_auth(struct request *req)
         return;
     }
     const char *want = pool->cfg->auth_token;
-    if (want[0] != '\0' && !token_matches(want, strlen(want), req->params.token)) {
+    struct str got = req->params.token;
+    if (want[0] != '\0' && !token_equal(want, strlen(want), got.p, got.n)) {
         pool->metrics->auth_failures++;
         log_repeat(&pool->log_auth, LOG_WARN, "auth: a client sent a wrong token (%llu since start)",
                    (unsigned long long)pool->metrics->auth_failures);

@@ -234,13 +234,12 @@ void tenants_free(struct tenants *ts)
 
 /* --- look-up ------------------------------------------------------------ */
 
-/* Zero when got[0..got_n) is want; in time that depends only on want_n. */
-static unsigned char differs(const char *want, size_t want_n, const char *got, size_t got_n)
+bool token_equal(const char *want, size_t want_n, const char *got, size_t got_n)
 {
     unsigned char diff = want_n != got_n;
     for (size_t i = 0; i < want_n; i++)
         diff |= (unsigned char)want[i] ^ (unsigned char)(i < got_n ? got[i] : 0);
-    return diff;
+    return diff == 0;
 }
 
 struct tenant *tenants_find(const struct tenants *ts, const char *token, size_t n)
@@ -249,7 +248,7 @@ struct tenant *tenants_find(const struct tenants *ts, const char *token, size_t 
      * on the bytes: tokens are unique, so at most one matches. */
     size_t found = 0; /* index + 1 */
     for (size_t i = 0; i < ts->n; i++) {
-        size_t match = (size_t)(differs(ts->all[i].token, ts->all[i].token_len, token, n) == 0);
+        size_t match = (size_t)token_equal(ts->all[i].token, ts->all[i].token_len, token, n);
         found |= (i + 1) & ((size_t)0 - match);
     }
     return found ? &ts->all[found - 1] : NULL;

@@ -221,6 +221,21 @@ static void test_find(void **state)
     tenants_free(&ts);
 }
 
+/* The comparison behind both tenants_find and the single --auth-token. */
+static void test_token_equal(void **state)
+{
+    (void)state;
+    assert_true(token_equal("secret", 6, "secret", 6));
+    assert_true(token_equal("", 0, "", 0));
+    assert_false(token_equal("secret", 6, "secreT", 6));
+    assert_false(token_equal("secret", 6, "Secret", 6));
+    assert_false(token_equal("secret", 6, "secre", 5));     /* a prefix */
+    assert_false(token_equal("secret", 6, "secrets", 7));   /* longer */
+    assert_false(token_equal("secret", 6, "secret\0", 7)); /* a NUL after */
+    assert_false(token_equal("secret", 6, "", 0));
+    assert_false(token_equal("", 0, "x", 1));
+}
+
 static void test_counters(void **state)
 {
     (void)state;
@@ -434,6 +449,7 @@ int main(void)
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_load),
         cmocka_unit_test(test_find),
+        cmocka_unit_test(test_token_equal),
         cmocka_unit_test(test_counters),
         cmocka_unit_test_setup_teardown(test_auth_picks_the_tenant, kernel_setup, kernel_teardown),
         cmocka_unit_test_setup_teardown(test_request_keeps_its_tenant, kernel_setup,
