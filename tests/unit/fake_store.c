@@ -11,6 +11,8 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "dispatch.h"
+#include "log.h"
 
 struct fake_store fake;
 
@@ -190,4 +192,50 @@ void fake_reply_free(redisReply *r)
     free(r->element);
     free(r->str);
     free(r);
+}
+
+/* ---- the request kernel -------------------------------------------------- */
+
+struct fake_kernel kernel;
+
+static const char *no_env(const char *name)
+{
+    (void)name;
+    return NULL;
+}
+
+void fake_kernel_setup(void)
+{
+    char *argv[] = {"stockd", NULL};
+    char err[256];
+    log_setup((enum log_level)(LOG_ERROR + 1), LOG_TEXT);
+    memset(&kernel, 0, sizeof kernel);
+    if (config_parse(&kernel.cfg, 1, argv, no_env, NULL, err, sizeof err) != CONFIG_OK)
+        fail_msg("stockd's defaults: %s", err);
+    metrics_init(&kernel.metrics);
+    fake_reset();
+    kernel.pool = request_pool_new(NULL, &kernel.cfg, &kernel.metrics, dispatch_handlers);
+}
+
+void fake_kernel_teardown(void)
+{
+    request_pool_free(kernel.pool);
+    kernel.pool = NULL;
+    fake_reset();
+}
+
+static void on_done(struct request *req)
+{
+    kernel.answers++;
+    size_t n = req->out.len < sizeof kernel.answer - 1 ? req->out.len : sizeof kernel.answer - 1;
+    memcpy(kernel.answer, req->out.data, n);
+    kernel.answer[n] = '\0';
+    request_put(req);
+}
+
+struct request *fake_start(struct session *s, const char *line)
+{
+    struct request *req = request_get(kernel.pool, NULL, on_done);
+    request_start(req, s, line, strlen(line));
+    return req;
 }

@@ -1,7 +1,8 @@
 /* A fake store for the request layer's unit tests: the seam
  * where the real store.c is not linked. It records each call the request
  * layer makes and lets the test answer it with a canned reply tree, an
- * outcome (never sent, unknown) or nothing at all. */
+ * outcome (never sent, unknown) or nothing at all. Also the request kernel
+ * these tests run over it (fake_kernel_setup). */
 #ifndef STOCKD_TEST_FAKE_STORE_H
 #define STOCKD_TEST_FAKE_STORE_H
 
@@ -10,6 +11,9 @@
 #include <hiredis/hiredis.h>
 
 #include "args.h"
+#include "config.h"
+#include "metrics.h"
+#include "request.h"
 #include "scripts.h"
 #include "store.h"
 
@@ -51,5 +55,24 @@ const char *fake_arg(int i);
  * Free with fake_reply_free. */
 redisReply *fake_parse(const char *text);
 void fake_reply_free(redisReply *r);
+
+/* The request kernel over the fake: stockd's defaults (no flags, no
+ * environment), fresh metrics and a pool with the dispatch table. A
+ * request started by fake_start is answered into answer (NUL-terminated,
+ * cut to fit) and counted in answers. */
+struct fake_kernel {
+    struct config cfg;
+    struct metrics metrics;
+    struct request_pool *pool;
+    int answers;
+    char answer[65536];
+};
+extern struct fake_kernel kernel;
+/* Sets up the kernel after fake_reset, with logging off: the errors the
+ * tests cause on purpose stay out of cmocka's report. */
+void fake_kernel_setup(void);
+void fake_kernel_teardown(void);
+/* Starts line on session s; returns the request (answered or calling). */
+struct request *fake_start(struct session *s, const char *line);
 
 #endif

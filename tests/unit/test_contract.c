@@ -18,10 +18,8 @@
 #include <cjson/cJSON.h>
 
 #include "audit.h"
-#include "config.h"
 #include "dispatch.h"
 #include "fake_store.h"
-#include "log.h"
 #include "request.h"
 #include "reservation.h"
 #include "reserve.h"
@@ -60,49 +58,17 @@ _Static_assert(TRANSFER_ST_UNCHANGED == 1 && TRANSFER_ST_NOT_FOUND == 2 &&
                "replies below");
 _Static_assert(HOLD_BACKORDER == 1 && HOLD_PARTIAL == 2, "replies below");
 
-static struct config cfg;
-static struct metrics metrics;
-static struct request_pool *pool;
-static int answers;
-static char answer[4096];
-
-static void on_done(struct request *req)
-{
-    answers++;
-    size_t n = req->out.len < sizeof answer - 1 ? req->out.len : sizeof answer - 1;
-    memcpy(answer, req->out.data, n);
-    answer[n] = '\0';
-    request_put(req);
-}
-
-static const char *no_env(const char *name)
-{
-    (void)name;
-    return NULL;
-}
-
 static int setup(void **state)
 {
     (void)state;
-    char *argv[] = {"stockd", NULL};
-    char err[256];
-    /* The internal errors below are logged by design: keep the output for
-     * cmocka's report. */
-    log_setup((enum log_level)(LOG_ERROR + 1), LOG_TEXT);
-    assert_int_equal(config_parse(&cfg, 1, argv, no_env, NULL, err, sizeof err), CONFIG_OK);
-    metrics_init(&metrics);
-    fake_reset();
-    pool = request_pool_new(NULL, &cfg, &metrics, dispatch_handlers);
-    answers = 0;
-    answer[0] = '\0';
+    fake_kernel_setup();
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    request_pool_free(pool);
-    fake_reset();
+    fake_kernel_teardown();
     return 0;
 }
 
@@ -110,8 +76,7 @@ static struct session session = {.authenticated = true};
 
 static void start(const char *line)
 {
-    struct request *req = request_get(pool, NULL, on_done);
-    request_start(req, &session, line, strlen(line));
+    fake_start(&session, line);
 }
 
 static void reply_text(const char *text)
@@ -849,8 +814,8 @@ static void run_case(const struct contract_case *tc)
         const struct step *st = &tc->steps[s];
         if (!st->used)
             break;
-        if (answers != 0)
-            fail_msg("%s: answered before step %zu: %s", tc->name, s, answer);
+        if (kernel.answers != 0)
+            fail_msg("%s: answered before step %zu: %s", tc->name, s, kernel.answer);
         if (!fake.pending)
             fail_msg("%s: step %zu: no call was made", tc->name, s);
         if (fake.last.script != st->script)
@@ -862,28 +827,28 @@ static void run_case(const struct contract_case *tc)
             fake_outcome(st->outcome);
     }
     /* Never a hang: exactly one answer, and nothing left waiting. */
-    if (answers != 1)
-        fail_msg("%s: %d answers", tc->name, answers);
+    if (kernel.answers != 1)
+        fail_msg("%s: %d answers", tc->name, kernel.answers);
     if (fake.pending)
         fail_msg("%s: a call is still waiting after the answer", tc->name);
-    cJSON *resp = cJSON_Parse(answer);
+    cJSON *resp = cJSON_Parse(kernel.answer);
     if (resp == NULL)
-        fail_msg("%s: the answer is not JSON: %s", tc->name, answer);
+        fail_msg("%s: the answer is not JSON: %s", tc->name, kernel.answer);
     const cJSON *error = cJSON_GetObjectItemCaseSensitive(resp, "error");
     int code = error ? cJSON_GetObjectItemCaseSensitive(error, "code")->valueint : 0;
     if (code != tc->code)
-        fail_msg("%s: answered %d, expected %d: %s", tc->name, code, tc->code, answer);
+        fail_msg("%s: answered %d, expected %d: %s", tc->name, code, tc->code, kernel.answer);
     if (tc->reason != NULL) {
         const cJSON *data = cJSON_GetObjectItemCaseSensitive(error, "data");
         const cJSON *reason = cJSON_GetObjectItemCaseSensitive(data, "reason");
         if (!cJSON_IsString(reason) || strcmp(reason->valuestring, tc->reason) != 0)
-            fail_msg("%s: reason is not %s: %s", tc->name, tc->reason, answer);
+            fail_msg("%s: reason is not %s: %s", tc->name, tc->reason, kernel.answer);
     }
-    if (tc->has != NULL && strstr(answer, tc->has) == NULL)
-        fail_msg("%s: the answer lacks %s: %s", tc->name, tc->has, answer);
+    if (tc->has != NULL && strstr(kernel.answer, tc->has) == NULL)
+        fail_msg("%s: the answer lacks %s: %s", tc->name, tc->has, kernel.answer);
     cJSON_Delete(resp);
     /* The kernel's books balance. */
-    assert_int_equal(metrics.inflight, 0);
+    assert_int_equal(kernel.metrics.inflight, 0);
     teardown(NULL);
 }
 
@@ -910,24 +875,24 @@ static void test_internal_errors_are_counted(void **state)
     request_handler_fn handlers[METHOD_COUNT];
     memcpy(handlers, dispatch_handlers, sizeof handlers);
     handlers[METHOD_PING] = forgetful_handler;
-    request_pool_free(pool);
-    pool = request_pool_new(NULL, &cfg, &metrics, handlers);
+    request_pool_free(kernel.pool);
+    kernel.pool = request_pool_new(NULL, &kernel.cfg, &kernel.metrics, handlers);
     start("{\"id\":1,\"method\":\"ping\"}");
-    assert_int_equal(answers, 1);
-    assert_non_null(strstr(answer, "\"code\":-32603"));
-    assert_int_equal(metrics.internal_errors[INTERNAL_UNFINISHED], 1);
+    assert_int_equal(kernel.answers, 1);
+    assert_non_null(strstr(kernel.answer, "\"code\":-32603"));
+    assert_int_equal(kernel.metrics.internal_errors[INTERNAL_UNFINISHED], 1);
     teardown(NULL);
 
     setup(NULL);
     start(SET);
     reply_text("[0 1]");
-    assert_int_equal(metrics.internal_errors[INTERNAL_MALFORMED], 1);
+    assert_int_equal(kernel.metrics.internal_errors[INTERNAL_MALFORMED], 1);
     teardown(NULL);
 
     setup(NULL);
     start(SET);
     reply_text("!ERR boom");
-    assert_int_equal(metrics.internal_errors[INTERNAL_REDIS_ERROR], 1);
+    assert_int_equal(kernel.metrics.internal_errors[INTERNAL_REDIS_ERROR], 1);
     teardown(NULL);
 }
 
@@ -973,7 +938,7 @@ static void test_stock_set_arguments(void **state)
                      fake_arg(a + STOCK_SET_A_SAFETY), fake_arg(a + STOCK_SET_A_BACKORDER),
                      fake_arg(a + STOCK_SET_A_LOW_STOCK));
         reply_text("[0 5 0 0 0 '']");
-        assert_int_equal(answers, 1);
+        assert_int_equal(kernel.answers, 1);
         teardown(NULL);
     }
 }
@@ -1063,7 +1028,7 @@ static void test_reserve_flags(void **state)
         assert_string_equal(fake_arg(ab + RESERVE_EA_N), "1");
         assert_string_equal(fake_arg(ab + RESERVE_EA_FIXED), "A");
         reply_text("[2 'A' 1 0 0]");
-        assert_int_equal(answers, 1);
+        assert_int_equal(kernel.answers, 1);
         teardown(NULL);
     }
 }
@@ -1138,7 +1103,7 @@ static void test_commit_keys_from_the_plan(void **state)
     for (int i = 0; i < 10; i++)
         assert_string_equal(fake_arg(12 + i), argv[i]);
     reply_text("[1]");
-    assert_int_equal(answers, 1);
+    assert_int_equal(kernel.answers, 1);
     teardown(NULL);
 }
 
@@ -1198,8 +1163,8 @@ static void test_update_arguments(void **state)
                 (const char *const[]){"86400", "1000000", "", "0", "1", "1", "RID", "1", "A", "2",
                                       "B", "0", "A", "3", NULL});
     reply_text("[1 " BODY ALLOC "]");
-    assert_int_equal(answers, 1);
-    assert_non_null(strstr(answer, "\"changed\":false"));
+    assert_int_equal(kernel.answers, 1);
+    assert_non_null(strstr(kernel.answer, "\"changed\":false"));
     teardown(NULL);
 }
 
@@ -1235,8 +1200,8 @@ static void test_transfer_arguments(void **state)
                                           NULL});
         /* NOT_AT names the request's from. */
         reply_text("[5 3]");
-        assert_int_equal(answers, 1);
-        assert_non_null(strstr(answer, "\"location\":\"wh-1\",\"held\":3"));
+        assert_int_equal(kernel.answers, 1);
+        assert_non_null(strstr(kernel.answer, "\"location\":\"wh-1\",\"held\":3"));
         teardown(NULL);
     }
 }
@@ -1283,9 +1248,9 @@ static void test_audit_arguments(void **state)
     assert_string_equal(fake_arg(la + AUDIT_EA_CURSOR), "5-2");
     /* B's entry was read, not summed: the audit of A replays A's only. */
     reply_text("[0 1 0 0 0 2 1 'L' '5' '' 0]");
-    assert_int_equal(answers, 1);
-    assert_non_null(strstr(answer, "\"ok\":true"));
-    assert_non_null(strstr(answer, "\"ledger\":{\"replayed\":true,\"entries\":2,"));
+    assert_int_equal(kernel.answers, 1);
+    assert_non_null(strstr(kernel.answer, "\"ok\":true"));
+    assert_non_null(strstr(kernel.answer, "\"ledger\":{\"replayed\":true,\"entries\":2,"));
     teardown(NULL);
 }
 
@@ -1295,8 +1260,8 @@ static void test_redis_down_answers_at_once(void **state)
     setup(NULL);
     fake.down = true;
     start(SET);
-    assert_int_equal(answers, 1);
-    assert_non_null(strstr(answer, "\"code\":2001"));
+    assert_int_equal(kernel.answers, 1);
+    assert_non_null(strstr(kernel.answer, "\"code\":2001"));
     assert_int_equal(fake.calls, 0);
     teardown(NULL);
 }

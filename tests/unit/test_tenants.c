@@ -16,10 +16,7 @@
 
 #include <cmocka.h>
 
-#include "config.h"
-#include "dispatch.h"
 #include "fake_store.h"
-#include "log.h"
 #include "request.h"
 #include "tenants.h"
 
@@ -279,24 +276,10 @@ static void test_counters(void **state)
 
 /* --- the request kernel with tenants --------------------------------------- */
 
-static struct config cfg;
-static struct metrics metrics;
 static struct tenants ts;
-static struct request_pool *pool;
-static int answers;
-static char answer[4096];
 static struct tenant *held_tenant;
 static uint64_t held_due;
 static int holds;
-
-static void on_done(struct request *req)
-{
-    answers++;
-    size_t n = req->out.len < sizeof answer - 1 ? req->out.len : sizeof answer - 1;
-    memcpy(answer, req->out.data, n);
-    answer[n] = '\0';
-    request_put(req);
-}
 
 static void on_hold(void *data, struct tenant *t, uint64_t due_ms)
 {
@@ -306,26 +289,14 @@ static void on_hold(void *data, struct tenant *t, uint64_t due_ms)
     holds++;
 }
 
-static const char *no_env(const char *name)
-{
-    (void)name;
-    return NULL;
-}
-
 static int kernel_setup(void **state)
 {
     (void)state;
-    char *argv[] = {"stockd", NULL};
-    char err[256];
-    log_setup((enum log_level)(LOG_ERROR + 1), LOG_TEXT);
-    assert_int_equal(config_parse(&cfg, 1, argv, no_env, NULL, err, sizeof err), CONFIG_OK);
-    metrics_init(&metrics);
-    fake_reset();
+    fake_kernel_setup();
     parse_ok(&ts, "acme tok-a\nglobex tok-g\n");
-    pool = request_pool_new(NULL, &cfg, &metrics, dispatch_handlers);
-    request_pool_tenants(pool, &ts);
-    request_pool_on_hold(pool, on_hold, &ts);
-    answers = holds = 0;
+    request_pool_tenants(kernel.pool, &ts);
+    request_pool_on_hold(kernel.pool, on_hold, &ts);
+    holds = 0;
     held_tenant = NULL;
     return 0;
 }
@@ -333,25 +304,22 @@ static int kernel_setup(void **state)
 static int kernel_teardown(void **state)
 {
     (void)state;
-    request_pool_free(pool);
+    fake_kernel_teardown();
     tenants_free(&ts);
-    fake_reset();
     return 0;
 }
 
 /* Starts line on session s; returns the request (answered or calling). */
 static struct request *start(struct session *s, const char *line)
 {
-    struct request *req = request_get(pool, NULL, on_done);
-    request_start(req, s, line, strlen(line));
-    return req;
+    return fake_start(s, line);
 }
 
 static void expect_answer(int before, const char *piece)
 {
-    assert_int_equal(answers, before + 1);
-    if (strstr(answer, piece) == NULL)
-        fail_msg("no '%s' in %s", piece, answer);
+    assert_int_equal(kernel.answers, before + 1);
+    if (strstr(kernel.answer, piece) == NULL)
+        fail_msg("no '%s' in %s", piece, kernel.answer);
 }
 
 #define AUTH(tok) "{\"id\":1,\"method\":\"auth\",\"params\":{\"token\":\"" tok "\"}}"
@@ -363,9 +331,9 @@ static void expect_answer(int before, const char *piece)
 static void test_auth_picks_the_tenant(void **state)
 {
     (void)state;
-    assert_true(request_auth_required(pool));
+    assert_true(request_auth_required(kernel.pool));
     struct session s = {0};
-    int n = answers;
+    int n = kernel.answers;
     start(&s, "{\"id\":1,\"method\":\"ping\"}");
     expect_answer(n++, "\"pong\":true");
     start(&s, STOCK_GET);
@@ -385,7 +353,7 @@ static void test_auth_picks_the_tenant(void **state)
      * wrong token changes nothing either; its own token again is fine. */
     start(&s, AUTH("tok-a"));
     expect_answer(n++, "\"code\":1006");
-    assert_non_null(strstr(answer, "another tenant"));
+    assert_non_null(strstr(kernel.answer, "another tenant"));
     assert_ptr_equal(s.tenant, &ts.all[1]);
     start(&s, AUTH("nope"));
     expect_answer(n++, "\"code\":1006");
@@ -393,7 +361,7 @@ static void test_auth_picks_the_tenant(void **state)
     assert_true(s.authenticated);
     start(&s, AUTH("tok-g"));
     expect_answer(n++, "\"tenant\":\"globex\"");
-    assert_int_equal(metrics.auth_failures, 3);
+    assert_int_equal(kernel.metrics.auth_failures, 3);
 
     /* Every key carries the tenant's tag. */
     start(&s, STOCK_GET);
@@ -429,7 +397,7 @@ static void test_request_keeps_its_tenant(void **state)
     req->session = NULL;
     req->owner = NULL;
     s.tenant = NULL;
-    int n = answers;
+    int n = kernel.answers;
     redisReply *r = fake_parse("[0 0 'RID' 'held' '' 1000 6000 '' 0 0 'A' 'L' 2 0]");
     fake_reply(r);
     fake_reply_free(r);

@@ -15,61 +15,12 @@
 
 #include <cjson/cJSON.h>
 
-#include "config.h"
-#include "dispatch.h"
 #include "fake_store.h"
-#include "log.h"
 #include "request.h"
 #include "ui_data.h"
 
-static struct config cfg;
-static struct metrics metrics;
-static struct request_pool *pool;
-static int answers;
-static char answer[65536];
-
-static void on_done(struct request *req)
-{
-    answers++;
-    size_t n = req->out.len < sizeof answer - 1 ? req->out.len : sizeof answer - 1;
-    memcpy(answer, req->out.data, n);
-    answer[n] = '\0';
-    request_put(req);
-}
-
-static const char *no_env(const char *name)
-{
-    (void)name;
-    return NULL;
-}
-
-static void setup(void)
-{
-    char *argv[] = {"stockd", NULL};
-    char err[256];
-    log_setup((enum log_level)(LOG_ERROR + 1), LOG_TEXT);
-    assert_int_equal(config_parse(&cfg, 1, argv, no_env, NULL, err, sizeof err), CONFIG_OK);
-    metrics_init(&metrics);
-    fake_reset();
-    pool = request_pool_new(NULL, &cfg, &metrics, dispatch_handlers);
-    answers = 0;
-    answer[0] = '\0';
-}
-
-static void teardown(void)
-{
-    request_pool_free(pool);
-    fake_reset();
-}
-
 static struct session page = {.authenticated = true, .internal = true};
 static struct session client = {.authenticated = true};
-
-static void start(struct session *s, const char *line)
-{
-    struct request *req = request_get(pool, NULL, on_done);
-    request_start(req, s, line, strlen(line));
-}
 
 static void reply_text(const char *text)
 {
@@ -186,23 +137,23 @@ static const struct ui_case {
 
 static void run_case(const struct ui_case *tc)
 {
-    setup();
-    start(&page, tc->request);
-    if (answers != 0)
-        fail_msg("%s: answered before its call: %s", tc->name, answer);
+    fake_kernel_setup();
+    fake_start(&page, tc->request);
+    if (kernel.answers != 0)
+        fail_msg("%s: answered before its call: %s", tc->name, kernel.answer);
     if (!fake.pending || fake.last.script != tc->call)
         fail_msg("%s: called %d, expected %d", tc->name, fake.pending ? fake.last.script : -2,
                  tc->call);
     reply_text(tc->reply);
-    if (answers != 1 || fake.pending)
-        fail_msg("%s: %d answers", tc->name, answers);
-    cJSON *resp = cJSON_Parse(answer);
+    if (kernel.answers != 1 || fake.pending)
+        fail_msg("%s: %d answers", tc->name, kernel.answers);
+    cJSON *resp = cJSON_Parse(kernel.answer);
     if (resp == NULL)
-        fail_msg("%s: the answer is not JSON: %s", tc->name, answer);
+        fail_msg("%s: the answer is not JSON: %s", tc->name, kernel.answer);
     const cJSON *error = cJSON_GetObjectItemCaseSensitive(resp, "error");
     int code = error ? cJSON_GetObjectItemCaseSensitive(error, "code")->valueint : 0;
     if (code != tc->code)
-        fail_msg("%s: answered %d, expected %d: %s", tc->name, code, tc->code, answer);
+        fail_msg("%s: answered %d, expected %d: %s", tc->name, code, tc->code, kernel.answer);
     if (tc->result != NULL) {
         char *got = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(resp, "result"));
         if (strcmp(got, tc->result) != 0)
@@ -210,8 +161,8 @@ static void run_case(const struct ui_case *tc)
         free(got);
     }
     cJSON_Delete(resp);
-    assert_int_equal(metrics.inflight, 0);
-    teardown();
+    assert_int_equal(kernel.metrics.inflight, 0);
+    fake_kernel_teardown();
 }
 
 static void test_replies(void **state)
@@ -231,8 +182,8 @@ static void test_ledger_command(void **state)
                 {LEDGER_2, "2"},
                 {"{\"id\":1,\"method\":\"ui.ledger\",\"params\":{\"count\":100}}", "100"}};
     for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
-        setup();
-        start(&page, runs[i].request);
+        fake_kernel_setup();
+        fake_start(&page, runs[i].request);
         assert_int_equal(fake.last.script, CMD);
         assert_int_equal(fake.last.args.n, 6);
         static const char *const want[] = {"XREVRANGE", "{inv}:events", "+", "-", "COUNT"};
@@ -240,8 +191,8 @@ static void test_ledger_command(void **state)
             assert_string_equal(fake_arg(k), want[k]);
         assert_string_equal(fake_arg(5), runs[i].count);
         reply_text("[]");
-        assert_int_equal(answers, 1);
-        teardown();
+        assert_int_equal(kernel.answers, 1);
+        fake_kernel_teardown();
     }
 }
 
@@ -249,8 +200,8 @@ static void test_ledger_command(void **state)
 static void test_script_arguments(void **state)
 {
     (void)state;
-    setup();
-    start(&page, HOLDS);
+    fake_kernel_setup();
+    fake_start(&page, HOLDS);
     assert_int_equal(fake.last.script, SCRIPT_UI_HOLDS);
     assert_int_equal(fake.last.nkeys, UI_HOLDS_K_FIXED);
     assert_int_equal(fake.last.args.n, UI_HOLDS_K_FIXED + UI_HOLDS_A_FIXED);
@@ -261,7 +212,7 @@ static void test_script_arguments(void **state)
     assert_string_equal(fake_arg(a + UI_HOLDS_A_SKUS), "1000");
     assert_string_equal(fake_arg(a + UI_HOLDS_A_FIRST), "100");
     reply_text("[0 1 0 0 1]");
-    teardown();
+    fake_kernel_teardown();
 
     static const struct {
         const char *request, *count;
@@ -269,8 +220,8 @@ static void test_script_arguments(void **state)
                 {LOW_1, "1"},
                 {"{\"id\":1,\"method\":\"ui.low_stock\",\"params\":{\"count\":200}}", "200"}};
     for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
-        setup();
-        start(&page, runs[i].request);
+        fake_kernel_setup();
+        fake_start(&page, runs[i].request);
         assert_int_equal(fake.last.script, SCRIPT_UI_LOW_STOCK);
         assert_int_equal(fake.last.nkeys, UI_LOW_STOCK_K_FIXED);
         assert_int_equal(fake.last.args.n, UI_LOW_STOCK_K_FIXED + UI_LOW_STOCK_A_FIXED);
@@ -287,13 +238,13 @@ static void test_script_arguments(void **state)
                      1000 + k);
         strcat(rows, "]");
         reply_text(rows);
-        assert_int_equal(answers, 1);
-        cJSON *resp = cJSON_Parse(answer);
+        assert_int_equal(kernel.answers, 1);
+        cJSON *resp = cJSON_Parse(kernel.answer);
         const cJSON *got = cJSON_GetObjectItemCaseSensitive(
             cJSON_GetObjectItemCaseSensitive(resp, "result"), "rows");
         assert_int_equal(cJSON_GetArraySize(got), atoi(runs[i].count));
         cJSON_Delete(resp);
-        teardown();
+        fake_kernel_teardown();
     }
 }
 
@@ -305,13 +256,13 @@ static void test_not_on_the_wire(void **state)
     (void)state;
     static const char *const lines[] = {LEDGER, LEDGER_2, HOLDS, LOW, LOW_1};
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
-        setup();
-        start(&client, lines[i]);
-        assert_int_equal(answers, 1);
+        fake_kernel_setup();
+        fake_start(&client, lines[i]);
+        assert_int_equal(kernel.answers, 1);
         assert_int_equal(fake.calls, 0);
-        if (strstr(answer, "\"code\":-32601") == NULL)
-            fail_msg("%s: %s", lines[i], answer);
-        teardown();
+        if (strstr(kernel.answer, "\"code\":-32601") == NULL)
+            fail_msg("%s: %s", lines[i], kernel.answer);
+        fake_kernel_teardown();
     }
     static const char *const bad[] = {
         "{\"id\":1,\"method\":\"ui.ledger\",\"params\":{\"count\":101}}",
@@ -321,13 +272,13 @@ static void test_not_on_the_wire(void **state)
         "{\"id\":1,\"method\":\"ui.low_stock\",\"params\":{\"sku\":\"A\"}}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        setup();
-        start(&page, bad[i]);
-        assert_int_equal(answers, 1);
+        fake_kernel_setup();
+        fake_start(&page, bad[i]);
+        assert_int_equal(kernel.answers, 1);
         assert_int_equal(fake.calls, 0);
-        if (strstr(answer, "\"code\":-32602") == NULL)
-            fail_msg("%s: %s", bad[i], answer);
-        teardown();
+        if (strstr(kernel.answer, "\"code\":-32602") == NULL)
+            fail_msg("%s: %s", bad[i], kernel.answer);
+        fake_kernel_teardown();
     }
 }
 
