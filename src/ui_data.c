@@ -309,7 +309,7 @@ static void low_stock_reply(struct request *req, struct reply *rd)
         rd->bad = true;
     if (rd->bad)
         return;
-    struct low_row *rows = xcalloc(n ? n : 1, sizeof *rows);
+    struct low_row rows[UI_LOW_STOCK_SCAN]; /* n <= UI_LOW_STOCK_SCAN: 18 KB */
     for (size_t i = 0; i < n && !rd->bad; i++) {
         size_t at = 2 + 6 * i;
         struct low_row *row = &rows[i];
@@ -335,7 +335,6 @@ static void low_stock_reply(struct request *req, struct reply *rd)
         buf_appendc(out, '}');
         request_finish(req);
     }
-    free(rows);
 }
 
 void ui_low_stock(struct request *req)
