@@ -33,6 +33,18 @@
 
 static void arm_watcher(struct webhook *w);
 
+/* w's arguments for a script call, reset, with the stream key at its
+ * position (KEYS[1] of each webhook script); on a cluster the call goes to
+ * that key's slot. */
+static struct args *stream_args(struct webhook *w, int at)
+{
+    struct args *a = &w->args;
+    args_reset(a);
+    ARG_BYTES(a, at, w->stream_key.data, w->stream_key.len);
+    args_note_key(a, w->stream_key.data, w->stream_key.len);
+    return a;
+}
+
 static uint64_t now(const struct webhook *w)
 {
     return webhook_now(w);
@@ -128,10 +140,7 @@ void webhook_group_read(struct webhook_group *g)
     long long room = w->cfg->webhook_queue - (long long)g->q.n;
     if (room <= 0)
         return; /* again when an entry finishes */
-    struct args *a = &w->args;
-    args_reset(a);
-    ARG_BYTES(a, WEBHOOK_READ_K_STREAM, w->stream_key.data, w->stream_key.len);
-    args_note_key(a, w->stream_key.data, w->stream_key.len); /* its slot: Cluster */
+    struct args *a = stream_args(w, WEBHOOK_READ_K_STREAM);
     ARG_BYTES(a, WEBHOOK_READ_K_FIXED + WEBHOOK_READ_A_GROUP, g->name, strlen(g->name));
     ARG_BYTES(a, WEBHOOK_READ_K_FIXED + WEBHOOK_READ_A_CONSUMER, w->consumer, strlen(w->consumer));
     ARG_INT(a, WEBHOOK_READ_K_FIXED + WEBHOOK_READ_A_COUNT,
@@ -297,10 +306,7 @@ void webhook_group_flush_checks(struct webhook_group *g)
     if (g->checking || w->closing || queue_empty(&g->remote))
         return;
     uint64_t t = now(w), next = UINT64_MAX;
-    struct args *a = &w->args;
-    args_reset(a);
-    ARG_BYTES(a, WEBHOOK_CHECK_K_STREAM, w->stream_key.data, w->stream_key.len);
-    args_note_key(a, w->stream_key.data, w->stream_key.len); /* its slot: Cluster */
+    struct args *a = stream_args(w, WEBHOOK_CHECK_K_STREAM);
     ARG_BYTES(a, WEBHOOK_CHECK_K_CURSOR, g->cursor_key.data, g->cursor_key.len);
     ARG_BYTES(a, WEBHOOK_CHECK_K_FIXED + WEBHOOK_CHECK_A_GROUP, g->name, strlen(g->name));
     args_reset(&g->check_ids);
@@ -369,10 +375,7 @@ void webhook_group_flush_acks(struct webhook_group *g)
     struct webhook *w = g->w;
     if (g->acking || w->closing || queue_empty(&g->to_ack))
         return;
-    struct args *a = &w->args;
-    args_reset(a);
-    ARG_BYTES(a, WEBHOOK_ACK_K_STREAM, w->stream_key.data, w->stream_key.len);
-    args_note_key(a, w->stream_key.data, w->stream_key.len); /* its slot: Cluster */
+    struct args *a = stream_args(w, WEBHOOK_ACK_K_STREAM);
     ARG_BYTES(a, WEBHOOK_ACK_K_CURSOR, g->cursor_key.data, g->cursor_key.len);
     ARG_BYTES(a, WEBHOOK_ACK_K_FIXED + WEBHOOK_ACK_A_GROUP, g->name, strlen(g->name));
     struct queue *q;
@@ -414,10 +417,7 @@ void webhook_group_flush_dead(struct webhook_group *g)
     if (g->dying != NULL || w->closing || q == NULL)
         return;
     struct webhook_entry *e = queue_data(q, struct webhook_entry, node);
-    struct args *a = &w->args;
-    args_reset(a);
-    ARG_BYTES(a, WEBHOOK_DEAD_K_STREAM, w->stream_key.data, w->stream_key.len);
-    args_note_key(a, w->stream_key.data, w->stream_key.len); /* its slot: Cluster */
+    struct args *a = stream_args(w, WEBHOOK_DEAD_K_STREAM);
     ARG_BYTES(a, WEBHOOK_DEAD_K_DEAD, w->dead_key.data, w->dead_key.len);
     ARG_BYTES(a, WEBHOOK_DEAD_K_CURSOR, g->cursor_key.data, g->cursor_key.len);
     enum { A = WEBHOOK_DEAD_K_FIXED };
@@ -467,10 +467,7 @@ static void on_leased(void *data, const redisReply *r, enum store_outcome outcom
 static struct args *lease_args(struct webhook_group *g, long long idle)
 {
     struct webhook *w = g->w;
-    struct args *a = &w->args;
-    args_reset(a);
-    ARG_BYTES(a, WEBHOOK_LEASE_K_STREAM, w->stream_key.data, w->stream_key.len);
-    args_note_key(a, w->stream_key.data, w->stream_key.len); /* its slot: Cluster */
+    struct args *a = stream_args(w, WEBHOOK_LEASE_K_STREAM);
     ARG_BYTES(a, WEBHOOK_LEASE_K_FIXED + WEBHOOK_LEASE_A_GROUP, g->name, strlen(g->name));
     ARG_BYTES(a, WEBHOOK_LEASE_K_FIXED + WEBHOOK_LEASE_A_CONSUMER, w->consumer,
               strlen(w->consumer));
@@ -549,10 +546,7 @@ static void stats(struct webhook_group *g)
     if (g->stating || w->closing || now(w) - g->stats_at < STATS_MS)
         return;
     g->stats_at = now(w);
-    struct args *a = &w->args;
-    args_reset(a);
-    ARG_BYTES(a, WEBHOOK_STATS_K_STREAM, w->stream_key.data, w->stream_key.len);
-    args_note_key(a, w->stream_key.data, w->stream_key.len); /* its slot: Cluster */
+    struct args *a = stream_args(w, WEBHOOK_STATS_K_STREAM);
     ARG_BYTES(a, WEBHOOK_STATS_K_FIXED + WEBHOOK_STATS_A_GROUP, g->name, strlen(g->name));
     ARG_BYTES(a, WEBHOOK_STATS_K_FIXED + WEBHOOK_STATS_A_CONSUMER, w->consumer,
               strlen(w->consumer));
