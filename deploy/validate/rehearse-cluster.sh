@@ -252,10 +252,13 @@ init_node "$k" || fail "redis-init.sh of the replaced node $k: $(why)"
 start_node "$k" || fail "the replaced node $k did not start: $(why)"
 [ "$(info "$old" cluster_known_nodes)" = 1 ] || fail "the replaced node $k does not start alone"
 run_job || fail "the Job's script did not add the replaced node: $(tail -3 "$W/job.log" | tr '\n' ' ')"
-grep -q "$old.* added as a replica" "$W/job.log" || fail "the Job's script did not add $old: $(tr '\n' ' ' <"$W/job.log")"
+# The master it left without a replica gets it back, not another master
+# (the old entry still looks like a live replica for cluster-node-timeout).
+grep -q "^cluster-create: $old ([0-9a-f]*) added as a replica of $(rcli "$new" CLUSTER MYID)\$" "$W/job.log" ||
+  fail "the Job's script did not make $old a replica of $new, the master it left without one: $(tr '\n' ' ' <"$W/job.log")"
 grep -q "forgot" "$W/job.log" || fail "the Job's script did not forget the node $old replaced: $(tr '\n' ' ' <"$W/job.log")"
 within 30 healthy || fail "the cluster is not healthy after the replaced node joined: $(rcli "${nodes[0]}" CLUSTER NODES | awk '{print $2, $3}' | tr '\n' ' ')"
-ok "node $k's pod replaced with a new claim: it starts alone; the Job's script adds it as a replica, forgets the node it replaced, and every node agrees again"
+ok "node $k's pod replaced with a new claim: it starts alone; the Job's script adds it as a replica of $new (the master it left without one), forgets the node it replaced, and every node agrees again"
 
 # ---- 6. stockd stops -----------------------------------------------------------------------
 stop "${pids[200]}"
