@@ -569,8 +569,9 @@ int request_session_auth(struct request_pool *pool, struct session *s, struct st
 {
     struct tenant *t = NULL;
     const char *want = pool->cfg->auth_token;
-    bool ok = pool->tenants != NULL ? (t = tenants_find(pool->tenants, token.p, token.n)) != NULL
-                                    : want[0] != '\0' && token_equal(want, strlen(want), token.p, token.n);
+    bool ok = pool->tenants != NULL
+                  ? (t = tenants_find(pool->tenants, token.p, token.n)) != NULL
+                  : want[0] != '\0' && token_equal(want, strlen(want), token.p, token.n);
     if (!ok) {
         pool->metrics->auth_failures++;
         log_repeat(&pool->log_auth, LOG_WARN,
