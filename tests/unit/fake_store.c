@@ -239,3 +239,16 @@ struct request *fake_start(struct session *s, const char *line)
     request_start(req, s, line, strlen(line));
     return req;
 }
+
+cJSON *fake_answer(const char *name, int *code)
+{
+    cJSON *resp = cJSON_Parse(kernel.answer);
+    if (resp == NULL)
+        fail_msg("%s: the answer is not JSON: %s", name, kernel.answer);
+    const cJSON *error = cJSON_GetObjectItemCaseSensitive(resp, "error");
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(error, "code");
+    if (error != NULL && !cJSON_IsNumber(c))
+        fail_msg("%s: an error without a numeric code: %s", name, kernel.answer);
+    *code = error != NULL ? c->valueint : 0;
+    return resp;
+}

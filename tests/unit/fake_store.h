@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 
+#include <cjson/cJSON.h>
 #include <hiredis/hiredis.h>
 
 #include "args.h"
@@ -74,5 +75,8 @@ void fake_kernel_setup(void);
 void fake_kernel_teardown(void);
 /* Starts line on session s; returns the request (answered or calling). */
 struct request *fake_start(struct session *s, const char *line);
+/* kernel.answer parsed, failing the test (named by name) when it is not
+ * JSON; *code is its error's code, 0 for a result. Free with cJSON_Delete. */
+cJSON *fake_answer(const char *name, int *code);
 
 #endif

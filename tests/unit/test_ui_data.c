@@ -147,11 +147,8 @@ static void run_case(const struct ui_case *tc)
     reply_text(tc->reply);
     if (kernel.answers != 1 || fake.pending)
         fail_msg("%s: %d answers", tc->name, kernel.answers);
-    cJSON *resp = cJSON_Parse(kernel.answer);
-    if (resp == NULL)
-        fail_msg("%s: the answer is not JSON: %s", tc->name, kernel.answer);
-    const cJSON *error = cJSON_GetObjectItemCaseSensitive(resp, "error");
-    int code = error ? cJSON_GetObjectItemCaseSensitive(error, "code")->valueint : 0;
+    int code;
+    cJSON *resp = fake_answer(tc->name, &code);
     if (code != tc->code)
         fail_msg("%s: answered %d, expected %d: %s", tc->name, code, tc->code, kernel.answer);
     if (tc->result != NULL) {
